@@ -1,0 +1,13 @@
+"""meid_mmaction: MEID and long-tail tools for MMAction2.
+
+Importing the package checks the installed versions and registers every
+component into MMAction2's registries.
+"""
+from .utils.version_check import check_dependencies
+
+check_dependencies()
+
+from . import datasets, engine, evaluation, models  # noqa: E402,F401
+from .version import __version__  # noqa: E402
+
+__all__ = ['__version__']

@@ -1,0 +1,9 @@
+from . import samplers, transforms  # noqa: F401
+from .annotations import (counts_from_labels, parse_class_counts,
+                          parse_label_list, split_groups)
+from .feature_store import NpyFeatureStore, build_feature_store
+
+__all__ = [
+    'parse_label_list', 'parse_class_counts', 'counts_from_labels',
+    'split_groups', 'NpyFeatureStore', 'build_feature_store'
+]

@@ -1,0 +1,1 @@
+from . import heads, losses, recognizers  # noqa: F401

@@ -1,0 +1,1 @@
+# Each module registers its component at definition; add one import per module.
