@@ -1,1 +1,5 @@
 # Each module registers its component at definition; add one import per module.
+from .base_multilabel_head import BaseMultiLabelHead
+from .nonlinear_cls_head import NonlinearClsHead
+
+__all__ = ['BaseMultiLabelHead', 'NonlinearClsHead']

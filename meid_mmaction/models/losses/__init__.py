@@ -1,1 +1,4 @@
 # Each module registers its component at definition; add one import per module.
+from .multilabel_focal_loss import MultiLabelFocalLoss, multilabel_focal_loss
+
+__all__ = ['MultiLabelFocalLoss', 'multilabel_focal_loss']
