@@ -1,9 +1,13 @@
 from . import samplers, transforms  # noqa: F401
 from .annotations import (counts_from_labels, parse_class_counts,
                           parse_label_list, split_groups)
+from .charades_lt_dataset import CharadesLTDataset
 from .feature_store import NpyFeatureStore, build_feature_store
+from .multilabel_feature_dataset import MultiLabelFeatureDataset
+from .videolt_dataset import VideoLTDataset
 
 __all__ = [
     'parse_label_list', 'parse_class_counts', 'counts_from_labels',
-    'split_groups', 'NpyFeatureStore', 'build_feature_store'
+    'split_groups', 'NpyFeatureStore', 'build_feature_store',
+    'MultiLabelFeatureDataset', 'VideoLTDataset', 'CharadesLTDataset'
 ]

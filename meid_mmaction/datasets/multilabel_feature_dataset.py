@@ -1,0 +1,163 @@
+"""Multi-label datasets of pre-extracted per-frame features."""
+import os.path as osp
+from typing import Callable, List, Optional, Sequence, Union
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+from mmaction.registry import DATASETS
+
+from .annotations import (counts_from_labels, parse_class_counts,
+                          parse_label_list, split_groups)
+
+DATA_HELP = ('See docs/data.md for how to download VideoLT features or build '
+             'the CharadesLT / CharadesEgoLT benchmarks, or run '
+             '`python tools/data/generate_synthetic.py` for the synthetic '
+             'demo data.')
+
+
+@DATASETS.register_module()
+class MultiLabelFeatureDataset(BaseDataset):
+    """Videos as per-frame feature arrays with multi-label annotations.
+
+    Annotation list (``ann_file``): ``<video id> <label>[,<label>...]`` per
+    line. Features of ``<video id>`` are read from the feature store at
+    ``data_prefix['feat']`` (``<video id>.npy`` arrays ``[frames, dim]`` or a
+    packed store, see ``docs/data.md``).
+
+    The head / medium / tail grouping is computed once from the *training*
+    split's class counts — ``count_file`` (``<class name> <index> <count>``)
+    if given, else counted from ``train_ann_file`` (defaults to ``ann_file``
+    itself, which is right only for the training set) — and published in
+    ``metainfo``: ``classes``, ``class_counts``, ``group_thresholds`` and
+    ``class_groups`` (``{'head': [...], 'medium': [...], 'tail': [...]}``).
+
+    Args:
+        ann_file (str): The video list.
+        num_classes (int): Number of classes ``C``.
+        head_thr (int): Head classes have more than ``head_thr`` training
+            videos.
+        tail_thr (int): Tail classes have at most ``tail_thr``.
+        pipeline (list): Transforms.
+        data_prefix (dict | str): ``dict(feat=<feature directory>)``.
+        count_file (str, optional): Training class-count file.
+        train_ann_file (str, optional): Training list to count classes from
+            when ``count_file`` is not given.
+        feat_dim (int, optional): Expected feature size ``D``; checked when
+            each video is opened.
+        test_mode (bool): Whether the dataset is for val / test.
+        data_root (str, optional): Prefix joined to relative paths.
+    """
+
+    METAINFO: dict = dict()
+
+    def __init__(self,
+                 ann_file: str,
+                 num_classes: int,
+                 head_thr: int,
+                 tail_thr: int,
+                 pipeline: Sequence[Union[dict, Callable]] = (),
+                 data_prefix: Union[dict, str] = dict(feat=''),
+                 count_file: Optional[str] = None,
+                 train_ann_file: Optional[str] = None,
+                 feat_dim: Optional[int] = None,
+                 test_mode: bool = False,
+                 data_root: Optional[str] = None,
+                 **kwargs) -> None:
+        if not isinstance(num_classes, int) or num_classes <= 0:
+            raise ValueError(
+                f'num_classes must be a positive int, got {num_classes!r}')
+        if isinstance(data_prefix, str):
+            data_prefix = dict(feat=data_prefix)
+        if 'feat' not in data_prefix:
+            raise ValueError("data_prefix must have the key 'feat' (the "
+                             f'feature directory), got {data_prefix!r}')
+        self.num_classes = num_classes
+        self.head_thr = head_thr
+        self.tail_thr = tail_thr
+        self.count_file = count_file
+        self.train_ann_file = train_ann_file
+        self.feat_dim = feat_dim
+        self._label_offsets = np.zeros(1, dtype=np.int64)
+        self._label_flat = np.zeros(0, dtype=np.int32)
+        super().__init__(
+            ann_file=ann_file,
+            data_root=data_root or '',
+            data_prefix=data_prefix,
+            pipeline=list(pipeline),
+            test_mode=test_mode,
+            **kwargs)
+
+    def _join(self, path: Optional[str]) -> Optional[str]:
+        if path is None or osp.isabs(path) or not self.data_root:
+            return path
+        return osp.join(self.data_root, path)
+
+    def load_data_list(self) -> List[dict]:
+        """Read the list; build the class grouping and the label index."""
+        if not osp.isfile(self.ann_file):
+            raise FileNotFoundError(
+                f'annotation file not found: {self.ann_file}. {DATA_HELP}')
+        feat_root = self.data_prefix['feat']
+        if not osp.isdir(feat_root):
+            raise FileNotFoundError(
+                f'feature directory not found: {feat_root} (from '
+                f"data_prefix['feat']). {DATA_HELP}")
+        ids, labels = parse_label_list(self.ann_file, self.num_classes)
+        self._set_groups(labels)
+
+        lengths = np.fromiter((len(x) for x in labels), dtype=np.int64,
+                              count=len(labels))
+        self._label_offsets = np.concatenate([[0], np.cumsum(lengths)])
+        self._label_flat = np.fromiter(
+            (c for label in labels for c in label), dtype=np.int32,
+            count=int(lengths.sum()))
+        return [
+            dict(
+                video_id=vid,
+                label=label,
+                feature_root=feat_root,
+                feat_dim=self.feat_dim,
+                num_classes=self.num_classes) for vid, label in zip(ids, labels)
+        ]
+
+    def _set_groups(self, labels: List[List[int]]) -> None:
+        count_file = self._join(self.count_file)
+        if count_file is not None:
+            if not osp.isfile(count_file):
+                raise FileNotFoundError(
+                    f'class-count file not found: {count_file} (config key '
+                    f"'count_file'). {DATA_HELP}")
+            names, counts = parse_class_counts(count_file, self.num_classes)
+        else:
+            train_file = self._join(self.train_ann_file)
+            if train_file is not None and train_file != self.ann_file:
+                _, train_labels = parse_label_list(train_file,
+                                                   self.num_classes)
+            elif self.test_mode:
+                raise ValueError(
+                    'a val/test dataset needs the training split to group '
+                    "classes: set 'count_file' or 'train_ann_file' (the "
+                    f'grouping must not come from {self.ann_file})')
+            else:
+                train_labels = labels
+            counts = counts_from_labels(train_labels, self.num_classes)
+            names = self._metainfo.get('classes') or [
+                f'class_{i}' for i in range(self.num_classes)
+            ]
+        groups = split_groups(counts, self.head_thr, self.tail_thr)
+        self._metainfo.update(
+            classes=tuple(names),
+            class_counts=tuple(int(c) for c in counts),
+            group_thresholds=(self.head_thr, self.tail_thr),
+            class_groups=groups)
+
+    def get_cat_ids(self, idx: int) -> List[int]:
+        """All class indices of sample ``idx``."""
+        lo, hi = self._label_offsets[idx], self._label_offsets[idx + 1]
+        return self._label_flat[lo:hi].tolist()
+
+    def get_label_lists(self) -> List[List[int]]:
+        """The label lists of all samples (cheap: no deserialisation)."""
+        flat = self._label_flat.tolist()
+        off = self._label_offsets.tolist()
+        return [flat[off[i]:off[i + 1]] for i in range(len(off) - 1)]

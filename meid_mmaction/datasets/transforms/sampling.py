@@ -1,0 +1,69 @@
+"""Frame sampling for per-frame feature arrays."""
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmaction.registry import TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class SampleFeatureFrames(BaseTransform):
+    """Choose which frames of a ``[T, D]`` feature array to read.
+
+    * training (``test_mode=False``): ``clip_len`` frames drawn uniformly at
+      random *with replacement*, sorted to keep temporal order; one
+      independent draw per clip;
+    * testing: ``clip_len`` uniformly spaced frames,
+      ``floor((i + (k + 0.5) / num_clips) * T / clip_len)`` for frame ``i``
+      of clip ``k``; with ``T == clip_len`` and one clip this is every frame.
+
+    Videos shorter than ``clip_len`` repeat frames; no padding.
+
+    Required keys: ``total_frames``. Added: ``frame_inds`` (int64,
+    ``[num_clips * clip_len]``), ``clip_len``, ``num_clips``.
+
+    Args:
+        clip_len (int): Frames per clip.
+        num_clips (int): Clips (views) per video. Defaults to 1.
+        test_mode (bool): Deterministic uniform sampling. Defaults to False.
+    """
+
+    def __init__(self,
+                 clip_len: int,
+                 num_clips: int = 1,
+                 test_mode: bool = False) -> None:
+        if not isinstance(clip_len, int) or clip_len <= 0:
+            raise ValueError(
+                f'clip_len must be a positive int, got {clip_len!r}')
+        if not isinstance(num_clips, int) or num_clips <= 0:
+            raise ValueError(
+                f'num_clips must be a positive int, got {num_clips!r}')
+        self.clip_len = clip_len
+        self.num_clips = num_clips
+        self.test_mode = test_mode
+
+    def _train_inds(self, total: int) -> np.ndarray:
+        inds = np.random.randint(0, total, size=(self.num_clips,
+                                                 self.clip_len))
+        return np.sort(inds, axis=1).reshape(-1)
+
+    def _test_inds(self, total: int) -> np.ndarray:
+        stride = total / self.clip_len
+        offsets = (np.arange(self.num_clips) + 0.5) / self.num_clips
+        pos = (np.arange(self.clip_len)[None, :] + offsets[:, None]) * stride
+        return np.minimum(np.floor(pos).astype(np.int64),
+                          total - 1).reshape(-1)
+
+    def transform(self, results: dict) -> dict:
+        total = int(results['total_frames'])
+        if total <= 0:
+            raise ValueError(f'video {results.get("video_id")!r} has '
+                             f'{total} frames')
+        inds = self._test_inds(total) if self.test_mode \
+            else self._train_inds(total)
+        results['frame_inds'] = inds.astype(np.int64)
+        results['clip_len'] = self.clip_len
+        results['num_clips'] = self.num_clips
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(clip_len={self.clip_len}, '
+                f'num_clips={self.num_clips}, test_mode={self.test_mode})')
