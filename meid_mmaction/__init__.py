@@ -8,6 +8,9 @@ from .utils.version_check import check_dependencies
 check_dependencies()
 
 from . import datasets, engine, evaluation, models  # noqa: E402,F401
+from .utils.checkpoint import register_checkpoint_loader  # noqa: E402
 from .version import __version__  # noqa: E402
+
+register_checkpoint_loader()
 
 __all__ = ['__version__']

@@ -1,0 +1,98 @@
+"""Load mmengine checkpoints with ``torch.load(weights_only=True)``.
+
+torch >= 2.6 loads with ``weights_only=True`` by default, and mmengine 0.10
+checkpoints then fail: their ``message_hub`` pickles ``HistoryBuffer`` objects
+holding numpy arrays and scalars. Instead of switching ``weights_only`` off,
+we allow exactly the types mmengine writes, only for the duration of each
+load, and refuse any other pickled global with an error naming it.
+
+:func:`register_checkpoint_loader` replaces mmengine's loader for local files
+(``CheckpointLoader`` scheme ``''``), which ``load_from``, ``--resume`` and
+``tools/test.py`` all go through. It is called on ``import meid_mmaction``.
+"""
+import pickle
+from typing import List, Tuple
+
+import numpy as np
+import torch
+from mmengine.logging import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
+
+_NUMPY_DTYPE_CLASSES = tuple(
+    type(np.dtype(t)) for t in (np.bool_, np.int8, np.int16, np.int32,
+                                np.int64, np.uint8, np.uint16, np.uint32,
+                                np.uint64, np.float16, np.float32, np.float64))
+
+
+def _numpy_reconstruct():
+    try:  # numpy >= 2
+        from numpy._core.multiarray import _reconstruct, scalar
+    except ImportError:  # numpy 1.x
+        from numpy.core.multiarray import _reconstruct, scalar
+    return _reconstruct, scalar
+
+
+def safe_globals() -> List:
+    """The allow-list: mmengine's ``HistoryBuffer`` and the numpy classes
+    used to pickle arrays, scalars and dtypes (under both the numpy 1 and
+    numpy 2 module names, so checkpoints written with either load)."""
+    reconstruct, scalar = _numpy_reconstruct()
+    allowed: List = [HistoryBuffer, np.ndarray, np.dtype]
+    for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
+        allowed.append((reconstruct, f'{module}._reconstruct'))
+        allowed.append((scalar, f'{module}.scalar'))
+    for cls in _NUMPY_DTYPE_CLASSES:
+        allowed.append((cls, f'numpy.dtypes.{cls.__name__}'))
+    return allowed
+
+
+def _allowed_names() -> Tuple[str, ...]:
+    names = []
+    for item in safe_globals():
+        if isinstance(item, tuple):
+            names.append(item[1])
+        else:
+            names.append(f'{item.__module__}.{item.__qualname__}')
+    return tuple(names)
+
+
+def _supports_safe_globals() -> bool:
+    return hasattr(torch.serialization, 'safe_globals')
+
+
+def load_checkpoint_file(filename: str, map_location=None):
+    """``torch.load`` with ``weights_only=True`` and the allow-list.
+
+    Raises:
+        pickle.UnpicklingError: if the file pickles any global outside the
+            allow-list; the message names the offending globals.
+    """
+    if not _supports_safe_globals():
+        # torch < 2.5 has no scoped allow-list; keep torch's own default.
+        return torch.load(filename, map_location=map_location)
+    with torch.serialization.safe_globals(safe_globals()):
+        try:
+            return torch.load(
+                filename, map_location=map_location, weights_only=True)
+        except pickle.UnpicklingError as err:
+            allowed = set(_allowed_names())
+            try:
+                found = torch.serialization.get_unsafe_globals_in_checkpoint(
+                    filename)
+            except Exception:  # pragma: no cover - unreadable archive
+                found = []
+            extra = sorted(g for g in found if g not in allowed)
+            names = ', '.join(extra) if extra else str(err).splitlines()[0]
+            raise pickle.UnpicklingError(
+                f'{filename}: refusing to load the checkpoint: it pickles '
+                f'global(s) outside the allow-list of mmengine checkpoint '
+                f'types: {names}. Allowed: {", ".join(sorted(allowed))}. '
+                'Re-save the checkpoint with plain tensors / state dicts.'
+            ) from None
+
+
+def register_checkpoint_loader() -> None:
+    """Make mmengine load local checkpoints through
+    :func:`load_checkpoint_file`."""
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=load_checkpoint_file, force=True)

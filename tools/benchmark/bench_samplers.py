@@ -1,0 +1,80 @@
+"""Time the class-aware samplers on VideoLT's real training label list.
+
+Measures the one-off construction cost (reading the labels from the
+dataset, building the CSR class index) and the per-epoch cost
+(``set_epoch`` + iterating the full epoch), single process.
+
+Usage::
+
+    python tools/benchmark/bench_samplers.py \
+        [--label-list ../shared/data/videolt/train.lst] [--repeats 5]
+
+Exits 0 with a message if the label list is absent.
+"""
+import argparse
+import os.path as osp
+import sys
+import time
+from typing import List
+
+HERE = osp.dirname(osp.abspath(__file__))
+DEFAULT_LIST = osp.join(HERE, '..', '..', '..', 'shared', 'data', 'videolt',
+                        'train.lst')
+
+
+class LabelListDataset:
+    """Just enough of a dataset for a sampler: ``len`` + label lists."""
+
+    def __init__(self, labels: List[List[int]], num_classes: int) -> None:
+        self._labels = labels
+        self.metainfo = dict(classes=tuple(map(str, range(num_classes))))
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    def get_label_lists(self) -> List[List[int]]:
+        return self._labels
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--label-list', default=DEFAULT_LIST)
+    parser.add_argument('--num-classes', type=int, default=1004)
+    parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args()
+    if not osp.isfile(args.label_list):
+        print(f'skip: {args.label_list} not found')
+        return 0
+
+    from meid_mmaction.datasets.annotations import parse_label_list
+    from meid_mmaction.datasets.samplers import (ClassBalancedSampler,
+                                                 SquareRootSampler)
+
+    t = time.perf_counter()
+    _, labels = parse_label_list(args.label_list, args.num_classes)
+    parse_s = time.perf_counter() - t
+    dataset = LabelListDataset(labels, args.num_classes)
+    print(f'{args.label_list}: {len(labels)} videos, {args.num_classes} '
+          f'classes (parse {parse_s:.3f} s)')
+    for cls in (ClassBalancedSampler, SquareRootSampler):
+        init_s, epoch_s = [], []
+        for _ in range(args.repeats):
+            t = time.perf_counter()
+            sampler = cls(dataset, seed=args.seed)
+            init_s.append(time.perf_counter() - t)
+        for epoch in range(args.repeats):
+            t = time.perf_counter()
+            sampler.set_epoch(epoch)
+            n = sum(1 for _ in sampler)
+            epoch_s.append(time.perf_counter() - t)
+        assert n == len(sampler) == len(dataset)
+        print(f'{cls.__name__}: init {min(init_s):.3f} s (min of '
+              f'{args.repeats}), epoch of {n} draws {min(epoch_s):.3f} s '
+              f'(min of {args.repeats}, median '
+              f'{sorted(epoch_s)[len(epoch_s) // 2]:.3f} s)')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
