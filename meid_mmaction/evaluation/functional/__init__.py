@@ -1,1 +1,2 @@
 # Each module registers its component at definition; add one import per module.
+from .average_precision import average_precision, mean_ap  # noqa: F401
