@@ -32,7 +32,7 @@ train_dataloader = dict(
         data_root=data_root,
         ann_file='train.lst',
         count_file=count_file,
-        data_prefix=dict(feat=f'{data_root}/{feat_dir}'),
+        data_prefix=dict(feat=feat_dir),
         feat_dim=2048,
         pipeline=train_pipeline))
 val_dataloader = dict(
@@ -45,7 +45,7 @@ val_dataloader = dict(
         data_root=data_root,
         ann_file='val.lst',
         count_file=count_file,
-        data_prefix=dict(feat=f'{data_root}/{feat_dir}'),
+        data_prefix=dict(feat=feat_dir),
         feat_dim=2048,
         pipeline=test_pipeline,
         test_mode=True))
@@ -59,7 +59,7 @@ test_dataloader = dict(
         data_root=data_root,
         ann_file='test.lst',
         count_file=count_file,
-        data_prefix=dict(feat=f'{data_root}/{feat_dir}'),
+        data_prefix=dict(feat=feat_dir),
         feat_dim=2048,
         pipeline=test_pipeline,
         test_mode=True))

@@ -1,7 +1,8 @@
 # VideoLT with pre-extracted per-frame features ([150, 2048] per video).
 # Layout (docs/data.md): data/videolt/{train,validate,test}.lst,
 # data/videolt/count-labels-train.lst, data/videolt/features/<backbone>/.
-# Children switch the backbone by overriding data_prefix of the loaders.
+# data_prefix is relative to data_root. Children switch the backbone by
+# overriding data_prefix of the three loaders.
 dataset_type = 'VideoLTDataset'
 data_root = 'data/videolt'
 feat_dir = 'features/ResNet101'
@@ -32,7 +33,7 @@ train_dataloader = dict(
         data_root=data_root,
         ann_file='train.lst',
         count_file=count_file,
-        data_prefix=dict(feat=f'{data_root}/{feat_dir}'),
+        data_prefix=dict(feat=feat_dir),
         feat_dim=2048,
         pipeline=train_pipeline))
 val_dataloader = dict(
@@ -45,7 +46,7 @@ val_dataloader = dict(
         data_root=data_root,
         ann_file='validate.lst',
         count_file=count_file,
-        data_prefix=dict(feat=f'{data_root}/{feat_dir}'),
+        data_prefix=dict(feat=feat_dir),
         feat_dim=2048,
         pipeline=test_pipeline,
         test_mode=True))
@@ -59,7 +60,7 @@ test_dataloader = dict(
         data_root=data_root,
         ann_file='test.lst',
         count_file=count_file,
-        data_prefix=dict(feat=f'{data_root}/{feat_dir}'),
+        data_prefix=dict(feat=feat_dir),
         feat_dim=2048,
         pipeline=test_pipeline,
         test_mode=True))
