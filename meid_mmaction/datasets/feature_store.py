@@ -13,6 +13,8 @@ import os.path as osp
 
 import numpy as np
 
+from .packed_store import PackedFeatureStore, is_packed_store
+
 
 class NpyFeatureStore:
     """Per-video ``.npy`` files under ``root``."""
@@ -38,4 +40,6 @@ class NpyFeatureStore:
 
 def build_feature_store(root: str):
     """Return the feature store for ``root`` (packed if it has an index)."""
+    if is_packed_store(root):
+        return PackedFeatureStore(root)
     return NpyFeatureStore(root)

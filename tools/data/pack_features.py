@@ -21,11 +21,13 @@ import argparse
 import re
 import sys
 
-from meid_mmaction.datasets.packed_store import (DEFAULT_SHARD_BYTES,
-                                                 SUPPORTED_DTYPES,
-                                                 list_source_ids,
-                                                 pack_features,
-                                                 verify_packed_store)
+from meid_mmaction.datasets.packed_store import (
+    DEFAULT_SHARD_BYTES,
+    SUPPORTED_DTYPES,
+    list_source_ids,
+    pack_features,
+    verify_packed_store,
+)
 
 _UNITS = {'': 1, 'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30, 'T': 1 << 40}
 
