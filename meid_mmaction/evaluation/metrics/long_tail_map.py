@@ -1,0 +1,481 @@
+"""Long-tail mAP: overall / head / medium / tail mean average precision."""
+import csv
+import os
+import os.path as osp
+from collections import OrderedDict
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from mmaction.registry import METRICS
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger, print_log
+
+from meid_mmaction.datasets.annotations import (
+    counts_from_labels,
+    parse_class_counts,
+    parse_label_list,
+    split_groups,
+)
+from meid_mmaction.utils.compat import (
+    get_gt_label,
+    get_pred_score,
+    to_multi_hot,
+)
+
+from ..functional.average_precision import average_precision, mean_ap
+
+GROUPS = ('head', 'medium', 'tail')
+TRAIN_ANN_FORMATS = ('auto', 'videolt', 'video', 'rawframe',
+                     'rawframe_offset')
+
+
+def _unwrap_field(value: Any) -> torch.Tensor:
+    """Tensor of a label / score field returned by ``compat``.
+
+    mmengine's ``Evaluator`` hands metrics ``data_sample.to_dict()``; with
+    MMAction2 1.1 a ``LabelData`` field becomes ``{'item': tensor}`` there.
+    """
+    if isinstance(value, Mapping) and 'item' in value:
+        value = value['item']
+    return torch.as_tensor(value)
+
+
+def _sample_name(data_sample: Any, position: int) -> str:
+    """A readable identity of a data sample for error messages."""
+    for key in ('video_id', 'filename', 'frame_dir'):
+        value = None
+        if isinstance(data_sample, Mapping):
+            value = data_sample.get(key)
+        elif key in data_sample:
+            value = data_sample.get(key)
+        if value is not None:
+            return f'{key}={value!r} (batch position {position})'
+    return f'batch position {position}'
+
+
+def read_train_labels(path: str,
+                      ann_format: str = 'auto',
+                      num_classes: Optional[int] = None
+                      ) -> List[List[int]]:
+    """Label lists of a training annotation file.
+
+    Formats (``ann_format``):
+
+    * ``'videolt'``: ``<video id> <label>[,<label>...]``;
+    * ``'video'``: MMAction2 ``VideoDataset``, ``<filename> <label>
+      [<label>...]``;
+    * ``'rawframe'``: MMAction2 ``RawframeDataset``, ``<frame dir>
+      <total frames> <label> [<label>...]``;
+    * ``'rawframe_offset'``: the same with ``with_offset=True``,
+      ``<frame dir> <offset> <total frames> <label> [<label>...]``;
+    * ``'auto'``: 2-field lines as ``videolt`` (this also covers
+      single-label ``VideoDataset`` lists), longer lines as ``video``.
+      Rawframe lists must be named explicitly (their frame count would read
+      as a label).
+
+    Returns:
+        list[list[int]]: Sorted distinct labels per video.
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
+        ValueError: On a malformed line or a label outside ``[0, C)``,
+            naming ``path:line``.
+    """
+    if ann_format not in TRAIN_ANN_FORMATS:
+        raise ValueError(f'train_ann_format must be one of '
+                         f'{TRAIN_ANN_FORMATS}, got {ann_format!r}')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'training annotation file not found: {path}')
+    if ann_format == 'videolt':
+        return parse_label_list(path, num_classes)[1]
+    skip = dict(auto=1, video=1, rawframe=2, rawframe_offset=3)[ann_format]
+    hint = (' (for RawframeDataset lists set train_ann_format='
+            "'rawframe')") if ann_format == 'auto' else ''
+    labels: List[List[int]] = []
+    with open(path, encoding='utf-8') as f:
+        for lineno, raw in enumerate(f, start=1):
+            parts = raw.split()
+            if not parts:
+                continue
+            if ann_format == 'auto' and len(parts) == 2:
+                tokens = parts[1].split(',')
+            else:
+                tokens = parts[skip:]
+            if not tokens or '' in tokens:
+                raise ValueError(
+                    f'{path}:{lineno}: no label (format {ann_format!r} '
+                    f'expects labels after {skip} field(s)): {raw.strip()!r}')
+            try:
+                label = sorted({int(t) for t in tokens})
+            except ValueError:
+                raise ValueError(
+                    f'{path}:{lineno}: labels must be integers (format '
+                    f'{ann_format!r}), got {tokens!r}') from None
+            bad = [c for c in label if c < 0 or (
+                num_classes is not None and c >= num_classes)]
+            if bad:
+                bound = num_classes if num_classes is not None else 'C'
+                raise ValueError(f'{path}:{lineno}: label {bad[0]} is '
+                                 f'outside [0, {bound}){hint}')
+            labels.append(label)
+    if not labels:
+        raise ValueError(f'{path}: no video in the training list (empty)')
+    return labels
+
+
+@METRICS.register_module()
+class LongTailMAP(BaseMetric):
+    """Mean average precision overall and per long-tail group.
+
+    Per-class AP is scikit-learn's ``average_precision_score`` (tied scores
+    form one threshold), computed for all classes at once in torch, on the
+    GPU when one is available. Classes without a positive test video are
+    left out of every mean and counted. Nothing is computed per rank: the
+    results of all ranks are gathered first (``BaseMetric.evaluate``).
+
+    The head / medium / tail split (by *training* video counts) is taken
+    from, in this order:
+
+    1. ``count_file`` or ``train_ann_file`` (counts) split with
+       ``head_thr`` / ``tail_thr`` (or ``dataset_meta['group_thresholds']``);
+    2. ``dataset_meta['class_counts']`` split with ``head_thr`` /
+       ``tail_thr`` when given;
+    3. ``dataset_meta['class_groups']`` (published by this package's
+       datasets), else ``dataset_meta['class_counts']`` split with
+       ``dataset_meta['group_thresholds']``.
+
+    Head classes have ``count > head_thr``, tail classes
+    ``count <= tail_thr``, medium the rest.
+
+    Output keys, in this order (``mAP`` first so that
+    ``save_best='auto'`` picks it): ``mAP``, ``mAP_head``, ``mAP_medium``,
+    ``mAP_tail``, ``num_classes_without_positives``, then ``top{k}``.
+    ``top{k}`` is the fraction of videos (among those with at least one
+    true label) whose ``k`` highest-scored classes contain at least one true
+    label; score ties are broken towards the lower class index.
+
+    Args:
+        count_file (str, optional): Training class counts,
+            ``<class name> <class index> <count>`` per line.
+        train_ann_file (str, optional): Training list to count classes from
+            (see :func:`read_train_labels` for the formats).
+        train_ann_format (str): Format of ``train_ann_file``: ``'auto'``,
+            ``'videolt'``, ``'video'``, ``'rawframe'`` or
+            ``'rawframe_offset'``. Defaults to ``'auto'``.
+        num_classes (int, optional): Number of classes ``C``; defaults to
+            the count file / ``dataset_meta`` / the score width.
+        head_thr (int, optional): Head threshold (required when the groups
+            are not in ``dataset_meta``).
+        tail_thr (int, optional): Tail threshold (likewise).
+        per_class_ap_file (str, optional): CSV written at each evaluation
+            with ``class_index, class_name, train_count, group,
+            num_test_positives, ap``. A relative path goes under the current
+            run's log directory (``<work_dir>/<timestamp>/``) when a runner
+            logger with a log file exists, else it is used as given.
+        topk (Sequence[int]): ``k`` values of the top-k hit rates.
+        device (str, optional): Where to compute; defaults to ``'cuda'``
+            when available, else ``'cpu'``.
+        collect_device (str): Device used to gather results across ranks.
+        prefix (str, optional): Prefix of the metric names; defaults to
+            ``'lt'``.
+    """
+
+    default_prefix: Optional[str] = 'lt'
+
+    def __init__(self,
+                 count_file: Optional[str] = None,
+                 train_ann_file: Optional[str] = None,
+                 train_ann_format: str = 'auto',
+                 num_classes: Optional[int] = None,
+                 head_thr: Optional[int] = None,
+                 tail_thr: Optional[int] = None,
+                 per_class_ap_file: Optional[str] = None,
+                 topk: Sequence[int] = (1, 5),
+                 device: Optional[str] = None,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        if train_ann_format not in TRAIN_ANN_FORMATS:
+            raise ValueError(f'train_ann_format must be one of '
+                             f'{TRAIN_ANN_FORMATS}, got {train_ann_format!r}')
+        if num_classes is not None and (not isinstance(num_classes, int)
+                                        or num_classes <= 0):
+            raise ValueError(
+                f'num_classes must be a positive int, got {num_classes!r}')
+        if (head_thr is None) != (tail_thr is None):
+            raise ValueError('head_thr and tail_thr must be given together, '
+                             f'got head_thr={head_thr}, tail_thr={tail_thr}')
+        if head_thr is not None and tail_thr >= head_thr:
+            raise ValueError('group thresholds must satisfy tail_thr < '
+                             f'head_thr, got head_thr={head_thr}, '
+                             f'tail_thr={tail_thr}')
+        if isinstance(topk, int):
+            topk = (topk, )
+        topk = tuple(topk)
+        if any(not isinstance(k, int) or k < 1 for k in topk):
+            raise ValueError(f'topk must be positive ints, got {topk!r}')
+        self.count_file = count_file
+        self.train_ann_file = train_ann_file
+        self.train_ann_format = train_ann_format
+        self.num_classes = num_classes
+        self.head_thr = head_thr
+        self.tail_thr = tail_thr
+        self.per_class_ap_file = per_class_ap_file
+        self.topk = topk
+        self.device = device
+        self._grouping: Optional[Dict[str, Any]] = None
+
+    @property
+    def dataset_meta(self) -> Optional[dict]:
+        """Meta info of the evaluated dataset (resets the grouping)."""
+        return self._dataset_meta
+
+    @dataset_meta.setter
+    def dataset_meta(self, dataset_meta: dict) -> None:
+        self._dataset_meta = dataset_meta
+        self._grouping = None
+
+    # ------------------------------------------------------------------
+    # grouping
+    def _thresholds(self, meta: Mapping) -> Tuple[int, int]:
+        if self.head_thr is not None:
+            return self.head_thr, self.tail_thr
+        if meta.get('group_thresholds') is not None:
+            head_thr, tail_thr = meta['group_thresholds']
+            return head_thr, tail_thr
+        raise ValueError(
+            'LongTailMAP needs head_thr and tail_thr: the class groups are '
+            "not in dataset_meta (no 'class_groups' / 'group_thresholds'); "
+            'pass e.g. head_thr=500, tail_thr=100 (VideoLT)')
+
+    def _resolve_grouping(self, width: int) -> Dict[str, Any]:
+        """Class names, training counts and groups for ``width`` classes."""
+        meta = self.dataset_meta or {}
+        names: Optional[List[str]] = None
+        counts: Optional[np.ndarray] = None
+        groups: Optional[Dict[str, List[int]]] = None
+        source = None
+        if self.count_file is not None:
+            if not osp.isfile(self.count_file):
+                raise FileNotFoundError(
+                    f'count_file not found: {self.count_file}')
+            names, counts = parse_class_counts(self.count_file,
+                                               self.num_classes)
+            source = f'count file {self.count_file}'
+        elif self.train_ann_file is not None:
+            num_classes = (self.num_classes or len(meta.get('classes', ()))
+                           or width)
+            labels = read_train_labels(self.train_ann_file,
+                                       self.train_ann_format, num_classes)
+            counts = counts_from_labels(labels, num_classes)
+            source = f'training list {self.train_ann_file}'
+        if counts is not None:
+            groups = split_groups(counts, *self._thresholds(meta))
+        elif meta.get('class_counts') is not None:
+            counts = np.asarray(meta['class_counts'], dtype=np.int64)
+            source = "dataset_meta['class_counts']"
+            if self.head_thr is None and meta.get('class_groups'):
+                groups = {g: list(meta['class_groups'].get(g, ()))
+                          for g in GROUPS}
+                source = "dataset_meta['class_groups']"
+            else:
+                groups = split_groups(counts, *self._thresholds(meta))
+        elif meta.get('class_groups'):
+            groups = {g: list(meta['class_groups'].get(g, ()))
+                      for g in GROUPS}
+            source = "dataset_meta['class_groups']"
+        else:
+            raise ValueError(
+                'LongTailMAP has no class counts: pass count_file= or '
+                'train_ann_file= (with head_thr / tail_thr), or evaluate a '
+                "dataset whose metainfo has 'class_groups' or "
+                "'class_counts'; dataset_meta keys: {}".format(
+                    sorted(meta.keys())))
+
+        if counts is not None:
+            num_classes = len(counts)
+        elif self.num_classes is not None:
+            num_classes = self.num_classes
+        elif meta.get('classes'):
+            num_classes = len(meta['classes'])
+        else:
+            num_classes = width
+        if self.num_classes is not None and num_classes != self.num_classes:
+            raise ValueError(
+                f'{source} gives {num_classes} classes but '
+                f'num_classes={self.num_classes}')
+        if width != num_classes:
+            raise ValueError(
+                f'prediction scores have {width} classes but the class '
+                f'grouping ({source}) has {num_classes}')
+        for g in GROUPS:
+            bad = [c for c in groups[g] if not 0 <= int(c) < num_classes]
+            if bad:
+                raise ValueError(
+                    f'{source}: {g} class index {bad[0]} is outside '
+                    f'[0, {num_classes})')
+        if names is None:
+            meta_names = meta.get('classes')
+            if meta_names is not None and len(meta_names) == num_classes:
+                names = [str(n) for n in meta_names]
+            else:
+                names = [f'class_{i}' for i in range(num_classes)]
+        return dict(
+            num_classes=num_classes,
+            names=names,
+            counts=counts,
+            groups={g: sorted(int(c) for c in groups[g])
+                    for g in GROUPS},
+            source=source)
+
+    def _get_grouping(self, width: int) -> Dict[str, Any]:
+        if self._grouping is None or \
+                self._grouping['num_classes'] != width:
+            self._grouping = self._resolve_grouping(width)
+        return self._grouping
+
+    # ------------------------------------------------------------------
+    def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
+        """Store the score ``[C]`` and multi-hot label ``[C]`` per sample.
+
+        Args:
+            data_batch (Any): Unused.
+            data_samples (Sequence[ActionDataSample | dict]): Model outputs
+                carrying a prediction score ``[C]`` and a ground truth
+                (multi-hot ``[C]`` or integer class indices).
+        """
+        for position, sample in enumerate(data_samples):
+            score = _unwrap_field(get_pred_score(sample)).detach()
+            if score.dim() != 1:
+                raise ValueError(
+                    f'prediction score of {_sample_name(sample, position)} '
+                    f'has shape {tuple(score.shape)}; expected [C]')
+            width = score.shape[0]
+            grouping = self._get_grouping(width)
+            if max(self.topk) > width:
+                raise ValueError(f'topk={self.topk} asks for more classes '
+                                 f'than the {width} scored')
+            label = _unwrap_field(get_gt_label(sample)).detach()
+            try:
+                multi_hot = to_multi_hot(label, grouping['num_classes'])
+            except ValueError as err:
+                raise ValueError(f'ground truth of '
+                                 f'{_sample_name(sample, position)}: {err}'
+                                 ) from None
+            if bool(((multi_hot != 0) & (multi_hot != 1)).any()):
+                raise ValueError(
+                    f'ground truth of {_sample_name(sample, position)} is '
+                    f'not 0/1 multi-hot: {multi_hot.tolist()}')
+            self.results.append(
+                dict(
+                    score=score.cpu().clone(),
+                    label=multi_hot.cpu().to(torch.uint8)))
+
+    def _compute_device(self) -> torch.device:
+        if self.device is not None:
+            return torch.device(self.device)
+        if torch.cuda.is_available():
+            return torch.device('cuda', torch.cuda.current_device())
+        return torch.device('cpu')
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        """Compute the metrics from the gathered results of all ranks.
+
+        Args:
+            results (list[dict]): ``score`` ``[C]`` and ``label`` ``[C]`` per
+                video.
+
+        Returns:
+            dict: ``mAP``, ``mAP_head``, ``mAP_medium``, ``mAP_tail``,
+            ``num_classes_without_positives``, ``top{k}``.
+        """
+        if not results:
+            raise ValueError('LongTailMAP got no results to evaluate')
+        device = self._compute_device()
+        scores = torch.stack([r['score'] for r in results]).to(device)
+        labels = torch.stack([r['label'] for r in results]).to(device)
+        grouping = self._get_grouping(scores.shape[1])
+        ap = average_precision(scores, labels)  # [C] float64
+        no_pos = torch.isnan(ap)
+
+        metrics: Dict[str, float] = OrderedDict()
+        metrics['mAP'] = mean_ap(ap)
+        for g in GROUPS:
+            metrics[f'mAP_{g}'] = mean_ap(ap, grouping['groups'][g])
+        metrics['num_classes_without_positives'] = int(no_pos.sum())
+
+        has_label = labels.bool().any(dim=1)
+        order = torch.sort(
+            scores, dim=1, descending=True, stable=True).indices
+        hits_sorted = torch.gather(labels.bool(), 1, order)
+        n_eval = int(has_label.sum())
+        for k in self.topk:
+            hit = hits_sorted[:, :k].any(dim=1) & has_label
+            metrics[f'top{k}'] = (float(hit.sum()) / n_eval
+                                  if n_eval else float('nan'))
+
+        ap_cpu = ap.cpu()
+        self._log_table(metrics, grouping, no_pos.cpu(), len(results),
+                        n_eval)
+        if self.per_class_ap_file is not None:
+            n_pos = labels.sum(dim=0).cpu()
+            self._write_per_class(grouping, ap_cpu, n_pos)
+        return metrics
+
+    def _log_table(self, metrics: Mapping, grouping: Mapping,
+                   no_pos: torch.Tensor, num_videos: int,
+                   num_with_label: int) -> None:
+        rows = [('group', 'classes', 'evaluated', 'no positive', 'mAP')]
+        groups = grouping['groups']
+        all_idx = list(range(grouping['num_classes']))
+        for name, idx in [('all', all_idx)] + [(g, groups[g])
+                                               for g in GROUPS]:
+            excluded = int(no_pos[idx].sum()) if idx else 0
+            key = 'mAP' if name == 'all' else f'mAP_{name}'
+            rows.append((name, str(len(idx)), str(len(idx) - excluded),
+                         str(excluded), f'{metrics[key]:.4f}'))
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        lines = ['  '.join(c.rjust(w) for c, w in zip(r, widths))
+                 for r in rows]
+        topk = ', '.join(f'top{k} {metrics[f"top{k}"]:.4f}'
+                         for k in self.topk)
+        print_log(
+            f'LongTailMAP on {num_videos} videos ({num_with_label} with a '
+            f'label), groups from {grouping["source"]}:\n' +
+            '\n'.join(lines) + f'\n{topk}',
+            logger='current')
+
+    def _resolve_output_path(self) -> str:
+        path = self.per_class_ap_file
+        if osp.isabs(path):
+            return path
+        # A runner's logger writes to <work_dir>/<timestamp>/<ts>.log.
+        log_file = MMLogger.get_current_instance().log_file
+        if log_file:
+            return osp.join(osp.dirname(log_file), path)
+        return path
+
+    def _write_per_class(self, grouping: Mapping, ap: torch.Tensor,
+                         n_pos: torch.Tensor) -> None:
+        path = self._resolve_output_path()
+        parent = osp.dirname(path)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+        group_of = {}
+        for g in GROUPS:
+            for c in grouping['groups'][g]:
+                group_of[c] = g
+        counts = grouping['counts']
+        with open(path, 'w', newline='', encoding='utf-8') as f:
+            writer = csv.writer(f)
+            writer.writerow(('class_index', 'class_name', 'train_count',
+                             'group', 'num_test_positives', 'ap'))
+            for c in range(grouping['num_classes']):
+                value = float(ap[c])
+                writer.writerow(
+                    (c, grouping['names'][c],
+                     '' if counts is None else int(counts[c]),
+                     group_of.get(c, ''), int(n_pos[c]),
+                     '' if np.isnan(value) else repr(value)))
+        print_log(f'per-class AP written to {path}', logger='current')
