@@ -1,0 +1,272 @@
+"""MEID head: attention expert + complementary expert (METHOD.md)."""
+from typing import Dict, Optional, Tuple
+
+import torch
+import torch.nn as nn
+from mmaction.registry import MODELS
+from mmaction.utils import SampleList
+
+from .base_multilabel_head import BaseMultiLabelHead
+from .meid_modules import AttentionExpert, ComplementaryExpert
+
+_EXPERT2 = ('complementary', 'attention')
+
+
+@MODELS.register_module()
+class MEIDHead(BaseMultiLabelHead):
+    """Mixture of two experts with internal (head-to-tail) distillation.
+
+    * Expert 1 (:class:`AttentionExpert`): ``Y = cls(pool_A(T(X)))``.
+    * Expert 2 (:class:`ComplementaryExpert`): complementary frame selection
+      ``R = 1 / (A + beta)`` on expert 1's frozen attention, a motion branch
+      and a fusion layer: ``Y_F``. With ``expert2='attention'`` it is a
+      second, independent attention expert instead (ablation).
+
+    The head keeps its training stage in the persistent buffer
+    ``train_stage`` (1 or 2), so that a checkpoint predicts what it was
+    trained for: ``sigmoid(Y)`` after stage 1, ``sigmoid(Y + Y_F)`` after
+    stage 2. :meth:`set_train_stage` (called by ``TwoStageTrainLoop``) also
+    sets which parameters are trainable: stage 1 trains expert 1 and its
+    distillation necks; stage 2 freezes them (``requires_grad=False``,
+    eval mode, computed without autograd) and trains expert 2 and its necks.
+
+    Inputs of :meth:`forward`:
+
+    * ``[B * V, N, D]`` per-frame features (``FeatureRecognizer``), or
+      ``[B, D]`` (one frame);
+    * ``[B * N, D, h, w]`` backbone maps (``Recognizer2D``, ``num_segs=N``):
+      average-pooled over space and regrouped to ``[B, N, D]``.
+
+    Args:
+        num_classes (int): Number of classes ``C``.
+        in_channels (int): Feature size ``D``.
+        hidden_channels (int, optional): Embedding size ``H``; defaults to
+            ``D``.
+        norm (str): Frame-embedding norm, ``'LN'`` (default) or ``'BN'``.
+        dropout (float): Frame-embedding dropout. Defaults to 0.
+        use_attention (bool): Expert 1 uses frame attention (False: uniform
+            mean pooling, and uniform CFS weights). Defaults to True.
+        attention_act (str): ``'sigmoid'`` (default) or ``'softmax'`` over
+            frames.
+        attention_channels (int, optional): Attention hidden size; defaults
+            to ``D // 4``.
+        eps (float): Epsilon of the attention pooling. Defaults to 1e-6.
+        beta (float): CFS offset ``beta``. Defaults to 0.5.
+        expert2 (str): ``'complementary'`` (default) or ``'attention'``.
+        loss_cls (dict): Classification loss (of ``Y`` resp. ``Y + Y_F``).
+            Defaults to ``MultiLabelFocalLoss`` (``alpha = gamma = 1``).
+        loss_distill (dict, optional): Distillation loss config, built once
+            per expert (each expert has its own necks); ``num_classes`` is
+            filled in. None disables distillation. Defaults to
+            ``HeadTailDistillLoss`` (``K = 128``, ``lambda = 0.1``).
+        init_cfg (dict, optional): Initialisation config. Defaults to None
+            (PyTorch's default initialisation).
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 hidden_channels: Optional[int] = None,
+                 norm: str = 'LN',
+                 dropout: float = 0.0,
+                 use_attention: bool = True,
+                 attention_act: str = 'sigmoid',
+                 attention_channels: Optional[int] = None,
+                 eps: float = 1e-6,
+                 beta: float = 0.5,
+                 expert2: str = 'complementary',
+                 loss_cls: dict = dict(type='MultiLabelFocalLoss'),
+                 loss_distill: Optional[dict] = dict(
+                     type='HeadTailDistillLoss'),
+                 init_cfg: Optional[dict] = None,
+                 **kwargs) -> None:
+        super().__init__(
+            num_classes=num_classes,
+            in_channels=in_channels,
+            loss_cls=loss_cls,
+            init_cfg=init_cfg,
+            **kwargs)
+        if expert2 not in _EXPERT2:
+            raise ValueError(f'expert2={expert2!r} is not supported; '
+                             f'expected one of {_EXPERT2}')
+        if not 0.0 < beta:
+            raise ValueError(f'beta must be > 0, got {beta}')
+        hidden = hidden_channels or in_channels
+        self.hidden_channels = hidden
+        self.expert2_type = expert2
+        self.expert1 = AttentionExpert(
+            in_channels,
+            hidden,
+            num_classes,
+            norm=norm,
+            dropout=dropout,
+            use_attention=use_attention,
+            attention_act=attention_act,
+            attention_channels=attention_channels,
+            eps=eps)
+        if expert2 == 'complementary':
+            self.expert2 = ComplementaryExpert(
+                in_channels,
+                hidden,
+                num_classes,
+                norm=norm,
+                dropout=dropout,
+                beta=beta)
+        else:
+            self.expert2 = AttentionExpert(
+                in_channels,
+                hidden,
+                num_classes,
+                norm=norm,
+                dropout=dropout,
+                use_attention=use_attention,
+                attention_act=attention_act,
+                attention_channels=attention_channels,
+                eps=eps)
+        if loss_distill is None:
+            self.distill1 = self.distill2 = None
+        else:
+            default = dict(num_classes=num_classes)
+            self.distill1 = MODELS.build(loss_distill, default_args=default)
+            self.distill2 = MODELS.build(loss_distill, default_args=default)
+        self.register_buffer('train_stage', torch.ones((), dtype=torch.long))
+        self.set_train_stage(1)
+
+    # ------------------------------------------------------------------
+    # stages
+    @property
+    def stage(self) -> int:
+        """Current stage: 1 (expert 1 only) or 2 (both experts)."""
+        return int(self.train_stage.item())
+
+    def stage_modules(self, stage: int) -> Tuple[nn.Module, ...]:
+        """Modules trained in ``stage`` (the expert and its necks)."""
+        if stage == 1:
+            mods = (self.expert1, self.distill1)
+        else:
+            mods = (self.expert2, self.distill2)
+        return tuple(m for m in mods if m is not None)
+
+    def set_train_stage(self, stage: int) -> None:
+        """Switch to stage 1 or 2: store it in the ``train_stage`` buffer
+        and make only that stage's modules trainable (the other expert gets
+        ``requires_grad=False``; in stage 2 expert 1 is also kept in eval
+        mode)."""
+        if stage not in (1, 2):
+            raise ValueError(f'stage must be 1 or 2, got {stage!r}')
+        self.train_stage.fill_(stage)
+        for s in (1, 2):
+            for module in self.stage_modules(s):
+                module.requires_grad_(s == stage)
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> 'MEIDHead':
+        """Set the mode; the frozen expert 1 stays in eval mode in stage 2."""
+        super().train(mode)
+        if mode and self.stage == 2:
+            for module in self.stage_modules(1):
+                module.eval()
+        return self
+
+    # ------------------------------------------------------------------
+    # forward
+    def _to_frames(self, x, num_segs: Optional[int]) -> torch.Tensor:
+        """Input features -> per-frame features ``[B, N, D]``."""
+        if not isinstance(x, torch.Tensor):
+            raise ValueError('MEIDHead expects a tensor, got '
+                             f'{type(x).__name__}')
+        if x.dim() == 2:
+            x = x.unsqueeze(1)
+        elif x.dim() == 4:
+            if not num_segs or x.shape[0] % int(num_segs):
+                raise ValueError(
+                    f'MEIDHead got backbone maps {tuple(x.shape)} '
+                    f'[B * N, D, h, w] with num_segs={num_segs}; expected '
+                    'num_segs = frames per video dividing the first axis')
+            x = x.mean(dim=(2, 3)).reshape(-1, int(num_segs), x.shape[1])
+        elif x.dim() != 3:
+            raise ValueError(
+                'MEIDHead expects [B, N, D] features or [B * N, D, h, w] '
+                f'backbone maps, got shape {tuple(x.shape)}')
+        if x.shape[-1] != self.in_channels:
+            raise ValueError(f'MEIDHead(in_channels={self.in_channels}) got '
+                             f'features with D={x.shape[-1]} '
+                             f'(shape {tuple(x.shape)})')
+        return x
+
+    def forward_experts(
+            self, x: torch.Tensor
+    ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """Per-frame features ``[B, N, D]`` -> ``(Y, Y_F)``, each ``[B, C]``;
+        ``Y_F`` is None in stage 1. In stage 2 expert 1 runs without
+        autograd."""
+        if self.stage == 1:
+            return self.expert1(x), None
+        with torch.no_grad():
+            y = self.expert1(x)
+            attention = self.expert1.frame_weights(x)
+        if self.expert2_type == 'complementary':
+            y_f = self.expert2(x, attention)
+        else:
+            y_f = self.expert2(x)
+        return y, y_f
+
+    def forward(self,
+                x: torch.Tensor,
+                num_segs: Optional[int] = None,
+                **kwargs) -> torch.Tensor:
+        """Logits ``[B', C]``: ``Y`` in stage 1, ``Y + Y_F`` in stage 2.
+
+        Args:
+            x (torch.Tensor): ``[B * V, N, D]`` (``B' = B * V``) or
+                ``[B * N, D, h, w]`` (``B' = B``).
+            num_segs (int, optional): Frames per video for 4-D inputs (as
+                passed by ``Recognizer2D``); views for 3-D inputs (unused
+                here, ``predict_by_feat`` averages the views).
+        """
+        y, y_f = self.forward_experts(self._to_frames(x, num_segs))
+        return y if y_f is None else y + y_f
+
+    # ------------------------------------------------------------------
+    # losses
+    def loss(self, feats: torch.Tensor, data_samples: SampleList,
+             **kwargs) -> Dict[str, torch.Tensor]:
+        """Stage 1: ``L_cls(Y) + L_d1(Y)``; stage 2:
+        ``L_cls(Y + Y_F) + L_d2(Y_F)``."""
+        x = self._to_frames(feats, kwargs.get('num_segs'))
+        y, y_f = self.forward_experts(x)
+        if y_f is None:
+            return self.loss_by_feat(y, data_samples, expert_logits=y)
+        return self.loss_by_feat(y + y_f, data_samples, expert_logits=y_f)
+
+    def loss_by_feat(self,
+                     cls_scores: torch.Tensor,
+                     data_samples: SampleList,
+                     expert_logits: Optional[torch.Tensor] = None
+                     ) -> Dict[str, torch.Tensor]:
+        """Losses of the current stage.
+
+        Args:
+            cls_scores (torch.Tensor): Combined logits ``[B, C]`` (``Y`` or
+                ``Y + Y_F``).
+            data_samples (list[ActionDataSample]): Ground truth.
+            expert_logits (torch.Tensor, optional): Logits of the expert
+                being trained ``[B, C]`` (``Y`` or ``Y_F``), used by the
+                distillation loss. In stage 1 it defaults to
+                ``cls_scores``; stage 2 needs it.
+
+        Returns:
+            dict: ``loss_cls`` and, with distillation, ``loss_distill``.
+        """
+        losses = super().loss_by_feat(cls_scores, data_samples)
+        distill = self.distill1 if self.stage == 1 else self.distill2
+        if distill is None:
+            return losses
+        if expert_logits is None:
+            if self.stage == 2:
+                raise ValueError(
+                    'MEIDHead.loss_by_feat in stage 2 needs expert_logits '
+                    '(Y_F of expert 2) for the distillation loss')
+            expert_logits = cls_scores
+        losses['loss_distill'] = distill(expert_logits)
+        return losses

@@ -1,0 +1,209 @@
+"""Building blocks of the MEID head (METHOD.md, experts 1 and 2).
+
+Plain ``nn.Module`` parts, not registered: :class:`MEIDHead` composes them.
+"""
+from typing import Optional
+
+import torch
+import torch.nn as nn
+
+_NORMS = ('LN', 'BN')
+_ATTENTION_ACTS = ('sigmoid', 'softmax')
+
+
+class FrameEmbedding(nn.Module):
+    """Per-frame embedding ``T = Dropout(ReLU(Linear(Norm(X))))``.
+
+    Args:
+        in_channels (int): Feature size ``D``.
+        out_channels (int): Embedding size ``H``.
+        norm (str): ``'LN'`` (LayerNorm over ``D``, default) or ``'BN'``
+            (BatchNorm1d over ``D``, statistics over all ``B * N`` frames).
+        dropout (float): Dropout after the ReLU. Defaults to 0.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 norm: str = 'LN',
+                 dropout: float = 0.0) -> None:
+        super().__init__()
+        if norm not in _NORMS:
+            raise ValueError(f'norm={norm!r} is not supported; expected one '
+                             f'of {_NORMS}')
+        self.norm = (nn.LayerNorm(in_channels)
+                     if norm == 'LN' else nn.BatchNorm1d(in_channels))
+        self.fc = nn.Linear(in_channels, out_channels)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B, N, D]`` -> ``[B, N, H]``."""
+        b, n, d = x.shape
+        if isinstance(self.norm, nn.BatchNorm1d):
+            x = self.norm(x.reshape(b * n, d)).reshape(b, n, d)
+        else:
+            x = self.norm(x)
+        return self.dropout(torch.relu(self.fc(x)))
+
+
+class FrameAttention(nn.Module):
+    """Frame weights ``A = act(Linear_2(ReLU(Linear_1(X))))`` on raw features.
+
+    Args:
+        in_channels (int): Feature size ``D``.
+        hidden_channels (int, optional): Hidden size; defaults to ``D // 4``
+            (at least 1).
+        act (str): ``'sigmoid'`` (independent weights in ``(0, 1)``, default)
+            or ``'softmax'`` (normalised over the frames).
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 hidden_channels: Optional[int] = None,
+                 act: str = 'sigmoid') -> None:
+        super().__init__()
+        if act not in _ATTENTION_ACTS:
+            raise ValueError(f'attention act={act!r} is not supported; '
+                             f'expected one of {_ATTENTION_ACTS}')
+        hidden = hidden_channels or max(in_channels // 4, 1)
+        self.act = act
+        self.fc1 = nn.Linear(in_channels, hidden)
+        self.fc2 = nn.Linear(hidden, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B, N, D]`` -> weights ``[B, N]``."""
+        scores = self.fc2(torch.relu(self.fc1(x))).squeeze(-1)
+        if self.act == 'softmax':
+            return torch.softmax(scores, dim=1)
+        return torch.sigmoid(scores)
+
+
+def weighted_mean_pool(feats: torch.Tensor,
+                       weights: torch.Tensor,
+                       eps: float = 0.0) -> torch.Tensor:
+    """Normalised weighted mean ``sum_n w_n t_n / (sum_n w_n + eps)``.
+
+    Args:
+        feats (torch.Tensor): Frame embeddings ``[B, N, H]``.
+        weights (torch.Tensor): Frame weights ``[B, N]``.
+        eps (float): Added to the denominator. Defaults to 0.
+
+    Returns:
+        torch.Tensor: ``[B, H]``.
+    """
+    num = (weights.unsqueeze(-1) * feats).sum(dim=1)
+    return num / (weights.sum(dim=1, keepdim=True) + eps)
+
+
+def complementary_weights(attention: torch.Tensor,
+                          beta: float = 0.5) -> torch.Tensor:
+    """Complementary frame selection ``R = 1 / (A + beta)``, ``[B, N]``."""
+    return 1.0 / (attention + beta)
+
+
+def motion_features(x: torch.Tensor) -> torch.Tensor:
+    """``X_M = [x_2 - x_1, ..., x_N - x_{N-1}, mean_n x_n]``.
+
+    Args:
+        x (torch.Tensor): Frame features ``[B, N, D]``.
+
+    Returns:
+        torch.Tensor: ``[B, N, D]``: ``N - 1`` adjacent differences followed
+        by the mean frame.
+    """
+    diffs = x[:, 1:] - x[:, :-1]
+    return torch.cat([diffs, x.mean(dim=1, keepdim=True)], dim=1)
+
+
+class AttentionExpert(nn.Module):
+    """Expert 1: frame embedding, frame attention, pooling, classifier.
+
+    Args:
+        in_channels (int): ``D``.
+        hidden_channels (int): ``H``.
+        num_classes (int): ``C``.
+        norm (str): Norm of the frame embedding (``'LN'`` / ``'BN'``).
+        dropout (float): Dropout of the frame embedding.
+        use_attention (bool): False: uniform mean pooling, no attention
+            module.
+        attention_act (str): ``'sigmoid'`` or ``'softmax'``.
+        attention_channels (int, optional): Attention hidden size
+            (default ``D // 4``).
+        eps (float): Pooling epsilon.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 hidden_channels: int,
+                 num_classes: int,
+                 norm: str = 'LN',
+                 dropout: float = 0.0,
+                 use_attention: bool = True,
+                 attention_act: str = 'sigmoid',
+                 attention_channels: Optional[int] = None,
+                 eps: float = 1e-6) -> None:
+        super().__init__()
+        self.embed = FrameEmbedding(in_channels, hidden_channels, norm,
+                                    dropout)
+        self.attention = (FrameAttention(in_channels, attention_channels,
+                                         attention_act)
+                          if use_attention else None)
+        self.fc_cls = nn.Linear(hidden_channels, num_classes)
+        self.eps = eps
+
+    def frame_weights(self, x: torch.Tensor) -> torch.Tensor:
+        """Frame weights ``A`` ``[B, N]`` (ones without attention)."""
+        if self.attention is None:
+            return x.new_ones(x.shape[:2])
+        return self.attention(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B, N, D]`` -> logits ``Y`` ``[B, C]``."""
+        t = self.embed(x)
+        if self.attention is None:
+            v = t.mean(dim=1)
+        else:
+            v = weighted_mean_pool(t, self.attention(x), self.eps)
+        return self.fc_cls(v)
+
+
+class ComplementaryExpert(nn.Module):
+    """Expert 2: complementary frame selection plus a motion branch.
+
+    ``x_c = sum_n R_n T'_n / sum_n R_n`` with ``R = 1 / (A + beta)`` from
+    expert 1's (frozen) frame weights, ``x_m = mean_n T''(X_M)_n``,
+    ``Y_F = Linear_cls'(Linear_fuse([x_c; x_m]))``.
+
+    Args:
+        in_channels (int): ``D``.
+        hidden_channels (int): ``H``.
+        num_classes (int): ``C``.
+        norm (str): Norm of both frame embeddings.
+        dropout (float): Dropout of both frame embeddings.
+        beta (float): CFS offset ``beta`` in ``(0, 1)``. Defaults to 0.5.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 hidden_channels: int,
+                 num_classes: int,
+                 norm: str = 'LN',
+                 dropout: float = 0.0,
+                 beta: float = 0.5) -> None:
+        super().__init__()
+        self.embed = FrameEmbedding(in_channels, hidden_channels, norm,
+                                    dropout)
+        self.motion_embed = FrameEmbedding(in_channels, hidden_channels, norm,
+                                           dropout)
+        self.fuse = nn.Linear(2 * hidden_channels, hidden_channels)
+        self.fc_cls = nn.Linear(hidden_channels, num_classes)
+        self.beta = beta
+
+    def forward(self, x: torch.Tensor,
+                attention: torch.Tensor) -> torch.Tensor:
+        """Features ``[B, N, D]`` and expert 1's weights ``A`` ``[B, N]`` ->
+        logits ``Y_F`` ``[B, C]``."""
+        r = complementary_weights(attention, self.beta)
+        x_c = weighted_mean_pool(self.embed(x), r)
+        x_m = self.motion_embed(motion_features(x)).mean(dim=1)
+        return self.fc_cls(self.fuse(torch.cat([x_c, x_m], dim=-1)))

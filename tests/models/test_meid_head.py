@@ -1,0 +1,252 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from mmaction.registry import MODELS
+from mmaction.structures import ActionDataSample
+
+import meid_mmaction  # noqa: F401
+from meid_mmaction.models.heads.meid_modules import (
+    AttentionExpert,
+    ComplementaryExpert,
+    FrameAttention,
+    FrameEmbedding,
+    complementary_weights,
+    motion_features,
+    weighted_mean_pool,
+)
+from meid_mmaction.models.losses.multilabel_focal_loss import (
+    multilabel_focal_loss,
+)
+from meid_mmaction.utils import get_pred_score, set_gt_label
+
+C, D = 5, 8
+GROUPS = dict(head=[0, 1], medium=[2], tail=[3, 4])
+
+
+def make_head(**kwargs):
+    cfg = dict(type='MEIDHead', num_classes=C, in_channels=D)
+    cfg.update(kwargs)
+    head = MODELS.build(cfg)
+    for m in (head.distill1, head.distill2):
+        if m is not None:
+            m.set_class_groups(GROUPS)
+    return head
+
+
+def samples(labels):
+    out = []
+    for lab in labels:
+        target = torch.zeros(C)
+        target[lab] = 1.
+        out.append(set_gt_label(ActionDataSample(), target))
+    return out
+
+
+def test_frame_embedding_exact():
+    torch.manual_seed(0)
+    emb = FrameEmbedding(D, 6)
+    x = torch.randn(2, 3, D)
+    expected = F.relu(F.linear(F.layer_norm(x, (D, )), emb.fc.weight,
+                               emb.fc.bias))
+    assert emb(x).shape == (2, 3, 6)
+    torch.testing.assert_close(emb(x), expected)
+    bn = FrameEmbedding(D, 6, norm='BN').train()
+    flat = x.reshape(6, D)
+    normed = (flat - flat.mean(0)) / torch.sqrt(
+        flat.var(0, unbiased=False) + bn.norm.eps)
+    expected = F.relu(F.linear(normed, bn.fc.weight, bn.fc.bias))
+    torch.testing.assert_close(bn(x), expected.reshape(2, 3, 6))
+    with pytest.raises(ValueError, match="norm='GN' is not supported"):
+        FrameEmbedding(D, 6, norm='GN')
+
+
+def test_frame_attention_exact():
+    torch.manual_seed(0)
+    att = FrameAttention(D)
+    assert att.fc1.out_features == D // 4
+    x = torch.randn(2, 3, D)
+    logits = F.linear(F.relu(F.linear(x, att.fc1.weight, att.fc1.bias)),
+                      att.fc2.weight, att.fc2.bias).squeeze(-1)
+    torch.testing.assert_close(att(x), torch.sigmoid(logits))
+    soft = FrameAttention(D, act='softmax')
+    assert soft(x).shape == (2, 3)
+    torch.testing.assert_close(soft(x).sum(1), torch.ones(2))
+    with pytest.raises(ValueError, match="act='relu' is not supported"):
+        FrameAttention(D, act='relu')
+
+
+def test_pooling_cfs_motion_hand_computed():
+    feats = torch.tensor([[[1., 2.], [3., 4.]]])
+    pooled = weighted_mean_pool(feats, torch.tensor([[1., 3.]]))
+    torch.testing.assert_close(pooled, torch.tensor([[2.5, 3.5]]))
+    pooled = weighted_mean_pool(feats, torch.tensor([[1., 3.]]), eps=4.)
+    torch.testing.assert_close(pooled, torch.tensor([[1.25, 1.75]]))
+    r = complementary_weights(torch.tensor([[0.5, 0., 1.]]), beta=0.5)
+    torch.testing.assert_close(r, torch.tensor([[1., 2., 2. / 3.]]))
+    x = torch.tensor([[[1., 0.], [4., 1.], [6., 5.]]])
+    expected = torch.tensor([[[3., 1.], [2., 4.], [11. / 3., 2.]]])
+    torch.testing.assert_close(motion_features(x), expected)
+    assert motion_features(torch.ones(2, 1, 3)).shape == (2, 1, 3)
+
+
+def test_attention_expert_exact():
+    torch.manual_seed(0)
+    exp = AttentionExpert(D, 6, C, eps=1e-6)
+    x = torch.randn(2, 4, D)
+    t, a = exp.embed(x), exp.attention(x)
+    v = (a.unsqueeze(-1) * t).sum(1) / (a.sum(1, keepdim=True) + 1e-6)
+    torch.testing.assert_close(exp(x), exp.fc_cls(v))
+    plain = AttentionExpert(D, 6, C, use_attention=False)
+    assert plain.attention is None
+    torch.testing.assert_close(plain(x), plain.fc_cls(plain.embed(x).mean(1)))
+    torch.testing.assert_close(plain.frame_weights(x), torch.ones(2, 4))
+
+
+def test_complementary_expert_exact():
+    torch.manual_seed(0)
+    exp = ComplementaryExpert(D, 6, C, beta=0.3)
+    x = torch.randn(2, 4, D)
+    a = torch.rand(2, 4)
+    r = 1. / (a + 0.3)
+    x_c = (r.unsqueeze(-1) * exp.embed(x)).sum(1) / r.sum(1, keepdim=True)
+    x_m = exp.motion_embed(motion_features(x)).mean(1)
+    expected = exp.fc_cls(exp.fuse(torch.cat([x_c, x_m], -1)))
+    torch.testing.assert_close(exp(x, a), expected)
+
+
+def test_head_stages_forward():
+    torch.manual_seed(0)
+    head = make_head()
+    x = torch.randn(3, 4, D)
+    assert head.stage == 1
+    y = head.expert1(x)
+    torch.testing.assert_close(head(x), y)
+    head.set_train_stage(2)
+    y_f = head.expert2(x, head.expert1.attention(x))
+    torch.testing.assert_close(head(x), y + y_f)
+
+
+def test_head_2d_backbone_input_matches_features():
+    torch.manual_seed(0)
+    head = make_head()
+    maps = torch.randn(2 * 3, D, 2, 2)  # [B * N, D, h, w]
+    feats = maps.mean((2, 3)).reshape(2, 3, D)
+    torch.testing.assert_close(head(maps, num_segs=3), head(feats))
+    assert head(torch.randn(4, D)).shape == (4, C)
+
+
+def test_head_input_errors():
+    head = make_head()
+    with pytest.raises(ValueError, match=r'num_segs=4; expected'):
+        head(torch.randn(6, D, 1, 1), num_segs=4)
+    with pytest.raises(ValueError, match=r'got shape \(1, 2, 3, 4, 5\)'):
+        head(torch.randn(1, 2, 3, 4, 5))
+    with pytest.raises(ValueError, match=r'in_channels=8\) got features '
+                       r'with D=7'):
+        head(torch.randn(2, 3, 7))
+    with pytest.raises(ValueError, match='expects a tensor, got tuple'):
+        head((torch.randn(2, 3, D), ))
+    with pytest.raises(ValueError, match="expert2='moe' is not supported"):
+        make_head(expert2='moe')
+    with pytest.raises(ValueError, match='stage must be 1 or 2, got 3'):
+        head.set_train_stage(3)
+
+
+def test_stage1_loss_values():
+    torch.manual_seed(0)
+    head = make_head()
+    x = torch.randn(4, 3, D)
+    data = samples([[0], [1, 3], [4], [2]])
+    losses = head.loss(x, data)
+    y = head.expert1(x)
+    target = torch.stack([head.targets_from([d], 'cpu')[0] for d in data])
+    torch.testing.assert_close(losses['loss_cls'],
+                               multilabel_focal_loss(y, target, gamma=1.))
+    torch.testing.assert_close(losses['loss_distill'], head.distill1(y))
+    assert set(losses) == {'loss_cls', 'loss_distill'}
+    nodist = make_head(loss_distill=None)
+    assert set(nodist.loss(x, data)) == {'loss_cls'}
+
+
+def test_stage2_loss_values_and_error():
+    torch.manual_seed(0)
+    head = make_head()
+    head.set_train_stage(2)
+    x = torch.randn(4, 3, D)
+    data = samples([[0], [1, 3], [4], [2]])
+    losses = head.loss(x, data)
+    y = head.expert1(x)
+    y_f = head.expert2(x, head.expert1.attention(x))
+    target = head.targets_from(data, 'cpu')
+    torch.testing.assert_close(losses['loss_cls'],
+                               multilabel_focal_loss(y + y_f, target))
+    torch.testing.assert_close(losses['loss_distill'], head.distill2(y_f))
+    with pytest.raises(ValueError, match='stage 2 needs expert_logits'):
+        head.loss_by_feat(y + y_f, data)
+
+
+def test_stage2_trains_only_expert2():
+    torch.manual_seed(0)
+    head = make_head(dropout=0.5)
+    expert1_names = [n for n, _ in head.named_parameters()
+                     if n.startswith(('expert1.', 'distill1.'))]
+    before = {n: p.detach().clone() for n, p in head.named_parameters()}
+    optim = torch.optim.Adam(head.parameters(), lr=1e-2)
+    head.set_train_stage(2)
+    head.train()
+    assert not head.expert1.training and head.expert2.training
+    x = torch.randn(6, 4, D)
+    data = samples([[0], [1, 3], [4], [2], [0, 4], [3]])
+    for _ in range(3):
+        optim.zero_grad()
+        losses = head.loss(x, data)
+        sum(losses.values()).backward()
+        for name, p in head.named_parameters():
+            if name in expert1_names:
+                assert p.grad is None and not p.requires_grad, name
+            else:
+                assert p.grad is not None and p.requires_grad, name
+        optim.step()
+    for name, p in head.named_parameters():
+        same = torch.equal(p, before[name])
+        assert same == (name in expert1_names), name
+
+
+def test_stage1_trains_only_expert1():
+    head = make_head()
+    x = torch.randn(4, 3, D)
+    losses = head.loss(x, samples([[0], [1], [3], [4]]))
+    sum(losses.values()).backward()
+    for name, p in head.named_parameters():
+        trained = name.startswith(('expert1.', 'distill1.'))
+        assert (p.grad is not None) == trained, name
+
+
+def test_stage_buffer_in_checkpoint_predicts_right():
+    torch.manual_seed(0)
+    head = make_head()
+    head.set_train_stage(2)
+    fresh = make_head()
+    fresh.load_state_dict(head.state_dict())
+    assert fresh.stage == 2
+    x = torch.randn(2, 2, 3, D).reshape(4, 3, D)  # 2 videos x 2 views
+    data = samples([[0], [1]])
+    fresh.eval()
+    fresh.predict(x, data)
+    y = head.expert1(x) + head.expert2(x, head.expert1.attention(x))
+    expected = torch.sigmoid(y).reshape(2, 2, C).mean(1)
+    for d, e in zip(data, expected):
+        torch.testing.assert_close(get_pred_score(d), e)
+
+
+def test_variants_build_and_run():
+    x = torch.randn(3, 4, D)
+    data = samples([[0], [1], [4]])
+    for kwargs in (dict(expert2='attention'), dict(use_attention=False),
+                   dict(attention_act='softmax', norm='BN'),
+                   dict(hidden_channels=4, attention_channels=3)):
+        head = make_head(**kwargs)
+        head.set_train_stage(2)
+        losses = head.loss(x, data)
+        assert torch.isfinite(sum(losses.values()))
+        assert head(x).shape == (3, C)
