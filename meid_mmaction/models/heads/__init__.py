@@ -1,5 +1,6 @@
 # Each module registers its component at definition; add one import per module.
 from .base_multilabel_head import BaseMultiLabelHead
+from .meid_head import MEIDHead  # noqa: F401
 from .nonlinear_cls_head import NonlinearClsHead
 
 __all__ = ['BaseMultiLabelHead', 'NonlinearClsHead']
