@@ -16,9 +16,11 @@ the statistics table. The method is described in
 import argparse
 import sys
 
-from meid_mmaction.datasets.tools.charades_lt import (PRESETS,
-                                                      build_benchmark,
-                                                      format_stats)
+from meid_mmaction.datasets.tools.charades_lt import (
+    PRESETS,
+    build_benchmark,
+    format_stats,
+)
 
 
 def parse_args(argv=None):

@@ -1,0 +1,551 @@
+"""Build a long-tailed multi-label benchmark from Charades / CharadesEgo.
+
+Input: the official annotation CSV pair (``*_train.csv``, ``*_test.csv``,
+columns ``id``, ``actions``, ...) and the classes file (``c000 Name``).
+Output (``docs/design.md`` formats): ``train.lst`` / ``validate.lst`` /
+``test.lst`` (``<video id> <label>[,<label>...]``), the training class-count
+file ``count-labels-train.lst`` (``<class name> <class index> <count>``) and
+``stats.json``.
+
+Target profile
+--------------
+Classes are ranked by their training frequency in the official split, so
+the benchmark keeps the natural order of head and tail. With ``n_max``,
+``n_min`` the targets of the most and least frequent class and ``p`` the
+exponent, class ``c`` gets the target count::
+
+    natural: t_c = n_max * (n_min / n_max) ** (u_c ** p),
+             u_c = log(N_max / N_c) / log(N_max / N_min)
+    exp:     t_r = n_max * (n_min / n_max) ** (x_r ** p),  x_r = r / (C - 1)
+    zipf:    t_r = max(n_min, n_max * (r + 1) ** (-p))
+
+``N_c`` is the official training count of class ``c`` and ``r`` its rank
+(ties broken by a seeded permutation). ``natural`` (the default) keeps the
+shape of the official distribution and stretches it to the requested
+imbalance ratio (``p = 1``: a power of the official counts; ``p > 1`` keeps
+more classes near the head). ``exp`` with ``p = 1`` is log-linear in rank.
+
+Multi-label subsampling
+-----------------------
+A video brings all its labels, so per-class counts cannot be set one class at
+a time. We choose the training subset ``S`` that (greedily) minimises one
+objective, the squared error between achieved and target counts in log
+space, plus an optional term that pulls ``|S|`` to a requested size ``N``::
+
+    E(S) = sum_c (log(1 + n_c(S)) - log(1 + t_c)) ** 2
+           + w * (log(1 + |S|) - log(1 + N)) ** 2
+
+The log makes a miss of 2 videos on a 4-video tail class as costly as a
+miss of 100 on a 200-video head class, i.e. the imbalance profile, not the
+raw counts, is what is matched.
+
+1. Construction, rarest target first: for each class in increasing target
+   order, while it is below its target, add the unselected video carrying it
+   whose addition lowers ``E`` most (it prefers videos whose other labels are
+   still below target); stop when no such video lowers ``E``. Rare classes go
+   first because they have the fewest candidate videos; the frequent classes
+   then fill up with videos that avoid the already full rare ones.
+2. Refinement: repeatedly apply the single best move (add one video or
+   remove one) while it lowers ``E``. ``E`` strictly decreases, so this ends.
+
+Ties are broken by a seeded random priority: the result is deterministic for
+a seed. Validation and test videos are a seeded random draw from the official
+test split (no subsampling: their label distribution stays natural). Videos
+without any action are dropped and counted (never silently).
+"""
+import csv
+import json
+import math
+import os
+import os.path as osp
+import re
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+_SEGMENT = re.compile(r'^c(\d+) +(\S+) +(\S+)$')
+_CLASS_LINE = re.compile(r'^c(\d+)\s+(\S.*)$')
+
+PRESETS: Dict[str, dict] = {
+    # CharadesLT: 157 classes, 41 / 81 / 35, IR ~ 618, ~2.2k / 0.47k / 1.0k
+    # videos, ~6.9 labels per video.
+    'charades':
+    dict(
+        max_count=618,
+        min_count=1,
+        profile='natural',
+        exponent=1.15,
+        num_train=2213,
+        size_weight=30.0,
+        num_val=469,
+        num_test=1012),
+    # CharadesEgoLT: 43 / 89 / 25, IR ~ 54, ~1.55k / 0.76k / 0.75k videos,
+    # ~9.6 labels per video.
+    'charadesego':
+    dict(
+        max_count=380,
+        min_count=7,
+        profile='natural',
+        exponent=1.05,
+        num_train=1553,
+        size_weight=30.0,
+        num_val=764,
+        num_test=748),
+}
+
+
+def read_classes(path: str) -> List[str]:
+    """Read a Charades classes file (``c000 Holding some clothes``).
+
+    The class index is the number in ``cNNN``; indices must be ``0..C-1``.
+
+    Returns:
+        list[str]: class names in index order (``C`` entries).
+    """
+    names: Dict[int, Tuple[str, int]] = {}
+    with open(path, encoding='utf-8') as f:
+        for lineno, raw in enumerate(f, start=1):
+            line = raw.strip()
+            if not line:
+                continue
+            m = _CLASS_LINE.match(line)
+            if m is None:
+                raise ValueError(
+                    f'{path}:{lineno}: expected "c<index> <class name>" '
+                    f'(e.g. "c000 Holding some clothes"), got {line!r}')
+            idx = int(m.group(1))
+            if idx in names:
+                raise ValueError(
+                    f'{path}:{lineno}: class c{idx:03d} repeated (first on '
+                    f'line {names[idx][1]})')
+            names[idx] = (m.group(2).strip(), lineno)
+    if not names:
+        raise ValueError(f'{path}: no class in the classes file (empty)')
+    missing = sorted(set(range(len(names))) - set(names))
+    if missing:
+        raise ValueError(
+            f'{path}: class indices must be 0..{len(names) - 1}; missing '
+            f'{missing[:10]}{" ..." if len(missing) > 10 else ""}')
+    return [names[i][0] for i in range(len(names))]
+
+
+def parse_actions(actions: str, num_classes: int, where: str) -> List[int]:
+    """Class indices of an ``actions`` field (``c012 1.2 5.0;c003 ...``).
+
+    Args:
+        actions (str): The field; empty means no action.
+        num_classes (int): Valid indices are ``[0, num_classes)``.
+        where (str): ``file:line`` for error messages.
+
+    Returns:
+        list[int]: sorted distinct class indices.
+    """
+    labels = set()
+    actions = actions.strip()
+    if not actions:
+        return []
+    for seg in actions.split(';'):
+        seg = seg.strip()
+        m = _SEGMENT.match(seg)
+        if m is None:
+            raise ValueError(
+                f'{where}: bad action segment {seg!r}; expected '
+                '"c<class> <start s> <end s>" separated by ";"')
+        try:
+            float(m.group(2))
+            float(m.group(3))
+        except ValueError:
+            raise ValueError(
+                f'{where}: bad action segment {seg!r}; start and end must '
+                'be numbers (seconds)') from None
+        c = int(m.group(1))
+        if c >= num_classes:
+            raise ValueError(
+                f'{where}: unknown class id c{m.group(1)} in segment '
+                f'{seg!r}; expected c000..c{num_classes - 1:03d}')
+        labels.add(c)
+    return sorted(labels)
+
+
+def read_charades_csv(path: str, num_classes: int
+                      ) -> Tuple[List[str], List[List[int]], List[str]]:
+    """Read an official Charades / CharadesEgo annotation CSV.
+
+    Returns:
+        tuple: ``(ids, labels, dropped)``: the videos with at least one
+        action and their sorted class indices, and the ids of the videos
+        without any action (dropped from the benchmark).
+    """
+    ids: List[str] = []
+    labels: List[List[int]] = []
+    dropped: List[str] = []
+    seen: Dict[str, int] = {}
+    with open(path, encoding='utf-8', newline='') as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None:
+            raise ValueError(f'{path}:1: empty file; expected a CSV header '
+                             'with the columns "id" and "actions"')
+        header = [h.strip() for h in header]
+        for col in ('id', 'actions'):
+            if col not in header:
+                raise ValueError(
+                    f'{path}:1: missing column {col!r} in the header '
+                    f'{header}; expected the official Charades layout')
+        i_id, i_act = header.index('id'), header.index('actions')
+        start = reader.line_num + 1
+        for row in reader:
+            lineno = start
+            start = reader.line_num + 1
+            if not row or all(not c.strip() for c in row):
+                continue
+            where = f'{path}:{lineno}'
+            if len(row) != len(header):
+                raise ValueError(
+                    f'{where}: {len(row)} columns, expected {len(header)} '
+                    f'(header {header})')
+            vid = row[i_id].strip()
+            if not vid or any(ch.isspace() for ch in vid):
+                raise ValueError(f'{where}: bad video id {row[i_id]!r} '
+                                 '(empty or with whitespace)')
+            if vid in seen:
+                raise ValueError(f'{where}: duplicate video id {vid!r} '
+                                 f'(first on line {seen[vid]})')
+            seen[vid] = lineno
+            label = parse_actions(row[i_act], num_classes, where)
+            if label:
+                ids.append(vid)
+                labels.append(label)
+            else:
+                dropped.append(vid)
+    return ids, labels, dropped
+
+
+def target_counts(counts: Sequence[int],
+                  max_count: float,
+                  min_count: float,
+                  profile: str = 'natural',
+                  exponent: float = 1.0,
+                  seed: int = 0) -> np.ndarray:
+    """Target training count per class, ``[C]`` float.
+
+    Args:
+        counts: per-class video counts of the official training split,
+            ``[C]``.
+        max_count, min_count (float): targets of the most and least
+            frequent class (``1 <= min_count <= max_count``).
+        profile (str): ``'natural'``, ``'exp'`` or ``'zipf'`` (module
+            docstring).
+        exponent (float): ``p`` of the profile.
+        seed (int): seeds the order of classes with equal counts.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    num_classes = counts.shape[0]
+    if num_classes < 1:
+        raise ValueError('need at least one class, got none')
+    if not 1 <= min_count <= max_count:
+        raise ValueError('need 1 <= min_count <= max_count, got '
+                         f'min_count={min_count}, max_count={max_count}')
+    if exponent <= 0:
+        raise ValueError(f'exponent must be > 0, got {exponent}')
+    if profile == 'natural':
+        if counts.min() < 1:
+            zero = np.nonzero(counts < 1)[0].tolist()
+            raise ValueError(
+                f'profile "natural" needs every class in the official '
+                f'training split; classes {zero[:10]} have no video')
+        spread = math.log(counts.max() / counts.min())
+        u = (np.log(counts.max() / counts) / spread
+             if spread > 0 else np.zeros_like(counts))
+        return max_count * (min_count / max_count)**(u**exponent)
+    r = np.arange(num_classes, dtype=np.float64)
+    if profile == 'exp':
+        x = r / max(num_classes - 1, 1)
+        by_rank = max_count * (min_count / max_count)**(x**exponent)
+    elif profile == 'zipf':
+        by_rank = np.maximum(min_count, max_count * (r + 1)**(-exponent))
+    else:
+        raise ValueError(f'unknown profile {profile!r}; expected '
+                         '"natural", "exp" or "zipf"')
+    tie = np.random.default_rng(seed).permutation(num_classes)
+    order = np.lexsort((tie, -counts))  # most frequent first
+    targets = np.empty(num_classes, dtype=np.float64)
+    targets[order] = by_rank
+    return targets
+
+
+def _label_matrix(labels: Sequence[Sequence[int]],
+                  num_classes: int) -> np.ndarray:
+    """Multi-hot matrix ``[V, C]`` float64."""
+    m = np.zeros((len(labels), num_classes), dtype=np.float64)
+    for i, label in enumerate(labels):
+        m[i, list(label)] = 1.0
+    return m
+
+
+def subsample_long_tailed(labels: Sequence[Sequence[int]],
+                          targets: np.ndarray,
+                          num_videos: Optional[int] = None,
+                          size_weight: float = 10.0,
+                          seed: int = 0,
+                          max_moves: int = 200000) -> List[int]:
+    """Choose training videos whose class counts follow ``targets``.
+
+    Args:
+        labels: class indices per candidate video (``V`` videos).
+        targets (np.ndarray): target count per class, ``[C]``.
+        num_videos (int, optional): requested subset size ``N``.
+        size_weight (float): weight ``w`` of the size term (in units of one
+            class's squared log error); unused without ``num_videos``.
+        seed (int): seed of the tie-breaking priorities.
+        max_moves (int): cap on refinement moves (a safety net).
+
+    Returns:
+        list[int]: sorted indices into ``labels`` of the chosen videos.
+    """
+    targets = np.asarray(targets, dtype=np.float64)
+    num_classes = targets.shape[0]
+    m = _label_matrix(labels, num_classes)  # [V, C]
+    lt = np.log1p(targets)
+    use_size = num_videos is not None and size_weight > 0
+    ln = math.log1p(num_videos) if use_size else 0.0
+    prio = np.random.default_rng(seed).permutation(len(labels))
+    chosen = np.zeros(len(labels), dtype=bool)
+    n = np.zeros(num_classes, dtype=np.float64)
+
+    def size_delta(step: int) -> float:
+        if not use_size:
+            return 0.0
+        s = chosen.sum()
+        return size_weight * ((math.log1p(s + step) - ln)**2 -
+                              (math.log1p(s) - ln)**2)
+
+    def class_delta(step: int) -> np.ndarray:
+        # change of each class's error term when its count moves by step
+        new = np.maximum(n + step, 0)
+        return (np.log1p(new) - lt)**2 - (np.log1p(n) - lt)**2
+
+    def best(mask: np.ndarray, step: int) -> Tuple[int, float]:
+        idx = np.nonzero(mask)[0]
+        if idx.size == 0:
+            return -1, 0.0
+        delta = m[idx] @ class_delta(step) + size_delta(step)
+        k = np.lexsort((prio[idx], delta))[0]
+        return int(idx[k]), float(delta[k])
+
+    # 1. construction, rarest target first
+    class_order = np.lexsort((np.random.default_rng(seed + 1).permutation(
+        num_classes), targets))
+    for c in class_order:
+        while n[c] < targets[c]:
+            v, d = best(~chosen & (m[:, c] > 0), +1)
+            if v < 0 or d >= 0:
+                break
+            chosen[v] = True
+            n += m[v]
+    # 2. refinement: best single add / remove while it lowers E
+    for _ in range(max_moves):
+        va, da = best(~chosen, +1)
+        vr, dr = best(chosen, -1)
+        if min(da, dr) >= -1e-12:
+            break
+        if da <= dr:
+            chosen[va] = True
+            n += m[va]
+        else:
+            chosen[vr] = False
+            n -= m[vr]
+    return np.nonzero(chosen)[0].tolist()
+
+
+def split_eval(num_videos: int, num_val: int, num_test: int,
+               seed: int = 0) -> Tuple[List[int], List[int]]:
+    """Seeded random disjoint draw of validation and test videos.
+
+    Returns:
+        tuple: sorted index lists ``(val, test)`` into the official test
+        split.
+    """
+    if num_val < 0 or num_test < 0 or num_val + num_test > num_videos:
+        raise ValueError(
+            f'cannot draw num_val={num_val} + num_test={num_test} videos '
+            f'from the {num_videos} official test videos with an action')
+    perm = np.random.default_rng(seed).permutation(num_videos)
+    return (sorted(perm[:num_val].tolist()),
+            sorted(perm[num_val:num_val + num_test].tolist()))
+
+
+def _counts(labels: Sequence[Sequence[int]], num_classes: int) -> np.ndarray:
+    counts = np.zeros(num_classes, dtype=np.int64)
+    for label in labels:
+        counts[list(label)] += 1
+    return counts
+
+
+def compute_stats(train: Sequence[Sequence[int]],
+                  val: Sequence[Sequence[int]],
+                  test: Sequence[Sequence[int]],
+                  class_names: Sequence[str],
+                  head_thr: int = 100,
+                  tail_thr: int = 20) -> dict:
+    """Benchmark statistics (JSON-serialisable)."""
+    num_classes = len(class_names)
+    tr = _counts(train, num_classes)
+    te = _counts(test, num_classes)
+    va = _counts(val, num_classes)
+    head = int((tr > head_thr).sum())
+    tail = int((tr <= tail_thr).sum())
+    positive = tr[tr > 0]
+    every = [len(lab) for lab in list(train) + list(val) + list(test)]
+    return dict(
+        num_classes=num_classes,
+        head_thr=head_thr,
+        tail_thr=tail_thr,
+        num_head=head,
+        num_medium=num_classes - head - tail,
+        num_tail=tail,
+        num_train=len(train),
+        num_val=len(val),
+        num_test=len(test),
+        labels_per_video_train=float(np.mean([len(x) for x in train]))
+        if len(train) else 0.0,
+        labels_per_video_all=float(np.mean(every)) if every else 0.0,
+        max_train_count=int(tr.max()),
+        min_train_count=int(tr.min()),
+        imbalance_ratio=float(tr.max() / tr.min()) if tr.min() > 0 else
+        float('inf'),
+        classes_without_train=[int(c) for c in np.nonzero(tr == 0)[0]],
+        classes_without_val_positive=[int(c) for c in np.nonzero(va == 0)[0]],
+        classes_without_test_positive=[
+            int(c) for c in np.nonzero(te == 0)[0]
+        ],
+        min_positive_train_count=int(positive.min()) if positive.size else 0,
+        train_counts=tr.tolist(),
+    )
+
+
+def format_stats(stats: dict) -> str:
+    """The statistics table as printed by ``tools/data/build_charades_lt``."""
+    rows = [
+        ('classes', f"{stats['num_classes']}"),
+        (f"head / medium / tail (>{stats['head_thr']} / "
+         f"<={stats['tail_thr']})", f"{stats['num_head']} / "
+         f"{stats['num_medium']} / {stats['num_tail']}"),
+        ('#train / #val / #test', f"{stats['num_train']} / "
+         f"{stats['num_val']} / {stats['num_test']}"),
+        ('labels per video (train)',
+         f"{stats['labels_per_video_train']:.2f}"),
+        ('labels per video (all splits)',
+         f"{stats['labels_per_video_all']:.2f}"),
+        ('max / min training count', f"{stats['max_train_count']} / "
+         f"{stats['min_train_count']}"),
+        ('imbalance ratio (max / min)', f"{stats['imbalance_ratio']:.1f}"),
+        ('classes without a training video',
+         _short(stats['classes_without_train'])),
+        ('classes without a val positive',
+         _short(stats['classes_without_val_positive'])),
+        ('classes without a test positive',
+         _short(stats['classes_without_test_positive'])),
+    ]
+    for key in ('dropped_train_no_action', 'dropped_test_no_action'):
+        if key in stats:
+            rows.append((key.replace('_', ' '), str(stats[key])))
+    width = max(len(k) for k, _ in rows)
+    return '\n'.join(f'{k:<{width}}  {v}' for k, v in rows)
+
+
+def _short(items: Sequence[int]) -> str:
+    if not items:
+        return '0'
+    shown = ', '.join(f'c{c:03d}' for c in items[:10])
+    more = ' ...' if len(items) > 10 else ''
+    return f'{len(items)} ({shown}{more})'
+
+
+def write_label_list(path: str, ids: Sequence[str],
+                     labels: Sequence[Sequence[int]]) -> None:
+    """Write ``<video id> <label>[,<label>...]`` lines."""
+    with open(path, 'w', encoding='utf-8') as f:
+        for vid, label in zip(ids, labels):
+            f.write(f"{vid} {','.join(str(c) for c in label)}\n")
+
+
+def write_count_file(path: str, names: Sequence[str],
+                     counts: Sequence[int]) -> None:
+    """Write ``<class name> <class index> <count>`` lines."""
+    with open(path, 'w', encoding='utf-8') as f:
+        for i, (name, cnt) in enumerate(zip(names, counts)):
+            f.write(f'{name} {i} {int(cnt)}\n')
+
+
+def build_benchmark(train_csv: str,
+                    test_csv: str,
+                    classes_file: str,
+                    out_dir: Optional[str] = None,
+                    max_count: float = 618,
+                    min_count: float = 1,
+                    profile: str = 'natural',
+                    exponent: float = 1.15,
+                    num_train: Optional[int] = 2213,
+                    size_weight: float = 30.0,
+                    num_val: int = 469,
+                    num_test: int = 1012,
+                    head_thr: int = 100,
+                    tail_thr: int = 20,
+                    seed: int = 0) -> dict:
+    """Build the benchmark; write it to ``out_dir`` if given.
+
+    The defaults are ``PRESETS['charades']``; see the module docstring for
+    the options.
+
+    Returns:
+        dict: the statistics (also written to ``<out_dir>/stats.json``),
+        with the options used under ``'options'``.
+    """
+    names = read_classes(classes_file)
+    num_classes = len(names)
+    tr_ids, tr_labels, tr_drop = read_charades_csv(train_csv, num_classes)
+    te_ids, te_labels, te_drop = read_charades_csv(test_csv, num_classes)
+    if not tr_ids:
+        raise ValueError(f'{train_csv}: no video with an action')
+    targets = target_counts(
+        _counts(tr_labels, num_classes), max_count, min_count, profile,
+        exponent, seed)
+    sel = subsample_long_tailed(
+        tr_labels, targets, num_train, size_weight=size_weight, seed=seed)
+    val_idx, test_idx = split_eval(len(te_ids), num_val, num_test, seed)
+    train = ([tr_ids[i] for i in sel], [tr_labels[i] for i in sel])
+    val = ([te_ids[i] for i in val_idx], [te_labels[i] for i in val_idx])
+    test = ([te_ids[i] for i in test_idx], [te_labels[i] for i in test_idx])
+    stats = compute_stats(train[1], val[1], test[1], names, head_thr,
+                          tail_thr)
+    stats['dropped_train_no_action'] = len(tr_drop)
+    stats['dropped_test_no_action'] = len(te_drop)
+    stats['target_counts'] = [round(float(t), 3) for t in targets]
+    stats['options'] = dict(
+        train_csv=train_csv,
+        test_csv=test_csv,
+        classes_file=classes_file,
+        max_count=max_count,
+        min_count=min_count,
+        profile=profile,
+        exponent=exponent,
+        num_train=num_train,
+        size_weight=size_weight,
+        num_val=num_val,
+        num_test=num_test,
+        head_thr=head_thr,
+        tail_thr=tail_thr,
+        seed=seed)
+    if out_dir is not None:
+        os.makedirs(out_dir, exist_ok=True)
+        write_label_list(osp.join(out_dir, 'train.lst'), *train)
+        write_label_list(osp.join(out_dir, 'validate.lst'), *val)
+        write_label_list(osp.join(out_dir, 'test.lst'), *test)
+        write_count_file(
+            osp.join(out_dir, 'count-labels-train.lst'), names,
+            stats['train_counts'])
+        with open(osp.join(out_dir, 'stats.json'), 'w',
+                  encoding='utf-8') as f:
+            json.dump(stats, f, indent=2)
+    return stats
