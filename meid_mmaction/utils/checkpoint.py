@@ -32,12 +32,39 @@ def _numpy_reconstruct():
     return _reconstruct, scalar
 
 
+def history_buffer_getattr(obj, name: str):
+    """Stand-in for ``builtins.getattr`` during a checkpoint load.
+
+    ``HistoryBuffer.__getstate__`` pickles its statistics methods
+    (``HistoryBuffer.min`` ...), which pickle writes as
+    ``getattr(HistoryBuffer, 'min')``. Allowing the real ``getattr`` would
+    let a file reach any attribute of any allowed class (e.g.
+    ``numpy.ndarray.tofile``); this one resolves only statistics methods of
+    ``HistoryBuffer`` and refuses everything else.
+    """
+    if obj is HistoryBuffer and isinstance(name, str) \
+            and not name.startswith('_'):
+        method = getattr(HistoryBuffer, name, None)
+        known = set(HistoryBuffer._statistics_methods) | {
+            'min', 'max', 'current', 'mean'
+        }
+        if name in known and callable(method):
+            return method
+    raise pickle.UnpicklingError(
+        f'refusing getattr({getattr(obj, "__name__", type(obj).__name__)}, '
+        f'{name!r}): only HistoryBuffer statistics methods are allowed')
+
+
 def safe_globals() -> List:
-    """The allow-list: mmengine's ``HistoryBuffer`` and the numpy classes
-    used to pickle arrays, scalars and dtypes (under both the numpy 1 and
-    numpy 2 module names, so checkpoints written with either load)."""
+    """The allow-list: mmengine's ``HistoryBuffer`` (with a ``getattr``
+    restricted to its statistics methods) and the numpy classes used to
+    pickle arrays, scalars and dtypes (under both the numpy 1 and numpy 2
+    module names, so checkpoints written with either load)."""
     reconstruct, scalar = _numpy_reconstruct()
-    allowed: List = [HistoryBuffer, np.ndarray, np.dtype]
+    allowed: List = [
+        HistoryBuffer, np.ndarray, np.dtype,
+        (history_buffer_getattr, 'builtins.getattr')
+    ]
     for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
         allowed.append((reconstruct, f'{module}._reconstruct'))
         allowed.append((scalar, f'{module}.scalar'))
