@@ -48,8 +48,10 @@ def main() -> int:
         return 0
 
     from meid_mmaction.datasets.annotations import parse_label_list
-    from meid_mmaction.datasets.samplers import (ClassBalancedSampler,
-                                                 SquareRootSampler)
+    from meid_mmaction.datasets.samplers import (
+        ClassBalancedSampler,
+        SquareRootSampler,
+    )
 
     t = time.perf_counter()
     _, labels = parse_label_list(args.label_list, args.num_classes)

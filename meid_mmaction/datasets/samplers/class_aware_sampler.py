@@ -321,7 +321,7 @@ class ClassAwareSampler(Sampler):
         if len(bad):
             raise ValueError(
                 f'{name}.class_weights(): weight of class {int(bad[0])} is '
-                f'{weights[bad[0]]!r}; expected finite weights >= 0')
+                f'{float(weights[bad[0]])!r}; expected finite weights >= 0')
         weights = np.where(counts > 0, weights, 0.0)
         if weights.sum() <= 0:
             raise ValueError(

@@ -1,0 +1,65 @@
+"""Helper for ``test_samplers.py``: build a sampler in 2 real gloo ranks.
+
+Usage: ``python _dist_sampler_worker.py LABELS_JSON OUT_DIR PORT TYPE EPOCH``
+
+Each rank joins a gloo process group on ``127.0.0.1:PORT``, builds
+``TYPE`` through ``DATA_SAMPLERS`` with ``seed=None`` (so the seed is synced
+from rank 0), sets ``EPOCH`` and writes ``OUT_DIR/rank{r}.json`` with its
+seed, world size, ``len()`` and indices.
+"""
+import json
+import os
+import os.path as osp
+import sys
+
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+WORLD_SIZE = 2
+
+
+class LabelListDataset:
+    """A dataset reduced to ``len`` + ``get_label_lists``."""
+
+    def __init__(self, labels):
+        self._labels = labels
+
+    def __len__(self):
+        return len(self._labels)
+
+    def get_label_lists(self):
+        return self._labels
+
+
+def run(rank, labels_path, out_dir, port, sampler_type, epoch):
+    dist.init_process_group(
+        'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
+        world_size=WORLD_SIZE)
+    try:
+        from mmaction.registry import DATA_SAMPLERS
+
+        import meid_mmaction  # noqa: F401  (registers the samplers)
+        with open(labels_path) as f:
+            dataset = LabelListDataset(json.load(f))
+        sampler = DATA_SAMPLERS.build(
+            dict(type=sampler_type),
+            default_args=dict(dataset=dataset, seed=None))
+        sampler.set_epoch(epoch)
+        out = dict(rank=sampler.rank, world_size=sampler.world_size,
+                   seed=sampler.seed, len=len(sampler),
+                   indices=list(sampler))
+        with open(osp.join(out_dir, f'rank{rank}.json'), 'w') as f:
+            json.dump(out, f)
+    finally:
+        dist.destroy_process_group()
+
+
+def main():
+    labels_path, out_dir, port, sampler_type, epoch = sys.argv[1:6]
+    os.environ.setdefault('OMP_NUM_THREADS', '1')
+    mp.spawn(run, args=(labels_path, out_dir, int(port), sampler_type,
+                        int(epoch)), nprocs=WORLD_SIZE, join=True)
+
+
+if __name__ == '__main__':
+    main()
