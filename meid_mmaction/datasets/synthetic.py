@@ -486,16 +486,21 @@ def generate_synthetic_lt(out_dir: str,
         'test': _eval_counts(train_counts, cfg.test_max_count,
                              cfg.eval_min_count, cfg.eval_temper),
     }
-    feat_dir = _prepare_out_dir(out_dir, overwrite)
     width = len(str(cfg.num_classes - 1))
     names = [f'class_{c:0{width}d}' for c in range(cfg.num_classes)]
-    seg_rows = []
-    meta_splits: Dict[str, Any] = {}
+    plan = {}  # labels, lengths and segments first: no file before errors
     for split, rng in zip(SPLITS, rng_split):
         multi_hot = _assign_labels(split_counts[split], cfg, split, rng)
         n = multi_hot.shape[0]
         frames = rng.integers(cfg.min_frames, cfg.max_frames + 1, n)
         seg = _segments(multi_hot, frames, model['headness'], cfg, rng)
+        plan[split] = (multi_hot, frames, seg)
+    feat_dir = _prepare_out_dir(out_dir, overwrite)
+    seg_rows = []
+    meta_splits: Dict[str, Any] = {}
+    for split, rng in zip(SPLITS, rng_split):
+        multi_hot, frames, seg = plan[split]
+        n = multi_hot.shape[0]
         ids = [f'{split}_{i:06d}' for i in range(n)]
         covered = 0
         for v0 in range(0, n, cfg.chunk_size):
