@@ -1,0 +1,401 @@
+"""Validate a feature dataset against its lists, count file and config.
+
+Unlike the parsers in ``annotations.py`` (which stop at the first error),
+the checker collects every problem, grouped by kind, so one run shows all
+that is wrong with a dataset. Checks:
+
+* video lists: line format, integer labels in ``[0, num_classes)``,
+  duplicate ids (within and across splits);
+* count file: line format, class indices ``0..C-1``, ``C == num_classes``,
+  counts equal to the counts recomputed from the training list;
+* features (opened through :func:`build_feature_store`, so ``.npy``
+  directories and packed stores both work): missing, unreadable, rank not 2,
+  ``D != feat_dim``, ``T != num_frames``, NaN / inf anywhere (the whole
+  array is read).
+
+The result is a JSON-serialisable report (:func:`check_dataset`).
+"""
+import os.path as osp
+import sys
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..feature_store import build_feature_store
+
+#: number of example messages kept per problem kind
+NUM_EXAMPLES = 5
+
+SPLIT_KEYS = (('train', 'train_dataloader'), ('val', 'val_dataloader'),
+              ('test', 'test_dataloader'))
+
+
+class Problems:
+    """Problems grouped by kind: a count and the first few messages."""
+
+    def __init__(self) -> None:
+        self.groups: 'OrderedDict[str, dict]' = OrderedDict()
+
+    def add(self, kind: str, message: str) -> None:
+        group = self.groups.setdefault(kind, dict(count=0, examples=[]))
+        group['count'] += 1
+        if len(group['examples']) < NUM_EXAMPLES:
+            group['examples'].append(message)
+
+    def count(self, kind: Optional[str] = None) -> int:
+        if kind is None:
+            return sum(g['count'] for g in self.groups.values())
+        return self.groups.get(kind, dict(count=0))['count']
+
+
+def _parse_int(text: str) -> Optional[int]:
+    """``'12'`` -> 12; integral floats (``'137.0'``) are accepted too."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if not np.isfinite(value) or value != int(value):
+        return None
+    return int(value)
+
+
+def check_label_list(path: str, num_classes: Optional[int],
+                     problems: Problems
+                     ) -> Tuple[List[str], List[List[int]]]:
+    """Read a video list, recording every bad line in ``problems``.
+
+    Returns:
+        tuple: ``(ids, labels)`` of the well-formed lines.
+    """
+    ids: List[str] = []
+    labels: List[List[int]] = []
+    seen: Dict[str, int] = {}
+    if not osp.isfile(path):
+        problems.add('missing_list', f'video list not found: {path}')
+        return ids, labels
+    with open(path, encoding='utf-8') as f:
+        for lineno, raw in enumerate(f, start=1):
+            line = raw.strip()
+            if not line:
+                continue
+            where = f'{path}:{lineno}'
+            parts = line.split()
+            if len(parts) != 2:
+                problems.add(
+                    'list_format', f'{where}: expected "<video id> '
+                    f'<label>[,<label>...]", got {len(parts)} fields: '
+                    f'{line!r}')
+                continue
+            vid, label_str = parts
+            if vid in seen:
+                problems.add(
+                    'duplicate_id', f'{where}: duplicate video id {vid!r} '
+                    f'(first on line {seen[vid]})')
+                continue
+            seen[vid] = lineno
+            label, ok = [], True
+            for tok in label_str.split(','):
+                try:
+                    c = int(tok)
+                except ValueError:
+                    problems.add(
+                        'bad_label', f'{where}: label {tok!r} of video '
+                        f'{vid!r} is not an integer class index')
+                    ok = False
+                    continue
+                if c < 0 or (num_classes is not None and c >= num_classes):
+                    bound = num_classes if num_classes is not None else 'C'
+                    problems.add(
+                        'label_out_of_range', f'{where}: label {c} of video '
+                        f'{vid!r} is outside [0, {bound})')
+                    ok = False
+                    continue
+                label.append(c)
+            if ok:
+                ids.append(vid)
+                labels.append(sorted(set(label)))
+    if not seen:
+        problems.add('empty_list', f'{path}: no video in the list')
+    return ids, labels
+
+
+def check_count_file(path: str, num_classes: Optional[int],
+                     train_labels: Optional[Sequence[Sequence[int]]],
+                     problems: Problems,
+                     train_list: str = 'the training list'
+                     ) -> Optional[int]:
+    """Check a ``<class name> <class index> <count>`` file.
+
+    Returns:
+        int or None: the number of classes it lists (None if unreadable).
+    """
+    if not osp.isfile(path):
+        problems.add('missing_count_file', f'count file not found: {path}')
+        return None
+    counts: Dict[int, Tuple[int, int]] = {}
+    with open(path, encoding='utf-8') as f:
+        for lineno, raw in enumerate(f, start=1):
+            line = raw.strip()
+            if not line:
+                continue
+            where = f'{path}:{lineno}'
+            parts = line.rsplit(maxsplit=2)
+            idx = _parse_int(parts[1]) if len(parts) == 3 else None
+            cnt = _parse_int(parts[2]) if len(parts) == 3 else None
+            if idx is None or cnt is None or idx < 0 or cnt < 0:
+                problems.add(
+                    'count_format', f'{where}: expected "<class name> '
+                    f'<class index> <count>" with non-negative integers, '
+                    f'got {line!r}')
+                continue
+            if idx in counts:
+                problems.add(
+                    'count_format', f'{where}: class index {idx} repeated '
+                    f'(first on line {counts[idx][1]})')
+                continue
+            counts[idx] = (cnt, lineno)
+    n = len(counts)
+    missing = sorted(set(range(n)) - set(counts))
+    if missing:
+        problems.add(
+            'count_format', f'{path}: class indices must be 0..{n - 1}; '
+            f'missing {missing[:10]}{" ..." if len(missing) > 10 else ""}')
+    if num_classes is not None and n != num_classes:
+        problems.add(
+            'num_classes_mismatch', f'{path}: lists {n} classes, expected '
+            f'num_classes={num_classes}')
+    if train_labels is not None:
+        size = max([n, num_classes or 0] + [c + 1 for lab in train_labels
+                                            for c in lab])
+        real = np.zeros(size, dtype=np.int64)
+        for lab in train_labels:
+            real[list(lab)] += 1
+        for c in range(size):
+            if c not in counts:
+                continue
+            want, lineno = counts[c]
+            if want != real[c]:
+                problems.add(
+                    'count_mismatch', f'{path}:{lineno}: class {c} has count '
+                    f'{want} but {train_list} has {int(real[c])} videos '
+                    'with it')
+    return n
+
+
+def check_feature(store, video_id: str, feat_dim: Optional[int],
+                  num_frames: Optional[int]) -> List[Tuple[str, str]]:
+    """Problems ``[(kind, message)]`` of one video's features."""
+    try:
+        arr = store.open(video_id)
+    except (FileNotFoundError, KeyError) as e:
+        msg = e.args[0] if e.args else str(e)
+        return [('missing_feature', str(msg))]
+    except Exception as e:  # noqa: BLE001 - any reader error is reported
+        return [('unreadable_feature',
+                 f'{store.location(video_id)}: {type(e).__name__}: {e}')]
+    where = store.location(video_id)
+    shape = tuple(getattr(arr, 'shape', ()))
+    found = []
+    if len(shape) != 2:
+        return [('wrong_rank', f'{where}: shape {shape}, expected rank 2 '
+                 '[T, D]')]
+    if feat_dim is not None and shape[1] != feat_dim:
+        found.append(('wrong_dim', f'{where}: shape {shape}, expected D = '
+                      f'{feat_dim}'))
+    if num_frames is not None and shape[0] != num_frames:
+        found.append(('wrong_frames', f'{where}: shape {shape}, expected '
+                      f'T = {num_frames}'))
+    try:
+        data = np.asarray(arr)
+    except Exception as e:  # noqa: BLE001
+        return found + [('unreadable_feature',
+                         f'{where}: {type(e).__name__}: {e}')]
+    if not np.issubdtype(data.dtype, np.number):
+        return found + [('unreadable_feature',
+                         f'{where}: dtype {data.dtype}, expected numbers')]
+    bad = int(data.size - np.count_nonzero(np.isfinite(data)))
+    if bad:
+        found.append(('non_finite', f'{where}: {bad} NaN/inf values of '
+                      f'{data.size}'))
+    return found
+
+
+def check_features(feature_root: str,
+                   video_ids: Sequence[str],
+                   feat_dim: Optional[int],
+                   num_frames: Optional[int],
+                   problems: Problems,
+                   workers: int = 1,
+                   progress: bool = True) -> int:
+    """Check the features of every video, ``workers`` threads in parallel.
+
+    Returns:
+        int: the number of videos whose features passed every check.
+    """
+    if not osp.isdir(feature_root):
+        problems.add('missing_feature_root',
+                     f'feature directory not found: {feature_root}')
+        return 0
+    store = build_feature_store(feature_root)
+    bar = None
+    if progress and video_ids:
+        from mmengine.utils import ProgressBar
+        bar = ProgressBar(len(video_ids), file=sys.stderr)
+    good = 0
+
+    def one(vid):
+        return check_feature(store, vid, feat_dim, num_frames)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        # map keeps the list order, so the examples are deterministic
+        for found in pool.map(one, video_ids, chunksize=1):
+            for kind, msg in found:
+                problems.add(kind, msg)
+            good += not found
+            if bar is not None:
+                bar.update()
+    if bar is not None:
+        sys.stderr.write('\n')
+    return good
+
+
+def splits_from_config(config: str,
+                       num_classes: Optional[int] = None) -> dict:
+    """Dataset settings from an mmengine config.
+
+    Reads ``train/val/test_dataloader.dataset`` (descending into wrapper
+    datasets) with ``data_root`` applied like the datasets do.
+
+    Returns:
+        dict: ``splits`` (name -> ``ann_file``, ``feature_root``,
+        ``feat_dim``, ``num_frames``), ``num_classes``, ``count_file``.
+    """
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    splits: Dict[str, dict] = OrderedDict()
+    count_file = None
+    for name, key in SPLIT_KEYS:
+        loader = cfg.get(key)
+        if not loader or 'dataset' not in loader:
+            continue
+        ds = loader['dataset']
+        while 'ann_file' not in ds and isinstance(ds.get('dataset'), dict):
+            ds = ds['dataset']
+        if 'ann_file' not in ds:
+            raise ValueError(f"{config}: {key}.dataset has no 'ann_file'")
+        root = ds.get('data_root') or ''
+
+        def join(path, root=root):
+            if path is None or osp.isabs(path) or not root:
+                return path
+            return osp.join(root, path)
+
+        prefix = ds.get('data_prefix', '')
+        if isinstance(prefix, dict):
+            if 'feat' not in prefix:
+                raise ValueError(
+                    f"{config}: {key}.dataset.data_prefix has no 'feat' "
+                    f'key, got {dict(prefix)!r}')
+            prefix = prefix['feat']
+        if ds.get('num_classes') is not None and num_classes is None:
+            num_classes = int(ds['num_classes'])
+        count_file = count_file or join(ds.get('count_file'))
+        splits[name] = dict(
+            ann_file=join(ds['ann_file']),
+            feature_root=join(prefix) or '.',
+            feat_dim=ds.get('feat_dim'),
+            num_frames=ds.get('num_frames', cfg.get('num_frames')))
+    if not splits:
+        raise ValueError(f'{config}: no train_dataloader / val_dataloader / '
+                         'test_dataloader with a dataset')
+    return dict(splits=splits, num_classes=num_classes,
+                count_file=count_file)
+
+
+def check_dataset(splits: Dict[str, dict],
+                  num_classes: Optional[int] = None,
+                  count_file: Optional[str] = None,
+                  workers: int = 1,
+                  progress: bool = True,
+                  check_features_too: bool = True) -> dict:
+    """Check every split; return the report.
+
+    Args:
+        splits: name -> dict(``ann_file``, ``feature_root``, ``feat_dim``,
+            ``num_frames``). The count file is compared with the split named
+            ``'train'`` (or the first one).
+        num_classes (int, optional): if None, taken from the count file.
+
+    Returns:
+        dict: ``ok``, ``num_problems``, ``problems`` (kind -> ``count``,
+        ``examples``), ``splits`` (per-split numbers), ``num_classes``.
+    """
+    problems = Problems()
+    if num_classes is None and count_file is not None:
+        num_classes = check_count_file(count_file, None, None, Problems())
+    per_split: Dict[str, dict] = OrderedDict()
+    all_labels: Dict[str, List[List[int]]] = {}
+    owner: Dict[str, str] = {}
+    for name, split in splits.items():
+        ids, labels = check_label_list(split['ann_file'], num_classes,
+                                       problems)
+        all_labels[name] = labels
+        for vid in ids:
+            if vid in owner and owner[vid] != name:
+                problems.add(
+                    'duplicate_id', f'video {vid!r} is in split {name!r} '
+                    f'({split["ann_file"]}) and in split {owner[vid]!r}')
+            owner.setdefault(vid, name)
+        good = 0
+        if check_features_too:
+            good = check_features(split['feature_root'], ids,
+                                  split.get('feat_dim'),
+                                  split.get('num_frames'), problems,
+                                  workers, progress)
+        per_split[name] = dict(
+            ann_file=split['ann_file'],
+            feature_root=split['feature_root'],
+            videos=len(ids),
+            features_ok=good,
+            labels_per_video=float(np.mean([len(x) for x in labels]))
+            if labels else 0.0)
+    if count_file is not None:
+        train = 'train' if 'train' in splits else next(iter(splits))
+        check_count_file(count_file, num_classes, all_labels[train],
+                         problems, splits[train]['ann_file'])
+    return dict(
+        ok=problems.count() == 0,
+        num_problems=problems.count(),
+        num_classes=num_classes,
+        count_file=count_file,
+        splits=per_split,
+        problems=dict(problems.groups))
+
+
+def format_report(report: dict) -> str:
+    """Summary table of a report."""
+    lines = [f"{'split':<8} {'videos':>8} {'features ok':>12} "
+             f"{'labels/video':>13}  list"]
+    for name, s in report['splits'].items():
+        lines.append(f"{name:<8} {s['videos']:>8} {s['features_ok']:>12} "
+                     f"{s['labels_per_video']:>13.2f}  {s['ann_file']}")
+    lines.append(f"classes: {report['num_classes']}, count file: "
+                 f"{report['count_file']}")
+    if report['ok']:
+        lines.append('OK: no problem found')
+        return '\n'.join(lines)
+    lines.append(f"{report['num_problems']} problems:")
+    for kind, group in report['problems'].items():
+        lines.append(f"  {kind}: {group['count']}")
+        for msg in group['examples']:
+            lines.append(f'    {msg}')
+        if group['count'] > len(group['examples']):
+            lines.append(f"    ... {group['count'] - len(group['examples'])}"
+                         ' more')
+    return '\n'.join(lines)
