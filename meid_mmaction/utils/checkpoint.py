@@ -87,6 +87,16 @@ def _supports_safe_globals() -> bool:
     return hasattr(torch.serialization, 'safe_globals')
 
 
+def _unpickler_reason(err: Exception) -> str:
+    """The specific reason in torch's long weights-only error message."""
+    text = str(err)
+    marker = 'WeightsUnpickler error:'
+    if marker in text:
+        text = text.split(marker, 1)[1]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else repr(err)
+
+
 def load_checkpoint_file(filename: str, map_location=None):
     """``torch.load`` with ``weights_only=True`` and the allow-list.
 
@@ -109,11 +119,16 @@ def load_checkpoint_file(filename: str, map_location=None):
             except Exception:  # pragma: no cover - unreadable archive
                 found = []
             extra = sorted(g for g in found if g not in allowed)
-            names = ', '.join(extra) if extra else str(err).splitlines()[0]
+            if extra:
+                reason = ('it pickles global(s) outside the allow-list of '
+                          f'mmengine checkpoint types: {", ".join(extra)}')
+            else:
+                # Only allowed globals, used in a refused way (e.g. the
+                # restricted getattr): report torch's own reason.
+                reason = _unpickler_reason(err)
             raise pickle.UnpicklingError(
-                f'{filename}: refusing to load the checkpoint: it pickles '
-                f'global(s) outside the allow-list of mmengine checkpoint '
-                f'types: {names}. Allowed: {", ".join(sorted(allowed))}. '
+                f'{filename}: refusing to load the checkpoint: {reason}. '
+                f'Allowed: {", ".join(sorted(allowed))}. '
                 'Re-save the checkpoint with plain tensors / state dicts.'
             ) from None
 

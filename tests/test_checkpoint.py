@@ -1,0 +1,223 @@
+"""Loading mmengine checkpoints with ``weights_only=True`` (torch >= 2.6)."""
+import argparse
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import HistoryBuffer, MessageHub
+from mmengine.runner import load_checkpoint
+from mmengine.runner.checkpoint import CheckpointLoader
+
+import meid_mmaction  # noqa: F401  (registers the checkpoint loader)
+from meid_mmaction.utils.checkpoint import (
+    history_buffer_getattr,
+    load_checkpoint_file,
+)
+
+pytestmark = pytest.mark.skipif(
+    not hasattr(torch.serialization, 'safe_globals'),
+    reason='torch < 2.5 has no scoped weights_only allow-list')
+
+
+class Intruder:
+    """A class that is not on the allow-list."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+class OrderedSubclass(dict):
+    pass
+
+
+class GetattrReducer:
+    """Pickles as ``getattr(np.ndarray, 'tofile')``."""
+
+    def __reduce__(self):
+        return getattr, (np.ndarray, 'tofile')
+
+
+class HistoryBufferReducer:
+    """Pickles as ``getattr(HistoryBuffer, 'register_statistics')``."""
+
+    def __reduce__(self):
+        return getattr, (HistoryBuffer, 'register_statistics')
+
+
+def _qualname(cls) -> str:
+    return f'{cls.__module__}.{cls.__qualname__}'
+
+
+def _safe_globals_set():
+    return set(torch.serialization.get_safe_globals())
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
+
+
+@pytest.fixture
+def mmengine_ckpt(tmp_path, model):
+    """A checkpoint laid out like ``Runner.save_checkpoint`` writes it."""
+    hub = MessageHub.get_instance(f'meid_ckpt_{tmp_path.name}')
+    for i in range(3):
+        hub.update_scalar('train/loss', np.float32(0.25 * i))
+        hub.update_scalar('train/lr', 0.1 / (i + 1))
+        hub.update_scalar('train/iter_time', float(i))
+    hub.update_info('iter', 3)
+    hub.update_info('epoch', np.int64(1))
+    checkpoint = dict(
+        meta=dict(
+            epoch=1,
+            iter=3,
+            seed=np.int64(42),
+            best_score=np.float64(0.75),
+            histogram=np.arange(5, dtype=np.float32),
+            dtype=np.dtype('float16'),
+            dataset_meta=dict(
+                classes=('a', 'b'),
+                class_groups=dict(head=[0], medium=[], tail=[1]))),
+        state_dict=model.state_dict(),
+        message_hub=hub.state_dict(),
+        optimizer=dict(
+            state={}, param_groups=[dict(lr=0.1, momentum=0.9,
+                                         params=[0, 1, 2, 3])]))
+    path = tmp_path / 'epoch_1.pth'
+    torch.save(checkpoint, path)
+    return str(path), checkpoint
+
+
+def _bad_ckpt(tmp_path, payload, name='bad.pth'):
+    path = tmp_path / name
+    torch.save(dict(state_dict={'w': torch.zeros(2)}, meta=payload), path)
+    return str(path)
+
+
+def test_fixture_really_needs_the_allow_list(mmengine_ckpt):
+    path, _ = mmengine_ckpt
+    found = set(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+    assert _qualname(HistoryBuffer) in found
+    assert 'numpy.dtype' in found
+    assert 'builtins.getattr' in found
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path, weights_only=True)
+
+
+def test_load_checkpoint_file_restores_everything(mmengine_ckpt):
+    path, saved = mmengine_ckpt
+    before = _safe_globals_set()
+    loaded = load_checkpoint_file(path, map_location='cpu')
+    assert _safe_globals_set() == before
+
+    for key, value in saved['state_dict'].items():
+        assert torch.equal(loaded['state_dict'][key], value)
+    meta = loaded['meta']
+    assert meta['seed'] == np.int64(42)
+    assert isinstance(meta['seed'], np.int64)
+    assert meta['best_score'] == np.float64(0.75)
+    np.testing.assert_array_equal(meta['histogram'],
+                                  np.arange(5, dtype=np.float32))
+    assert meta['histogram'].dtype == np.float32
+    assert meta['dtype'] == np.dtype('float16')
+    assert meta['dataset_meta'] == saved['meta']['dataset_meta']
+    assert loaded['optimizer'] == saved['optimizer']
+
+    hub_state = loaded['message_hub']
+    buf = hub_state['log_scalars']['train/loss']
+    assert isinstance(buf, HistoryBuffer)
+    np.testing.assert_array_equal(buf.data[0], [0.0, 0.25, 0.5])
+    np.testing.assert_array_equal(buf.data[1], [1, 1, 1])
+    assert buf.mean() == pytest.approx(0.25)
+    assert buf.statistics('max') == pytest.approx(0.5)
+    assert hub_state['runtime_info']['iter'] == 3
+    assert hub_state['runtime_info']['epoch'] == np.int64(1)
+
+    # The loaded message hub state can be restored into a hub.
+    hub = MessageHub.get_instance(f'meid_ckpt_{id(hub_state)}')
+    hub.load_state_dict(hub_state)
+    assert hub.get_scalar('train/lr').current() == pytest.approx(0.1 / 3)
+
+
+def test_mmengine_entry_points_use_the_loader(mmengine_ckpt, model):
+    path, saved = mmengine_ckpt
+    before = _safe_globals_set()
+    raw = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    assert set(raw) == {'meta', 'state_dict', 'message_hub', 'optimizer'}
+    assert isinstance(raw['message_hub']['log_scalars']['train/loss'],
+                      HistoryBuffer)
+
+    fresh = torch.nn.Sequential(
+        torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
+    out = load_checkpoint(fresh, path, map_location='cpu', strict=True)
+    assert out['meta']['seed'] == 42
+    for key, value in model.state_dict().items():
+        assert torch.equal(fresh.state_dict()[key], value)
+    assert _safe_globals_set() == before
+
+
+@pytest.mark.parametrize(
+    'payload, cls',
+    [(Intruder(3), Intruder), (OrderedSubclass(a=1), OrderedSubclass),
+     (argparse.Namespace(lr=0.1), argparse.Namespace)],
+    ids=['class', 'dict-subclass', 'namespace'])
+def test_other_globals_are_refused(tmp_path, payload, cls):
+    path = _bad_ckpt(tmp_path, payload)
+    before = _safe_globals_set()
+    with pytest.raises(pickle.UnpicklingError) as info:
+        load_checkpoint_file(path)
+    msg = str(info.value)
+    assert path in msg
+    assert _qualname(cls) in msg
+    assert 'allow-list' in msg
+    assert _safe_globals_set() == before
+    # The same refusal through mmengine's loader.
+    with pytest.raises(pickle.UnpicklingError, match=cls.__qualname__):
+        CheckpointLoader.load_checkpoint(path)
+    # torch's own default is untouched: a plain load still refuses it.
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path)
+    assert _safe_globals_set() == before
+
+
+def test_plain_torch_load_still_refuses_after_a_good_load(
+        tmp_path, mmengine_ckpt):
+    good, _ = mmengine_ckpt
+    bad = _bad_ckpt(tmp_path, Intruder(1))
+    load_checkpoint_file(good)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(bad)
+    # Nor did the allow-list leak: HistoryBuffer needs it again.
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(good)
+
+
+@pytest.mark.parametrize(
+    'payload, text',
+    [(GetattrReducer(), "refusing getattr(ndarray, 'tofile')"),
+     (HistoryBufferReducer(),
+      "refusing getattr(HistoryBuffer, 'register_statistics')")],
+    ids=['ndarray.tofile', 'HistoryBuffer.register_statistics'])
+def test_getattr_is_restricted(tmp_path, payload, text):
+    path = _bad_ckpt(tmp_path, payload)
+    with pytest.raises(pickle.UnpicklingError) as info:
+        load_checkpoint_file(path)
+    assert text in str(info.value)
+
+
+def test_history_buffer_getattr_direct():
+    assert history_buffer_getattr(HistoryBuffer, 'mean') is \
+        HistoryBuffer.mean
+    with pytest.raises(pickle.UnpicklingError,
+                       match=r"getattr\(HistoryBuffer, '__init__'\)"):
+        history_buffer_getattr(HistoryBuffer, '__init__')
+    with pytest.raises(pickle.UnpicklingError,
+                       match=r"getattr\(ndarray, 'min'\)"):
+        history_buffer_getattr(np.ndarray, 'min')
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_checkpoint_file(str(tmp_path / 'nope.pth'))
