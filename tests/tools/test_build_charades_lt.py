@@ -203,7 +203,7 @@ def test_build_benchmark_writes_consistent_files(tmp_path):
     assert names[3] == 'Class number 3'
     assert counts.tolist() == counts_from_labels(labels, 5).tolist()
     assert counts.tolist() == stats['train_counts']
-    assert len(parse_label_list(osp.join(out, 'validate.lst'))[0]) == 10
+    assert len(parse_label_list(osp.join(out, 'val.lst'))[0]) == 10
     test_ids = parse_label_list(osp.join(out, 'test.lst'))[0]
     assert len(test_ids) == 20
     assert not set(test_ids) & set(ids)

@@ -8,7 +8,7 @@ Example::
         --classes Charades/Charades_v1_classes.txt \\
         --out-dir data/charadeslt
 
-Writes ``train.lst``, ``validate.lst``, ``test.lst``,
+Writes ``train.lst``, ``val.lst``, ``test.lst``,
 ``count-labels-train.lst`` and ``stats.json`` to ``--out-dir`` and prints
 the statistics table. The method is described in
 ``meid_mmaction/datasets/tools/charades_lt.py``.

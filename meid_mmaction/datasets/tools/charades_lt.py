@@ -2,7 +2,7 @@
 
 Input: the official annotation CSV pair (``*_train.csv``, ``*_test.csv``,
 columns ``id``, ``actions``, ...) and the classes file (``c000 Name``).
-Output (``docs/design.md`` formats): ``train.lst`` / ``validate.lst`` /
+Output (``docs/design.md`` formats): ``train.lst`` / ``val.lst`` /
 ``test.lst`` (``<video id> <label>[,<label>...]``), the training class-count
 file ``count-labels-train.lst`` (``<class name> <class index> <count>``) and
 ``stats.json``.
@@ -540,7 +540,7 @@ def build_benchmark(train_csv: str,
     if out_dir is not None:
         os.makedirs(out_dir, exist_ok=True)
         write_label_list(osp.join(out_dir, 'train.lst'), *train)
-        write_label_list(osp.join(out_dir, 'validate.lst'), *val)
+        write_label_list(osp.join(out_dir, 'val.lst'), *val)
         write_label_list(osp.join(out_dir, 'test.lst'), *test)
         write_count_file(
             osp.join(out_dir, 'count-labels-train.lst'), names,
