@@ -437,7 +437,8 @@ def generate_synthetic_lt(out_dir: str,
     Args:
         out_dir (str): Output directory (created if missing).
         preset (str): ``'demo'`` or ``'ablation'`` (see :data:`PRESETS`).
-        seed (int): Seed; the same seed and knobs give byte-identical files.
+        seed (int): Seed; the same seed and knobs (``chunk_size`` too: it
+            orders the random draws) give byte-identical files.
         overwrite (bool): Replace a dataset already in ``out_dir`` (its
             ``features/*.npy`` are deleted first).
         config (SyntheticLTConfig, optional): Use this instead of a preset.
