@@ -1,0 +1,243 @@
+"""TwoStageTrainLoop on tiny feature files (seconds, CPU)."""
+import copy
+import logging
+import os
+import os.path as osp
+import uuid
+
+import numpy as np
+import pytest
+import torch
+from mmengine.hooks import Hook
+from mmengine.logging import MMLogger
+from mmengine.runner import Runner
+
+import meid_mmaction  # noqa: F401
+
+C, D, FRAMES = 4, 6, 5
+# class counts 8 / 5 / 3 / 2 -> head {0, 1} (> 4), medium {2}, tail {3}
+TRAIN = [[0], [0, 1], [0], [0, 2], [0, 1], [0], [0, 3], [0, 1], [1, 2],
+         [1], [2, 3]]
+EXPERT1 = ('cls_head.expert1.', 'cls_head.distill1.')
+
+
+def write_data(root):
+    rng = np.random.default_rng(0)
+    feat_dir = osp.join(root, 'feats')
+    os.makedirs(feat_dir, exist_ok=True)
+    lines = []
+    for i, labels in enumerate(TRAIN):
+        x = rng.normal(size=(FRAMES, D)).astype(np.float32)
+        x[:, labels] += 2.0
+        np.save(osp.join(feat_dir, f'v{i}.npy'), x)
+        lines.append(f'v{i} ' + ','.join(map(str, labels)))
+    for split in ('train', 'val'):
+        with open(osp.join(root, f'{split}.lst'), 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+    return root
+
+
+def dataset_cfg(root, test_mode=False):
+    return dict(
+        type='MultiLabelFeatureDataset',
+        ann_file=osp.join(root, 'val.lst' if test_mode else 'train.lst'),
+        train_ann_file=osp.join(root, 'train.lst'),
+        num_classes=C,
+        head_thr=4,
+        tail_thr=2,
+        data_prefix=dict(feat=osp.join(root, 'feats')),
+        feat_dim=D,
+        test_mode=test_mode,
+        # uniformly spaced frames: the data order is the only randomness
+        pipeline=[
+            dict(type='OpenFeatures'),
+            dict(type='SampleFeatureFrames', clip_len=4, test_mode=True),
+            dict(type='LoadFeatureFrames'),
+            dict(type='PackFeatureInputs')
+        ])
+
+
+class Recorder(Hook):
+    """Records lr per epoch and the head stage at each validation."""
+
+    def __init__(self):
+        self.lrs, self.val_stages, self.ckpt_stages = [], [], []
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if batch_idx == 0:
+            self.lrs.append(
+                runner.optim_wrapper.optimizer.param_groups[0]['lr'])
+
+    def after_val_epoch(self, runner, metrics=None):
+        self.val_stages.append(runner.model.cls_head.stage)
+
+
+def make_cfg(root, work_dir, **train_cfg):
+    loop = dict(
+        type='TwoStageTrainLoop',
+        stage1=dict(max_epochs=2, milestones=[1]),
+        stage2=dict(max_epochs=2, lr=1e-3, milestones=[1]),
+        val_interval=100)
+    loop.update(train_cfg)
+    return dict(
+        default_scope='mmaction',
+        work_dir=work_dir,
+        experiment_name=uuid.uuid4().hex,
+        model=dict(
+            type='FeatureRecognizer',
+            cls_head=dict(
+                type='MEIDHead',
+                num_classes=C,
+                in_channels=D,
+                hidden_channels=8,
+                loss_distill=dict(type='HeadTailDistillLoss',
+                                  neck_channels=4)),
+            data_preprocessor=dict(type='ActionDataPreprocessor')),
+        train_dataloader=dict(
+            batch_size=4,
+            num_workers=0,
+            sampler=dict(type='DefaultSampler', shuffle=True),
+            dataset=dataset_cfg(root)),
+        val_dataloader=dict(
+            batch_size=4,
+            num_workers=0,
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            dataset=dataset_cfg(root, test_mode=True)),
+        val_evaluator=dict(type='LongTailMAP', topk=(1, )),
+        val_cfg=dict(type='ValLoop'),
+        train_cfg=loop,
+        optim_wrapper=dict(
+            optimizer=dict(type='Adam', lr=1e-2),
+            clip_grad=dict(max_norm=20)),
+        param_scheduler=[],
+        default_hooks=dict(
+            checkpoint=dict(type='CheckpointHook', interval=1),
+            logger=dict(type='LoggerHook', interval=1)),
+        randomness=dict(seed=0),
+        log_level='WARNING')
+
+
+def run(cfg, hook=None):
+    runner = Runner.from_cfg(copy.deepcopy(cfg))
+    if hook is not None:
+        runner.register_hook(hook)
+    runner.train()
+    return runner
+
+
+def weights(path):
+    state = torch.load(path, map_location='cpu', weights_only=False)
+    return state['state_dict']
+
+
+@pytest.fixture(scope='module')
+def full_run(tmp_path_factory):
+    root = write_data(str(tmp_path_factory.mktemp('data')))
+    work = str(tmp_path_factory.mktemp('full'))
+    rec = Recorder()
+    runner = run(make_cfg(root, work), rec)
+    return root, work, rec, runner
+
+
+def test_two_stage_end_to_end(full_run):
+    root, work, rec, runner = full_run
+    ck = [weights(osp.join(work, f'epoch_{e}.pth')) for e in (1, 2, 3, 4)]
+    assert [c['cls_head.train_stage'].item() for c in ck] == [1, 1, 2, 2]
+    # lr: stage 1 (1e-2, x0.1 after 1 epoch), stage 2 (1e-3, x0.1 after 1)
+    np.testing.assert_allclose(rec.lrs, [1e-2, 1e-3, 1e-3, 1e-4])
+    # validation after each stage with that stage's prediction
+    assert rec.val_stages == [1, 2]
+    for name in ck[0]:
+        if not name.startswith(('cls_head.expert', 'cls_head.distill')):
+            continue
+        if name.endswith(('_mask', 'groups_set')):
+            continue
+        e1 = name.startswith(EXPERT1)
+        # stage 1 trains expert 1 only
+        assert torch.equal(ck[0][name], ck[1][name]) != e1, name
+        # stage 2 leaves expert 1 bit-identical and trains expert 2
+        assert torch.equal(ck[1][name], ck[3][name]) == e1, name
+        assert torch.equal(ck[2][name], ck[3][name]) == e1, name
+    # class groups reached the distillation masks
+    assert ck[0]['cls_head.distill1.head_mask'].tolist() == [1, 1, 0, 0]
+    assert ck[0]['cls_head.distill2.tail_mask'].tolist() == [0, 0, 0, 1]
+    sampler = runner.train_loop.dataloader.sampler
+    assert type(sampler).__name__ == 'ClassBalancedSampler'
+
+
+@pytest.mark.parametrize('epoch', [2, 3])
+def test_resume_matches_uninterrupted(full_run, tmp_path, epoch):
+    root, work, _, _ = full_run
+    cfg = make_cfg(root, str(tmp_path))
+    cfg.update(resume=True, load_from=osp.join(work, f'epoch_{epoch}.pth'))
+    rec = Recorder()
+    run(cfg, rec)
+    assert len(rec.lrs) == 4 - epoch
+    expected = weights(osp.join(work, 'epoch_4.pth'))
+    resumed = weights(osp.join(str(tmp_path), 'epoch_4.pth'))
+    for name, value in expected.items():
+        assert torch.equal(value, resumed[name]), name
+
+
+def test_stage2_alone_from_stage1_checkpoint(full_run, tmp_path):
+    root, work, _, _ = full_run
+    cfg = make_cfg(root, str(tmp_path), stages=(2, ))
+    cfg.update(load_from=osp.join(work, 'epoch_2.pth'))
+    rec = Recorder()
+    logger_msgs = []
+
+    class Capture(logging.Handler):
+
+        def emit(self, record):
+            logger_msgs.append(record.getMessage())
+
+    run_runner = Runner.from_cfg(copy.deepcopy(cfg))
+    run_runner.register_hook(rec)
+    handler = Capture()
+    MMLogger.get_current_instance().addHandler(handler)
+    MMLogger.get_current_instance().setLevel(logging.INFO)
+    try:
+        run_runner.train()
+    finally:
+        MMLogger.get_current_instance().removeHandler(handler)
+    np.testing.assert_allclose(rec.lrs, [1e-3, 1e-4])
+    assert rec.val_stages == [2]
+    start = weights(osp.join(work, 'epoch_2.pth'))
+    end = weights(osp.join(str(tmp_path), 'epoch_2.pth'))
+    for name in start:
+        if name.startswith(EXPERT1):
+            assert torch.equal(start[name], end[name]), name
+    msg = [m for m in logger_msgs if 'stage 2 trains' in m]
+    assert msg and 'trainable: cls_head.expert2' in msg[0]
+    assert 'frozen: cls_head.expert1' in msg[0]
+
+
+def test_loop_config_errors(full_run, tmp_path):
+    root = full_run[0]
+    bad = [
+        (dict(stages=(2, 1)), r'stages=\(2, 1\) is not supported'),
+        (dict(stage1=dict(epochs=3)), r"stage1 has unknown keys \['epochs'\]"),
+        (dict(stage2=dict(max_epochs=0)), 'stage2 max_epochs must be a '
+         'positive int, got 0'),
+        (dict(stage2=dict(milestones=[3, 1])), r'milestones must be '
+         r'increasing positive ints, got \[3, 1\]'),
+        (dict(stage1=dict(lr=-1.)), 'stage1 lr must be > 0 or None'),
+    ]
+    for train_cfg, match in bad:
+        cfg = make_cfg(root, str(tmp_path), **train_cfg)
+        with pytest.raises(ValueError, match=match):
+            Runner.from_cfg(cfg).train()
+
+
+def test_loop_runtime_errors(full_run, tmp_path):
+    root = full_run[0]
+    cfg = make_cfg(root, str(tmp_path))
+    cfg['param_scheduler'] = [dict(type='MultiStepLR', milestones=[1])]
+    with pytest.raises(ValueError, match='set param_scheduler = \\[\\]'):
+        Runner.from_cfg(cfg).train()
+    cfg = make_cfg(root, str(tmp_path))
+    cfg['model']['cls_head'] = dict(
+        type='NonlinearClsHead', num_classes=C, in_channels=D)
+    with pytest.raises(ValueError, match='needs a model with a two-stage '
+                       'head .* FeatureRecognizer has none'):
+        Runner.from_cfg(cfg).train()
