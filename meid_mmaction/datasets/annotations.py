@@ -73,6 +73,26 @@ def parse_label_list(path: str,
     return ids, labels
 
 
+def _to_int(text: str) -> Optional[int]:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def _count_to_int(text: str) -> Optional[int]:
+    """An integer count, also when written as a float (VideoLT's released
+    ``count-labels-train.lst`` has ``137.0``); None if not integral."""
+    value = _to_int(text)
+    if value is not None:
+        return value
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() else None
+
+
 def parse_class_counts(path: str,
                        num_classes: Optional[int] = None
                        ) -> Tuple[List[str], np.ndarray]:
@@ -96,12 +116,12 @@ def parse_class_counts(path: str,
                     f'{path}:{lineno}: expected "<class name> <class index> '
                     f'<count>", got {line!r}')
             name, idx_s, cnt_s = parts
-            try:
-                idx, cnt = int(idx_s), int(cnt_s)
-            except ValueError:
+            idx, cnt = _to_int(idx_s), _count_to_int(cnt_s)
+            if idx is None or cnt is None:
                 raise ValueError(
                     f'{path}:{lineno}: class index and count must be '
-                    f'integers, got {idx_s!r} and {cnt_s!r}') from None
+                    f'integers (the count may be written as e.g. 137.0), '
+                    f'got {idx_s!r} and {cnt_s!r}')
             if idx < 0 or cnt < 0:
                 raise ValueError(f'{path}:{lineno}: negative class index or '
                                  f'count in {line!r}')
