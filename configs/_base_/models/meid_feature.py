@@ -1,0 +1,26 @@
+# MEID on pre-extracted per-frame features [B, N, D] (docs/METHOD.md).
+# Every option of METHOD.md is a key here, at its default.
+model = dict(
+    type='FeatureRecognizer',
+    cls_head=dict(
+        type='MEIDHead',
+        num_classes=1004,
+        in_channels=2048,
+        hidden_channels=None,  # H = D
+        norm='LN',  # frame-embedding norm: 'LN' or 'BN'
+        dropout=0.0,  # frame-embedding dropout
+        use_attention=True,  # False: uniform mean pooling
+        attention_act='sigmoid',  # or 'softmax' over frames
+        attention_channels=None,  # D // 4
+        eps=1e-6,  # attention-pooling epsilon
+        beta=0.5,  # complementary frame selection R = 1 / (A + beta)
+        expert2='complementary',  # or 'attention' (two attention experts)
+        loss_cls=dict(type='MultiLabelFocalLoss', gamma=1.0, alpha=1.0),
+        # one instance (own necks) per expert; lambda_1 = lambda_2 = 0.1;
+        # None disables the distillation loss
+        loss_distill=dict(
+            type='HeadTailDistillLoss',
+            neck_channels=128,
+            distance='l2',
+            loss_weight=0.1)),
+    data_preprocessor=dict(type='ActionDataPreprocessor'))

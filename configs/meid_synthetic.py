@@ -1,0 +1,15 @@
+# MEID on the synthetic demo data (CPU, minutes), made by
+#   python tools/data/generate_synthetic.py
+# Short schedule: 2 x 12 epochs.
+_base_ = [
+    '_base_/models/meid_feature.py', '_base_/datasets/synthetic_lt.py',
+    '_base_/schedules/meid_two_stage.py', '_base_/default_runtime.py'
+]
+
+model = dict(cls_head=dict(num_classes=50, in_channels=96))
+
+train_cfg = dict(
+    stage1=dict(max_epochs=12, milestones=[8, 10]),
+    stage2=dict(max_epochs=12, milestones=[8, 10]),
+    val_interval=4)
+default_hooks = dict(logger=dict(interval=10))
