@@ -20,9 +20,10 @@ from typing import Optional, Sequence, Union
 
 import torch
 
-# Number of score elements handled at once (chunks of classes); ~8 bytes x
-# a few temporaries each, so about 0.5 GB at the peak.
-_DEFAULT_CHUNK_ELEMENTS = 1 << 24
+# Number of score elements handled at once (chunks of whole classes): a
+# few float64 temporaries each, about 0.2 GB at the peak. Larger chunks were
+# not faster on CPU (51k x 1k problem).
+_DEFAULT_CHUNK_ELEMENTS = 1 << 22
 
 
 def _check_inputs(scores: torch.Tensor, labels: torch.Tensor) -> None:
@@ -61,8 +62,9 @@ def _ap_chunk(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         torch.Tensor: ``[c]`` float64, NaN where a row has no positive.
     """
     n = scores.shape[1]
-    sorted_scores, order = torch.sort(
-        scores, dim=1, descending=True, stable=True)
+    # The order inside a run of tied scores does not change the result
+    # (only run ends count), so an unstable sort is enough.
+    sorted_scores, order = torch.sort(scores, dim=1, descending=True)
     pos = torch.gather(labels, 1, order).to(torch.float64)
     tp = torch.cumsum(pos, dim=1)  # [c, N] true positives at rank k + 1
     # last element of each run of equal scores: a threshold boundary
@@ -94,7 +96,7 @@ def average_precision(scores: torch.Tensor,
             ``{0, 1}`` (any dtype).
         chunk_elements (int, optional): How many score elements to process
             at once (whole classes per chunk); bounds the memory. Defaults
-            to ``2 ** 24``.
+            to ``2 ** 22``.
 
     Returns:
         torch.Tensor: ``[C]`` float64 AP per class; NaN for classes without
@@ -109,15 +111,13 @@ def average_precision(scores: torch.Tensor,
         raise ValueError(f'chunk_elements must be >= 1, got {chunk_elements}')
     n, c = scores.shape
     per_chunk = max(1, chunk_elements // n)
-    # [C, N] rows: one contiguous sort per class.
-    scores_t = scores.t()
-    labels_t = labels.t()
+    # [C, N] rows, transposed once: one contiguous sort per class.
+    scores_t = scores.t().contiguous()
+    labels_t = labels.t().contiguous()
     out = []
     for start in range(0, c, per_chunk):
         stop = min(c, start + per_chunk)
-        out.append(
-            _ap_chunk(scores_t[start:stop].contiguous(),
-                      labels_t[start:stop].contiguous()))
+        out.append(_ap_chunk(scores_t[start:stop], labels_t[start:stop]))
     if not out:
         return torch.zeros(0, dtype=torch.float64, device=scores.device)
     return torch.cat(out)
