@@ -1,6 +1,10 @@
 from . import samplers, transforms  # noqa: F401
-from .annotations import (counts_from_labels, parse_class_counts,
-                          parse_label_list, split_groups)
+from .annotations import (
+                          counts_from_labels,
+                          parse_class_counts,
+                          parse_label_list,
+                          split_groups,
+)
 from .charades_lt_dataset import CharadesLTDataset
 from .feature_store import NpyFeatureStore, build_feature_store
 from .multilabel_feature_dataset import MultiLabelFeatureDataset

@@ -3,11 +3,15 @@ import os.path as osp
 from typing import Callable, List, Optional, Sequence, Union
 
 import numpy as np
-from mmengine.dataset import BaseDataset
 from mmaction.registry import DATASETS
+from mmengine.dataset import BaseDataset
 
-from .annotations import (counts_from_labels, parse_class_counts,
-                          parse_label_list, split_groups)
+from .annotations import (
+    counts_from_labels,
+    parse_class_counts,
+    parse_label_list,
+    split_groups,
+)
 
 DATA_HELP = ('See docs/data.md for how to download VideoLT features or build '
              'the CharadesLT / CharadesEgoLT benchmarks, or run '
@@ -117,7 +121,8 @@ class MultiLabelFeatureDataset(BaseDataset):
                 label=label,
                 feature_root=feat_root,
                 feat_dim=self.feat_dim,
-                num_classes=self.num_classes) for vid, label in zip(ids, labels)
+                num_classes=self.num_classes)
+            for vid, label in zip(ids, labels)
         ]
 
     def _set_groups(self, labels: List[List[int]]) -> None:

@@ -2,7 +2,7 @@
 from importlib import metadata
 from typing import Optional, Tuple
 
-# name on import -> (distribution names to look up, min inclusive, max exclusive)
+# import name -> (distributions to look up, min inclusive, max exclusive)
 SUPPORTED = {
     'torch': (('torch', ), '2.0.0', None),
     'mmengine': (('mmengine', ), '0.10.0', '0.11.0'),

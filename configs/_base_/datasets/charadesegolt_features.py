@@ -1,6 +1,6 @@
-# CharadesEgoLT with ResNet-101 ImageNet features of 200 uniformly sampled frames.
+# CharadesEgoLT: ResNet-101 ImageNet features of 200 uniformly sampled frames.
 # Build the lists with tools/data/build_charades_lt.py (docs/data.md). Layout:
-# data/charadesegolt/{train,val,test}.lst, data/charadesegolt/count-labels-train.lst,
+# data/charadesegolt/{train,val,test}.lst, count-labels-train.lst,
 # data/charadesegolt/features/ResNet101/<video id>.npy ([200, 2048]).
 dataset_type = 'CharadesLTDataset'
 data_root = 'data/charadesegolt'

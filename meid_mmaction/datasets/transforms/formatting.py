@@ -2,9 +2,9 @@
 from typing import Sequence
 
 import torch
-from mmcv.transforms import BaseTransform
 from mmaction.registry import TRANSFORMS
 from mmaction.structures import ActionDataSample
+from mmcv.transforms import BaseTransform
 
 from ...utils.compat import set_gt_label
 

@@ -2,8 +2,8 @@
 from typing import Dict, Optional
 
 import numpy as np
-from mmcv.transforms import BaseTransform
 from mmaction.registry import TRANSFORMS
+from mmcv.transforms import BaseTransform
 
 from ..feature_store import build_feature_store
 

@@ -1,7 +1,7 @@
 """Frame sampling for per-frame feature arrays."""
 import numpy as np
-from mmcv.transforms import BaseTransform
 from mmaction.registry import TRANSFORMS
+from mmcv.transforms import BaseTransform
 
 
 @TRANSFORMS.register_module()
