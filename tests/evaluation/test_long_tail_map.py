@@ -12,7 +12,10 @@ from mmengine.evaluator import Evaluator
 from sklearn.metrics import average_precision_score
 
 from meid_mmaction.evaluation.metrics import LongTailMAP
-from meid_mmaction.evaluation.metrics.long_tail_map import read_train_labels
+from meid_mmaction.evaluation.metrics.long_tail_map import (
+    read_train_labels,
+    topk_hits,
+)
 from meid_mmaction.utils.compat import set_gt_label, set_pred_score
 
 # 4 classes, 5 videos. Training counts 20 / 5 / 2 / 1 with head_thr=10,
@@ -85,6 +88,24 @@ def test_end_to_end_hand_computed(count_file):
     for c in range(3):
         assert AP[c] == pytest.approx(average_precision_score(y[:, c],
                                                               s[:, c]))
+
+
+def test_topk_hits_ties_go_to_lower_class_index():
+    scores = torch.tensor([[0.5, 0.5, 0.5, 0.1], [0.2, 0.9, 0.2, 0.2]])
+    positive = torch.tensor([[False, False, True, False],
+                             [False, False, True, False]])
+    # video 0: three-way tie, classes 0 and 1 fill the top 2 -> no hit;
+    # video 1: class 1, then the tie 0 / 2 / 3 gives class 0 -> no hit.
+    assert topk_hits(scores, positive, 2).tolist() == [False, False]
+    assert topk_hits(scores, positive, 3).tolist() == [True, True]
+    # random heavy ties against a stable-sort reference
+    g = torch.Generator().manual_seed(0)
+    s = torch.randint(0, 3, (50, 7), generator=g).float()
+    y = torch.rand(50, 7, generator=g) < 0.3
+    order = torch.sort(s, dim=1, descending=True, stable=True).indices
+    for k in range(1, 8):
+        ref = torch.gather(y, 1, order)[:, :k].any(dim=1)
+        assert torch.equal(topk_hits(s, y, k), ref)
 
 
 def test_single_label_int_labels_video_dataset_style(count_file):

@@ -124,6 +124,29 @@ def read_train_labels(path: str,
     return labels
 
 
+def topk_hits(scores: torch.Tensor, positive: torch.Tensor,
+              k: int) -> torch.Tensor:
+    """Whether each video's ``k`` top-scored classes hold a true label.
+
+    Ties at the ``k``-th score are broken towards the lower class index,
+    so the result does not depend on the order ``torch.topk`` returns.
+
+    Args:
+        scores (torch.Tensor): ``[N, C]`` scores.
+        positive (torch.Tensor): ``[N, C]`` bool ground truth.
+        k (int): ``1 <= k <= C``.
+
+    Returns:
+        torch.Tensor: ``[N]`` bool.
+    """
+    kth = torch.topk(scores, k, dim=1).values[:, -1:]  # [N, 1]
+    above = scores > kth
+    tied = scores == kth
+    slots = k - above.sum(dim=1, keepdim=True)  # tied classes that fit
+    taken = above | (tied & (torch.cumsum(tied, dim=1) <= slots))
+    return (taken & positive).any(dim=1)
+
+
 @METRICS.register_module()
 class LongTailMAP(BaseMetric):
     """Mean average precision overall and per long-tail group.
@@ -405,13 +428,11 @@ class LongTailMAP(BaseMetric):
             metrics[f'mAP_{g}'] = mean_ap(ap, grouping['groups'][g])
         metrics['num_classes_without_positives'] = int(no_pos.sum())
 
-        has_label = labels.bool().any(dim=1)
-        order = torch.sort(
-            scores, dim=1, descending=True, stable=True).indices
-        hits_sorted = torch.gather(labels.bool(), 1, order)
+        positive = labels.bool()
+        has_label = positive.any(dim=1)
         n_eval = int(has_label.sum())
         for k in self.topk:
-            hit = hits_sorted[:, :k].any(dim=1) & has_label
+            hit = topk_hits(scores, positive, k) & has_label
             metrics[f'top{k}'] = (float(hit.sum()) / n_eval
                                   if n_eval else float('nan'))
 
