@@ -241,3 +241,52 @@ def test_loop_runtime_errors(full_run, tmp_path):
     with pytest.raises(ValueError, match='needs a model with a two-stage '
                        'head .* FeatureRecognizer has none'):
         Runner.from_cfg(cfg).train()
+
+
+def _ddp_worker(rank, root, work, port):
+    """One of 2 gloo ranks: a 1 + 1 epoch run under DDP."""
+    os.environ.update(LOCAL_RANK=str(rank), RANK=str(rank), WORLD_SIZE='2',
+                      MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    # mmengine's 'pytorch' launcher would call torch.cuda.set_device
+    torch.distributed.init_process_group(
+        'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
+        world_size=2)
+    try:
+        cfg = make_cfg(root, work,
+                       stage1=dict(max_epochs=1, milestones=[]),
+                       stage2=dict(max_epochs=1, milestones=[]))
+        cfg.update(
+            launcher='pytorch',
+            experiment_name='ddp',
+            env_cfg=dict(dist_cfg=dict(backend='gloo')),
+            model_wrapper_cfg=dict(
+                type='MMDistributedDataParallel',
+                find_unused_parameters=True,
+                device_ids=None))
+        runner = run(cfg)
+        torch.save(runner.model.module.state_dict(),
+                   osp.join(work, f'rank{rank}.pth'))
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def test_two_gloo_processes(full_run, tmp_path):
+    import socket
+
+    import torch.multiprocessing as mp
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    root, work = full_run[0], str(tmp_path)
+    mp.spawn(_ddp_worker, args=(root, work, port), nprocs=2, join=True)
+    r0 = torch.load(osp.join(work, 'rank0.pth'), weights_only=False)
+    r1 = torch.load(osp.join(work, 'rank1.pth'), weights_only=False)
+    stage1 = weights(osp.join(work, 'epoch_1.pth'))
+    for name, value in r0.items():
+        assert torch.equal(value, r1[name]), name  # ranks stay in sync
+        if name.startswith('cls_head.expert1.'):
+            assert torch.equal(value, stage1[name]), name
+        elif name.startswith('cls_head.expert2.'):
+            assert not torch.equal(value, stage1[name]), name
+    assert r0['cls_head.train_stage'].item() == 2

@@ -250,3 +250,11 @@ def test_variants_build_and_run():
         losses = head.loss(x, data)
         assert torch.isfinite(sum(losses.values()))
         assert head(x).shape == (3, C)
+
+
+def test_construction_leaves_all_parameters_trainable():
+    # DDP registers only parameters that require grad when it wraps the
+    # model (before the loop picks a stage); expert 2 must be among them.
+    head = make_head()
+    assert all(p.requires_grad for p in head.parameters())
+    assert head.stage == 1

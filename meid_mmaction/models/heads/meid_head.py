@@ -129,8 +129,10 @@ class MEIDHead(BaseMultiLabelHead):
             default = dict(num_classes=num_classes)
             self.distill1 = MODELS.build(loss_distill, default_args=default)
             self.distill2 = MODELS.build(loss_distill, default_args=default)
+        # Stage 1 at construction. requires_grad is left on everywhere here:
+        # DDP only registers parameters that require grad when it wraps the
+        # model, and expert 2 must be among them for stage 2.
         self.register_buffer('train_stage', torch.ones((), dtype=torch.long))
-        self.set_train_stage(1)
 
     # ------------------------------------------------------------------
     # stages
