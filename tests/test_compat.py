@@ -127,6 +127,16 @@ def test_to_multi_hot(label, expected):
     assert out.tolist() == expected
 
 
+def test_to_multi_hot_bool_mask():
+    mask = torch.tensor([True, False, False, True, False])
+    assert to_multi_hot(mask, 5).tolist() == [1., 0., 0., 1., 0.]
+    with pytest.raises(
+            ValueError,
+            match=r'float label of shape \(2,\) is not a multi-hot vector '
+            r'of length num_classes=5'):
+        to_multi_hot(torch.tensor([True, False]), 5)
+
+
 def test_to_multi_hot_out_of_range():
     with pytest.raises(ValueError,
                        match=r'label \[1, 5\] is outside \[0, 5\)'):

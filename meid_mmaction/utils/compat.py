@@ -90,10 +90,14 @@ def set_pred_score(data_sample: ActionDataSample,
 def to_multi_hot(label: torch.Tensor, num_classes: int) -> torch.Tensor:
     """Turn a label into a float multi-hot vector ``[C]``.
 
-    Accepts a multi-hot / soft vector of length ``num_classes`` (returned as
-    float), or integer class indices (a scalar, ``[1]`` or ``[k]``).
+    Accepts a multi-hot / soft (float or bool) vector of length
+    ``num_classes`` (returned as float), or integer class indices (a scalar,
+    ``[1]`` or ``[k]``).
     """
     label = torch.as_tensor(label)
+    if label.dtype == torch.bool:
+        # A boolean vector is a multi-hot mask, never class indices.
+        label = label.float()
     if label.is_floating_point() and label.dim() == 1 \
             and label.numel() == num_classes:
         return label.float()
