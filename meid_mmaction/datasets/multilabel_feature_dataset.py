@@ -149,6 +149,10 @@ class MultiLabelFeatureDataset(BaseDataset):
             names = self._metainfo.get('classes') or [
                 f'class_{i}' for i in range(self.num_classes)
             ]
+            if len(names) != self.num_classes:
+                raise ValueError(
+                    f"metainfo['classes'] has {len(names)} names but "
+                    f'num_classes={self.num_classes}')
         groups = split_groups(counts, self.head_thr, self.tail_thr)
         self._metainfo.update(
             classes=tuple(names),

@@ -95,6 +95,14 @@ def test_class_names_from_metainfo_argument(root):
     assert ds.metainfo['classes'] == names
 
 
+def test_class_names_wrong_length(root):
+    with pytest.raises(
+            ValueError,
+            match=re.escape("metainfo['classes'] has 2 names but "
+                            'num_classes=4')):
+        _build(root, metainfo=dict(classes=('a', 'b')))
+
+
 def test_test_split_grouping_from_train_ann_file(root):
     ds = _build(root, ann_file='ann/test.lst', train_ann_file='ann/train.lst',
                 test_mode=True)
