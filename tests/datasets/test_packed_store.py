@@ -354,3 +354,32 @@ def test_cli_pack_and_verify(src, tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli.parse_args([src_dir, out, '--shard-size', '4X'])
     assert 'invalid size' in capsys.readouterr().err
+
+
+def test_dataset_reads_same_samples(src, tmp_path):
+    from mmengine.registry import init_default_scope
+
+    from meid_mmaction.datasets import MultiLabelFeatureDataset
+    init_default_scope('mmaction')
+    src_dir, arrays = src
+    ann = tmp_path / 'train.lst'
+    ann.write_text(''.join(f'{v} {i % 3}\n' for i, v in enumerate(arrays)))
+    pack_features(src_dir, str(tmp_path / 'p32'))
+    pack_features(src_dir, str(tmp_path / 'p16'), dtype='float16')
+    pipeline = [
+        dict(type='OpenFeatures'),
+        dict(type='SampleFeatureFrames', clip_len=4, test_mode=True),
+        dict(type='LoadFeatureFrames'),
+        dict(type='PackFeatureInputs')
+    ]
+    inputs = {}
+    for name in ('src', 'p32', 'p16'):
+        ds = MultiLabelFeatureDataset(
+            ann_file=str(ann), num_classes=3, head_thr=3, tail_thr=1,
+            pipeline=pipeline, data_prefix=dict(feat=str(tmp_path / name)),
+            feat_dim=D)
+        inputs[name] = [ds[i]['inputs'] for i in range(len(ds))]
+    for a, b, c in zip(inputs['src'], inputs['p32'], inputs['p16']):
+        assert a.shape == (1, 4, D) and b.dtype == c.dtype == a.dtype
+        assert (a == b).all()
+        assert (a.half().float() == c).all()
