@@ -12,6 +12,10 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     sync_buffers=dict(type='SyncBuffersHook'))
 
+# Frame draws as a function of (seed, epoch, sample): exact on resume and
+# independent of the worker count (needs non-persistent training workers).
+custom_hooks = [dict(type='FrameSamplingSeedHook')]
+
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

@@ -1,6 +1,6 @@
 """Multi-label datasets of pre-extracted per-frame features."""
 import os.path as osp
-from typing import Callable, List, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmaction.registry import DATASETS
@@ -81,6 +81,7 @@ class MultiLabelFeatureDataset(BaseDataset):
         self.count_file = count_file
         self.train_ann_file = train_ann_file
         self.feat_dim = feat_dim
+        self._sampling_seed: Optional[Tuple[int, int]] = None
         self._label_offsets = np.zeros(1, dtype=np.int64)
         self._label_flat = np.zeros(0, dtype=np.int32)
         super().__init__(
@@ -159,6 +160,24 @@ class MultiLabelFeatureDataset(BaseDataset):
             class_counts=tuple(int(c) for c in counts),
             group_thresholds=(self.head_thr, self.tail_thr),
             class_groups=groups)
+
+    def set_epoch(self, seed: int, epoch: int) -> None:
+        """Seed the random frame sampling of this epoch.
+
+        After this call, sample ``idx`` carries ``sample_seed = (seed,
+        epoch, idx)``, from which ``SampleFeatureFrames`` draws its frames:
+        the draws no longer depend on the number of DataLoader workers or on
+        where a run was resumed. ``FrameSamplingSeedHook`` calls it before
+        every training epoch (DataLoader workers must be created after it,
+        i.e. ``persistent_workers=False`` or ``num_workers=0``).
+        """
+        self._sampling_seed = (int(seed), int(epoch))
+
+    def prepare_data(self, idx: int):
+        data_info = self.get_data_info(idx)
+        if self._sampling_seed is not None:
+            data_info['sample_seed'] = (*self._sampling_seed, int(idx))
+        return self.pipeline(data_info)
 
     def get_cat_ids(self, idx: int) -> List[int]:
         """All class indices of sample ``idx``."""

@@ -38,7 +38,7 @@ dataset = dict(
 train_dataloader = dict(
     batch_size=64,
     num_workers=2,
-    persistent_workers=True,
+    persistent_workers=False,  # see FrameSamplingSeedHook
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(**dataset, ann_file='train.lst', pipeline=train_pipeline))
 val_dataloader = dict(

@@ -26,7 +26,7 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=128,
     num_workers=4,
-    persistent_workers=True,
+    persistent_workers=False,  # see FrameSamplingSeedHook
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,

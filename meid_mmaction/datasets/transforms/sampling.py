@@ -17,6 +17,13 @@ class SampleFeatureFrames(BaseTransform):
 
     Videos shorter than ``clip_len`` repeat frames; no padding.
 
+    Training draws come from ``numpy.random.default_rng(sample_seed)`` when
+    the sample carries ``sample_seed`` (set by
+    :meth:`MultiLabelFeatureDataset.set_epoch`, i.e. by
+    ``FrameSamplingSeedHook``: a function of seed, epoch and sample index,
+    so exact on resume and independent of the worker count), else from the
+    global ``numpy.random`` state.
+
     Required keys: ``total_frames``. Added: ``frame_inds`` (int64,
     ``[num_clips * clip_len]``), ``clip_len``, ``num_clips``.
 
@@ -40,9 +47,13 @@ class SampleFeatureFrames(BaseTransform):
         self.num_clips = num_clips
         self.test_mode = test_mode
 
-    def _train_inds(self, total: int) -> np.ndarray:
-        inds = np.random.randint(0, total, size=(self.num_clips,
-                                                 self.clip_len))
+    def _train_inds(self, total: int, sample_seed=None) -> np.ndarray:
+        size = (self.num_clips, self.clip_len)
+        if sample_seed is None:
+            inds = np.random.randint(0, total, size=size)
+        else:
+            rng = np.random.default_rng(np.random.SeedSequence(sample_seed))
+            inds = rng.integers(0, total, size=size)
         return np.sort(inds, axis=1).reshape(-1)
 
     def _test_inds(self, total: int) -> np.ndarray:
@@ -57,8 +68,10 @@ class SampleFeatureFrames(BaseTransform):
         if total <= 0:
             raise ValueError(f'video {results.get("video_id")!r} has '
                              f'{total} frames')
-        inds = self._test_inds(total) if self.test_mode \
-            else self._train_inds(total)
+        if self.test_mode:
+            inds = self._test_inds(total)
+        else:
+            inds = self._train_inds(total, results.get('sample_seed'))
         results['frame_inds'] = inds.astype(np.int64)
         results['clip_len'] = self.clip_len
         results['num_clips'] = self.num_clips
