@@ -48,10 +48,11 @@ def dataset_cfg(root, test_mode=False):
         data_prefix=dict(feat=osp.join(root, 'feats')),
         feat_dim=D,
         test_mode=test_mode,
-        # uniformly spaced frames: the data order is the only randomness
+        # training frames are random draws, seeded per (seed, epoch, sample)
+        # by FrameSamplingSeedHook, so resume must reproduce them exactly
         pipeline=[
             dict(type='OpenFeatures'),
-            dict(type='SampleFeatureFrames', clip_len=4, test_mode=True),
+            dict(type='SampleFeatureFrames', clip_len=4, test_mode=test_mode),
             dict(type='LoadFeatureFrames'),
             dict(type='PackFeatureInputs')
         ])
@@ -110,6 +111,7 @@ def make_cfg(root, work_dir, **train_cfg):
             optimizer=dict(type='Adam', lr=1e-2),
             clip_grad=dict(max_norm=20)),
         param_scheduler=[],
+        custom_hooks=[dict(type='FrameSamplingSeedHook')],
         default_hooks=dict(
             checkpoint=dict(type='CheckpointHook', interval=1),
             logger=dict(type='LoggerHook', interval=1)),
