@@ -219,3 +219,19 @@ def test_full_pipeline_through_registry(feature_dir):
     assert torch.equal(out['inputs'][0],
                        torch.from_numpy(array[[1, 4, 7, 10]]))
     assert get_gt_label(out['data_samples']).tolist() == [0., 0., 1., 0.]
+
+
+def test_train_mode_sample_seed():
+    # A sample seed (seed, epoch, index) fixes the draw, whatever the global
+    # numpy state.
+    sampler = SampleFeatureFrames(clip_len=6, num_clips=2)
+    np.random.seed(0)
+    a = sampler(dict(total_frames=9, sample_seed=(1, 2, 3)))['frame_inds']
+    np.random.seed(5)
+    b = sampler(dict(total_frames=9, sample_seed=(1, 2, 3)))['frame_inds']
+    rng = np.random.default_rng(np.random.SeedSequence((1, 2, 3)))
+    expected = np.sort(rng.integers(0, 9, size=(2, 6)), axis=1).reshape(-1)
+    np.testing.assert_array_equal(a, expected)
+    np.testing.assert_array_equal(b, expected)
+    c = sampler(dict(total_frames=9, sample_seed=(1, 3, 3)))['frame_inds']
+    assert not np.array_equal(a, c)
