@@ -1,68 +1,10 @@
 # CharadesEgoLT: ResNet-101 ImageNet features of 200 uniformly sampled frames.
-# Build the lists with tools/data/build_charades_lt.py (docs/data.md). Layout:
-# data/charadesegolt/{train,val,test}.lst, count-labels-train.lst,
-# data/charadesegolt/features/ResNet101/<video id>.npy ([200, 2048]).
-dataset_type = 'CharadesLTDataset'
+# Same layout and settings as CharadesLT (charadeslt_features.py) under
+# data/charadesegolt/ (build it with tools/data/build_charades_lt.py
+# --preset charadesego, see docs/data.md).
+_base_ = ['./charadeslt_features.py']
+
 data_root = 'data/charadesegolt'
-feat_dir = 'features/ResNet101'
-count_file = 'count-labels-train.lst'
-num_frames = 200
-train_clip_len = 60
-
-train_pipeline = [
-    dict(type='OpenFeatures'),
-    dict(type='SampleFeatureFrames', clip_len=train_clip_len),
-    dict(type='LoadFeatureFrames'),
-    dict(type='PackFeatureInputs')
-]
-test_pipeline = [
-    dict(type='OpenFeatures'),
-    dict(type='SampleFeatureFrames', clip_len=num_frames, test_mode=True),
-    dict(type='LoadFeatureFrames'),
-    dict(type='PackFeatureInputs')
-]
-
-train_dataloader = dict(
-    batch_size=128,
-    num_workers=4,
-    persistent_workers=False,  # see FrameSamplingSeedHook
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='train.lst',
-        count_file=count_file,
-        data_prefix=dict(feat=feat_dir),
-        feat_dim=2048,
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=128,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='val.lst',
-        count_file=count_file,
-        data_prefix=dict(feat=feat_dir),
-        feat_dim=2048,
-        pipeline=test_pipeline,
-        test_mode=True))
-test_dataloader = dict(
-    batch_size=128,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='test.lst',
-        count_file=count_file,
-        data_prefix=dict(feat=feat_dir),
-        feat_dim=2048,
-        pipeline=test_pipeline,
-        test_mode=True))
-
-val_evaluator = dict(type='LongTailMAP')
-test_evaluator = dict(type='LongTailMAP')
+train_dataloader = dict(dataset=dict(data_root=data_root))
+val_dataloader = dict(dataset=dict(data_root=data_root))
+test_dataloader = dict(dataset=dict(data_root=data_root))

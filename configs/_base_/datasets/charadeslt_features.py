@@ -50,19 +50,8 @@ val_dataloader = dict(
         pipeline=test_pipeline,
         test_mode=True))
 test_dataloader = dict(
-    batch_size=128,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='test.lst',
-        count_file=count_file,
-        data_prefix=dict(feat=feat_dir),
-        feat_dim=2048,
-        pipeline=test_pipeline,
-        test_mode=True))
+    val_dataloader,
+    dataset=dict(val_dataloader['dataset'], ann_file='test.lst'))
 
 val_evaluator = dict(type='LongTailMAP')
 test_evaluator = dict(type='LongTailMAP')

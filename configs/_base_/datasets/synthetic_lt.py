@@ -52,13 +52,8 @@ val_dataloader = dict(
         pipeline=test_pipeline,
         test_mode=True))
 test_dataloader = dict(
-    batch_size=128,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        **dataset, ann_file='test.lst', pipeline=test_pipeline,
-        test_mode=True))
+    val_dataloader,
+    dataset=dict(val_dataloader['dataset'], ann_file='test.lst'))
 
 val_evaluator = dict(type='LongTailMAP')
 test_evaluator = dict(type='LongTailMAP')
