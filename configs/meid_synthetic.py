@@ -8,8 +8,10 @@ _base_ = [
 
 model = dict(cls_head=dict(num_classes=50, in_channels=96))
 
+# The short schedule uses 10x the paper's learning rates (1e-2 / 1e-3): with
+# 1e-3 stage 1 reaches 0.33 validation mAP after 12 epochs, with 1e-2 0.54.
 train_cfg = dict(
-    stage1=dict(max_epochs=12, milestones=[8, 10]),
-    stage2=dict(max_epochs=12, milestones=[8, 10]),
+    stage1=dict(max_epochs=12, lr=1e-2, milestones=[8, 10]),
+    stage2=dict(max_epochs=12, lr=1e-3, milestones=[8, 10]),
     val_interval=4)
 default_hooks = dict(logger=dict(interval=10))
