@@ -152,3 +152,14 @@ def test_to_multi_hot_wrong_float_length():
             match=r'float label of shape \(3,\) is not a multi-hot vector '
             r'of length num_classes=5'):
         to_multi_hot(torch.tensor([0., 1., 0.]), 5)
+
+
+def test_reads_evaluator_dicts():
+    """mmengine's Evaluator passes ``data_sample.to_dict()`` to metrics; on
+    MMAction2 1.1 a LabelData field then is ``{'item': tensor}``."""
+    ds = ActionDataSample()
+    set_gt_label(ds, torch.tensor([0., 1.]))
+    set_pred_score(ds, torch.tensor([0.25, 0.75]))
+    as_dict = ds.to_dict()
+    assert torch.equal(get_gt_label(as_dict), torch.tensor([0., 1.]))
+    assert torch.equal(get_pred_score(as_dict), torch.tensor([0.25, 0.75]))

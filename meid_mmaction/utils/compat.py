@@ -5,7 +5,7 @@ MMAction2 1.1 stores labels as ``LabelData`` fields (``gt_labels.item``,
 ``pred_score``). All code in this package reads and writes labels and scores
 through these helpers only.
 """
-from typing import Union
+from typing import Mapping, Union
 
 import torch
 from mmaction.structures import ActionDataSample
@@ -34,9 +34,13 @@ def _as_tensor(value) -> torch.Tensor:
 
 
 def _unwrap(value):
-    # mmengine LabelData (1.1) keeps the tensor in ``.item``.
+    # mmengine LabelData (1.1) keeps the tensor in ``.item``; mmengine's
+    # Evaluator hands metrics ``data_sample.to_dict()``, where such a field
+    # becomes ``{'item': tensor}``.
     if isinstance(value, LabelData):
         return value.item
+    if isinstance(value, Mapping) and 'item' in value:
+        return value['item']
     return value
 
 

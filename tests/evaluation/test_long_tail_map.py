@@ -2,6 +2,7 @@ import csv
 import math
 import os
 import socket
+import uuid
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import torch
 from mmaction.registry import METRICS
 from mmaction.structures import ActionDataSample
 from mmengine.evaluator import Evaluator
+from mmengine.logging import MMLogger
 from sklearn.metrics import average_precision_score
 
 from meid_mmaction.evaluation.metrics import LongTailMAP
@@ -198,6 +200,9 @@ def test_per_class_csv(tmp_path, count_file):
 def test_relative_csv_path_without_runner_goes_to_cwd(
         tmp_path, count_file, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    # a runner built by an earlier test leaves its logger (with a log file)
+    # as the current instance: make the current one a runner-less logger
+    MMLogger.get_instance(f'no-runner-{uuid.uuid4().hex}')
     metric = LongTailMAP(count_file=count_file, head_thr=10, tail_thr=3,
                          per_class_ap_file='ap.csv', topk=(1, ))
     _run(metric, _samples())

@@ -30,17 +30,6 @@ TRAIN_ANN_FORMATS = ('auto', 'videolt', 'video', 'rawframe',
                      'rawframe_offset')
 
 
-def _unwrap_field(value: Any) -> torch.Tensor:
-    """Tensor of a label / score field returned by ``compat``.
-
-    mmengine's ``Evaluator`` hands metrics ``data_sample.to_dict()``; with
-    MMAction2 1.1 a ``LabelData`` field becomes ``{'item': tensor}`` there.
-    """
-    if isinstance(value, Mapping) and 'item' in value:
-        value = value['item']
-    return torch.as_tensor(value)
-
-
 def _sample_name(data_sample: Any, position: int) -> str:
     """A readable identity of a data sample for error messages."""
     for key in ('video_id', 'filename', 'frame_dir'):
@@ -369,7 +358,7 @@ class LongTailMAP(BaseMetric):
                 (multi-hot ``[C]`` or integer class indices).
         """
         for position, sample in enumerate(data_samples):
-            score = _unwrap_field(get_pred_score(sample)).detach()
+            score = torch.as_tensor(get_pred_score(sample)).detach()
             if score.dim() != 1:
                 raise ValueError(
                     f'prediction score of {_sample_name(sample, position)} '
@@ -379,7 +368,7 @@ class LongTailMAP(BaseMetric):
             if max(self.topk) > width:
                 raise ValueError(f'topk={self.topk} asks for more classes '
                                  f'than the {width} scored')
-            label = _unwrap_field(get_gt_label(sample)).detach()
+            label = torch.as_tensor(get_gt_label(sample)).detach()
             try:
                 multi_hot = to_multi_hot(label, grouping['num_classes'])
             except ValueError as err:
