@@ -6,6 +6,7 @@ own heads and losses:
 * ``a``  ``NonlinearClsHead`` (VideoLT's nonlinear baseline);
 * ``b``  expert 1 without attention and distillation
   (``MEIDHead(use_attention=False, loss_distill=None)``, stage 1 only);
+* ``c0`` expert 1 with attention, without distillation (stage 1 only);
 * ``c``  expert 1 (attention + distillation, stage 1 only);
 * ``d``  expert 1 + a second attention expert (``expert2='attention'``,
   two stages);
@@ -13,10 +14,11 @@ own heads and losses:
 
 Budget: every arm gets the same number of optimisation steps,
 ``2 * E`` epochs of ``len(train)`` videos at the same batch size. The
-single-stage arms (a-c) train ``2 * E`` epochs; the two-stage arms (d, e)
-train expert 1 for ``E`` epochs (stage 1) and expert 2 for ``E`` epochs
-(stage 2). Arms d and e share one stage-1 expert per seed (the stage-1
-run is the same for both by definition), which is also reported as
+single-stage arms (a, b, c0, c) train ``2 * E`` epochs; the two-stage
+arms (d, e) train expert 1 for ``E`` epochs (stage 1) and expert 2 for
+``E`` epochs (stage 2). Arms d and e share one stage-1 expert per seed
+(the stage-1 run is the same for both by definition), which is also
+reported as
 ``c@E`` (expert 1 after ``E`` epochs). Each stage uses a step schedule
 (``x 0.1`` at the given fractions of its epochs), Adam and gradient-norm
 clipping. Stage 2 draws its epochs with :class:`ClassBalancedSampler`.
@@ -30,16 +32,23 @@ Losses go through the heads' own ``loss`` (``MEIDHead.loss`` /
 spaced frames (as ``SampleFeatureFrames(test_mode=True)``). Scores are
 evaluated after the last epoch (nothing is selected on the test split).
 
-Usage::
+Usage (the run in ``docs/benchmarks.md``; about 8 minutes on 2 CPU cores)::
 
-    python tools/benchmark/bench_meid_ablation.py /tmp/meid_ablation \\
-        --generate --preset ablation --seeds 0 1 2 --epochs 15 --lr 3e-3
+    python tools/benchmark/bench_meid_ablation.py /tmp/meid_ablation \
+        --generate --preset ablation --data-seed 0 --seeds 0 1 2 \
+        --epochs 20 --lr 1e-2 --lr2 1e-2 --arm-lr a=0.1 \
+        --betas 0.3 0.7 --diagnose
 
-    # choose the learning rate of the baseline on the validation split
-    python tools/benchmark/bench_meid_ablation.py /tmp/meid_ablation \\
-        --tune-lrs 1e-3 3e-3 1e-2 --epochs 15
+    # learning rate of the baseline on the validation split
+    python tools/benchmark/bench_meid_ablation.py /tmp/meid_ablation \
+        --seeds 0 --epochs 20 --tune-lrs 1e-3 3e-3 1e-2 3e-2 1e-1
+
+    # the other arms at one learning rate (validation columns)
+    python tools/benchmark/bench_meid_ablation.py /tmp/meid_ablation \
+        --seeds 0 --epochs 20 --arms b c d e --lr 3e-3 --betas
 """
 import argparse
+import contextlib
 import json
 import logging
 import os.path as osp
@@ -51,10 +60,12 @@ import numpy as np
 import torch
 
 GROUPS = ('head', 'medium', 'tail')
-ARMS = ('a', 'b', 'c', 'd', 'e')
+ARMS = ('a', 'b', 'c0', 'c', 'd', 'e')
+SINGLE_STAGE = ('a', 'b', 'c0', 'c')
 ARM_NAMES = {
     'a': 'nonlinear baseline (NonlinearClsHead)',
     'b': 'expert 1, no attention, no distillation',
+    'c0': 'expert 1, attention, no distillation',
     'c': 'expert 1 (attention + distillation)',
     'c@E': 'expert 1 after stage 1 only (E epochs)',
     'd': 'expert 1 + second attention expert',
@@ -360,8 +371,8 @@ class Bench:
                              dropout_ratio=self.args.dropout)
             stage = None
         else:
-            kwargs = dict(use_attention=False, loss_distill=None) \
-                if arm == 'b' else {}
+            kwargs = dict(b=dict(use_attention=False, loss_distill=None),
+                          c0=dict(loss_distill=None)).get(arm, {})
             head = self.head('MEIDHead', seed, **kwargs)
             stage = 1
         sec = self.trainer.run_stage(head, stage, epochs, lr, seed)
@@ -378,7 +389,9 @@ class Bench:
         diagnostic of complementary frame selection only, ``'uniform'``
         (expert 2 sees constant weights: plain mean pooling) or ``'A'``
         (expert 2 pools with expert 1's own attention, ``R = A``; done by
-        handing expert 2 ``1 / A - beta`` in place of ``A``).
+        handing expert 2 ``1 / A - beta`` in place of ``A``) or ``'static'``
+        (CFS kept, but the motion branch sees the raw frames ``X`` instead
+        of ``X_M``: same capacity, no frame differences).
         """
         head1 = self.head('MEIDHead', seed)
         sec1 = self.trainer.run_stage(head1, 1, epochs, lr, seed)
@@ -396,11 +409,12 @@ class Bench:
             if missing.unexpected_keys:
                 raise RuntimeError(
                     f'unexpected keys {missing.unexpected_keys}')
-            if cfs != 'R':
+            if cfs in ('uniform', 'A'):
                 override_cfs(head, cfs)
-            sec2 = self.trainer.run_stage(
-                head, 2, epochs, lr * self.args.lr2_factor, seed + 1000)
-            out[name] = (self.scores(head), sec1 + sec2)
+            with static_motion(cfs == 'static'):
+                sec2 = self.trainer.run_stage(
+                    head, 2, epochs, self.args.lrs['s2'], seed + 1000)
+                out[name] = (self.scores(head), sec1 + sec2)
         return out
 
 
@@ -416,6 +430,20 @@ def override_cfs(head, cfs: str) -> None:
         expert1.frame_weights = lambda x: 1.0 / original(x) - beta
     else:
         raise ValueError(f"cfs must be 'R', 'uniform' or 'A', got {cfs!r}")
+
+
+@contextlib.contextmanager
+def static_motion(enabled: bool):
+    """Diagnostic: while active, expert 2's motion branch gets the raw
+    frames (``motion_features`` is the identity)."""
+    from meid_mmaction.models.heads import meid_modules
+    original = meid_modules.motion_features
+    if enabled:
+        meid_modules.motion_features = lambda x: x
+    try:
+        yield
+    finally:
+        meid_modules.motion_features = original
 
 
 def fmt(values: Sequence[float]) -> str:
@@ -450,12 +478,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--data-seed', type=int, default=0)
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--arms', nargs='+', default=list(ARMS), choices=ARMS)
-    p.add_argument('--epochs', type=int, default=15,
+    p.add_argument('--epochs', type=int, default=20,
                    help='E: epochs per stage; single-stage arms get 2 E')
-    p.add_argument('--lr', type=float, default=3e-3,
+    p.add_argument('--lr', type=float, default=1e-2,
                    help='stage-1 (and single-stage) learning rate')
-    p.add_argument('--lr2-factor', type=float, default=0.1,
-                   help='stage-2 lr = lr * this (METHOD.md: 1e-4 / 1e-3)')
+    p.add_argument('--lr2', type=float, default=None,
+                   help='stage-2 learning rate; default lr * 0.1 '
+                   '(METHOD.md: 1e-4 after 1e-3)')
+    p.add_argument('--arm-lr', nargs='*', default=[], metavar='KEY=LR',
+                   help='per-arm learning rates chosen on validation, keys '
+                   'a, b, c0, c (single-stage arms), s1 / s2 (stage 1 / 2 of '
+                   'the two-stage arms d, e); others use --lr / --lr2')
     p.add_argument('--milestones', type=float, nargs='+',
                    default=[0.6, 0.8],
                    help='lr x 0.1 at these fractions of a stage')
@@ -472,11 +505,25 @@ def parse_args(argv=None) -> argparse.Namespace:
                    '2 E epochs and report validation mAP')
     p.add_argument('--diagnose', action='store_true',
                    help='first seed: where expert 1 attention / CFS weights '
-                   'fall (segments.csv), and stage 2 with uniform or '
-                   'attention weights instead of CFS')
+                   'fall (segments.csv); stage 2 with uniform or '
+                   'attention weights instead of CFS, and without motion')
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--out-json', default=None)
     args = p.parse_args(argv)
+    if args.lr2 is None:
+        args.lr2 = 0.1 * args.lr
+    lrs = dict(a=args.lr, b=args.lr, c0=args.lr, c=args.lr, s1=args.lr,
+               s2=args.lr2)
+    for item in args.arm_lr:
+        key, sep, value = item.partition('=')
+        if not sep or key not in lrs:
+            p.error(f'--arm-lr expects KEY=LR with KEY in {sorted(lrs)}, '
+                    f'got {item!r}')
+        try:
+            lrs[key] = float(value)
+        except ValueError:
+            p.error(f'--arm-lr {key}: expected a number, got {value!r}')
+    args.lrs = lrs
     if args.epochs < 1:
         p.error(f'--epochs must be >= 1, got {args.epochs}')
     return args
@@ -506,6 +553,8 @@ def main(argv=None) -> int:
           f'groups ' + '/'.join(str(len(bench.groups[g])) for g in GROUPS)
           + f'; loaded in {bench.load_seconds:.1f} s', flush=True)
     e = args.epochs
+    print(f'epochs: {2 * e} (single-stage arms), {e} + {e} (two-stage); '
+          f'seeds {args.seeds}; learning rates {args.lrs}', flush=True)
     results: Dict[str, List[dict]] = {}
     walls: Dict[str, List[float]] = {}
 
@@ -529,9 +578,10 @@ def main(argv=None) -> int:
     diagnosis = None
     for k, seed in enumerate(args.seeds):
         print(f'seed {seed}', flush=True)
-        for arm in ('a', 'b', 'c'):
+        for arm in SINGLE_STAGE:
             if arm in args.arms:
-                add(arm, *bench.single_stage(arm, seed, 2 * e, args.lr))
+                add(arm, *bench.single_stage(arm, seed, 2 * e,
+                                             args.lrs[arm]))
         variants = []
         if 'd' in args.arms:
             variants.append(('d', 'attention', 0.5, 'R'))
@@ -543,9 +593,10 @@ def main(argv=None) -> int:
                 if args.diagnose:
                     variants += [
                         ('e R=1', 'complementary', 0.5, 'uniform'),
-                        ('e R=A', 'complementary', 0.5, 'A')]
+                        ('e R=A', 'complementary', 0.5, 'A'),
+                        ('e no motion', 'complementary', 0.5, 'static')]
         if variants:
-            out = bench.two_stage(seed, e, args.lr, variants,
+            out = bench.two_stage(seed, e, args.lrs['s1'], variants,
                                   diagnose=args.diagnose and k == 0)
             if 'diagnose' in out:
                 diagnosis = out.pop('diagnose')
