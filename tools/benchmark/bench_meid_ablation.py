@@ -34,17 +34,17 @@ evaluated after the last epoch (nothing is selected on the test split).
 
 Usage (the run in ``docs/benchmarks.md``; about 8 minutes on 2 CPU cores)::
 
-    python tools/benchmark/bench_meid_ablation.py /tmp/meid_ablation \
+    python tools/benchmark/bench_meid_ablation.py work_dirs/meid_ablation \
         --generate --preset ablation --data-seed 0 --seeds 0 1 2 \
         --epochs 20 --lr 1e-2 --lr2 1e-2 --arm-lr a=0.1 \
         --betas 0.3 0.7 --diagnose
 
     # learning rate of the baseline on the validation split
-    python tools/benchmark/bench_meid_ablation.py /tmp/meid_ablation \
+    python tools/benchmark/bench_meid_ablation.py work_dirs/meid_ablation \
         --seeds 0 --epochs 20 --tune-lrs 1e-3 3e-3 1e-2 3e-2 1e-1
 
     # the other arms at one learning rate (validation columns)
-    python tools/benchmark/bench_meid_ablation.py /tmp/meid_ablation \
+    python tools/benchmark/bench_meid_ablation.py work_dirs/meid_ablation \
         --seeds 0 --epochs 20 --arms b c d e --lr 3e-3 --betas
 """
 import argparse
