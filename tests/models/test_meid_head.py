@@ -258,3 +258,26 @@ def test_construction_leaves_all_parameters_trainable():
     head = make_head()
     assert all(p.requires_grad for p in head.parameters())
     assert head.stage == 1
+
+
+def test_complementary_weights_max_norm():
+    a = torch.tensor([[0.002, 0.004, 0.001], [0.5, 0.25, 1.0]])
+    r = complementary_weights(a, beta=0.5, norm='max', eps=0.0)
+    # A / max A = [0.5, 1, 0.25] and [0.5, 0.25, 1]
+    expect = torch.tensor([[1 / 1.0, 1 / 1.5, 1 / 0.75],
+                           [1 / 1.0, 1 / 0.75, 1 / 1.5]])
+    assert torch.allclose(r, expect)
+    # independent of the scale of A
+    assert torch.allclose(
+        complementary_weights(a * 100, beta=0.5, norm='max', eps=0.0), r)
+    with pytest.raises(ValueError, match=r"cfs_norm='l2' is not one of"):
+        complementary_weights(a, norm='l2')
+
+
+def test_meid_head_cfs_norm_option():
+    head = MODELS.build(dict(type='MEIDHead', num_classes=3, in_channels=4,
+                             cfs_norm='max'))
+    assert head.expert2.cfs_norm == 'max'
+    with pytest.raises(ValueError, match='cfs_norm'):
+        MODELS.build(dict(type='MEIDHead', num_classes=3, in_channels=4,
+                          cfs_norm='l2'))

@@ -354,6 +354,8 @@ class Bench:
         self.trainer = Trainer(self.train, args)
 
     def head(self, kind: str, seed: int, **kwargs):
+        if kind == 'MEIDHead' and kwargs.get('expert2') != 'attention':
+            kwargs.setdefault('cfs_norm', self.args.cfs_norm)
         return build_head(kind, self.num_classes, self.feat_dim, self.groups,
                           seed, **kwargs)
 
@@ -498,6 +500,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--grad-clip', type=float, default=20.0)
     p.add_argument('--dropout', type=float, default=0.5,
                    help='NonlinearClsHead dropout_ratio')
+    p.add_argument('--cfs-norm', default='none', choices=('none', 'max'),
+                   help="MEIDHead cfs_norm: 'max' takes the complement of "
+                   'A / max_n A (scale-free) instead of A')
     p.add_argument('--betas', type=float, nargs='*', default=[0.3, 0.7],
                    help='extra MEID betas, first seed only (besides 0.5)')
     p.add_argument('--tune-lrs', type=float, nargs='*', default=None,

@@ -52,6 +52,9 @@ class MEIDHead(BaseMultiLabelHead):
             to ``D // 4``.
         eps (float): Epsilon of the attention pooling. Defaults to 1e-6.
         beta (float): CFS offset ``beta``. Defaults to 0.5.
+        cfs_norm (str): ``'none'`` (METHOD.md: ``R = 1 / (A + beta)``) or
+            ``'max'`` (``R = 1 / (A / max_n A + beta)``, independent of the
+            scale of ``A``). Defaults to ``'none'``.
         expert2 (str): ``'complementary'`` (default) or ``'attention'``.
         loss_cls (dict): Classification loss (of ``Y`` resp. ``Y + Y_F``).
             Defaults to ``MultiLabelFocalLoss`` (``alpha = gamma = 1``).
@@ -74,6 +77,7 @@ class MEIDHead(BaseMultiLabelHead):
                  attention_channels: Optional[int] = None,
                  eps: float = 1e-6,
                  beta: float = 0.5,
+                 cfs_norm: str = 'none',
                  expert2: str = 'complementary',
                  loss_cls: dict = dict(type='MultiLabelFocalLoss'),
                  loss_distill: Optional[dict] = dict(
@@ -111,7 +115,8 @@ class MEIDHead(BaseMultiLabelHead):
                 num_classes,
                 norm=norm,
                 dropout=dropout,
-                beta=beta)
+                beta=beta,
+                cfs_norm=cfs_norm)
         else:
             self.expert2 = AttentionExpert(
                 in_channels,

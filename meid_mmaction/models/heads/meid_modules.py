@@ -95,9 +95,27 @@ def weighted_mean_pool(feats: torch.Tensor,
     return num / (weights.sum(dim=1, keepdim=True) + eps)
 
 
+CFS_NORMS = ('none', 'max')
+
+
 def complementary_weights(attention: torch.Tensor,
-                          beta: float = 0.5) -> torch.Tensor:
-    """Complementary frame selection ``R = 1 / (A + beta)``, ``[B, N]``."""
+                          beta: float = 0.5,
+                          norm: str = 'none',
+                          eps: float = 1e-6) -> torch.Tensor:
+    """Complementary frame selection ``R = 1 / (A' + beta)``, ``[B, N]``.
+
+    ``A' = A`` with ``norm='none'`` (METHOD.md). With ``norm='max'``,
+    ``A' = A / (max_n A + eps)`` per video: expert 1 pools with the
+    normalised mean ``sum A T / sum A``, which ignores the scale of ``A``,
+    so a trained sigmoid attention can shrink towards 0, where ``1 / (A +
+    beta)`` becomes constant; the max-normalised complement does not
+    depend on that scale (see docs/benchmarks.md, MEID ablation).
+    """
+    if norm == 'max':
+        attention = attention / (
+            attention.amax(dim=1, keepdim=True) + eps)
+    elif norm != 'none':
+        raise ValueError(f'cfs_norm={norm!r} is not one of {CFS_NORMS}')
     return 1.0 / (attention + beta)
 
 
@@ -181,6 +199,8 @@ class ComplementaryExpert(nn.Module):
         norm (str): Norm of both frame embeddings.
         dropout (float): Dropout of both frame embeddings.
         beta (float): CFS offset ``beta`` in ``(0, 1)``. Defaults to 0.5.
+        cfs_norm (str): ``'none'`` (METHOD.md) or ``'max'``: complement of
+            ``A / max_n A`` (see :func:`complementary_weights`).
     """
 
     def __init__(self,
@@ -189,8 +209,13 @@ class ComplementaryExpert(nn.Module):
                  num_classes: int,
                  norm: str = 'LN',
                  dropout: float = 0.0,
-                 beta: float = 0.5) -> None:
+                 beta: float = 0.5,
+                 cfs_norm: str = 'none') -> None:
         super().__init__()
+        if cfs_norm not in CFS_NORMS:
+            raise ValueError(
+                f'cfs_norm={cfs_norm!r} is not one of {CFS_NORMS}')
+        self.cfs_norm = cfs_norm
         self.embed = FrameEmbedding(in_channels, hidden_channels, norm,
                                     dropout)
         self.motion_embed = FrameEmbedding(in_channels, hidden_channels, norm,
@@ -203,7 +228,7 @@ class ComplementaryExpert(nn.Module):
                 attention: torch.Tensor) -> torch.Tensor:
         """Features ``[B, N, D]`` and expert 1's weights ``A`` ``[B, N]`` ->
         logits ``Y_F`` ``[B, C]``."""
-        r = complementary_weights(attention, self.beta)
+        r = complementary_weights(attention, self.beta, self.cfs_norm)
         x_c = weighted_mean_pool(self.embed(x), r)
         x_m = self.motion_embed(motion_features(x)).mean(dim=1)
         return self.fc_cls(self.fuse(torch.cat([x_c, x_m], dim=-1)))
