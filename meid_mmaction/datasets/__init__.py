@@ -11,7 +11,9 @@ from .multilabel_feature_dataset import MultiLabelFeatureDataset
 from .videolt_dataset import VideoLTDataset
 
 __all__ = [
-    'parse_label_list', 'parse_class_counts', 'counts_from_labels',
+    'parse_label_list', 'parse_label_line', 'parse_class_counts',
+    'parse_count_line', 'AnnotationLineError', 'read_train_labels',
+    'counts_from_labels',
     'split_groups', 'NpyFeatureStore', 'build_feature_store',
     'MultiLabelFeatureDataset', 'VideoLTDataset', 'CharadesLTDataset'
 ]

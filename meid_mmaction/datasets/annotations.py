@@ -1,22 +1,88 @@
-"""Readers for the VideoLT-style annotation files.
+"""Readers for the annotation files.
 
-Two formats (see ``docs/design.md``):
+Our two formats (see ``docs/design.md``):
 
 * video list: ``<video id> <label>[,<label>...]`` per line;
 * class-count file: ``<class name> <class index> <count>`` per line.
 
+The line parsers (:func:`parse_label_line`, :func:`parse_count_line`) are
+shared by the readers, which stop at the first bad line, and by the dataset
+checker, which collects them all. :func:`read_train_labels` also reads
+MMAction2's ``VideoDataset`` / ``RawframeDataset`` lists (for the evaluator's
+class counts).
+
 Every error is a ``ValueError`` that names ``path:line`` and what was expected.
 Nothing is skipped silently: blank lines are the only lines ignored.
 """
+import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 
+class AnnotationLineError(ValueError):
+    """A malformed annotation line.
+
+    The message names ``path:line``; ``kind`` classifies the problem
+    (``'list_format'``, ``'bad_label'``, ``'label_out_of_range'``,
+    ``'count_format'``) for tools that collect problems instead of stopping
+    (``tools/data/check_dataset.py``).
+    """
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def parse_label_line(line: str, where: str,
+                     num_classes: Optional[int] = None
+                     ) -> Tuple[str, List[int]]:
+    """Parse one ``<video id> <label>[,<label>...]`` line (stripped, not
+    empty).
+
+    Args:
+        line (str): The line.
+        where (str): ``path:line`` for messages.
+        num_classes (int, optional): If given, labels must be in
+            ``[0, num_classes)``.
+
+    Returns:
+        tuple: ``(video_id, labels)``, labels sorted and distinct.
+
+    Raises:
+        AnnotationLineError: naming ``where``, the value and the expectation.
+    """
+    parts = line.split()
+    if len(parts) != 2:
+        raise AnnotationLineError(
+            f'{where}: expected "<video id> <label>[,<label>...]" (2 '
+            f'whitespace-separated fields), got {len(parts)} fields: '
+            f'{line!r}', 'list_format')
+    vid, label_str = parts
+    label = []
+    for tok in label_str.split(','):
+        if tok == '':
+            raise AnnotationLineError(
+                f'{where}: empty label in {label_str!r} for video {vid!r}; '
+                'expected comma-separated class indices', 'bad_label')
+        c = _to_int(tok)
+        if c is None:
+            raise AnnotationLineError(
+                f'{where}: label {tok!r} of video {vid!r} is not an integer '
+                'class index', 'bad_label')
+        if c < 0 or (num_classes is not None and c >= num_classes):
+            bound = num_classes if num_classes is not None else 'C'
+            raise AnnotationLineError(
+                f'{where}: label {c} of video {vid!r} is outside '
+                f'[0, {bound})', 'label_out_of_range')
+        label.append(c)
+    return vid, sorted(set(label))
+
+
 def parse_label_list(path: str,
                      num_classes: Optional[int] = None
                      ) -> Tuple[List[str], List[List[int]]]:
-    """Read a video list.
+    """Read a video list (stops at the first bad line).
 
     Args:
         path (str): The list file.
@@ -35,39 +101,15 @@ def parse_label_list(path: str,
             line = raw.strip()
             if not line:
                 continue
-            parts = line.split()
-            if len(parts) != 2:
-                raise ValueError(
-                    f'{path}:{lineno}: expected "<video id> '
-                    f'<label>[,<label>...]" (2 whitespace-separated fields), '
-                    f'got {len(parts)} fields: {line!r}')
-            vid, label_str = parts
+            vid, label = parse_label_line(line, f'{path}:{lineno}',
+                                          num_classes)
             if vid in seen:
                 raise ValueError(
                     f'{path}:{lineno}: duplicate video id {vid!r} '
                     f'(first seen on line {seen[vid]})')
             seen[vid] = lineno
-            label = []
-            for tok in label_str.split(','):
-                if tok == '':
-                    raise ValueError(
-                        f'{path}:{lineno}: empty label in {label_str!r} for '
-                        f'video {vid!r}; expected comma-separated class '
-                        'indices')
-                try:
-                    c = int(tok)
-                except ValueError:
-                    raise ValueError(
-                        f'{path}:{lineno}: label {tok!r} of video {vid!r} is '
-                        'not an integer class index') from None
-                if c < 0 or (num_classes is not None and c >= num_classes):
-                    bound = num_classes if num_classes is not None else 'C'
-                    raise ValueError(
-                        f'{path}:{lineno}: label {c} of video {vid!r} is '
-                        f'outside [0, {bound})')
-                label.append(c)
             ids.append(vid)
-            labels.append(sorted(set(label)))
+            labels.append(label)
     if not ids:
         raise ValueError(f'{path}: no video in the list (empty file)')
     return ids, labels
@@ -93,6 +135,32 @@ def _count_to_int(text: str) -> Optional[int]:
     return int(number) if number.is_integer() else None
 
 
+def parse_count_line(line: str, where: str) -> Tuple[str, int, int]:
+    """Parse one ``<class name> <class index> <count>`` line (stripped, not
+    empty); names may contain spaces, counts may be integral floats.
+
+    Raises:
+        AnnotationLineError: kind ``'count_format'``, naming ``where``.
+    """
+    parts = line.rsplit(maxsplit=2)
+    if len(parts) != 3:
+        raise AnnotationLineError(
+            f'{where}: expected "<class name> <class index> <count>", got '
+            f'{line!r}', 'count_format')
+    name, idx_s, cnt_s = parts
+    idx, cnt = _to_int(idx_s), _count_to_int(cnt_s)
+    if idx is None or cnt is None:
+        raise AnnotationLineError(
+            f'{where}: class index and count must be integers (the count '
+            f'may be written as e.g. 137.0), got {idx_s!r} and {cnt_s!r}',
+            'count_format')
+    if idx < 0 or cnt < 0:
+        raise AnnotationLineError(
+            f'{where}: negative class index or count in {line!r}',
+            'count_format')
+    return name, idx, cnt
+
+
 def parse_class_counts(path: str,
                        num_classes: Optional[int] = None
                        ) -> Tuple[List[str], np.ndarray]:
@@ -110,21 +178,7 @@ def parse_class_counts(path: str,
             line = raw.strip()
             if not line:
                 continue
-            parts = line.rsplit(maxsplit=2)
-            if len(parts) != 3:
-                raise ValueError(
-                    f'{path}:{lineno}: expected "<class name> <class index> '
-                    f'<count>", got {line!r}')
-            name, idx_s, cnt_s = parts
-            idx, cnt = _to_int(idx_s), _count_to_int(cnt_s)
-            if idx is None or cnt is None:
-                raise ValueError(
-                    f'{path}:{lineno}: class index and count must be '
-                    f'integers (the count may be written as e.g. 137.0), '
-                    f'got {idx_s!r} and {cnt_s!r}')
-            if idx < 0 or cnt < 0:
-                raise ValueError(f'{path}:{lineno}: negative class index or '
-                                 f'count in {line!r}')
+            name, idx, cnt = parse_count_line(line, f'{path}:{lineno}')
             if idx in entries:
                 raise ValueError(
                     f'{path}:{lineno}: class index {idx} repeated (first on '
@@ -171,3 +225,77 @@ def split_groups(counts: Sequence[int], head_thr: int,
     medium = np.nonzero((counts > tail_thr) & (counts <= head_thr))[0]
     return dict(
         head=head.tolist(), medium=medium.tolist(), tail=tail.tolist())
+
+
+TRAIN_ANN_FORMATS = ('auto', 'videolt', 'video', 'rawframe',
+                     'rawframe_offset')
+
+
+def read_train_labels(path: str,
+                      ann_format: str = 'auto',
+                      num_classes: Optional[int] = None
+                      ) -> List[List[int]]:
+    """Label lists of a training annotation file.
+
+    Formats (``ann_format``):
+
+    * ``'videolt'``: ``<video id> <label>[,<label>...]``;
+    * ``'video'``: MMAction2 ``VideoDataset``, ``<filename> <label>
+      [<label>...]``;
+    * ``'rawframe'``: MMAction2 ``RawframeDataset``, ``<frame dir>
+      <total frames> <label> [<label>...]``;
+    * ``'rawframe_offset'``: the same with ``with_offset=True``,
+      ``<frame dir> <offset> <total frames> <label> [<label>...]``;
+    * ``'auto'``: 2-field lines as ``videolt`` (this also covers
+      single-label ``VideoDataset`` lists), longer lines as ``video``.
+      Rawframe lists must be named explicitly (their frame count would read
+      as a label).
+
+    Returns:
+        list[list[int]]: Sorted distinct labels per video.
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
+        ValueError: On a malformed line or a label outside ``[0, C)``,
+            naming ``path:line``.
+    """
+    if ann_format not in TRAIN_ANN_FORMATS:
+        raise ValueError(f'train_ann_format must be one of '
+                         f'{TRAIN_ANN_FORMATS}, got {ann_format!r}')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'training annotation file not found: {path}')
+    if ann_format == 'videolt':
+        return parse_label_list(path, num_classes)[1]
+    skip = dict(auto=1, video=1, rawframe=2, rawframe_offset=3)[ann_format]
+    hint = (' (for RawframeDataset lists set train_ann_format='
+            "'rawframe')") if ann_format == 'auto' else ''
+    labels: List[List[int]] = []
+    with open(path, encoding='utf-8') as f:
+        for lineno, raw in enumerate(f, start=1):
+            parts = raw.split()
+            if not parts:
+                continue
+            if ann_format == 'auto' and len(parts) == 2:
+                tokens = parts[1].split(',')
+            else:
+                tokens = parts[skip:]
+            if not tokens or '' in tokens:
+                raise ValueError(
+                    f'{path}:{lineno}: no label (format {ann_format!r} '
+                    f'expects labels after {skip} field(s)): {raw.strip()!r}')
+            try:
+                label = sorted({int(t) for t in tokens})
+            except ValueError:
+                raise ValueError(
+                    f'{path}:{lineno}: labels must be integers (format '
+                    f'{ann_format!r}), got {tokens!r}') from None
+            bad = [c for c in label if c < 0 or (
+                num_classes is not None and c >= num_classes)]
+            if bad:
+                bound = num_classes if num_classes is not None else 'C'
+                raise ValueError(f'{path}:{lineno}: label {bad[0]} is '
+                                 f'outside [0, {bound}){hint}')
+            labels.append(label)
+    if not labels:
+        raise ValueError(f'{path}: no video in the training list (empty)')
+    return labels

@@ -13,11 +13,9 @@ from mmengine.evaluator import Evaluator
 from mmengine.logging import MMLogger
 from sklearn.metrics import average_precision_score
 
+from meid_mmaction.datasets.annotations import read_train_labels
 from meid_mmaction.evaluation.metrics import LongTailMAP
-from meid_mmaction.evaluation.metrics.long_tail_map import (
-    read_train_labels,
-    topk_hits,
-)
+from meid_mmaction.evaluation.metrics.long_tail_map import topk_hits
 from meid_mmaction.utils.compat import set_gt_label, set_pred_score
 
 # 4 classes, 5 videos. Training counts 20 / 5 / 2 / 1 with head_thr=10,

@@ -23,6 +23,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..annotations import (
+    AnnotationLineError,
+    parse_count_line,
+    parse_label_line,
+)
 from ..feature_store import build_feature_store
 
 #: number of example messages kept per problem kind
@@ -50,21 +55,6 @@ class Problems:
         return self.groups.get(kind, dict(count=0))['count']
 
 
-def _parse_int(text: str) -> Optional[int]:
-    """``'12'`` -> 12; integral floats (``'137.0'``) are accepted too."""
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    if not np.isfinite(value) or value != int(value):
-        return None
-    return int(value)
-
-
 def check_label_list(path: str, num_classes: Optional[int],
                      problems: Problems
                      ) -> Tuple[List[str], List[List[int]]]:
@@ -84,42 +74,20 @@ def check_label_list(path: str, num_classes: Optional[int],
             line = raw.strip()
             if not line:
                 continue
-            where = f'{path}:{lineno}'
-            parts = line.split()
-            if len(parts) != 2:
-                problems.add(
-                    'list_format', f'{where}: expected "<video id> '
-                    f'<label>[,<label>...]", got {len(parts)} fields: '
-                    f'{line!r}')
+            try:
+                vid, label = parse_label_line(line, f'{path}:{lineno}',
+                                              num_classes)
+            except AnnotationLineError as err:
+                problems.add(err.kind, str(err))
                 continue
-            vid, label_str = parts
             if vid in seen:
                 problems.add(
-                    'duplicate_id', f'{where}: duplicate video id {vid!r} '
-                    f'(first on line {seen[vid]})')
+                    'duplicate_id', f'{path}:{lineno}: duplicate video id '
+                    f'{vid!r} (first on line {seen[vid]})')
                 continue
             seen[vid] = lineno
-            label, ok = [], True
-            for tok in label_str.split(','):
-                try:
-                    c = int(tok)
-                except ValueError:
-                    problems.add(
-                        'bad_label', f'{where}: label {tok!r} of video '
-                        f'{vid!r} is not an integer class index')
-                    ok = False
-                    continue
-                if c < 0 or (num_classes is not None and c >= num_classes):
-                    bound = num_classes if num_classes is not None else 'C'
-                    problems.add(
-                        'label_out_of_range', f'{where}: label {c} of video '
-                        f'{vid!r} is outside [0, {bound})')
-                    ok = False
-                    continue
-                label.append(c)
-            if ok:
-                ids.append(vid)
-                labels.append(sorted(set(label)))
+            ids.append(vid)
+            labels.append(label)
     if not seen:
         problems.add('empty_list', f'{path}: no video in the list')
     return ids, labels
@@ -144,20 +112,15 @@ def check_count_file(path: str, num_classes: Optional[int],
             line = raw.strip()
             if not line:
                 continue
-            where = f'{path}:{lineno}'
-            parts = line.rsplit(maxsplit=2)
-            idx = _parse_int(parts[1]) if len(parts) == 3 else None
-            cnt = _parse_int(parts[2]) if len(parts) == 3 else None
-            if idx is None or cnt is None or idx < 0 or cnt < 0:
-                problems.add(
-                    'count_format', f'{where}: expected "<class name> '
-                    f'<class index> <count>" with non-negative integers, '
-                    f'got {line!r}')
+            try:
+                _, idx, cnt = parse_count_line(line, f'{path}:{lineno}')
+            except AnnotationLineError as err:
+                problems.add(err.kind, str(err))
                 continue
             if idx in counts:
                 problems.add(
-                    'count_format', f'{where}: class index {idx} repeated '
-                    f'(first on line {counts[idx][1]})')
+                    'count_format', f'{path}:{lineno}: class index {idx} '
+                    f'repeated (first on line {counts[idx][1]})')
                 continue
             counts[idx] = (cnt, lineno)
     n = len(counts)

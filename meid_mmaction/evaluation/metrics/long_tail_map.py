@@ -12,9 +12,10 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
 
 from meid_mmaction.datasets.annotations import (
+    TRAIN_ANN_FORMATS,
     counts_from_labels,
     parse_class_counts,
-    parse_label_list,
+    read_train_labels,
     split_groups,
 )
 from meid_mmaction.utils.compat import (
@@ -26,8 +27,6 @@ from meid_mmaction.utils.compat import (
 from ..functional.average_precision import average_precision, mean_ap
 
 GROUPS = ('head', 'medium', 'tail')
-TRAIN_ANN_FORMATS = ('auto', 'videolt', 'video', 'rawframe',
-                     'rawframe_offset')
 
 
 def _sample_name(data_sample: Any, position: int) -> str:
@@ -41,76 +40,6 @@ def _sample_name(data_sample: Any, position: int) -> str:
         if value is not None:
             return f'{key}={value!r} (batch position {position})'
     return f'batch position {position}'
-
-
-def read_train_labels(path: str,
-                      ann_format: str = 'auto',
-                      num_classes: Optional[int] = None
-                      ) -> List[List[int]]:
-    """Label lists of a training annotation file.
-
-    Formats (``ann_format``):
-
-    * ``'videolt'``: ``<video id> <label>[,<label>...]``;
-    * ``'video'``: MMAction2 ``VideoDataset``, ``<filename> <label>
-      [<label>...]``;
-    * ``'rawframe'``: MMAction2 ``RawframeDataset``, ``<frame dir>
-      <total frames> <label> [<label>...]``;
-    * ``'rawframe_offset'``: the same with ``with_offset=True``,
-      ``<frame dir> <offset> <total frames> <label> [<label>...]``;
-    * ``'auto'``: 2-field lines as ``videolt`` (this also covers
-      single-label ``VideoDataset`` lists), longer lines as ``video``.
-      Rawframe lists must be named explicitly (their frame count would read
-      as a label).
-
-    Returns:
-        list[list[int]]: Sorted distinct labels per video.
-
-    Raises:
-        FileNotFoundError: If ``path`` does not exist.
-        ValueError: On a malformed line or a label outside ``[0, C)``,
-            naming ``path:line``.
-    """
-    if ann_format not in TRAIN_ANN_FORMATS:
-        raise ValueError(f'train_ann_format must be one of '
-                         f'{TRAIN_ANN_FORMATS}, got {ann_format!r}')
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'training annotation file not found: {path}')
-    if ann_format == 'videolt':
-        return parse_label_list(path, num_classes)[1]
-    skip = dict(auto=1, video=1, rawframe=2, rawframe_offset=3)[ann_format]
-    hint = (' (for RawframeDataset lists set train_ann_format='
-            "'rawframe')") if ann_format == 'auto' else ''
-    labels: List[List[int]] = []
-    with open(path, encoding='utf-8') as f:
-        for lineno, raw in enumerate(f, start=1):
-            parts = raw.split()
-            if not parts:
-                continue
-            if ann_format == 'auto' and len(parts) == 2:
-                tokens = parts[1].split(',')
-            else:
-                tokens = parts[skip:]
-            if not tokens or '' in tokens:
-                raise ValueError(
-                    f'{path}:{lineno}: no label (format {ann_format!r} '
-                    f'expects labels after {skip} field(s)): {raw.strip()!r}')
-            try:
-                label = sorted({int(t) for t in tokens})
-            except ValueError:
-                raise ValueError(
-                    f'{path}:{lineno}: labels must be integers (format '
-                    f'{ann_format!r}), got {tokens!r}') from None
-            bad = [c for c in label if c < 0 or (
-                num_classes is not None and c >= num_classes)]
-            if bad:
-                bound = num_classes if num_classes is not None else 'C'
-                raise ValueError(f'{path}:{lineno}: label {bad[0]} is '
-                                 f'outside [0, {bound}){hint}')
-            labels.append(label)
-    if not labels:
-        raise ValueError(f'{path}: no video in the training list (empty)')
-    return labels
 
 
 def topk_hits(scores: torch.Tensor, positive: torch.Tensor,
