@@ -26,23 +26,10 @@ import torch
 
 from ..annotations import parse_label_list
 from ..packed_store import PackedStoreWriter, validate_features
+from ..transforms.sampling import uniform_frame_indices
 
 VIDEO_EXTS = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.m4v', '.flv')
 REPORT_FILE = 'extract_report.json'
-
-
-def uniform_frame_indices(total: int, num_frames: int) -> np.ndarray:
-    """Indices of ``num_frames`` frames out of ``total``, ``[K]`` int64.
-
-    Frame ``k`` is the centre of the ``k``-th of ``K`` equal segments,
-    ``floor((k + 0.5) * total / K)``; shorter videos repeat frames.
-    """
-    if total <= 0:
-        raise ValueError(f'video has no frame (total={total})')
-    if num_frames <= 0:
-        raise ValueError(f'num_frames must be > 0, got {num_frames}')
-    idx = np.floor((np.arange(num_frames) + 0.5) * total / num_frames)
-    return np.minimum(idx.astype(np.int64), total - 1)
 
 
 def _read_decord(path: str, num_frames: int) -> np.ndarray:

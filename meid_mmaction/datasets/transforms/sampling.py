@@ -4,6 +4,25 @@ from mmaction.registry import TRANSFORMS
 from mmcv.transforms import BaseTransform
 
 
+def uniform_frame_indices(total: int, num_frames: int,
+                          num_clips: int = 1) -> np.ndarray:
+    """Uniformly spaced frames, ``[num_clips * num_frames]`` int64.
+
+    Frame ``i`` of clip ``k`` is ``floor((i + (k + 0.5) / num_clips) * total
+    / num_frames)``: with one clip, the centre of the ``i``-th of
+    ``num_frames`` equal segments. Shorter videos repeat frames. Shared by
+    test-time feature sampling and feature extraction from raw video.
+    """
+    if total <= 0:
+        raise ValueError(f'video has no frame (total={total})')
+    if num_frames <= 0:
+        raise ValueError(f'num_frames must be > 0, got {num_frames}')
+    offsets = (np.arange(num_clips) + 0.5) / num_clips
+    pos = (np.arange(num_frames)[None, :] + offsets[:, None]) * (
+        total / num_frames)
+    return np.minimum(np.floor(pos).astype(np.int64), total - 1).reshape(-1)
+
+
 @TRANSFORMS.register_module()
 class SampleFeatureFrames(BaseTransform):
     """Choose which frames of a ``[T, D]`` feature array to read.
@@ -56,20 +75,14 @@ class SampleFeatureFrames(BaseTransform):
             inds = rng.integers(0, total, size=size)
         return np.sort(inds, axis=1).reshape(-1)
 
-    def _test_inds(self, total: int) -> np.ndarray:
-        stride = total / self.clip_len
-        offsets = (np.arange(self.num_clips) + 0.5) / self.num_clips
-        pos = (np.arange(self.clip_len)[None, :] + offsets[:, None]) * stride
-        return np.minimum(np.floor(pos).astype(np.int64),
-                          total - 1).reshape(-1)
-
     def transform(self, results: dict) -> dict:
         total = int(results['total_frames'])
         if total <= 0:
             raise ValueError(f'video {results.get("video_id")!r} has '
                              f'{total} frames')
         if self.test_mode:
-            inds = self._test_inds(total)
+            inds = uniform_frame_indices(total, self.clip_len,
+                                         self.num_clips)
         else:
             inds = self._train_inds(total, results.get('sample_seed'))
         results['frame_inds'] = inds.astype(np.int64)
