@@ -251,9 +251,10 @@ def _ddp_worker(rank, root, work, port):
                       MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
     torch.set_num_threads(1)
     # mmengine's 'pytorch' launcher would call torch.cuda.set_device
+    # a file rendezvous: no TCP port that another process could take
     torch.distributed.init_process_group(
-        'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
-        world_size=2)
+        'gloo', init_method=f'file://{osp.join(work, "rendezvous")}',
+        rank=rank, world_size=2)
     try:
         cfg = make_cfg(root, work,
                        stage1=dict(max_epochs=1, milestones=[]),

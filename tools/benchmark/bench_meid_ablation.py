@@ -422,14 +422,17 @@ class Bench:
 
 def override_cfs(head, cfs: str) -> None:
     """Diagnostic: change the frame weights expert 2 receives (see
-    :meth:`Bench.two_stage`); the instance attribute shadows the method."""
-    expert1 = head.expert1
-    original = type(expert1).frame_weights.__get__(expert1)
-    beta = head.expert2.beta
+    :meth:`Bench.two_stage`); expert 1 itself is untouched. The instance
+    attribute shadows ``ComplementaryExpert.forward``."""
+    expert2 = head.expert2
+    original = type(expert2).forward.__get__(expert2)
+    beta = expert2.beta
     if cfs == 'uniform':
-        expert1.frame_weights = lambda x: x.new_ones(x.shape[:2])
+        # constant A -> constant R = 1 / (A + beta): plain mean pooling
+        expert2.forward = lambda x, a: original(x, torch.zeros_like(a))
     elif cfs == 'A':
-        expert1.frame_weights = lambda x: 1.0 / original(x) - beta
+        # R = 1 / ((1 / A - beta) + beta) = A
+        expert2.forward = lambda x, a: original(x, 1.0 / a - beta)
     else:
         raise ValueError(f"cfs must be 'R', 'uniform' or 'A', got {cfs!r}")
 

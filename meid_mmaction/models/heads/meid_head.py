@@ -210,8 +210,7 @@ class MEIDHead(BaseMultiLabelHead):
         if self.stage == 1:
             return self.expert1(x), None
         with torch.no_grad():
-            y = self.expert1(x)
-            attention = self.expert1.frame_weights(x)
+            y, attention = self.expert1.forward_with_weights(x)
         if self.expert2_type == 'complementary':
             y_f = self.expert2(x, attention)
         else:

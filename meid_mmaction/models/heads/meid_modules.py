@@ -2,7 +2,7 @@
 
 Plain ``nn.Module`` parts, not registered: :class:`MEIDHead` composes them.
 """
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -175,14 +175,19 @@ class AttentionExpert(nn.Module):
             return x.new_ones(x.shape[:2])
         return self.attention(x)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``[B, N, D]`` -> logits ``Y`` ``[B, C]``."""
+    def forward_with_weights(
+            self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """``[B, N, D]`` -> (logits ``Y`` ``[B, C]``, frame weights ``A``
+        ``[B, N]``), the attention computed once for both."""
         t = self.embed(x)
         if self.attention is None:
-            v = t.mean(dim=1)
-        else:
-            v = weighted_mean_pool(t, self.attention(x), self.eps)
-        return self.fc_cls(v)
+            return self.fc_cls(t.mean(dim=1)), x.new_ones(x.shape[:2])
+        weights = self.attention(x)
+        return self.fc_cls(weighted_mean_pool(t, weights, self.eps)), weights
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B, N, D]`` -> logits ``Y`` ``[B, C]``."""
+        return self.forward_with_weights(x)[0]
 
 
 class ComplementaryExpert(nn.Module):
