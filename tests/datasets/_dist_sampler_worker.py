@@ -1,11 +1,11 @@
 """Helper for ``test_samplers.py``: build a sampler in 2 real gloo ranks.
 
-Usage: ``python _dist_sampler_worker.py LABELS_JSON OUT_DIR PORT TYPE EPOCH``
+Usage: ``python _dist_sampler_worker.py LABELS_JSON OUT_DIR TYPE EPOCH``
 
-Each rank joins a gloo process group on ``127.0.0.1:PORT``, builds
-``TYPE`` through ``DATA_SAMPLERS`` with ``seed=None`` (so the seed is synced
-from rank 0), sets ``EPOCH`` and writes ``OUT_DIR/rank{r}.json`` with its
-seed, world size, ``len()`` and indices.
+Each rank joins a gloo process group (file rendezvous in ``OUT_DIR``),
+builds ``TYPE`` through ``DATA_SAMPLERS`` with ``seed=None`` (so the seed
+is synced from rank 0), sets ``EPOCH`` and writes ``OUT_DIR/rank{r}.json``
+with its seed, world size, ``len()`` and indices.
 """
 import json
 import os
@@ -31,9 +31,11 @@ class LabelListDataset:
         return self._labels
 
 
-def run(rank, labels_path, out_dir, port, sampler_type, epoch):
+def run(rank, labels_path, out_dir, sampler_type, epoch):
+    # a file rendezvous: no TCP port that another process could take
     dist.init_process_group(
-        'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
+        'gloo', init_method=f'file://{osp.join(out_dir, "rendezvous")}',
+        rank=rank,
         world_size=WORLD_SIZE)
     try:
         from mmaction.registry import DATA_SAMPLERS
@@ -55,9 +57,9 @@ def run(rank, labels_path, out_dir, port, sampler_type, epoch):
 
 
 def main():
-    labels_path, out_dir, port, sampler_type, epoch = sys.argv[1:6]
+    labels_path, out_dir, sampler_type, epoch = sys.argv[1:5]
     os.environ.setdefault('OMP_NUM_THREADS', '1')
-    mp.spawn(run, args=(labels_path, out_dir, int(port), sampler_type,
+    mp.spawn(run, args=(labels_path, out_dir, sampler_type,
                         int(epoch)), nprocs=WORLD_SIZE, join=True)
 
 

@@ -1,7 +1,6 @@
 """Tests of the class-aware samplers (ClassBalanced / SquareRoot)."""
 import json
 import math
-import socket
 
 # tests/datasets is on sys.path (pytest rootdir import mode); the spawned
 # gloo workers import the helper module by this name.
@@ -237,12 +236,6 @@ def test_default_length_rounds_up_per_rank(monkeypatch):
     assert sampler.total_size == 12
 
 
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def test_real_two_process_gloo(tmp_path):
     labels = single_label([2, 5, 13]) + [[0, 2], [1, 2]]  # 22 videos
     labels_path = tmp_path / 'labels.json'
@@ -250,8 +243,7 @@ def test_real_two_process_gloo(tmp_path):
     # Two spawned processes join a gloo group; each builds the sampler with
     # seed=None (synced from rank 0) and writes its share.
     mp.spawn(dist_worker.run,
-             args=(str(labels_path), str(tmp_path), _free_port(),
-                   'SquareRootSampler', 3),
+             args=(str(labels_path), str(tmp_path), 'SquareRootSampler', 3),
              nprocs=dist_worker.WORLD_SIZE, join=True)
     out = [json.loads((tmp_path / f'rank{r}.json').read_text())
            for r in range(2)]

@@ -1,7 +1,6 @@
 import csv
 import math
 import os
-import socket
 import uuid
 
 import numpy as np
@@ -252,20 +251,16 @@ def test_two_ranks_simulated_equals_single_process():
     assert merged.compute_metrics(gathered) == expected
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def _dist_worker(rank, port, n, c, meta, out_dir):
+def _dist_worker(rank, n, c, meta, out_dir):
     import torch.distributed as tdist
     from mmengine.dist import get_rank
 
     import meid_mmaction  # noqa: F401
     from meid_mmaction.evaluation.metrics import LongTailMAP as Metric
-    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
-    tdist.init_process_group('gloo', rank=rank, world_size=2)
+    # a file rendezvous: no TCP port that another process could take
+    tdist.init_process_group(
+        'gloo', init_method=f'file://{os.path.join(out_dir, "rendezvous")}',
+        rank=rank, world_size=2)
     try:
         samples = _random_samples(n, c, seed=3)
         indices = (list(range(n)) + [0])[rank::2]
@@ -287,7 +282,7 @@ def test_two_ranks_gloo_equals_single_process(tmp_path):
     expected = {f'lt/{k}': v
                 for k, v in _run(single, _random_samples(n, c, 3)).items()}
     torch.multiprocessing.spawn(
-        _dist_worker, args=(_free_port(), n, c, meta, str(tmp_path)),
+        _dist_worker, args=(n, c, meta, str(tmp_path)),
         nprocs=2, join=True)
     for r in range(2):  # rank 0 computes, every rank gets the broadcast
         assert torch.load(tmp_path / f'rank{r}.pt') == expected
