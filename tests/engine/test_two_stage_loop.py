@@ -10,6 +10,8 @@ import pytest
 import torch
 from mmengine.hooks import Hook
 from mmengine.logging import MMLogger
+from mmengine.optim import OptimWrapper
+from mmengine.registry import OPTIM_WRAPPERS
 from mmengine.runner import Runner
 
 import meid_mmaction  # noqa: F401
@@ -293,3 +295,39 @@ def test_two_gloo_processes(full_run, tmp_path):
         elif name.startswith('cls_head.expert2.'):
             assert not torch.equal(value, stage1[name]), name
     assert r0['cls_head.train_stage'].item() == 2
+
+
+@OPTIM_WRAPPERS.register_module(force=True)
+class KeepGradsOptimWrapper(OptimWrapper):
+    """``zero_grad(set_to_none=False)``: old gradients stay as zeros."""
+
+    def zero_grad(self, **kwargs) -> None:
+        self.optimizer.zero_grad(set_to_none=False)
+
+
+@pytest.mark.parametrize('optimizer', [
+    dict(type='Adam', lr=1e-2),
+    dict(type='SGD', lr=1e-2, momentum=0.9, weight_decay=0.1),
+    dict(type='AdamW', lr=1e-2, weight_decay=0.1),
+])
+def test_stage2_frozen_expert1_never_moves(full_run, tmp_path, optimizer):
+    # With zero_grad(set_to_none=False), stage 1's gradients would survive
+    # as zero tensors: Adam's moments, SGD's momentum and weight decay
+    # would still move expert 1 in stage 2 unless the loop drops them.
+    root = full_run[0]
+    cfg = make_cfg(root, str(tmp_path))
+    cfg['optim_wrapper'] = dict(type='KeepGradsOptimWrapper',
+                                optimizer=optimizer)
+    runner = run(cfg)
+    end1 = weights(osp.join(str(tmp_path), 'epoch_2.pth'))
+    end2 = weights(osp.join(str(tmp_path), 'epoch_4.pth'))
+    moved = [n for n in end1 if n.startswith(EXPERT1) and
+             not torch.equal(end1[n], end2[n])]
+    assert not moved
+    assert any(not torch.equal(end1[n], end2[n]) for n in end1
+               if n.startswith('cls_head.expert2.'))
+    head = runner.model.cls_head
+    optim = runner.optim_wrapper.optimizer
+    for module in head.stage_modules(1):
+        for p in module.parameters():
+            assert p.grad is None and p not in optim.state

@@ -281,3 +281,22 @@ def test_meid_head_cfs_norm_option():
     with pytest.raises(ValueError, match='cfs_norm'):
         MODELS.build(dict(type='MEIDHead', num_classes=3, in_channels=4,
                           cfs_norm='l2'))
+
+
+@pytest.mark.parametrize('beta', [0.0, 1.0, -0.5, 1.5, float('nan'), '0.5'])
+def test_beta_outside_open_unit_interval_rejected(beta):
+    with pytest.raises(ValueError, match=r'beta must be a number in \(0, 1\)'
+                       r'.*got'):
+        make_head(beta=beta)
+    with pytest.raises(ValueError, match=r'beta must be a number in \(0, 1\)'):
+        ComplementaryExpert(D, 4, C, beta=beta)
+
+
+def test_set_train_stage_clears_grads_of_frozen_expert():
+    head = make_head()
+    x = torch.randn(4, 3, D)
+    sum(head.loss(x, samples([[0], [1], [3], [4]])).values()).backward()
+    assert all(p.grad is not None for p in head.expert1.parameters())
+    head.set_train_stage(2)
+    for module in head.stage_modules(1):
+        assert all(p.grad is None for p in module.parameters())

@@ -45,11 +45,16 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
       seen, kept in the group and so in checkpoints). ``param_scheduler``
       must therefore be empty.
 
-    A single optimizer holds all parameters: the frozen ones get no gradient
-    and are skipped by Adam/SGD. Validation runs after the last epoch of
-    every stage in addition to ``val_interval``. Before training, the
-    dataset's ``metainfo['class_groups']`` is handed to every module with
-    ``set_class_groups`` (the distillation necks).
+    A single optimizer holds all parameters. Whenever parameters are frozen
+    at an epoch start, their ``.grad`` is set to None and their optimizer
+    state (Adam moments, SGD momentum) is dropped, so no optimizer moves
+    them: backward gives them no gradient and optimizers skip parameters
+    whose gradient is None (also with ``zero_grad(set_to_none=False)``,
+    which would otherwise keep stage 1's gradients as zeros for Adam's
+    moments and SGD's weight decay to act on). Validation runs after the
+    last epoch of every stage in addition to ``val_interval``. Before
+    training, the dataset's ``metainfo['class_groups']`` is handed to every
+    module with ``set_class_groups`` (the distillation necks).
 
     Under DDP use ``model_wrapper_cfg=dict(type='MMDistributedDataParallel',
     find_unused_parameters=True)``: each stage leaves one expert unused.
@@ -217,6 +222,17 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
                 lr = group['lr'] if lr is None else lr
         return lr
 
+    def _release_frozen(self) -> None:
+        """Frozen parameters: ``.grad = None`` and no optimizer state."""
+        frozen = [p for p in self._model().parameters()
+                  if not p.requires_grad]
+        for p in frozen:
+            p.grad = None
+        for wrapper in self._optim_wrappers():
+            state = wrapper.optimizer.state
+            for p in frozen:
+                state.pop(p, None)
+
     def _trainable_summary(self) -> str:
         counts = OrderedDict()
         for name, p in self._model().named_parameters():
@@ -246,6 +262,7 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
             for name, module in self._outside_modules(heads):
                 module.requires_grad_(False)
                 self._frozen_outside.append(module)
+        self._release_frozen()
         self.dataloader = self.stage_dataloaders[idx]
         lr = self._set_lr(cfg, local_epoch)
         self.runner.message_hub.update_info('train_stage', stage)

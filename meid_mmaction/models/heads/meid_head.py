@@ -7,7 +7,7 @@ from mmaction.registry import MODELS
 from mmaction.utils import SampleList
 
 from .base_multilabel_head import BaseMultiLabelHead
-from .meid_modules import AttentionExpert, ComplementaryExpert
+from .meid_modules import AttentionExpert, ComplementaryExpert, check_beta
 
 _EXPERT2 = ('complementary', 'attention')
 
@@ -51,7 +51,7 @@ class MEIDHead(BaseMultiLabelHead):
         attention_channels (int, optional): Attention hidden size; defaults
             to ``D // 4``.
         eps (float): Epsilon of the attention pooling. Defaults to 1e-6.
-        beta (float): CFS offset ``beta``. Defaults to 0.5.
+        beta (float): CFS offset ``beta`` in ``(0, 1)``. Defaults to 0.5.
         cfs_norm (str): ``'none'`` (METHOD.md: ``R = 1 / (A + beta)``) or
             ``'max'`` (``R = 1 / (A / max_n A + beta)``, independent of the
             scale of ``A``). Defaults to ``'none'``.
@@ -93,8 +93,7 @@ class MEIDHead(BaseMultiLabelHead):
         if expert2 not in _EXPERT2:
             raise ValueError(f'expert2={expert2!r} is not supported; '
                              f'expected one of {_EXPERT2}')
-        if not 0.0 < beta:
-            raise ValueError(f'beta must be > 0, got {beta}')
+        check_beta(beta)
         hidden = hidden_channels or in_channels
         self.hidden_channels = hidden
         self.expert2_type = expert2
@@ -157,14 +156,18 @@ class MEIDHead(BaseMultiLabelHead):
     def set_train_stage(self, stage: int) -> None:
         """Switch to stage 1 or 2: store it in the ``train_stage`` buffer
         and make only that stage's modules trainable (the other expert gets
-        ``requires_grad=False``; in stage 2 expert 1 is also kept in eval
-        mode)."""
+        ``requires_grad=False`` and ``.grad = None``; in stage 2 expert 1 is
+        also kept in eval mode). Optimizer state of the frozen parameters is
+        the caller's (``TwoStageTrainLoop`` drops it)."""
         if stage not in (1, 2):
             raise ValueError(f'stage must be 1 or 2, got {stage!r}')
         self.train_stage.fill_(stage)
         for s in (1, 2):
             for module in self.stage_modules(s):
                 module.requires_grad_(s == stage)
+                if s != stage:
+                    for p in module.parameters():
+                        p.grad = None
         self.train(self.training)
 
     def train(self, mode: bool = True) -> 'MEIDHead':

@@ -98,6 +98,16 @@ def weighted_mean_pool(feats: torch.Tensor,
 CFS_NORMS = ('none', 'max')
 
 
+def check_beta(beta: float) -> float:
+    """Return ``beta`` if it is a number in ``(0, 1)`` (METHOD.md), else
+    raise ``ValueError``."""
+    if isinstance(beta, bool) or not isinstance(beta, (int, float)) \
+            or not 0.0 < beta < 1.0:
+        raise ValueError(f'beta must be a number in (0, 1) (complementary '
+                         f'frame selection R = 1 / (A + beta)), got {beta!r}')
+    return float(beta)
+
+
 def complementary_weights(attention: torch.Tensor,
                           beta: float = 0.5,
                           norm: str = 'none',
@@ -227,7 +237,7 @@ class ComplementaryExpert(nn.Module):
                                            dropout)
         self.fuse = nn.Linear(2 * hidden_channels, hidden_channels)
         self.fc_cls = nn.Linear(hidden_channels, num_classes)
-        self.beta = beta
+        self.beta = check_beta(beta)
 
     def forward(self, x: torch.Tensor,
                 attention: torch.Tensor) -> torch.Tensor:
