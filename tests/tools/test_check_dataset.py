@@ -220,3 +220,29 @@ def test_videolt_subset(shared_data, tmp_path):
     assert {k: g['count'] for k, g in report['problems'].items()} == dict(
         missing_feature=1, non_finite=1, wrong_dim=1, wrong_rank=1)
     assert report['splits']['train']['features_ok'] == 196
+
+
+def test_cli_cfg_options(tmp_path, capsys):
+    root = tmp_path / 'data'
+    root.mkdir()
+    _, feat = _dataset(root, [('a', [0]), ('b', [1])])
+    _write(root / 'other.lst', 'a 0\nb 2\n')
+    cfg = _write(tmp_path / 'cfg.py', f"""
+train_dataloader = dict(dataset=dict(
+    data_root={str(root)!r}, ann_file='train.lst', num_classes=3,
+    feat_dim=4, data_prefix=dict(feat='feat')))
+""")
+    cli = _cli()
+    assert cli.main(['--config', cfg, '--no-progress']) == 0
+    # the override is applied: the other list and 2 classes -> label 2 bad
+    assert cli.main([
+        '--config', cfg, '--no-progress', '--cfg-options',
+        'train_dataloader.dataset.ann_file=other.lst',
+        'train_dataloader.dataset.num_classes=2'
+    ]) == 1
+    out = capsys.readouterr().out
+    assert 'other.lst:2: label 2 of video' in out
+    with pytest.raises(SystemExit):
+        cli.main(['--ann-file', 'x.lst', '--no-features', '--cfg-options',
+                  'a=1'])
+    assert '--cfg-options needs --config' in capsys.readouterr().err

@@ -4,6 +4,8 @@ Examples::
 
     python tools/data/check_dataset.py --config configs/<config>.py \\
         --workers 8 --report check.json
+    python tools/data/check_dataset.py --config configs/<config>.py \\
+        --cfg-options test_dataloader.dataset.ann_file=test_subset.lst
     python tools/data/check_dataset.py \\
         --ann-file data/videolt/train.lst data/videolt/test.lst \\
         --data-prefix data/videolt/features/ResNet101 \\
@@ -19,6 +21,8 @@ import json
 import sys
 from collections import OrderedDict
 
+from mmengine.config import DictAction
+
 from meid_mmaction.datasets.tools.check import (
     check_dataset,
     format_report,
@@ -31,6 +35,10 @@ def parse_args(argv=None):
         description='Validate lists, count file and features of a dataset.')
     parser.add_argument('--config', help='mmengine config with train / '
                         'val / test dataloaders')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override keys of --config as in tools/train.py, e.g. '
+        'train_dataloader.dataset.data_root=data/my_subset')
     parser.add_argument('--ann-file', nargs='+',
                         help='video list(s); the first one is the training '
                         'list compared with --count-file')
@@ -50,6 +58,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if (args.config is None) == (args.ann_file is None):
         parser.error('give either --config or --ann-file (not both)')
+    if args.cfg_options is not None and args.config is None:
+        parser.error('--cfg-options needs --config')
     if args.ann_file is not None:
         if args.data_prefix is None and not args.no_features:
             parser.error('--ann-file needs --data-prefix')
@@ -63,7 +73,8 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.config is not None:
-        cfg = splits_from_config(args.config, args.num_classes)
+        cfg = splits_from_config(args.config, args.num_classes,
+                                 args.cfg_options)
         splits = cfg['splits']
         for split in splits.values():
             if args.feat_dim is not None:

@@ -229,11 +229,18 @@ def check_features(feature_root: str,
 
 
 def splits_from_config(config: str,
-                       num_classes: Optional[int] = None) -> dict:
+                       num_classes: Optional[int] = None,
+                       cfg_options: Optional[dict] = None) -> dict:
     """Dataset settings from an mmengine config.
 
     Reads ``train/val/test_dataloader.dataset`` (descending into wrapper
     datasets) with ``data_root`` applied like the datasets do.
+
+    Args:
+        config (str): Config file.
+        num_classes (int, optional): Overrides the datasets' value.
+        cfg_options (dict, optional): ``key=value`` overrides merged into
+            the config first, as ``--cfg-options`` of ``tools/train.py``.
 
     Returns:
         dict: ``splits`` (name -> ``ann_file``, ``feature_root``,
@@ -241,6 +248,8 @@ def splits_from_config(config: str,
     """
     from mmengine.config import Config
     cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
     splits: Dict[str, dict] = OrderedDict()
     count_file = None
     for name, key in SPLIT_KEYS:
