@@ -14,7 +14,12 @@ default_hooks = dict(
 
 # Frame draws as a function of (seed, epoch, sample): exact on resume and
 # independent of the worker count (needs non-persistent training workers).
-custom_hooks = [dict(type='FrameSamplingSeedHook')]
+# LongTailLossHook hands the training split's class counts / groups and the
+# epoch (DRW) to the losses that use them.
+custom_hooks = [
+    dict(type='FrameSamplingSeedHook'),
+    dict(type='LongTailLossHook')
+]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -12,6 +12,7 @@ from .annotations import (
     parse_label_list,
     split_groups,
 )
+from .samplers.class_aware_sampler import decode_drawn_index
 
 DATA_HELP = ('See docs/data.md for how to download VideoLT features or build '
              'the CharadesLT / CharadesEgoLT benchmarks, or run '
@@ -35,6 +36,13 @@ class MultiLabelFeatureDataset(BaseDataset):
     ``metainfo``: ``classes``, ``class_counts``, ``group_thresholds`` and
     ``class_groups`` (``{'head': [...], 'medium': [...], 'tail': [...]}``).
 
+    Indices ``>= len(dataset)`` are ``(video, class)`` pairs encoded by a
+    class-aware sampler with ``label_mask=True``
+    (:func:`~meid_mmaction.datasets.samplers.encode_drawn_index`): the
+    video is loaded and ``drawn_class`` is added to its results (and, by
+    ``PackFeatureInputs``, to the data sample), so that the loss masks the
+    video's other positive classes.
+
     Args:
         ann_file (str): The video list.
         num_classes (int): Number of classes ``C``.
@@ -53,6 +61,9 @@ class MultiLabelFeatureDataset(BaseDataset):
     """
 
     METAINFO: dict = dict()
+    # Class-aware samplers with label_mask=True may hand over encoded
+    # (video, class) indices; prepare_data decodes them.
+    accepts_drawn_index = True
 
     def __init__(self,
                  ann_file: str,
@@ -174,7 +185,17 @@ class MultiLabelFeatureDataset(BaseDataset):
         self._sampling_seed = (int(seed), int(epoch))
 
     def prepare_data(self, idx: int):
+        """Run the pipeline on sample ``idx`` (a plain index, or an encoded
+        ``(video, class)`` index whose class becomes ``drawn_class``)."""
+        idx, drawn_class = decode_drawn_index(idx, len(self))
+        if drawn_class is not None and not \
+                0 <= drawn_class < self.num_classes:
+            raise ValueError(
+                f'encoded sample index decodes to class {drawn_class}, '
+                f'outside [0, {self.num_classes})')
         data_info = self.get_data_info(idx)
+        if drawn_class is not None:
+            data_info['drawn_class'] = drawn_class
         if self._sampling_seed is not None:
             data_info['sample_seed'] = (*self._sampling_seed, int(idx))
         return self.pipeline(data_info)

@@ -333,3 +333,43 @@ def test_missing_feature_directory(root):
 def test_bad_arguments(root, kwargs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         _build(root, **kwargs)
+
+
+# ------------------------------------------------ label-masked resampling
+def test_encoded_index_loads_the_video_with_its_drawn_class(root):
+    from meid_mmaction.datasets.samplers import encode_drawn_index
+    ds = _build(root)
+    assert ds.accepts_drawn_index
+    # v2 has classes {0, 2}: drawn through each of them
+    for cls in (0, 2):
+        idx = int(encode_drawn_index([2], [cls], len(ds))[0])
+        out = ds[idx]
+        plain = ds[2]
+        assert torch.equal(out['inputs'], plain['inputs'])
+        assert out['data_samples'].metainfo['video_id'] == 'v2'
+        assert out['data_samples'].metainfo['drawn_class'] == cls
+        assert 'drawn_class' not in plain['data_samples'].metainfo
+    bad = int(encode_drawn_index([2], [NUM_CLASSES], len(ds))[0])
+    with pytest.raises(ValueError, match='decodes to class 4, outside'):
+        ds[bad]
+
+
+def test_sampler_batches_carry_the_drawn_class(root):
+    from mmaction.registry import DATA_SAMPLERS
+    from mmengine.dataset import pseudo_collate
+    from torch.utils.data import DataLoader
+    ds = _build(root)
+    sampler = DATA_SAMPLERS.build(
+        dict(type='ClassBalancedSampler', seed=0, label_mask=True,
+             num_samples=40),
+        default_args=dict(dataset=ds))
+    loader = DataLoader(ds, batch_size=8, sampler=sampler,
+                        collate_fn=pseudo_collate)
+    seen = set()
+    for batch in loader:
+        for data_sample in batch['data_samples']:
+            video = int(data_sample.metainfo['video_id'][1:])
+            drawn = data_sample.metainfo['drawn_class']
+            assert drawn in ds.get_cat_ids(video)
+            seen.add((video, drawn))
+    assert (1, 0) in seen and (1, 1) in seen  # v1 = {0, 1} via both

@@ -449,3 +449,71 @@ def test_build_through_runner_dataloader():
     assert [len(b) for b in batches] == [4, 4, 4, 4]
     expected = list(SquareRootSampler(ds, seed=5, num_samples=16))
     assert [i for b in batches for i in b] == expected
+
+
+# --------------------------------------------------------------------------
+# label mask: encoded (video, class) indices
+
+
+class MaskableDataset(LabelListDataset):
+    accepts_drawn_index = True
+
+
+@pytest.mark.parametrize('cls', [ClassBalancedSampler, SquareRootSampler])
+def test_label_mask_encodes_the_drawn_class(cls):
+    labels = [[0], [0, 1], [1, 2], [2], [0, 2], [1]]
+    ds = MaskableDataset(labels)
+    plain = cls(ds, seed=5)
+    masked = cls(ds, seed=5, label_mask=True)
+    for epoch in (0, 3):
+        plain.set_epoch(epoch)
+        masked.set_epoch(epoch)
+        encoded = list(masked)
+        decoded = [cas_mod.decode_drawn_index(i, len(ds)) for i in encoded]
+        # the same videos as without the mask, each with a class it carries
+        assert [v for v, _ in decoded] == list(plain)
+        assert all(c is not None and c in labels[v] for v, c in decoded)
+        assert all(i == (c + 1) * len(ds) + v
+                   for i, (v, c) in zip(encoded, decoded))
+
+
+def test_label_mask_drawn_classes_follow_the_class_draw():
+    # class-balanced: the decoded classes are uniform although class 0
+    # has 4x the videos of class 2
+    labels = [[0]] * 8 + [[0, 1]] * 4 + [[1, 2]] * 2 + [[2]] * 1
+    ds = MaskableDataset(labels)
+    sampler = ClassBalancedSampler(ds, seed=3, num_samples=30000,
+                                   label_mask=True)
+    classes = [cas_mod.decode_drawn_index(i, len(ds))[1] for i in sampler]
+    observed = np.bincount(classes, minlength=3)
+    assert chisquare(observed).pvalue > P_MIN
+    # the video [0, 1] is reached through class 0 and through class 1
+    pairs = {cas_mod.decode_drawn_index(i, len(ds)) for i in sampler}
+    assert (8, 0) in pairs and (8, 1) in pairs
+
+
+def test_label_mask_simulated_ranks(monkeypatch):
+    ds = MaskableDataset([[0], [0, 1], [1], [1, 2], [2]])
+    shares = [draw_as_rank(monkeypatch, ClassBalancedSampler, ds, r, 2, 4,
+                           label_mask=True)[1] for r in range(2)]
+    _, full = draw_as_rank(monkeypatch, ClassBalancedSampler, ds, 0, 1, 4,
+                           label_mask=True, num_samples=6)
+    assert shares[0] == full[0::2] and shares[1] == full[1::2]
+
+
+def test_label_mask_needs_a_decoding_dataset():
+    with pytest.raises(ValueError, match=r'ClassBalancedSampler\(label_mask'
+                       r'=True\) needs a dataset that decodes .* '
+                       'LabelListDataset does not'):
+        ClassBalancedSampler(LabelListDataset([[0]]), seed=0,
+                             label_mask=True)
+    with pytest.raises(ValueError, match='label_mask must be a bool'):
+        SquareRootSampler(MaskableDataset([[0]]), seed=0, label_mask=1)
+
+
+def test_decode_drawn_index():
+    assert cas_mod.decode_drawn_index(3, 5) == (3, None)
+    assert cas_mod.decode_drawn_index(5, 5) == (0, 0)
+    assert cas_mod.decode_drawn_index(19, 5) == (4, 2)
+    with pytest.raises(ValueError, match='sample index -1 is negative'):
+        cas_mod.decode_drawn_index(-1, 5)

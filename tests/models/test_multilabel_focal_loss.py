@@ -119,7 +119,7 @@ def test_built_from_registry(batch):
 
 def test_bad_reduction():
     message = re.escape("reduction='avg' is not one of "
-                        "('none', 'mean', 'sum')")
+                        "('none', 'mean', 'sum', 'batch_sum')")
     with pytest.raises(ValueError, match=message):
         MultiLabelFocalLoss(reduction='avg')
     with pytest.raises(ValueError, match=message):

@@ -13,6 +13,15 @@ pairs). An epoch is two vectorised numpy draws of length ``T`` (the epoch's
 total number of draws), seeded from ``(seed, epoch)`` only, so the sequence
 is a pure function of ``(seed, epoch, rank, world_size)``: resuming at an
 epoch reproduces it, and nothing is carried over between epochs.
+
+Label mask (``label_mask=True``, VideoLT's ``ResamplingDataset_Mask``): the
+drawn class must reach the loss. The sampler then yields *encoded* indices
+``(c + 1) * N + v`` (video ``v`` drawn for class ``c``, ``N`` videos;
+:func:`encode_drawn_index`); a dataset that accepts them (class attribute
+``accepts_drawn_index = True``) decodes them with
+:func:`decode_drawn_index`, loads video ``v`` and records ``drawn_class =
+c`` in the data sample. The encoding travels through any DataLoader, worker
+count and DDP split, and stays a pure function of the seed and the epoch.
 """
 import math
 import numbers
@@ -27,6 +36,42 @@ from mmengine.dist import get_dist_info, sync_random_seed
 from torch.utils.data import Sampler
 
 _UNLABELLED = -1  # mmaction's VideoDataset placeholder for "no label"
+
+
+def encode_drawn_index(videos: np.ndarray, classes: np.ndarray,
+                       num_videos: int) -> np.ndarray:
+    """Encode (video, drawn class) pairs as ``(c + 1) * N + v``.
+
+    Args:
+        videos (np.ndarray): Video indices in ``[0, N)``.
+        classes (np.ndarray): Drawn classes (same shape), ``>= 0``.
+        num_videos (int): ``N``, the dataset length.
+
+    Returns:
+        np.ndarray: int64 indices ``>= N`` (plain indices stay below ``N``).
+    """
+    return (np.asarray(classes, dtype=np.int64) + 1) * int(num_videos) + \
+        np.asarray(videos, dtype=np.int64)
+
+
+def decode_drawn_index(index: int,
+                       num_videos: int) -> Tuple[int, Optional[int]]:
+    """Inverse of :func:`encode_drawn_index` for one index.
+
+    Args:
+        index (int): A plain index ``[0, N)`` or an encoded one.
+        num_videos (int): ``N``, the dataset length.
+
+    Returns:
+        tuple: ``(video, drawn_class)``; ``drawn_class`` is None for a plain
+        index.
+    """
+    index = int(index)
+    if index < 0:
+        raise ValueError(f'sample index {index} is negative')
+    if index < num_videos:
+        return index, None
+    return index % num_videos, index // num_videos - 1
 
 
 def _is_int(value) -> bool:
@@ -209,7 +254,16 @@ class ClassAwareSampler(Sampler):
                  dataset,
                  class_power: float = 1.0,
                  seed: Optional[int] = None,
-                 num_samples: Optional[int] = None) -> None:
+                 num_samples: Optional[int] = None,
+                 label_mask: bool = False) -> None:
+        if not isinstance(label_mask, bool):
+            raise ValueError(f'label_mask must be a bool, got {label_mask!r}')
+        if label_mask and not getattr(dataset, 'accepts_drawn_index', False):
+            raise ValueError(
+                f'{type(self).__name__}(label_mask=True) needs a dataset '
+                'that decodes (video, class) indices (accepts_drawn_index = '
+                f'True, e.g. MultiLabelFeatureDataset); '
+                f'{type(dataset).__name__} does not')
         if (isinstance(class_power, bool)
                 or not isinstance(class_power, numbers.Real)
                 or not math.isfinite(class_power) or class_power < 0):
@@ -230,6 +284,7 @@ class ClassAwareSampler(Sampler):
         self.dataset = dataset
         self.class_power = float(class_power)
         self.seed = int(seed)
+        self.label_mask = label_mask
         self.epoch = 0
 
         self._build_index(dataset)
@@ -334,13 +389,18 @@ class ClassAwareSampler(Sampler):
     # ------------------------------------------------------------------
     # sampling
     def _draw(self, epoch: int) -> np.ndarray:
-        """The whole epoch's sequence ``[T]`` (all ranks), int64."""
+        """The whole epoch's sequence ``[T]`` (all ranks), int64: video
+        indices, or encoded ``(video, class)`` indices with
+        ``label_mask``."""
         rng = np.random.default_rng(
             [self.seed % (1 << 64), epoch])
         cls = rng.choice(self._drawn_classes, size=self.total_size,
                          p=self._drawn_probs)
         pos = rng.integers(0, self.class_counts[cls])
-        return self._members[self._offsets[cls] + pos]
+        videos = self._members[self._offsets[cls] + pos]
+        if self.label_mask:
+            return encode_drawn_index(videos, cls, len(self.dataset))
+        return videos
 
     def __iter__(self) -> Iterator[int]:
         """Yield this rank's ``num_samples`` dataset indices."""

@@ -26,11 +26,20 @@ class SquareRootSampler(ClassAwareSampler):
             syncs a random one from rank 0. Defaults to None.
         num_samples (int, optional): Total draws per epoch over all ranks.
             Defaults to None (``len(dataset)``).
+        label_mask (bool): Yield encoded ``(video, class)`` indices so that
+            the loss keeps only the drawn class among the video's positives
+            (VideoLT's label mask; see :class:`ClassAwareSampler`).
+            Defaults to False.
     """
 
     def __init__(self,
                  dataset,
                  seed: Optional[int] = None,
-                 num_samples: Optional[int] = None) -> None:
+                 num_samples: Optional[int] = None,
+                 label_mask: bool = False) -> None:
         super().__init__(
-            dataset, class_power=0.5, seed=seed, num_samples=num_samples)
+            dataset,
+            class_power=0.5,
+            seed=seed,
+            num_samples=num_samples,
+            label_mask=label_mask)

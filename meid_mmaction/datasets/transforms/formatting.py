@@ -16,6 +16,9 @@ class PackFeatureInputs(BaseTransform):
 
     Required keys: ``features`` (``[num_clips * clip_len, D]``), ``label``
     (list of class indices), ``num_classes``; optional ``num_clips``.
+    ``drawn_class`` (set by the dataset for label-masked resampling) is
+    always copied into the metainfo, whatever ``meta_keys`` says: the loss
+    mask depends on it.
 
     Args:
         meta_keys (Sequence[str]): Keys copied into the sample's metainfo.
@@ -45,9 +48,10 @@ class PackFeatureInputs(BaseTransform):
         target[idx] = 1.0
         data_sample = ActionDataSample()
         set_gt_label(data_sample, target)
-        data_sample.set_metainfo(
-            {k: results[k]
-             for k in self.meta_keys if k in results})
+        meta = {k: results[k] for k in self.meta_keys if k in results}
+        if results.get('drawn_class') is not None:
+            meta['drawn_class'] = int(results['drawn_class'])
+        data_sample.set_metainfo(meta)
         return dict(inputs=inputs, data_samples=data_sample)
 
     def __repr__(self) -> str:

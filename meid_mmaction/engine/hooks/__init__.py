@@ -1,4 +1,5 @@
 # Each module registers its component at definition; add one import per module.
 from .frame_sampling_seed_hook import FrameSamplingSeedHook
+from .long_tail_loss_hook import LongTailLossHook
 
-__all__ = ['FrameSamplingSeedHook']
+__all__ = ['FrameSamplingSeedHook', 'LongTailLossHook']

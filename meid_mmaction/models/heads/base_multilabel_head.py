@@ -1,11 +1,18 @@
 """Shared loss / prediction logic of the multi-label heads."""
-from typing import Dict
+import inspect
+from typing import Dict, Optional
 
 import torch
 from mmaction.models.heads import BaseHead
 from mmaction.utils import SampleList
 
-from ...utils.compat import get_gt_label, set_pred_score, to_multi_hot
+from ...utils.compat import (
+    get_drawn_class,
+    get_gt_label,
+    set_pred_score,
+    to_multi_hot,
+)
+from ..losses.utils import resampling_loss_mask
 
 
 class BaseMultiLabelHead(BaseHead):
@@ -16,6 +23,9 @@ class BaseMultiLabelHead(BaseHead):
 
     * ``loss_by_feat``: multi-hot targets ``[B, C]`` (single-label integer
       ground truth is one-hot encoded) and ``loss_cls(logits, targets)``;
+      when the batch was drawn by a class-aware sampler with
+      ``label_mask=True`` (data samples carry ``drawn_class``), the loss
+      gets ``loss_mask=`` :func:`resampling_loss_mask` ``[B, C]``;
     * ``predict_by_feat``: ``sigmoid`` scores averaged over the ``V`` views
       of each video, stored with :func:`~meid_mmaction.utils.set_pred_score`.
 
@@ -50,16 +60,56 @@ class BaseMultiLabelHead(BaseHead):
         ]
         return torch.stack(labels).to(device)
 
+    def loss_mask_from(self, data_samples: SampleList,
+                       targets: torch.Tensor) -> Optional[torch.Tensor]:
+        """The label mask ``[B, C]`` of resampling, or None.
+
+        None when no sample of the batch carries a ``drawn_class`` (natural
+        sampling); otherwise :func:`resampling_loss_mask` of the targets and
+        the drawn classes (-1, i.e. all ones, for samples without one).
+        """
+        drawn = [get_drawn_class(ds) for ds in data_samples]
+        if all(c is None for c in drawn):
+            return None
+        drawn = torch.tensor([-1 if c is None else int(c) for c in drawn],
+                             dtype=torch.long, device=targets.device)
+        return resampling_loss_mask(targets, drawn)
+
+    def classification_loss(self, cls_scores: torch.Tensor,
+                            targets: torch.Tensor,
+                            loss_mask: Optional[torch.Tensor] = None
+                            ) -> torch.Tensor:
+        """``loss_cls(cls_scores, targets[, loss_mask=...])``.
+
+        Raises:
+            ValueError: if a mask is given and ``loss_cls`` has no
+                ``loss_mask`` argument (MMAction2's own losses).
+        """
+        if loss_mask is None:
+            return self.loss_cls(cls_scores, targets)
+        params = inspect.signature(self.loss_cls.forward).parameters
+        if 'loss_mask' not in params:
+            raise ValueError(
+                f'{type(self.loss_cls).__name__} takes no loss_mask, but the '
+                'batch comes from a sampler with label_mask=True; use a loss '
+                'of meid_mmaction (MultiLabelFocalLoss, ClassBalancedLoss, '
+                'LDAMLoss, EQLLoss) or set label_mask=False')
+        return self.loss_cls(cls_scores, targets, loss_mask=loss_mask)
+
     def loss_by_feat(self, cls_scores: torch.Tensor,
                      data_samples: SampleList) -> Dict[str, torch.Tensor]:
-        """Classification loss of logits ``[B, C]``."""
+        """Classification loss of logits ``[B, C]`` (masked when the
+        samples carry a drawn class, see :meth:`loss_mask_from`)."""
         targets = self.targets_from(data_samples, cls_scores.device)
         if cls_scores.shape != targets.shape:
             raise ValueError(
                 f'logits {tuple(cls_scores.shape)} do not match targets '
                 f'{tuple(targets.shape)}; training expects one view per '
                 'video (num_clips=1)')
-        return dict(loss_cls=self.loss_cls(cls_scores, targets))
+        loss_mask = self.loss_mask_from(data_samples, targets)
+        return dict(
+            loss_cls=self.classification_loss(cls_scores, targets,
+                                              loss_mask))
 
     def predict_by_feat(self, cls_scores: torch.Tensor,
                         data_samples: SampleList) -> SampleList:

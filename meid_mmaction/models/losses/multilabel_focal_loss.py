@@ -1,17 +1,43 @@
 """Sigmoid focal loss on multi-hot targets."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmaction.registry import MODELS
 
-_REDUCTIONS = ('none', 'mean', 'sum')
+from .utils import check_reduction, reduce_loss
+
+
+def sigmoid_focal_elements(logits: torch.Tensor,
+                           targets: torch.Tensor,
+                           gamma: float = 1.0,
+                           alpha: float = 1.0) -> torch.Tensor:
+    """Per-element ``alpha * (1 - p_t) ** gamma * BCE``, ``[B, C]``.
+
+    ``p_t = p`` for positives and ``1 - p`` for negatives (soft targets mix
+    both); ``gamma = 0`` gives ``alpha * BCE``.
+    """
+    if logits.shape != targets.shape:
+        raise ValueError(f'logits {tuple(logits.shape)} and targets '
+                         f'{tuple(targets.shape)} must have the same shape')
+    targets = targets.to(logits.dtype)
+    bce = F.binary_cross_entropy_with_logits(
+        logits, targets, reduction='none')
+    if gamma == 0:
+        return alpha * bce
+    p = torch.sigmoid(logits)
+    one_minus_pt = p * (1 - targets) + (1 - p) * targets
+    return alpha * one_minus_pt.pow(gamma) * bce
 
 
 def multilabel_focal_loss(logits: torch.Tensor,
                           targets: torch.Tensor,
                           gamma: float = 1.0,
                           alpha: float = 1.0,
-                          reduction: str = 'mean') -> torch.Tensor:
+                          reduction: str = 'mean',
+                          loss_mask: Optional[torch.Tensor] = None
+                          ) -> torch.Tensor:
     """``alpha * (1 - p_t) ** gamma * BCE(logits, targets)``.
 
     Args:
@@ -19,33 +45,17 @@ def multilabel_focal_loss(logits: torch.Tensor,
         targets (Tensor): ``[B, C]`` multi-hot (or soft) targets in [0, 1].
         gamma (float): Focusing exponent; 0 gives plain BCE. Defaults to 1.
         alpha (float): Global weight. Defaults to 1.
-        reduction (str): ``'mean'`` over all elements, ``'sum'`` or
+        reduction (str): ``'mean'`` over all elements, ``'sum'``,
+            ``'batch_sum'`` (sum over classes, mean over the batch) or
             ``'none'`` (returns ``[B, C]``).
+        loss_mask (Tensor, optional): Per-element weight ``[B, C]``.
 
     Returns:
         Tensor: the loss.
     """
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f'reduction={reduction!r} is not one of '
-                         f'{_REDUCTIONS}')
-    if logits.shape != targets.shape:
-        raise ValueError(f'logits {tuple(logits.shape)} and targets '
-                         f'{tuple(targets.shape)} must have the same shape')
-    targets = targets.to(logits.dtype)
-    bce = F.binary_cross_entropy_with_logits(
-        logits, targets, reduction='none')
-    if gamma != 0:
-        p = torch.sigmoid(logits)
-        # p_t = p for positives, 1 - p for negatives (soft targets mix both).
-        one_minus_pt = p * (1 - targets) + (1 - p) * targets
-        loss = alpha * one_minus_pt.pow(gamma) * bce
-    else:
-        loss = alpha * bce
-    if reduction == 'mean':
-        return loss.mean()
-    if reduction == 'sum':
-        return loss.sum()
-    return loss
+    check_reduction(reduction)
+    loss = sigmoid_focal_elements(logits, targets, gamma, alpha)
+    return reduce_loss(loss, reduction, loss_mask)
 
 
 @MODELS.register_module()
@@ -53,6 +63,13 @@ class MultiLabelFocalLoss(nn.Module):
     """Module wrapper of :func:`multilabel_focal_loss` with ``loss_weight``.
 
     Defaults follow the VideoLT FrameStack setting (``alpha=1, gamma=1``).
+
+    Args:
+        gamma (float): Focusing exponent (>= 0; 0 is BCE). Defaults to 1.
+        alpha (float): Global weight. Defaults to 1.
+        reduction (str): See :func:`multilabel_focal_loss`. Defaults to
+            ``'mean'``.
+        loss_weight (float): Multiplier of the loss. Defaults to 1.
     """
 
     def __init__(self,
@@ -61,9 +78,7 @@ class MultiLabelFocalLoss(nn.Module):
                  reduction: str = 'mean',
                  loss_weight: float = 1.0) -> None:
         super().__init__()
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f'reduction={reduction!r} is not one of '
-                             f'{_REDUCTIONS}')
+        check_reduction(reduction)
         if gamma < 0:
             raise ValueError(f'gamma must be >= 0, got {gamma}')
         self.gamma = gamma
@@ -71,8 +86,11 @@ class MultiLabelFocalLoss(nn.Module):
         self.reduction = reduction
         self.loss_weight = loss_weight
 
-    def forward(self, logits: torch.Tensor,
-                targets: torch.Tensor) -> torch.Tensor:
-        """``logits`` and ``targets`` are ``[B, C]``."""
+    def forward(self,
+                logits: torch.Tensor,
+                targets: torch.Tensor,
+                loss_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``logits``, ``targets`` and ``loss_mask`` are ``[B, C]``."""
         return self.loss_weight * multilabel_focal_loss(
-            logits, targets, self.gamma, self.alpha, self.reduction)
+            logits, targets, self.gamma, self.alpha, self.reduction,
+            loss_mask)

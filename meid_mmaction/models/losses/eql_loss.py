@@ -1,0 +1,168 @@
+"""Equalization loss (Tan et al., 2020), sigmoid multi-label forms."""
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmaction.registry import MODELS
+from mmengine.dist import get_dist_info
+
+from .utils import ClassCountsLoss, check_reduction, reduce_loss
+
+_MODES = ('random', 'threshold')
+
+
+def eql_weights(targets: torch.Tensor,
+                tail_mask: torch.Tensor,
+                drop: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """EQL weights ``1 - b * tail_c * (1 - y)``, ``[B, C]``.
+
+    Args:
+        targets (torch.Tensor): ``[B, C]`` multi-hot (soft targets give a
+            partial weight ``1 - b * tail * (1 - y)``).
+        tail_mask (torch.Tensor): ``[C]``, 1 for the classes whose negatives
+            may be dropped.
+        drop (torch.Tensor, optional): ``[B, C]`` 0/1 draws ``b``; None
+            drops every tail negative (the original, deterministic EQL).
+    """
+    targets = targets.to(torch.float32 if not targets.is_floating_point()
+                         else targets.dtype)
+    b = 1.0 if drop is None else drop.to(targets)
+    return 1.0 - b * tail_mask.to(targets) * (1.0 - targets)
+
+
+def eql_loss(logits: torch.Tensor,
+             targets: torch.Tensor,
+             tail_mask: torch.Tensor,
+             drop: Optional[torch.Tensor] = None,
+             reduction: str = 'batch_sum',
+             loss_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Sigmoid BCE with EQL's weights on the negatives of tail classes.
+
+    Args:
+        logits (torch.Tensor): ``[B, C]``.
+        targets (torch.Tensor): ``[B, C]`` multi-hot targets.
+        tail_mask (torch.Tensor): ``[C]`` 0/1 tail indicator.
+        drop (torch.Tensor, optional): ``[B, C]`` Bernoulli draws (VideoLT's
+            random form); None: every tail negative dropped (original EQL).
+        reduction (str): ``'none'``, ``'mean'``, ``'sum'`` or
+            ``'batch_sum'`` (default).
+        loss_mask (torch.Tensor, optional): ``[B, C]`` per-element weight.
+
+    Returns:
+        torch.Tensor: ``[B, C]`` or a scalar.
+    """
+    check_reduction(reduction)
+    if logits.shape != targets.shape or tail_mask.shape != logits.shape[1:]:
+        raise ValueError(
+            f'logits {tuple(logits.shape)}, targets {tuple(targets.shape)} '
+            f'and tail_mask {tuple(tail_mask.shape)} must be [B, C], '
+            '[B, C], [C]')
+    if drop is not None and drop.shape != logits.shape:
+        raise ValueError(f'drop {tuple(drop.shape)} must be '
+                         f'{tuple(logits.shape)}')
+    bce = F.binary_cross_entropy_with_logits(
+        logits, targets.to(logits.dtype), reduction='none')
+    loss = bce * eql_weights(targets.to(logits.dtype), tail_mask, drop)
+    return reduce_loss(loss, reduction, loss_mask)
+
+
+@MODELS.register_module()
+class EQLLoss(ClassCountsLoss):
+    """Equalization loss on sigmoid logits.
+
+    Tail classes are those with ``n_c <= tail_thr`` training videos
+    (VideoLT: 100), or, if ``tail_freq`` is given, those whose share of the
+    training labels ``n_c / sum(n)`` is below it (the original's frequency
+    threshold ``lambda``).
+
+    * ``mode='random'`` (VideoLT): a negative of a tail class loses its
+      loss when a Bernoulli(``drop_prob``) draw fires, fresh every step.
+      The draws come from a generator seeded with ``(seed, rank, step)``;
+      the step counter is the persistent buffer ``num_steps``, so a resumed
+      run draws what the uninterrupted run drew, and ranks draw
+      differently. ``seed=None`` uses torch's global generator.
+    * ``mode='threshold'`` (Tan et al., 2020): every negative of a tail
+      class is dropped, deterministically.
+
+    Args:
+        class_counts (sequence of int, optional): ``[C]``; None (default):
+            the training dataset's, handed over by ``LongTailLossHook``.
+        mode (str): ``'random'`` (default) or ``'threshold'``.
+        drop_prob (float): Bernoulli probability ``gamma`` of the random
+            form. Defaults to 1.76e-3.
+        tail_thr (int): Tail classes have ``n_c <= tail_thr``. Defaults to
+            100.
+        tail_freq (float, optional): Use ``n_c / sum(n) < tail_freq``
+            instead. Defaults to None.
+        seed (int, optional): Seed of the random draws. Defaults to 0.
+        reduction (str): Defaults to ``'mean'``; ``'batch_sum'`` is
+            VideoLT's.
+        loss_weight (float): Multiplier. Defaults to 1.
+    """
+
+    def __init__(self,
+                 class_counts: Optional[Sequence[int]] = None,
+                 mode: str = 'random',
+                 drop_prob: float = 1.76e-3,
+                 tail_thr: int = 100,
+                 tail_freq: Optional[float] = None,
+                 seed: Optional[int] = 0,
+                 reduction: str = 'mean',
+                 loss_weight: float = 1.0) -> None:
+        if mode not in _MODES:
+            raise ValueError(f'mode={mode!r} is not one of {_MODES}')
+        if not 0.0 <= drop_prob <= 1.0:
+            raise ValueError(f'drop_prob must be in [0, 1], got '
+                             f'{drop_prob!r}')
+        if tail_freq is not None and not 0.0 < tail_freq <= 1.0:
+            raise ValueError(f'tail_freq must be in (0, 1] or None, got '
+                             f'{tail_freq!r}')
+        if seed is not None and not isinstance(seed, int):
+            raise ValueError(f'seed must be an int or None, got {seed!r}')
+        self.mode = mode
+        self.drop_prob = float(drop_prob)
+        self.tail_thr = int(tail_thr)
+        self.tail_freq = tail_freq
+        self.seed = seed
+        self.reduction = check_reduction(reduction)
+        self.loss_weight = float(loss_weight)
+        super().__init__(class_counts)
+        self.register_buffer('num_steps', torch.zeros((), dtype=torch.long))
+
+    def tail_mask(self) -> torch.Tensor:
+        """``[C]`` float 0/1: the classes whose negatives may be dropped."""
+        counts = self.class_counts.to(torch.float64)
+        if self.tail_freq is not None:
+            return (counts / counts.sum() < self.tail_freq).float()
+        return (counts <= self.tail_thr).float()
+
+    def draw(self, shape, device) -> torch.Tensor:
+        """Bernoulli(``drop_prob``) draws ``[B, C]`` of the current step."""
+        if self.seed is None:
+            return (torch.rand(shape, device=device) <
+                    self.drop_prob).float()
+        rank, _ = get_dist_info()
+        seq = np.random.SeedSequence(
+            [self.seed % (1 << 63), rank, int(self.num_steps)])
+        gen = torch.Generator().manual_seed(int(seq.generate_state(1)[0]))
+        draws = torch.rand(shape, generator=gen) < self.drop_prob
+        return draws.float().to(device)
+
+    def forward(self,
+                logits: torch.Tensor,
+                targets: torch.Tensor,
+                loss_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Loss of logits / targets ``[B, C]`` (optional mask ``[B, C]``).
+
+        In training mode with ``mode='random'`` each call is one step: it
+        draws and advances ``num_steps``.
+        """
+        self.counts_for(logits)
+        drop = None
+        if self.mode == 'random':
+            drop = self.draw(logits.shape, logits.device)
+            if self.training:
+                self.num_steps += 1
+        return self.loss_weight * eql_loss(logits, targets, self.tail_mask(),
+                                           drop, self.reduction, loss_mask)

@@ -1,0 +1,203 @@
+"""Shared pieces of the multi-label losses: reduction, loss mask, counts.
+
+* :func:`reduce_loss`: the reductions every loss of the package offers,
+  applied after an optional per-element weight (``loss_mask``).
+* :func:`resampling_loss_mask`: VideoLT's label mask of resampling (a video
+  drawn for class ``c`` keeps its loss on ``c`` and on its negatives; its
+  other positive classes get weight 0).
+* :class:`ClassCountsLoss`: base module of the losses that need the
+  training split's class counts ``n_c``, either from the constructor or
+  handed over at the start of training (``LongTailLossHook``).
+"""
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+REDUCTIONS = ('none', 'mean', 'sum', 'batch_sum')
+
+
+def check_reduction(reduction: str) -> str:
+    """Return ``reduction`` or raise a ValueError naming the allowed set."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f'reduction={reduction!r} is not one of '
+                         f'{REDUCTIONS}')
+    return reduction
+
+
+def reduce_loss(loss: torch.Tensor,
+                reduction: str = 'mean',
+                loss_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Weight a per-element loss and reduce it.
+
+    The mask multiplies the elements first; the denominators do not depend
+    on it (as in VideoLT, where a masked element counts as a zero loss).
+
+    Args:
+        loss (torch.Tensor): Per-element loss ``[B, C]``.
+        reduction (str): ``'none'`` (``[B, C]``), ``'mean'`` (over all
+            ``B * C`` elements), ``'sum'`` (all elements) or ``'batch_sum'``
+            (sum over classes, mean over the batch, as VideoLT).
+        loss_mask (torch.Tensor, optional): Per-element weight ``[B, C]``.
+
+    Returns:
+        torch.Tensor: ``[B, C]`` for ``'none'``, otherwise a scalar.
+    """
+    check_reduction(reduction)
+    if loss_mask is not None:
+        if loss_mask.shape != loss.shape:
+            raise ValueError(f'loss_mask {tuple(loss_mask.shape)} must have '
+                             f'the shape of the loss {tuple(loss.shape)}')
+        loss = loss * loss_mask.to(loss.dtype)
+    if reduction == 'mean':
+        return loss.mean()
+    if reduction == 'sum':
+        return loss.sum()
+    if reduction == 'batch_sum':
+        if loss.dim() != 2:
+            raise ValueError("reduction='batch_sum' needs a [B, C] loss, got "
+                             f'shape {tuple(loss.shape)}')
+        return loss.sum(dim=1).mean()
+    return loss
+
+
+def resampling_loss_mask(targets: torch.Tensor,
+                         drawn_classes: torch.Tensor) -> torch.Tensor:
+    """VideoLT's label mask of class-aware resampling.
+
+    A video drawn for class ``c`` keeps its loss on ``c`` and on every
+    negative; its other positive classes get weight 0
+    (``mask = 1 - (y - onehot(c))``). Rows with ``drawn_classes = -1``
+    (drawn without a class) keep every element.
+
+    Args:
+        targets (torch.Tensor): Multi-hot targets ``[B, C]`` (an element
+            ``> 0`` is a positive).
+        drawn_classes (torch.Tensor): ``[B]`` int, the class each video was
+            drawn for, or -1.
+
+    Returns:
+        torch.Tensor: ``[B, C]`` mask of 0 / 1 in the dtype of ``targets``.
+    """
+    if targets.dim() != 2 or drawn_classes.shape != targets.shape[:1]:
+        raise ValueError(f'targets must be [B, C] and drawn_classes [B], got '
+                         f'{tuple(targets.shape)} and '
+                         f'{tuple(drawn_classes.shape)}')
+    drawn = drawn_classes.to(device=targets.device, dtype=torch.long)
+    num_classes = targets.shape[1]
+    bad = (drawn < -1) | (drawn >= num_classes)
+    if bool(bad.any()):
+        row = int(bad.nonzero()[0])
+        raise ValueError(f'drawn class {int(drawn[row])} of batch row {row} '
+                         f'is outside [0, {num_classes}) (or -1: no class)')
+    has_class = drawn >= 0
+    rows = has_class.nonzero().flatten()
+    positive = targets > 0
+    if len(rows) and not bool(positive[rows, drawn[rows]].all()):
+        row = int(rows[~positive[rows, drawn[rows]]][0])
+        raise ValueError(f'batch row {row} was drawn for class '
+                         f'{int(drawn[row])}, which is not among its '
+                         'positive classes')
+    keep = ~positive | ~has_class[:, None]
+    keep[rows, drawn[rows]] = True
+    return keep.to(targets.dtype)
+
+
+def class_balanced_weights(class_counts: torch.Tensor,
+                           beta: float = 0.9999) -> torch.Tensor:
+    """Class-balanced weights of Cui et al. (2019), normalised to sum ``C``.
+
+    ``w_c = (1 - beta) / (1 - beta ** n_c)`` (the inverse effective number
+    of samples), then scaled so that ``sum_c w_c = C``. A class with
+    ``n_c = 0`` gets the weight of ``n_c = 1`` (it has no positive in
+    training anyway).
+
+    Args:
+        class_counts (torch.Tensor): ``[C]`` training videos per class.
+        beta (float): In ``[0, 1)``. Defaults to 0.9999 (VideoLT).
+
+    Returns:
+        torch.Tensor: ``[C]`` float64 weights.
+    """
+    if not 0.0 <= beta < 1.0:
+        raise ValueError(f'beta must be in [0, 1), got {beta!r}')
+    counts = class_counts.to(torch.float64).clamp(min=1)
+    weights = (1.0 - beta) / (1.0 - torch.pow(torch.tensor(
+        beta, dtype=torch.float64), counts))
+    return weights * (len(weights) / weights.sum())
+
+
+class ClassCountsLoss(nn.Module):
+    """Base of the losses that need the training class counts ``n_c``.
+
+    The counts come from the constructor (``class_counts``) or, when it is
+    None, from :meth:`set_class_counts`, which ``LongTailLossHook`` calls at
+    the start of training with the training dataset's
+    ``metainfo['class_counts']``. They are kept in the non-persistent buffer
+    ``class_counts`` ``[C]`` (not saved in checkpoints: a resumed run gets
+    them again from the same source), so they follow ``model.to(device)``.
+
+    Args:
+        class_counts (sequence of int, optional): ``[C]`` training videos per
+            class. None: wait for :meth:`set_class_counts`.
+    """
+
+    def __init__(self, class_counts: Optional[Sequence[int]] = None) -> None:
+        super().__init__()
+        self.counts_from_config = class_counts is not None
+        self.register_buffer(
+            'class_counts', torch.zeros(0, dtype=torch.long),
+            persistent=False)
+        if class_counts is not None:
+            self._store_counts(class_counts)
+
+    def _store_counts(self, counts) -> None:
+        arr = np.asarray(counts)
+        if arr.ndim != 1 or arr.size == 0 or not (
+                np.issubdtype(arr.dtype, np.integer) or
+                np.all(np.mod(arr, 1) == 0)) or np.any(arr < 0):
+            raise ValueError(
+                f'{type(self).__name__}: class_counts must be a non-empty '
+                f'1-D sequence of ints >= 0, got {counts!r:.200}')
+        self.class_counts = torch.as_tensor(
+            arr.astype(np.int64), device=self.class_counts.device)
+        self.on_class_counts()
+
+    @property
+    def has_class_counts(self) -> bool:
+        """Whether the counts are known."""
+        return self.class_counts.numel() > 0
+
+    def set_class_counts(self, class_counts: Sequence[int]) -> None:
+        """Take the training split's counts (unless the config gave some).
+
+        Args:
+            class_counts (sequence of int): ``[C]`` videos per class.
+        """
+        if self.counts_from_config:
+            if len(class_counts) != self.class_counts.numel():
+                raise ValueError(
+                    f'{type(self).__name__}: class_counts of the config has '
+                    f'{self.class_counts.numel()} classes but the training '
+                    f'dataset has {len(class_counts)}')
+            return
+        self._store_counts(class_counts)
+
+    def on_class_counts(self) -> None:
+        """Hook for subclasses: derive their buffers from the counts."""
+
+    def counts_for(self, logits: torch.Tensor) -> torch.Tensor:
+        """The counts ``[C]``, checked against logits ``[B, C]``."""
+        if not self.has_class_counts:
+            raise ValueError(
+                f'{type(self).__name__}: the class counts are unknown; give '
+                "'class_counts' in the loss config or train with "
+                "custom_hooks=[dict(type='LongTailLossHook')] (in "
+                'configs/_base_/default_runtime.py), which hands over the '
+                "training dataset's metainfo['class_counts']")
+        if logits.dim() != 2 or logits.shape[1] != self.class_counts.numel():
+            raise ValueError(
+                f'{type(self).__name__}: logits {tuple(logits.shape)} do not '
+                f'match the {self.class_counts.numel()} class counts')
+        return self.class_counts
