@@ -123,3 +123,50 @@ def test_module_errors():
     with pytest.raises(ValueError, match=r'logits must be \[B, 3\], got '
                        r'\(2, 4\)'):
         loss(torch.zeros(2, 4))
+
+
+def _groups_loss(**kwargs):
+    torch.manual_seed(0)
+    loss = HeadTailDistillLoss(num_classes=4, neck_channels=2, **kwargs)
+    loss.set_class_groups(dict(head=[0, 1], medium=[2], tail=[3]))
+    return loss
+
+
+def test_neck_mode_frozen_gets_no_gradient():
+    loss = _groups_loss(neck_mode='frozen')
+    free = _groups_loss()  # same seed: same necks
+    y = torch.randn(5, 4, requires_grad=True)
+    value = loss(y)
+    torch.testing.assert_close(value, free(y))  # same value
+    value.backward()
+    assert all(p.grad is None for p in loss.parameters())
+    assert y.grad is not None and y.grad.abs().sum() > 0
+
+
+def test_neck_mode_unit_hand_computed_and_scale_free():
+    loss = _groups_loss(neck_mode='unit', loss_weight=1.0)
+    with torch.no_grad():
+        loss.neck_head.weight.copy_(torch.tensor([[3., 4., 9., 9.],
+                                                  [0., 2., 9., 9.]]))
+        loss.neck_tail.weight.copy_(torch.tensor([[9., 9., 9., -2.],
+                                                  [9., 9., 9., 5.]]))
+        loss.neck_head.bias.zero_()
+        loss.neck_tail.bias.zero_()
+    y = torch.tensor([[1., 0., 7., 2.], [0., 1., 7., 0.]])
+    head, tail = loss.necks(y)
+    # rows normalised over the group's columns: (0.6, 0.8), (0, 1); tail
+    # column 3 only: -1, 1
+    torch.testing.assert_close(head, torch.tensor([[0.6, 0.], [0.8, 1.]]))
+    torch.testing.assert_close(tail, torch.tensor([[-2., 2.], [0., 0.]]))
+    # Var head (0.01, 0.25), Var tail (1, 1)
+    assert loss(y).item() == pytest.approx(math.hypot(0.99, 0.75))
+    with torch.no_grad():
+        loss.neck_head.weight.mul_(1e-3)  # shrinking the neck changes
+        loss.neck_tail.weight.mul_(1e-3)  # nothing
+    assert loss(y).item() == pytest.approx(math.hypot(0.99, 0.75))
+
+
+def test_neck_mode_error():
+    with pytest.raises(ValueError, match="neck_mode='tied' is not supported"
+                       r".*\('free', 'frozen', 'unit'\)"):
+        HeadTailDistillLoss(num_classes=4, neck_mode='tied')

@@ -11,6 +11,7 @@ from meid_mmaction.models.heads.meid_modules import (
     FrameAttention,
     FrameEmbedding,
     complementary_weights,
+    mix_logits,
     motion_features,
     weighted_mean_pool,
 )
@@ -300,3 +301,91 @@ def test_set_train_stage_clears_grads_of_frozen_expert():
     head.set_train_stage(2)
     for module in head.stage_modules(1):
         assert all(p.grad is None for p in module.parameters())
+
+
+def test_complementary_weights_rank_and_background_hand_computed():
+    a = torch.tensor([[0.3, 0.1, 0.2], [0.002, 0.003, 0.001]])
+    # ranks / (N - 1): [1, 0, 0.5] and [0.5, 1, 0]
+    expect = torch.tensor([[1 / 1.5, 1 / 0.5, 1 / 1.0],
+                           [1 / 1.0, 1 / 1.5, 1 / 0.5]])
+    torch.testing.assert_close(
+        complementary_weights(a, beta=0.5, norm='rank'), expect)
+    # a monotone transform of A gives the same weights
+    torch.testing.assert_close(
+        complementary_weights(a.log(), beta=0.5, norm='rank'), expect)
+    # background: A / max A = [0.01, 0.5, 1, 0.2]; < 0.25 -> weight 0
+    a = torch.tensor([[0.01, 0.5, 1.0, 0.2]])
+    r = complementary_weights(a, beta=0.5, eps=0.0, background_thr=0.25)
+    torch.testing.assert_close(
+        r, torch.tensor([[0., 1 / 1.0, 1 / 1.5, 0.]]))
+    r = complementary_weights(a * 0.01, beta=0.5, norm='max', eps=0.0,
+                              background_thr=0.25)
+    torch.testing.assert_close(
+        r, torch.tensor([[0., 1 / 1.0, 1 / 1.5, 0.]]))
+    with pytest.raises(ValueError, match=r'cfs_background_thr must be in '
+                       r'\[0, 1\), got 1.0'):
+        complementary_weights(a, background_thr=1.0)
+
+
+def test_mix_logits_is_logit_of_probability_mixture():
+    y1 = torch.tensor([[-60., -1., 0., 2., 60.]])
+    y2 = torch.tensor([[3., 0.5, 0., -2., 60.]])
+    for w in (0.0, 0.3, 0.5, 1.0):
+        mixed = mix_logits(y1, y2, w)
+        assert torch.isfinite(mixed).all()
+        expect = w * torch.sigmoid(y1.double()) + \
+            (1 - w) * torch.sigmoid(y2.double())
+        torch.testing.assert_close(torch.sigmoid(mixed.double()), expect)
+
+
+def test_stage2_release_objective_and_prob_mix_inference():
+    torch.manual_seed(0)
+    head = make_head(stage2_loss='expert2', inference='prob_mix',
+                     inference_weight=0.25)
+    head.set_train_stage(2)
+    x = torch.randn(4, 3, D)
+    data = samples([[0], [1, 3], [4], [2]])
+    losses = head.loss(x, data)
+    y = head.expert1(x)
+    y_f = head.expert2(x, head.expert1.attention(x))
+    target = head.targets_from(data, 'cpu')
+    torch.testing.assert_close(losses['loss_cls'],
+                               multilabel_focal_loss(y_f, target))
+    head.eval()
+    head.predict(x, data)
+    expect = 0.25 * torch.sigmoid(y) + 0.75 * torch.sigmoid(y_f)
+    for d, e in zip(data, expect):
+        torch.testing.assert_close(get_pred_score(d), e)
+    head.set_train_stage(1)  # stage 1 predicts sigmoid(Y) whatever the mix
+    torch.testing.assert_close(head(x), y)
+
+
+def test_distill2_reuses_expert1_necks_frozen():
+    torch.manual_seed(0)
+    head = make_head(distill2_necks='expert1')
+    assert head.distill2 is None
+    assert head.stage_modules(2) == (head.expert2, )
+    head.set_train_stage(2)
+    x = torch.randn(4, 3, D)
+    data = samples([[0], [1, 3], [4], [2]])
+    losses = head.loss(x, data)
+    y_f = head.expert2(x, head.expert1.attention(x))
+    torch.testing.assert_close(losses['loss_distill'], head.distill1(y_f))
+    sum(losses.values()).backward()
+    assert all(p.grad is None for p in head.distill1.parameters())
+    assert all(p.grad is not None for p in head.expert2.parameters())
+
+
+def test_variant_option_errors():
+    for kwargs, match in (
+            (dict(stage2_loss='mean'), "stage2_loss='mean' is not supported"
+             r".*\('sum', 'expert2'\)"),
+            (dict(inference='max'), "inference='max' is not supported"),
+            (dict(inference_weight=1.5), r'inference_weight must be a '
+             r'number in \[0, 1\], got 1.5'),
+            (dict(distill2_necks='shared'), "distill2_necks='shared' is "
+             'not supported'),
+            (dict(cfs_background_thr=-0.1), 'cfs_background_thr must be'),
+            (dict(cfs_norm='softmax'), "cfs_norm='softmax' is not one of")):
+        with pytest.raises(ValueError, match=match):
+            make_head(**kwargs)

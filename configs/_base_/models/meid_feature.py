@@ -14,7 +14,13 @@ model = dict(
         attention_channels=None,  # D // 4
         eps=1e-6,  # attention-pooling epsilon
         beta=0.5,  # complementary frame selection R = 1 / (A + beta)
+        cfs_norm='none',  # paper; ours: 'max' (A / max A), 'rank'
+        cfs_background_thr=0.0,  # ours: > 0 drops frames A / max A below it
         expert2='complementary',  # or 'attention' (two attention experts)
+        stage2_loss='sum',  # paper L(Y + Y_F); release: 'expert2' L(Y_F)
+        inference='logit_sum',  # paper s(Y + Y_F); release: 'prob_mix'
+        inference_weight=0.5,  # w of 'prob_mix': w s(Y) + (1 - w) s(Y_F)
+        distill2_necks='own',  # paper; ours: 'expert1' (frozen, reused)
         loss_cls=dict(type='MultiLabelFocalLoss', gamma=1.0, alpha=1.0),
         # one instance (own necks) per expert; lambda_1 = lambda_2 = 0.1;
         # None disables the distillation loss
@@ -22,5 +28,6 @@ model = dict(
             type='HeadTailDistillLoss',
             neck_channels=128,
             distance='l2',
-            loss_weight=0.1)),
+            loss_weight=0.1,
+            neck_mode='free')),  # paper; ours: 'frozen', 'unit'
     data_preprocessor=dict(type='ActionDataPreprocessor'))

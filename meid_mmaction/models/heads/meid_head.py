@@ -7,9 +7,17 @@ from mmaction.registry import MODELS
 from mmaction.utils import SampleList
 
 from .base_multilabel_head import BaseMultiLabelHead
-from .meid_modules import AttentionExpert, ComplementaryExpert, check_beta
+from .meid_modules import (
+    AttentionExpert,
+    ComplementaryExpert,
+    check_beta,
+    mix_logits,
+)
 
 _EXPERT2 = ('complementary', 'attention')
+_STAGE2_LOSSES = ('sum', 'expert2')
+_INFERENCES = ('logit_sum', 'prob_mix')
+_DISTILL2_NECKS = ('own', 'expert1')
 
 
 @MODELS.register_module()
@@ -24,8 +32,25 @@ class MEIDHead(BaseMultiLabelHead):
 
     The head keeps its training stage in the persistent buffer
     ``train_stage`` (1 or 2), so that a checkpoint predicts what it was
-    trained for: ``sigmoid(Y)`` after stage 1, ``sigmoid(Y + Y_F)`` after
-    stage 2. :meth:`set_train_stage` (called by ``TwoStageTrainLoop``) also
+    trained for: ``sigmoid(Y)`` after stage 1, ``sigmoid(Y + Y_F)`` (or the
+    ``inference`` variant) after stage 2.
+
+    Variants (constructor arguments; "paper" = METHOD.md, the defaults,
+    "release" = the authors' released code, "ours" = project options):
+
+    * stage-2 objective: ``stage2_loss='sum'``, ``L(Y + Y_F)`` (paper) or
+      ``'expert2'``, ``L(Y_F)`` (release);
+    * scores after stage 2: ``inference='logit_sum'``, ``sigmoid(Y + Y_F)``
+      (paper) or ``'prob_mix'``, ``w sigmoid(Y) + (1 - w) sigmoid(Y_F)``
+      (release with ``w = 0.5``; ``inference_weight``);
+    * complementary frame selection: ``cfs_norm='none'``, ``1 / (A +
+      beta)`` (paper), ``'max'`` or ``'rank'``, and ``cfs_background_thr``
+      (ours);
+    * stage-2 distillation necks: ``distill2_necks='own'`` (paper) or
+      ``'expert1'`` (ours: expert 1's necks, frozen); ``loss_distill``'s
+      ``neck_mode`` ``'free'`` (paper), ``'frozen'``, ``'unit'`` (ours).
+
+    :meth:`set_train_stage` (called by ``TwoStageTrainLoop``) also
     sets which parameters are trainable: stage 1 trains expert 1 and its
     distillation necks; stage 2 freezes them (``requires_grad=False``,
     eval mode, computed without autograd) and trains expert 2 and its necks.
@@ -55,7 +80,22 @@ class MEIDHead(BaseMultiLabelHead):
         cfs_norm (str): ``'none'`` (METHOD.md: ``R = 1 / (A + beta)``) or
             ``'max'`` (``R = 1 / (A / max_n A + beta)``, independent of the
             scale of ``A``). Defaults to ``'none'``.
+        cfs_background_thr (float): Frames with ``A / max_n A`` below it get
+            no complementary weight (ours). Defaults to 0 (off).
         expert2 (str): ``'complementary'`` (default) or ``'attention'``.
+        stage2_loss (str): ``'sum'`` (paper: ``L_cls(Y + Y_F)``, default)
+            or ``'expert2'`` (release: ``L_cls(Y_F)``).
+        inference (str): Scores after stage 2: ``'logit_sum'`` (paper:
+            ``sigmoid(Y + Y_F)``, default) or ``'prob_mix'`` (release:
+            ``w sigmoid(Y) + (1 - w) sigmoid(Y_F)``). ``forward`` returns
+            the logit of the mixture (:func:`mix_logits`), so the
+            predictions and ``average_clips`` work unchanged.
+        inference_weight (float): ``w`` of ``'prob_mix'`` in ``[0, 1]``.
+            Defaults to 0.5 (release).
+        distill2_necks (str): ``'own'`` (default: expert 2 has its own
+            trainable necks) or ``'expert1'`` (stage 2 reuses expert 1's
+            necks, frozen: ``L_d2 = L_d(Y_F)`` measured in expert 1's
+            neck space).
         loss_cls (dict): Classification loss (of ``Y`` resp. ``Y + Y_F``).
             Defaults to ``MultiLabelFocalLoss`` (``alpha = gamma = 1``).
         loss_distill (dict, optional): Distillation loss config, built once
@@ -78,7 +118,12 @@ class MEIDHead(BaseMultiLabelHead):
                  eps: float = 1e-6,
                  beta: float = 0.5,
                  cfs_norm: str = 'none',
+                 cfs_background_thr: float = 0.0,
                  expert2: str = 'complementary',
+                 stage2_loss: str = 'sum',
+                 inference: str = 'logit_sum',
+                 inference_weight: float = 0.5,
+                 distill2_necks: str = 'own',
                  loss_cls: dict = dict(type='MultiLabelFocalLoss'),
                  loss_distill: Optional[dict] = dict(
                      type='HeadTailDistillLoss'),
@@ -94,6 +139,22 @@ class MEIDHead(BaseMultiLabelHead):
             raise ValueError(f'expert2={expert2!r} is not supported; '
                              f'expected one of {_EXPERT2}')
         check_beta(beta)
+        for name, value, allowed in (
+                ('stage2_loss', stage2_loss, _STAGE2_LOSSES),
+                ('inference', inference, _INFERENCES),
+                ('distill2_necks', distill2_necks, _DISTILL2_NECKS)):
+            if value not in allowed:
+                raise ValueError(f'{name}={value!r} is not supported; '
+                                 f'expected one of {allowed}')
+        if isinstance(inference_weight, bool) or not isinstance(
+                inference_weight, (int, float)) or \
+                not 0.0 <= inference_weight <= 1.0:
+            raise ValueError('inference_weight must be a number in [0, 1], '
+                             f'got {inference_weight!r}')
+        self.stage2_loss = stage2_loss
+        self.inference = inference
+        self.inference_weight = float(inference_weight)
+        self.distill2_necks = distill2_necks
         hidden = hidden_channels or in_channels
         self.hidden_channels = hidden
         self.expert2_type = expert2
@@ -115,7 +176,8 @@ class MEIDHead(BaseMultiLabelHead):
                 norm=norm,
                 dropout=dropout,
                 beta=beta,
-                cfs_norm=cfs_norm)
+                cfs_norm=cfs_norm,
+                cfs_background_thr=cfs_background_thr)
         else:
             self.expert2 = AttentionExpert(
                 in_channels,
@@ -132,7 +194,9 @@ class MEIDHead(BaseMultiLabelHead):
         else:
             default = dict(num_classes=num_classes)
             self.distill1 = MODELS.build(loss_distill, default_args=default)
-            self.distill2 = MODELS.build(loss_distill, default_args=default)
+            self.distill2 = (None if distill2_necks == 'expert1' else
+                             MODELS.build(loss_distill,
+                                          default_args=default))
         # Stage 1 at construction. requires_grad is left on everywhere here:
         # DDP only registers parameters that require grad when it wraps the
         # model, and expert 2 must be among them for stage 2.
@@ -234,19 +298,35 @@ class MEIDHead(BaseMultiLabelHead):
                 here, ``predict_by_feat`` averages the views).
         """
         y, y_f = self.forward_experts(self._to_frames(x, num_segs))
-        return y if y_f is None else y + y_f
+        return y if y_f is None else self.combine(y, y_f)
+
+    def combine(self, y: torch.Tensor, y_f: torch.Tensor) -> torch.Tensor:
+        """Stage-2 logits ``[B, C]`` from ``Y`` and ``Y_F`` (``[B, C]``
+        each): ``Y + Y_F`` or the logit of the ``'prob_mix'`` mixture."""
+        if self.inference == 'prob_mix':
+            return mix_logits(y, y_f, self.inference_weight)
+        return y + y_f
 
     # ------------------------------------------------------------------
     # losses
     def loss(self, feats: torch.Tensor, data_samples: SampleList,
              **kwargs) -> Dict[str, torch.Tensor]:
         """Stage 1: ``L_cls(Y) + L_d1(Y)``; stage 2:
-        ``L_cls(Y + Y_F) + L_d2(Y_F)``."""
+        ``L_cls(Y + Y_F) + L_d2(Y_F)`` (``L_cls(Y_F)`` with
+        ``stage2_loss='expert2'``)."""
         x = self._to_frames(feats, kwargs.get('num_segs'))
         y, y_f = self.forward_experts(x)
         if y_f is None:
             return self.loss_by_feat(y, data_samples, expert_logits=y)
-        return self.loss_by_feat(y + y_f, data_samples, expert_logits=y_f)
+        scores = y_f if self.stage2_loss == 'expert2' else y + y_f
+        return self.loss_by_feat(scores, data_samples, expert_logits=y_f)
+
+    @property
+    def stage_distill(self) -> Optional[nn.Module]:
+        """The distillation loss of the current stage (None: off)."""
+        if self.stage == 1 or self.distill2_necks == 'expert1':
+            return self.distill1
+        return self.distill2
 
     def loss_by_feat(self,
                      cls_scores: torch.Tensor,
@@ -256,8 +336,8 @@ class MEIDHead(BaseMultiLabelHead):
         """Losses of the current stage.
 
         Args:
-            cls_scores (torch.Tensor): Combined logits ``[B, C]`` (``Y`` or
-                ``Y + Y_F``).
+            cls_scores (torch.Tensor): Logits of the classification loss
+                ``[B, C]`` (``Y``; ``Y + Y_F`` or ``Y_F`` in stage 2).
             data_samples (list[ActionDataSample]): Ground truth.
             expert_logits (torch.Tensor, optional): Logits of the expert
                 being trained ``[B, C]`` (``Y`` or ``Y_F``), used by the
@@ -268,7 +348,7 @@ class MEIDHead(BaseMultiLabelHead):
             dict: ``loss_cls`` and, with distillation, ``loss_distill``.
         """
         losses = super().loss_by_feat(cls_scores, data_samples)
-        distill = self.distill1 if self.stage == 1 else self.distill2
+        distill = self.stage_distill
         if distill is None:
             return losses
         if expert_logits is None:

@@ -2,6 +2,7 @@
 
 Plain ``nn.Module`` parts, not registered: :class:`MEIDHead` composes them.
 """
+import math
 from typing import Optional, Tuple
 
 import torch
@@ -95,7 +96,7 @@ def weighted_mean_pool(feats: torch.Tensor,
     return num / (weights.sum(dim=1, keepdim=True) + eps)
 
 
-CFS_NORMS = ('none', 'max')
+CFS_NORMS = ('none', 'max', 'rank')
 
 
 def check_beta(beta: float) -> float:
@@ -111,22 +112,87 @@ def check_beta(beta: float) -> float:
 def complementary_weights(attention: torch.Tensor,
                           beta: float = 0.5,
                           norm: str = 'none',
-                          eps: float = 1e-6) -> torch.Tensor:
+                          eps: float = 1e-6,
+                          background_thr: float = 0.0) -> torch.Tensor:
     """Complementary frame selection ``R = 1 / (A' + beta)``, ``[B, N]``.
 
-    ``A' = A`` with ``norm='none'`` (METHOD.md). With ``norm='max'``,
-    ``A' = A / (max_n A + eps)`` per video: expert 1 pools with the
-    normalised mean ``sum A T / sum A``, which ignores the scale of ``A``,
-    so a trained sigmoid attention can shrink towards 0, where ``1 / (A +
-    beta)`` becomes constant; the max-normalised complement does not
-    depend on that scale (see docs/benchmarks.md, MEID ablation).
+    ``A'`` depends on ``norm``:
+
+    * ``'none'`` (paper, METHOD.md): ``A' = A``;
+    * ``'max'`` (ours): ``A' = A / (max_n A + eps)`` per video. Expert 1
+      pools with the normalised mean ``sum A T / sum A``, which ignores the
+      scale of ``A``, so a trained sigmoid attention can shrink towards 0,
+      where ``1 / (A + beta)`` becomes constant; this complement does not
+      depend on that scale (docs/benchmarks.md, MEID ablation);
+    * ``'rank'`` (ours): ``A'`` is the rank of ``A_n`` within its video
+      divided by ``N - 1`` (0 for the frame expert 1 attends to least, 1
+      for the most; ties by position), independent of any monotone
+      transform of ``A``.
+
+    With ``background_thr > 0`` (ours) frames that expert 1 treats as
+    background, ``A / max_n A < background_thr``, get ``R = 0``, so the
+    complement does not move weight onto them; the frame with the largest
+    ``A`` always keeps its weight.
+
+    Args:
+        attention (torch.Tensor): Expert 1's frame weights ``A`` ``[B, N]``.
+        beta (float): Offset in ``(0, 1)``.
+        norm (str): ``'none'``, ``'max'`` or ``'rank'``.
+        eps (float): Guards the division by ``max_n A``.
+        background_thr (float): In ``[0, 1)``; 0 keeps every frame.
+
+    Returns:
+        torch.Tensor: ``R`` ``[B, N]``.
     """
-    if norm == 'max':
-        attention = attention / (
-            attention.amax(dim=1, keepdim=True) + eps)
-    elif norm != 'none':
+    if norm not in CFS_NORMS:
         raise ValueError(f'cfs_norm={norm!r} is not one of {CFS_NORMS}')
-    return 1.0 / (attention + beta)
+    if not 0.0 <= background_thr < 1.0:
+        raise ValueError('cfs_background_thr must be in [0, 1), got '
+                         f'{background_thr!r}')
+    scaled = None
+    if norm == 'max' or background_thr > 0:
+        scaled = attention / (attention.amax(dim=1, keepdim=True) + eps)
+    if norm == 'max':
+        a = scaled
+    elif norm == 'rank':
+        n = attention.shape[1]
+        order = attention.argsort(dim=1, stable=True)
+        ranks = torch.empty_like(order)
+        ranks.scatter_(1, order, torch.arange(
+            n, device=order.device).expand_as(order))
+        a = ranks.to(attention.dtype) / max(n - 1, 1)
+    else:
+        a = attention
+    r = 1.0 / (a + beta)
+    if background_thr > 0:
+        r = r * (scaled >= background_thr).to(r.dtype)
+    return r
+
+
+def mix_logits(y1: torch.Tensor, y2: torch.Tensor,
+               weight: float = 0.5) -> torch.Tensor:
+    """Logit of the probability mixture ``w sigma(y1) + (1 - w) sigma(y2)``.
+
+    Computed in log space (stable for large logits), so that ``sigmoid``
+    of the result is the mixture: the head keeps returning logits.
+
+    Args:
+        y1 (torch.Tensor): Logits of expert 1 ``[B, C]``.
+        y2 (torch.Tensor): Logits of expert 2 ``[B, C]``.
+        weight (float): ``w`` in ``[0, 1]``.
+
+    Returns:
+        torch.Tensor: ``[B, C]``.
+    """
+    f = torch.nn.functional.logsigmoid
+    if weight <= 0.0:
+        return y2
+    if weight >= 1.0:
+        return y1
+    lw, lv = math.log(weight), math.log1p(-weight)
+    log_p = torch.logaddexp(lw + f(y1), lv + f(y2))
+    log_q = torch.logaddexp(lw + f(-y1), lv + f(-y2))
+    return log_p - log_q
 
 
 def motion_features(x: torch.Tensor) -> torch.Tensor:
@@ -214,8 +280,10 @@ class ComplementaryExpert(nn.Module):
         norm (str): Norm of both frame embeddings.
         dropout (float): Dropout of both frame embeddings.
         beta (float): CFS offset ``beta`` in ``(0, 1)``. Defaults to 0.5.
-        cfs_norm (str): ``'none'`` (METHOD.md) or ``'max'``: complement of
-            ``A / max_n A`` (see :func:`complementary_weights`).
+        cfs_norm (str): ``'none'`` (METHOD.md), ``'max'`` or ``'rank'``
+            (see :func:`complementary_weights`).
+        cfs_background_thr (float): Frames with ``A / max_n A`` below it get
+            no weight (see :func:`complementary_weights`). Defaults to 0.
     """
 
     def __init__(self,
@@ -225,12 +293,17 @@ class ComplementaryExpert(nn.Module):
                  norm: str = 'LN',
                  dropout: float = 0.0,
                  beta: float = 0.5,
-                 cfs_norm: str = 'none') -> None:
+                 cfs_norm: str = 'none',
+                 cfs_background_thr: float = 0.0) -> None:
         super().__init__()
         if cfs_norm not in CFS_NORMS:
             raise ValueError(
                 f'cfs_norm={cfs_norm!r} is not one of {CFS_NORMS}')
+        if not 0.0 <= cfs_background_thr < 1.0:
+            raise ValueError('cfs_background_thr must be in [0, 1), got '
+                             f'{cfs_background_thr!r}')
         self.cfs_norm = cfs_norm
+        self.cfs_background_thr = float(cfs_background_thr)
         self.embed = FrameEmbedding(in_channels, hidden_channels, norm,
                                     dropout)
         self.motion_embed = FrameEmbedding(in_channels, hidden_channels, norm,
@@ -243,7 +316,8 @@ class ComplementaryExpert(nn.Module):
                 attention: torch.Tensor) -> torch.Tensor:
         """Features ``[B, N, D]`` and expert 1's weights ``A`` ``[B, N]`` ->
         logits ``Y_F`` ``[B, C]``."""
-        r = complementary_weights(attention, self.beta, self.cfs_norm)
+        r = complementary_weights(attention, self.beta, self.cfs_norm,
+                                  background_thr=self.cfs_background_thr)
         x_c = weighted_mean_pool(self.embed(x), r)
         x_m = self.motion_embed(motion_features(x)).mean(dim=1)
         return self.fc_cls(self.fuse(torch.cat([x_c, x_m], dim=-1)))

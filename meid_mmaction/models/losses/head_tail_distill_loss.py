@@ -10,9 +10,11 @@ from typing import Dict, Sequence
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmaction.registry import MODELS
 
 _DISTANCES = ('l2', 'mse')
+NECK_MODES = ('free', 'frozen', 'unit')
 
 
 def head_tail_distill_loss(head_feats: torch.Tensor,
@@ -67,17 +69,33 @@ class HeadTailDistillLoss(nn.Module):
         distance (str): ``'l2'`` (default) or ``'mse'``, see
             :func:`head_tail_distill_loss`.
         loss_weight (float): Weight of the loss (``lambda``). Defaults to 0.1.
+        neck_mode (str): How the necks may change (docs/benchmarks.md: free
+            necks shrink towards 0, which cancels the loss without
+            equalising the logit variances):
+
+            * ``'free'`` (paper, default): trained with the expert;
+            * ``'frozen'`` (ours): kept at their random initialisation (the
+              parameters exist, so checkpoints keep their shape, but get no
+              gradient); the loss can only change the logits;
+            * ``'unit'`` (ours): trained, but each output unit's weight row
+              (over the group's classes) is normalised to unit L2 norm, so
+              the necks cannot scale the variances away.
     """
 
     def __init__(self,
                  num_classes: int,
                  neck_channels: int = 128,
                  distance: str = 'l2',
-                 loss_weight: float = 0.1) -> None:
+                 loss_weight: float = 0.1,
+                 neck_mode: str = 'free') -> None:
         super().__init__()
         if distance not in _DISTANCES:
             raise ValueError(f'distance={distance!r} is not supported; '
                              f'expected one of {_DISTANCES}')
+        if neck_mode not in NECK_MODES:
+            raise ValueError(f'neck_mode={neck_mode!r} is not supported; '
+                             f'expected one of {NECK_MODES}')
+        self.neck_mode = neck_mode
         if int(num_classes) < 1 or int(neck_channels) < 1:
             raise ValueError('num_classes and neck_channels must be >= 1, '
                              f'got {num_classes} and {neck_channels}')
@@ -149,10 +167,21 @@ class HeadTailDistillLoss(nn.Module):
         neck.weight.mul_(mask)
         neck.bias.uniform_(-bound, bound)
 
+    def _neck(self, neck: nn.Linear, mask: torch.Tensor,
+              logits: torch.Tensor) -> torch.Tensor:
+        weight, bias = neck.weight, neck.bias
+        if self.neck_mode == 'frozen':
+            weight, bias = weight.detach(), bias.detach()
+        elif self.neck_mode == 'unit':
+            weight = weight * mask
+            weight = weight / weight.norm(dim=1, keepdim=True).clamp_min(
+                1e-12)
+        return F.linear(logits * mask, weight, bias)
+
     def necks(self, logits: torch.Tensor):
         """Neck outputs ``([B, K], [B, K])`` of logits ``[B, C]``."""
-        return (self.neck_head(logits * self.head_mask),
-                self.neck_tail(logits * self.tail_mask))
+        return (self._neck(self.neck_head, self.head_mask, logits),
+                self._neck(self.neck_tail, self.tail_mask, logits))
 
     def forward(self, logits: torch.Tensor) -> torch.Tensor:
         """Weighted distillation loss of logits ``[B, C]`` (scalar)."""
