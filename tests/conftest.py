@@ -1,8 +1,13 @@
 import os.path as osp
+import time
 
 import pytest
 
 SHARED = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', 'shared'))
+
+#: seconds a multi-process test may take before its processes are killed
+#: (generous: the CI machine's cores may be shared with other jobs)
+SPAWN_TIMEOUT = 180
 
 
 @pytest.fixture
@@ -12,3 +17,31 @@ def shared_data():
     if not osp.isdir(path):
         pytest.skip('../shared/data is not available')
     return path
+
+
+def spawn_with_timeout(fn, args=(), nprocs=2, timeout=SPAWN_TIMEOUT):
+    """``torch.multiprocessing.spawn`` that fails after ``timeout`` s.
+
+    Runs ``fn(rank, *args)`` in ``nprocs`` spawned processes. A process
+    that fails re-raises in the test (as ``spawn`` does); processes still
+    running at the deadline (e.g. a rank stuck in a collective) are killed
+    and the test fails instead of hanging the suite.
+    """
+    import torch.multiprocessing as mp
+    context = mp.start_processes(
+        fn, args=args, nprocs=nprocs, join=False, start_method='spawn')
+    deadline = time.monotonic() + timeout
+    while not context.join(timeout=1):
+        if time.monotonic() > deadline:
+            for proc in context.processes:
+                if proc.is_alive():
+                    proc.kill()
+                proc.join()
+            pytest.fail(f'{nprocs} processes of {fn.__name__} did not '
+                        f'finish within {timeout} s; killed')
+
+
+@pytest.fixture
+def spawn():
+    """:func:`spawn_with_timeout` for multi-process tests."""
+    return spawn_with_timeout

@@ -8,6 +8,7 @@ import argparse
 import os.path as osp
 
 from meid_mmaction.utils.cli import add_common_args, build_runner, load_config
+from meid_mmaction.utils.distributed import distributed_session
 
 
 def parse_args():
@@ -38,9 +39,12 @@ def main():
             cfg.test_evaluator = [*evaluator, dump_metric]
         else:
             cfg.test_evaluator = [evaluator, dump_metric]
-    runner = build_runner(cfg)
-    metrics = runner.test()
-    if runner.rank == 0:
+    # N processes on CPU (gloo) or GPUs; the group is destroyed at the end
+    with distributed_session(cfg):
+        runner = build_runner(cfg)
+        metrics, rank = runner.test(), runner.rank
+        del runner  # the group is freed only when nothing references it
+    if rank == 0:
         print('\nTest results (test split):')
         width = max(len(k) for k in metrics) if metrics else 0
         for key, value in metrics.items():

@@ -2,6 +2,7 @@
 import argparse
 
 from meid_mmaction.utils.cli import add_common_args, build_runner, load_config
+from meid_mmaction.utils.distributed import distributed_session
 
 
 def parse_args():
@@ -66,8 +67,9 @@ def merge_args(cfg, args):
 def main():
     args = parse_args()
     cfg = merge_args(load_config(args), args)
-    runner = build_runner(cfg)
-    runner.train()
+    # N processes on CPU (gloo) or GPUs; the group is destroyed at the end
+    with distributed_session(cfg):
+        build_runner(cfg).train()
 
 
 if __name__ == '__main__':

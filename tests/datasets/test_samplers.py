@@ -8,7 +8,6 @@ import _dist_sampler_worker as dist_worker
 import numpy as np
 import pytest
 import torch
-import torch.multiprocessing as mp
 from mmaction.datasets import VideoDataset
 from mmaction.registry import DATA_SAMPLERS
 from mmengine.registry import DefaultScope
@@ -236,15 +235,15 @@ def test_default_length_rounds_up_per_rank(monkeypatch):
     assert sampler.total_size == 12
 
 
-def test_real_two_process_gloo(tmp_path):
+def test_real_two_process_gloo(tmp_path, spawn):
     labels = single_label([2, 5, 13]) + [[0, 2], [1, 2]]  # 22 videos
     labels_path = tmp_path / 'labels.json'
     labels_path.write_text(json.dumps(labels))
     # Two spawned processes join a gloo group; each builds the sampler with
     # seed=None (synced from rank 0) and writes its share.
-    mp.spawn(dist_worker.run,
-             args=(str(labels_path), str(tmp_path), 'SquareRootSampler', 3),
-             nprocs=dist_worker.WORLD_SIZE, join=True)
+    spawn(dist_worker.run,
+          args=(str(labels_path), str(tmp_path), 'SquareRootSampler', 3),
+          nprocs=dist_worker.WORLD_SIZE)
     out = [json.loads((tmp_path / f'rank{r}.json').read_text())
            for r in range(2)]
     assert [o['rank'] for o in out] == [0, 1]

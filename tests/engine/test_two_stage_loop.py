@@ -247,10 +247,19 @@ def test_loop_runtime_errors(full_run, tmp_path):
         Runner.from_cfg(cfg).train()
 
 
-def _ddp_worker(rank, root, work, port):
+def _gloo_threads():
+    """Names of this process's gloo threads (Linux ``/proc``)."""
+    names = []
+    for tid in os.listdir('/proc/self/task'):
+        with open(f'/proc/self/task/{tid}/comm') as f:
+            names.append(f.read().strip())
+    return sorted(n for n in names if 'gloo' in n)
+
+
+def _ddp_worker(rank, root, work):
     """One of 2 gloo ranks: a 1 + 1 epoch run under DDP."""
-    os.environ.update(LOCAL_RANK=str(rank), RANK=str(rank), WORLD_SIZE='2',
-                      MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    from meid_mmaction.utils.distributed import destroy_distributed
+    os.environ.update(LOCAL_RANK=str(rank), RANK=str(rank), WORLD_SIZE='2')
     torch.set_num_threads(1)
     # mmengine's 'pytorch' launcher would call torch.cuda.set_device
     # a file rendezvous: no TCP port that another process could take
@@ -264,7 +273,9 @@ def _ddp_worker(rank, root, work, port):
         cfg.update(
             launcher='pytorch',
             experiment_name='ddp',
-            env_cfg=dict(dist_cfg=dict(backend='gloo')),
+            # keep the start method of this spawned process (no workers)
+            env_cfg=dict(dist_cfg=dict(backend='gloo'),
+                         mp_cfg=dict(mp_start_method='spawn')),
             model_wrapper_cfg=dict(
                 type='MMDistributedDataParallel',
                 find_unused_parameters=True,
@@ -272,19 +283,22 @@ def _ddp_worker(rank, root, work, port):
         runner = run(cfg)
         torch.save(runner.model.module.state_dict(),
                    osp.join(work, f'rank{rank}.pth'))
+        del runner
     finally:
-        torch.distributed.destroy_process_group()
+        # The finished runner (in reference cycles) holds the DDP model,
+        # which holds the group: destroy_process_group alone left gloo's
+        # threads running into interpreter exit, where the process could
+        # abort ("terminate called without an active exception").
+        destroy_distributed()
+    with open(osp.join(work, f'threads{rank}.txt'), 'w') as f:
+        f.write(' '.join(_gloo_threads()))
 
 
-def test_two_gloo_processes(full_run, tmp_path):
-    import socket
-
-    import torch.multiprocessing as mp
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
+def test_two_gloo_processes(full_run, tmp_path, spawn):
     root, work = full_run[0], str(tmp_path)
-    mp.spawn(_ddp_worker, args=(root, work, port), nprocs=2, join=True)
+    spawn(_ddp_worker, args=(root, work), nprocs=2)
+    for rank in range(2):  # every gloo thread was joined before exit
+        assert (tmp_path / f'threads{rank}.txt').read_text() == ''
     r0 = torch.load(osp.join(work, 'rank0.pth'), weights_only=False)
     r1 = torch.load(osp.join(work, 'rank1.pth'), weights_only=False)
     stage1 = weights(osp.join(work, 'epoch_1.pth'))

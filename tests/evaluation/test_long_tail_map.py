@@ -274,16 +274,14 @@ def _dist_worker(rank, n, c, meta, out_dir):
         tdist.destroy_process_group()
 
 
-def test_two_ranks_gloo_equals_single_process(tmp_path):
+def test_two_ranks_gloo_equals_single_process(tmp_path, spawn):
     n, c = 11, 6
     meta = dict(class_counts=(9, 8, 5, 4, 2, 1), group_thresholds=(6, 2))
     single = LongTailMAP(topk=(1, 3))
     single.dataset_meta = meta
     expected = {f'lt/{k}': v
                 for k, v in _run(single, _random_samples(n, c, 3)).items()}
-    torch.multiprocessing.spawn(
-        _dist_worker, args=(n, c, meta, str(tmp_path)),
-        nprocs=2, join=True)
+    spawn(_dist_worker, args=(n, c, meta, str(tmp_path)), nprocs=2)
     for r in range(2):  # rank 0 computes, every rank gets the broadcast
         assert torch.load(tmp_path / f'rank{r}.pt') == expected
 
