@@ -20,8 +20,10 @@ TINY = dict(num_classes=6, max_count=100, min_count=1, val_max_count=6,
 
 def _run(args, cwd):
     env = dict(os.environ, PYTHONUNBUFFERED='1')
-    # The tools must work from a clone without PYTHONPATH tricks.
-    env.pop('PYTHONPATH', None)
+    # The tools must work from a clone without PYTHONPATH tricks; the
+    # package they import is this repository's (not another checkout's
+    # editable install).
+    env['PYTHONPATH'] = REPO
     proc = subprocess.run([sys.executable, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
