@@ -12,6 +12,7 @@ from mmengine.registry import init_default_scope
 
 import meid_mmaction  # noqa: F401
 from meid_mmaction.utils import get_pred_score, set_gt_label
+from meid_mmaction.utils.data_keys import apply_data_keys
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', 'configs'))
 CONFIGS = sorted(glob.glob(osp.join(ROOT, '*.py')))
@@ -47,6 +48,7 @@ def test_configs_found():
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
 def test_config_builds_and_steps(path):
     cfg = Config.fromfile(path)
+    apply_data_keys(cfg)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     assert LOOPS.get(cfg.train_cfg.get('type', 'EpochBasedTrainLoop'))
     torch.manual_seed(0)

@@ -5,6 +5,8 @@ import os.path as osp
 
 from mmengine.config import Config, DictAction
 
+from .data_keys import apply_data_keys
+
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """Arguments both entry points take, as in MMAction2's tools."""
@@ -24,12 +26,14 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 
 
 def load_config(args: argparse.Namespace) -> Config:
-    """Read the config, apply ``--cfg-options``, launcher and work dir."""
+    """Read the config, apply ``--cfg-options``, the data keys (see
+    :mod:`meid_mmaction.utils.data_keys`), launcher and work dir."""
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file not found: {args.config}')
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    apply_data_keys(cfg)
     cfg.launcher = args.launcher
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)

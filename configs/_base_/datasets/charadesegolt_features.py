@@ -5,6 +5,3 @@
 _base_ = ['./charadeslt_features.py']
 
 data_root = 'data/charadesegolt'
-train_dataloader = dict(dataset=dict(data_root=data_root))
-val_dataloader = dict(dataset=dict(data_root=data_root))
-test_dataloader = dict(dataset=dict(data_root=data_root))

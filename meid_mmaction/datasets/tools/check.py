@@ -247,9 +247,12 @@ def splits_from_config(config: str,
         ``feat_dim``, ``num_frames``), ``num_classes``, ``count_file``.
     """
     from mmengine.config import Config
+
+    from ...utils.data_keys import apply_data_keys
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    apply_data_keys(cfg)
     splits: Dict[str, dict] = OrderedDict()
     count_file = None
     for name, key in SPLIT_KEYS:
