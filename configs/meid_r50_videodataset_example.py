@@ -64,7 +64,7 @@ train_dataloader = dict(
     batch_size=16,
     num_workers=4,
     persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='DefaultSampler'),  # shuffles
     dataset=dict(
         type=dataset_type,
         ann_file=ann_file_train,
