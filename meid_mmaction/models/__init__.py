@@ -1,1 +1,1 @@
-from . import heads, losses, recognizers  # noqa: F401
+from . import aggregators, heads, losses, recognizers  # noqa: F401

@@ -96,6 +96,18 @@ class MEIDHead(BaseMultiLabelHead):
             trainable necks) or ``'expert1'`` (stage 2 reuses expert 1's
             necks, frozen: ``L_d2 = L_d(Y_F)`` measured in expert 1's
             neck space).
+        aggregator (dict, optional): Frame aggregator replacing the weighted
+            mean pooling of both experts (e.g. ``dict(type='NetVLAD')``,
+            ``in_channels`` filled in with ``H``); each expert builds its
+            own instance. Expert 1 pools ``T`` with ``A`` as frame weights,
+            expert 2 pools ``T'`` with ``R``; the weights scale each frame's
+            soft assignment in the VLAD layers (docs/method.md). None
+            (default) keeps the normalised weighted mean.
+        aggregate_motion (bool): With an aggregator, expert 2's motion
+            branch gets its own instance too (uniform weights). Defaults to
+            False: the motion branch keeps its plain mean, because ``R``
+            does not refer to its frame differences and a second VLAD layer
+            would double expert 2's size.
         loss_cls (dict): Classification loss (of ``Y`` resp. ``Y + Y_F``).
             Defaults to ``MultiLabelFocalLoss`` (``alpha = gamma = 1``).
         loss_distill (dict, optional): Distillation loss config, built once
@@ -124,6 +136,8 @@ class MEIDHead(BaseMultiLabelHead):
                  inference: str = 'logit_sum',
                  inference_weight: float = 0.5,
                  distill2_necks: str = 'own',
+                 aggregator: Optional[dict] = None,
+                 aggregate_motion: bool = False,
                  loss_cls: dict = dict(type='MultiLabelFocalLoss'),
                  loss_distill: Optional[dict] = dict(
                      type='HeadTailDistillLoss'),
@@ -167,7 +181,8 @@ class MEIDHead(BaseMultiLabelHead):
             use_attention=use_attention,
             attention_act=attention_act,
             attention_channels=attention_channels,
-            eps=eps)
+            eps=eps,
+            aggregator=aggregator)
         if expert2 == 'complementary':
             self.expert2 = ComplementaryExpert(
                 in_channels,
@@ -177,7 +192,9 @@ class MEIDHead(BaseMultiLabelHead):
                 dropout=dropout,
                 beta=beta,
                 cfs_norm=cfs_norm,
-                cfs_background_thr=cfs_background_thr)
+                cfs_background_thr=cfs_background_thr,
+                aggregator=aggregator,
+                aggregate_motion=aggregate_motion)
         else:
             self.expert2 = AttentionExpert(
                 in_channels,
@@ -188,7 +205,8 @@ class MEIDHead(BaseMultiLabelHead):
                 use_attention=use_attention,
                 attention_act=attention_act,
                 attention_channels=attention_channels,
-                eps=eps)
+                eps=eps,
+                aggregator=aggregator)
         if loss_distill is None:
             self.distill1 = self.distill2 = None
         else:

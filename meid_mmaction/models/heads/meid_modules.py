@@ -7,6 +7,7 @@ from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
+from mmaction.registry import MODELS
 
 _NORMS = ('LN', 'BN')
 _ATTENTION_ACTS = ('sigmoid', 'softmax')
@@ -94,6 +95,22 @@ def weighted_mean_pool(feats: torch.Tensor,
     """
     num = (weights.unsqueeze(-1) * feats).sum(dim=1)
     return num / (weights.sum(dim=1, keepdim=True) + eps)
+
+
+def build_aggregator(cfg: Optional[dict],
+                     in_channels: int) -> Optional[nn.Module]:
+    """Build a frame aggregator (``meid_mmaction.models.aggregators``) on
+    ``in_channels``-wide frames; None stays None (weighted mean pooling).
+    """
+    if cfg is None:
+        return None
+    agg = MODELS.build(cfg, default_args=dict(in_channels=in_channels))
+    if getattr(agg, 'in_channels', in_channels) != in_channels:
+        raise ValueError(
+            f'aggregator {cfg.get("type")!r} has in_channels='
+            f'{agg.in_channels}, but pools frame embeddings of size '
+            f'{in_channels}; leave in_channels out of the aggregator config')
+    return agg
 
 
 CFS_NORMS = ('none', 'max', 'rank')
@@ -224,6 +241,8 @@ class AttentionExpert(nn.Module):
         attention_channels (int, optional): Attention hidden size
             (default ``D // 4``).
         eps (float): Pooling epsilon.
+        aggregator (dict, optional): Frame aggregator config replacing the
+            weighted mean; it pools ``T`` with ``A`` as frame weights.
     """
 
     def __init__(self,
@@ -235,14 +254,18 @@ class AttentionExpert(nn.Module):
                  use_attention: bool = True,
                  attention_act: str = 'sigmoid',
                  attention_channels: Optional[int] = None,
-                 eps: float = 1e-6) -> None:
+                 eps: float = 1e-6,
+                 aggregator: Optional[dict] = None) -> None:
         super().__init__()
         self.embed = FrameEmbedding(in_channels, hidden_channels, norm,
                                     dropout)
         self.attention = (FrameAttention(in_channels, attention_channels,
                                          attention_act)
                           if use_attention else None)
-        self.fc_cls = nn.Linear(hidden_channels, num_classes)
+        self.aggregator = build_aggregator(aggregator, hidden_channels)
+        pooled = (self.aggregator.out_channels
+                  if self.aggregator is not None else hidden_channels)
+        self.fc_cls = nn.Linear(pooled, num_classes)
         self.eps = eps
 
     def frame_weights(self, x: torch.Tensor) -> torch.Tensor:
@@ -256,6 +279,13 @@ class AttentionExpert(nn.Module):
         """``[B, N, D]`` -> (logits ``Y`` ``[B, C]``, frame weights ``A``
         ``[B, N]``), the attention computed once for both."""
         t = self.embed(x)
+        if self.aggregator is not None:
+            weights = (self.attention(x) if self.attention is not None else
+                       None)
+            pooled = self.aggregator(t, weights)
+            if weights is None:
+                weights = x.new_ones(x.shape[:2])
+            return self.fc_cls(pooled), weights
         if self.attention is None:
             return self.fc_cls(t.mean(dim=1)), x.new_ones(x.shape[:2])
         weights = self.attention(x)
@@ -284,6 +314,11 @@ class ComplementaryExpert(nn.Module):
             (see :func:`complementary_weights`).
         cfs_background_thr (float): Frames with ``A / max_n A`` below it get
             no weight (see :func:`complementary_weights`). Defaults to 0.
+        aggregator (dict, optional): Frame aggregator config replacing the
+            CFS weighted mean; it pools ``T'`` with ``R`` as frame weights.
+        aggregate_motion (bool): With an aggregator, the motion branch
+            pools ``T''(X_M)`` with its own instance of it (uniform
+            weights) instead of the plain mean. Defaults to False.
     """
 
     def __init__(self,
@@ -294,7 +329,9 @@ class ComplementaryExpert(nn.Module):
                  dropout: float = 0.0,
                  beta: float = 0.5,
                  cfs_norm: str = 'none',
-                 cfs_background_thr: float = 0.0) -> None:
+                 cfs_background_thr: float = 0.0,
+                 aggregator: Optional[dict] = None,
+                 aggregate_motion: bool = False) -> None:
         super().__init__()
         if cfs_norm not in CFS_NORMS:
             raise ValueError(
@@ -308,7 +345,13 @@ class ComplementaryExpert(nn.Module):
                                     dropout)
         self.motion_embed = FrameEmbedding(in_channels, hidden_channels, norm,
                                            dropout)
-        self.fuse = nn.Linear(2 * hidden_channels, hidden_channels)
+        self.aggregator = build_aggregator(aggregator, hidden_channels)
+        self.motion_aggregator = build_aggregator(
+            aggregator if aggregate_motion else None, hidden_channels)
+        width_c, width_m = (
+            m.out_channels if m is not None else hidden_channels
+            for m in (self.aggregator, self.motion_aggregator))
+        self.fuse = nn.Linear(width_c + width_m, hidden_channels)
         self.fc_cls = nn.Linear(hidden_channels, num_classes)
         self.beta = check_beta(beta)
 
@@ -318,6 +361,13 @@ class ComplementaryExpert(nn.Module):
         logits ``Y_F`` ``[B, C]``."""
         r = complementary_weights(attention, self.beta, self.cfs_norm,
                                   background_thr=self.cfs_background_thr)
-        x_c = weighted_mean_pool(self.embed(x), r)
-        x_m = self.motion_embed(motion_features(x)).mean(dim=1)
+        if self.aggregator is not None:
+            x_c = self.aggregator(self.embed(x), r)
+        else:
+            x_c = weighted_mean_pool(self.embed(x), r)
+        t_m = self.motion_embed(motion_features(x))
+        if self.motion_aggregator is not None:
+            x_m = self.motion_aggregator(t_m)
+        else:
+            x_m = t_m.mean(dim=1)
         return self.fc_cls(self.fuse(torch.cat([x_c, x_m], dim=-1)))
