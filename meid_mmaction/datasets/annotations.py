@@ -11,11 +11,14 @@ checker, which collects them all. :func:`read_train_labels` also reads
 MMAction2's ``VideoDataset`` / ``RawframeDataset`` lists (for the evaluator's
 class counts).
 
+Counting classes, grouping them and writing these files live in
+:mod:`.class_groups`.
+
 Every error is a ``ValueError`` that names ``path:line`` and what was expected.
 Nothing is skipped silently: blank lines are the only lines ignored.
 """
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -198,33 +201,6 @@ def parse_class_counts(path: str,
     names = [entries[i][0] for i in range(n)]
     counts = np.array([entries[i][1] for i in range(n)], dtype=np.int64)
     return names, counts
-
-
-def counts_from_labels(labels: Sequence[Sequence[int]],
-                       num_classes: int) -> np.ndarray:
-    """Number of videos carrying each class, ``[C]`` int64."""
-    counts = np.zeros(num_classes, dtype=np.int64)
-    for label in labels:
-        for c in label:
-            counts[c] += 1
-    return counts
-
-
-def split_groups(counts: Sequence[int], head_thr: int,
-                 tail_thr: int) -> Dict[str, List[int]]:
-    """Group classes by training count.
-
-    head: ``n > head_thr``; tail: ``n <= tail_thr``; medium: the rest.
-    """
-    if tail_thr >= head_thr:
-        raise ValueError(f'group thresholds must satisfy tail_thr < head_thr, '
-                         f'got head_thr={head_thr}, tail_thr={tail_thr}')
-    counts = np.asarray(counts)
-    head = np.nonzero(counts > head_thr)[0]
-    tail = np.nonzero(counts <= tail_thr)[0]
-    medium = np.nonzero((counts > tail_thr) & (counts <= head_thr))[0]
-    return dict(
-        head=head.tolist(), medium=medium.tolist(), tail=tail.tolist())
 
 
 TRAIN_ANN_FORMATS = ('auto', 'videolt', 'video', 'rawframe',

@@ -6,12 +6,8 @@ import numpy as np
 from mmaction.registry import DATASETS
 from mmengine.dataset import BaseDataset
 
-from .annotations import (
-    counts_from_labels,
-    parse_class_counts,
-    parse_label_list,
-    split_groups,
-)
+from .annotations import parse_class_counts, parse_label_list
+from .class_groups import ClassGroups, counts_from_labels
 from .samplers.class_aware_sampler import decode_drawn_index
 
 DATA_HELP = ('See docs/data.md for how to download VideoLT features or build '
@@ -33,8 +29,11 @@ class MultiLabelFeatureDataset(BaseDataset):
     split's class counts — ``count_file`` (``<class name> <index> <count>``)
     if given, else counted from ``train_ann_file`` (defaults to ``ann_file``
     itself, which is right only for the training set) — and published in
-    ``metainfo``: ``classes``, ``class_counts``, ``group_thresholds`` and
-    ``class_groups`` (``{'head': [...], 'medium': [...], 'tail': [...]}``).
+    ``metainfo`` as a :class:`~.class_groups.ClassGroups`
+    (:meth:`~.class_groups.ClassGroups.to_metainfo`): ``classes``,
+    ``class_counts``, ``group_thresholds`` and ``class_groups``
+    (``{'head': [...], 'medium': [...], 'tail': [...]}``); consumers read it
+    back with :meth:`~.class_groups.ClassGroups.from_metainfo`.
 
     Indices ``>= len(dataset)`` are ``(video, class)`` pairs encoded by a
     class-aware sampler with ``label_mask=True``
@@ -165,12 +164,9 @@ class MultiLabelFeatureDataset(BaseDataset):
                 raise ValueError(
                     f"metainfo['classes'] has {len(names)} names but "
                     f'num_classes={self.num_classes}')
-        groups = split_groups(counts, self.head_thr, self.tail_thr)
         self._metainfo.update(
-            classes=tuple(names),
-            class_counts=tuple(int(c) for c in counts),
-            group_thresholds=(self.head_thr, self.tail_thr),
-            class_groups=groups)
+            ClassGroups.from_counts(counts, self.head_thr, self.tail_thr,
+                                    names).to_metainfo())
 
     def set_epoch(self, seed: int, epoch: int) -> None:
         """Seed the random frame sampling of this epoch.

@@ -91,6 +91,12 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from .class_groups import (
+    split_groups,
+    write_count_file,
+    write_label_list,
+)
+
 SPLITS = ('train', 'validate', 'test')
 GENERATOR_VERSION = 1
 
@@ -397,13 +403,6 @@ def _frame_stats(covered: int, seg_len: np.ndarray, seg_cls: np.ndarray,
     return stats
 
 
-def _write_list(path: str, ids: List[str], multi_hot: np.ndarray) -> None:
-    with open(path, 'w', encoding='utf-8') as f:
-        for vid, row in zip(ids, multi_hot):
-            labels = ','.join(str(int(c)) for c in np.flatnonzero(row))
-            f.write(f'{vid} {labels}\n')
-
-
 _OUR_FILES = ('train.lst', 'validate.lst', 'test.lst',
               'count-labels-train.lst', 'segments.csv', 'meta.json')
 
@@ -467,12 +466,7 @@ def generate_synthetic_lt(out_dir: str,
     rng_cls, *rng_split = [np.random.default_rng(s) for s in ss.spawn(4)]
     model = _class_model(cfg, rng_cls)
     train_counts = model['counts']
-    groups = {
-        'head': np.flatnonzero(train_counts > cfg.head_thr).tolist(),
-        'medium': np.flatnonzero((train_counts > cfg.tail_thr) &
-                                 (train_counts <= cfg.head_thr)).tolist(),
-        'tail': np.flatnonzero(train_counts <= cfg.tail_thr).tolist(),
-    }
+    groups = split_groups(train_counts, cfg.head_thr, cfg.tail_thr)
     empty = [g for g, idx in groups.items() if not idx]
     if empty:
         raise ValueError(
@@ -511,7 +505,8 @@ def generate_synthetic_lt(out_dir: str,
             for k in range(v1 - v0):
                 arr = x[k, :frames[v0 + k]].astype(np.float32)
                 np.save(osp.join(feat_dir, f'{ids[v0 + k]}.npy'), arr)
-        _write_list(osp.join(out_dir, f'{split}.lst'), ids, multi_hot)
+        write_label_list(osp.join(out_dir, f'{split}.lst'), ids,
+                         [np.flatnonzero(row) for row in multi_hot])
         counts = multi_hot.sum(axis=0).astype(np.int64)
         if not np.array_equal(counts, split_counts[split]):
             raise RuntimeError(f'{split}: class counts differ from the '
@@ -530,10 +525,8 @@ def generate_synthetic_lt(out_dir: str,
             frames=dict(min=int(frames.min()), max=int(frames.max()),
                         mean=float(frames.mean())),
             **stats)
-    with open(osp.join(out_dir, 'count-labels-train.lst'), 'w',
-              encoding='utf-8') as f:
-        for c, name in enumerate(names):
-            f.write(f'{name} {c} {int(train_counts[c])}\n')
+    write_count_file(osp.join(out_dir, 'count-labels-train.lst'), names,
+                     train_counts)
     with open(osp.join(out_dir, 'segments.csv'), 'w', encoding='utf-8',
               newline='') as f:
         writer = csv.writer(f, lineterminator='\n')

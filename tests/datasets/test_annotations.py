@@ -1,4 +1,4 @@
-"""Annotation parsers: video lists, class-count files, head/medium/tail."""
+"""Annotation parsers: video lists and class-count files."""
 import os.path as osp
 import re
 
@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 
 from meid_mmaction.datasets.annotations import (
-    counts_from_labels,
     parse_class_counts,
     parse_label_list,
-    split_groups,
 )
+from meid_mmaction.datasets.class_groups import split_groups
 
 
 def _write(tmp_path, text, name='list.lst'):
@@ -118,36 +117,6 @@ def test_parse_class_counts_num_classes_disagreement(tmp_path):
             match=re.escape(f'{path}: the count file lists 2 classes but '
                             'num_classes=3')):
         parse_class_counts(path, num_classes=3)
-
-
-def test_counts_from_labels():
-    counts = counts_from_labels([[0, 2], [2], [], [1, 2]], 4)
-    assert counts.dtype == np.int64
-    assert counts.tolist() == [1, 1, 3, 0]
-
-
-# ----------------------------------------------------------------- groups
-def test_split_groups_boundaries():
-    #        0    1    2    3   4   5   6  7
-    counts = [501, 500, 101, 100, 99, 0, 600, 250]
-    groups = split_groups(counts, head_thr=500, tail_thr=100)
-    assert groups == dict(head=[0, 6], medium=[1, 2, 7], tail=[3, 4, 5])
-    assert all(isinstance(i, int) for g in groups.values() for i in g)
-
-
-def test_split_groups_empty_groups():
-    assert split_groups(np.array([5, 6]), 10, 1) == dict(
-        head=[], medium=[0, 1], tail=[])
-
-
-@pytest.mark.parametrize('head, tail', [(100, 100), (20, 100)])
-def test_split_groups_bad_thresholds(head, tail):
-    with pytest.raises(
-            ValueError,
-            match=re.escape('group thresholds must satisfy tail_thr < '
-                            f'head_thr, got head_thr={head}, '
-                            f'tail_thr={tail}')):
-        split_groups([1, 2], head, tail)
 
 
 # ------------------------------------------------------- real VideoLT lists

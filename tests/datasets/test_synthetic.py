@@ -9,9 +9,11 @@ import pytest
 
 from meid_mmaction.datasets import synthetic
 from meid_mmaction.datasets.annotations import (
-    counts_from_labels,
     parse_class_counts,
     parse_label_list,
+)
+from meid_mmaction.datasets.class_groups import (
+    counts_from_labels,
     split_groups,
 )
 from meid_mmaction.datasets.synthetic import (

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from meid_mmaction.datasets.annotations import (
-    counts_from_labels,
     parse_class_counts,
     parse_label_list,
 )
+from meid_mmaction.datasets.class_groups import counts_from_labels
 from meid_mmaction.datasets.tools.charades_lt import (
     PRESETS,
     build_benchmark,

@@ -330,10 +330,8 @@ def weight_shares(head, data: SplitData, segments, groups,
 class Bench:
 
     def __init__(self, args: argparse.Namespace) -> None:
-        from meid_mmaction.datasets.annotations import (
-            parse_class_counts,
-            split_groups,
-        )
+        from meid_mmaction.datasets.annotations import parse_class_counts
+        from meid_mmaction.datasets.class_groups import split_groups
         self.args = args
         meta = load_meta(args.data_root)
         self.meta = meta

@@ -50,10 +50,8 @@ def main() -> int:
         print(f'skip: {args.label_list} not found')
         return 0
 
-    from meid_mmaction.datasets.annotations import (
-        parse_label_list,
-        split_groups,
-    )
+    from meid_mmaction.datasets.annotations import parse_label_list
+    from meid_mmaction.datasets.class_groups import split_groups
     from meid_mmaction.datasets.samplers import (
         ClassBalancedSampler,
         SquareRootSampler,

@@ -63,6 +63,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..class_groups import (
+    counts_from_labels,
+    split_groups,
+    write_count_file,
+    write_label_list,
+)
+
 _SEGMENT = re.compile(r'^c(\d+) +(\S+) +(\S+)$')
 _CLASS_LINE = re.compile(r'^c(\d+)\s+(\S.*)$')
 
@@ -375,13 +382,6 @@ def split_eval(num_videos: int, num_val: int, num_test: int,
             sorted(perm[num_val:num_val + num_test].tolist()))
 
 
-def _counts(labels: Sequence[Sequence[int]], num_classes: int) -> np.ndarray:
-    counts = np.zeros(num_classes, dtype=np.int64)
-    for label in labels:
-        counts[list(label)] += 1
-    return counts
-
-
 def compute_stats(train: Sequence[Sequence[int]],
                   val: Sequence[Sequence[int]],
                   test: Sequence[Sequence[int]],
@@ -390,11 +390,11 @@ def compute_stats(train: Sequence[Sequence[int]],
                   tail_thr: int = 20) -> dict:
     """Benchmark statistics (JSON-serialisable)."""
     num_classes = len(class_names)
-    tr = _counts(train, num_classes)
-    te = _counts(test, num_classes)
-    va = _counts(val, num_classes)
-    head = int((tr > head_thr).sum())
-    tail = int((tr <= tail_thr).sum())
+    tr = counts_from_labels(train, num_classes)
+    te = counts_from_labels(test, num_classes)
+    va = counts_from_labels(val, num_classes)
+    groups = split_groups(tr, head_thr, tail_thr)
+    head, tail = len(groups['head']), len(groups['tail'])
     positive = tr[tr > 0]
     every = [len(lab) for lab in list(train) + list(val) + list(test)]
     return dict(
@@ -402,7 +402,7 @@ def compute_stats(train: Sequence[Sequence[int]],
         head_thr=head_thr,
         tail_thr=tail_thr,
         num_head=head,
-        num_medium=num_classes - head - tail,
+        num_medium=len(groups['medium']),
         num_tail=tail,
         num_train=len(train),
         num_val=len(val),
@@ -462,22 +462,6 @@ def _short(items: Sequence[int]) -> str:
     return f'{len(items)} ({shown}{more})'
 
 
-def write_label_list(path: str, ids: Sequence[str],
-                     labels: Sequence[Sequence[int]]) -> None:
-    """Write ``<video id> <label>[,<label>...]`` lines."""
-    with open(path, 'w', encoding='utf-8') as f:
-        for vid, label in zip(ids, labels):
-            f.write(f"{vid} {','.join(str(c) for c in label)}\n")
-
-
-def write_count_file(path: str, names: Sequence[str],
-                     counts: Sequence[int]) -> None:
-    """Write ``<class name> <class index> <count>`` lines."""
-    with open(path, 'w', encoding='utf-8') as f:
-        for i, (name, cnt) in enumerate(zip(names, counts)):
-            f.write(f'{name} {i} {int(cnt)}\n')
-
-
 def build_benchmark(train_csv: str,
                     test_csv: str,
                     classes_file: str,
@@ -509,8 +493,8 @@ def build_benchmark(train_csv: str,
     if not tr_ids:
         raise ValueError(f'{train_csv}: no video with an action')
     targets = target_counts(
-        _counts(tr_labels, num_classes), max_count, min_count, profile,
-        exponent, seed)
+        counts_from_labels(tr_labels, num_classes), max_count, min_count,
+        profile, exponent, seed)
     sel = subsample_long_tailed(
         tr_labels, targets, num_train, size_weight=size_weight, seed=seed)
     val_idx, test_idx = split_eval(len(te_ids), num_val, num_test, seed)

@@ -11,6 +11,8 @@ from mmengine.optim import OptimWrapperDict
 from mmengine.runner import EpochBasedTrainLoop
 from torch.utils.data import DataLoader
 
+from meid_mmaction.datasets.class_groups import ClassGroups
+
 _STAGE_KEYS = ('max_epochs', 'lr', 'milestones', 'gamma', 'sampler')
 _STAGE_DEFAULTS = {
     1: dict(max_epochs=100, lr=None, milestones=(30, 60), gamma=0.1,
@@ -288,15 +290,17 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
             return
         dataset = self._base_dataloader.dataset
         metainfo = getattr(dataset, 'metainfo', None) or {}
-        groups = metainfo.get('class_groups')
-        if groups is None:
+        if not metainfo.get('class_groups') and \
+                metainfo.get('class_counts') is None:
             raise ValueError(
                 f'TwoStageTrainLoop: the train dataset '
                 f'{type(dataset).__name__} publishes no '
                 "metainfo['class_groups'] (head/medium/tail class indices), "
                 'which the distillation loss needs')
+        grouping = ClassGroups.from_metainfo(
+            metainfo, where=f'TwoStageTrainLoop ({type(dataset).__name__})')
         for module in consumers:
-            module.set_class_groups(groups)
+            module.set_class_groups(grouping.groups)
 
     # ------------------------------------------------------------------
     # running

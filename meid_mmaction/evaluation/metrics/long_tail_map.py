@@ -1,5 +1,6 @@
 """Long-tail mAP: overall / head / medium / tail mean average precision."""
 import csv
+import dataclasses
 import os
 import os.path as osp
 from collections import OrderedDict
@@ -13,10 +14,14 @@ from mmengine.logging import MMLogger, print_log
 
 from meid_mmaction.datasets.annotations import (
     TRAIN_ANN_FORMATS,
-    counts_from_labels,
     parse_class_counts,
     read_train_labels,
-    split_groups,
+)
+from meid_mmaction.datasets.class_groups import (
+    GROUP_NAMES,
+    ClassGroups,
+    check_thresholds,
+    counts_from_labels,
 )
 from meid_mmaction.utils.compat import (
     get_gt_label,
@@ -26,7 +31,7 @@ from meid_mmaction.utils.compat import (
 
 from ..functional.average_precision import average_precision, mean_ap
 
-GROUPS = ('head', 'medium', 'tail')
+GROUPS = GROUP_NAMES
 
 
 def _sample_name(data_sample: Any, position: int) -> str:
@@ -147,10 +152,8 @@ class LongTailMAP(BaseMetric):
         if (head_thr is None) != (tail_thr is None):
             raise ValueError('head_thr and tail_thr must be given together, '
                              f'got head_thr={head_thr}, tail_thr={tail_thr}')
-        if head_thr is not None and tail_thr >= head_thr:
-            raise ValueError('group thresholds must satisfy tail_thr < '
-                             f'head_thr, got head_thr={head_thr}, '
-                             f'tail_thr={tail_thr}')
+        if head_thr is not None:
+            check_thresholds(head_thr, tail_thr)
         if isinstance(topk, int):
             topk = (topk, )
         topk = tuple(topk)
@@ -193,47 +196,47 @@ class LongTailMAP(BaseMetric):
     def _resolve_grouping(self, width: int) -> Dict[str, Any]:
         """Class names, training counts and groups for ``width`` classes."""
         meta = self.dataset_meta or {}
-        names: Optional[List[str]] = None
-        counts: Optional[np.ndarray] = None
-        groups: Optional[Dict[str, List[int]]] = None
-        source = None
         if self.count_file is not None:
             if not osp.isfile(self.count_file):
                 raise FileNotFoundError(
                     f'count_file not found: {self.count_file}')
             names, counts = parse_class_counts(self.count_file,
                                                self.num_classes)
+            grouping = ClassGroups.from_counts(
+                counts, *self._thresholds(meta), names=names)
             source = f'count file {self.count_file}'
         elif self.train_ann_file is not None:
             num_classes = (self.num_classes or len(meta.get('classes', ()))
                            or width)
             labels = read_train_labels(self.train_ann_file,
                                        self.train_ann_format, num_classes)
-            counts = counts_from_labels(labels, num_classes)
+            grouping = ClassGroups.from_counts(
+                counts_from_labels(labels, num_classes),
+                *self._thresholds(meta))
+            grouping = dataclasses.replace(grouping, names=None)
             source = f'training list {self.train_ann_file}'
-        if counts is not None:
-            groups = split_groups(counts, *self._thresholds(meta))
-        elif meta.get('class_counts') is not None:
-            counts = np.asarray(meta['class_counts'], dtype=np.int64)
-            source = "dataset_meta['class_counts']"
-            if self.head_thr is None and meta.get('class_groups'):
-                groups = {g: list(meta['class_groups'].get(g, ()))
-                          for g in GROUPS}
-                source = "dataset_meta['class_groups']"
-            else:
-                groups = split_groups(counts, *self._thresholds(meta))
-        elif meta.get('class_groups'):
-            groups = {g: list(meta['class_groups'].get(g, ()))
-                      for g in GROUPS}
-            source = "dataset_meta['class_groups']"
-        else:
+        elif meta.get('class_counts') is None and \
+                not meta.get('class_groups'):
             raise ValueError(
                 'LongTailMAP has no class counts: pass count_file= or '
                 'train_ann_file= (with head_thr / tail_thr), or evaluate a '
                 "dataset whose metainfo has 'class_groups' or "
                 "'class_counts'; dataset_meta keys: {}".format(
                     sorted(meta.keys())))
+        else:
+            thresholds = (None if self.head_thr is None else
+                          (self.head_thr, self.tail_thr))
+            if thresholds is None and meta.get('class_counts') is not None \
+                    and not meta.get('class_groups'):
+                thresholds = self._thresholds(meta)
+            grouping = ClassGroups.from_metainfo(meta, thresholds,
+                                                 'LongTailMAP')
+            source = ("dataset_meta['class_counts']"
+                      if thresholds is not None and grouping.counts
+                      is not None else "dataset_meta['class_groups']")
 
+        counts = (None if grouping.counts is None else
+                  np.asarray(grouping.counts, dtype=np.int64))
         if counts is not None:
             num_classes = len(counts)
         elif self.num_classes is not None:
@@ -250,13 +253,9 @@ class LongTailMAP(BaseMetric):
             raise ValueError(
                 f'prediction scores have {width} classes but the class '
                 f'grouping ({source}) has {num_classes}')
-        for g in GROUPS:
-            bad = [c for c in groups[g] if not 0 <= int(c) < num_classes]
-            if bad:
-                raise ValueError(
-                    f'{source}: {g} class index {bad[0]} is outside '
-                    f'[0, {num_classes})')
-        if names is None:
+        groups = grouping.check(num_classes, source)
+        names = grouping.names
+        if names is None or len(names) != num_classes:
             meta_names = meta.get('classes')
             if meta_names is not None and len(meta_names) == num_classes:
                 names = [str(n) for n in meta_names]
@@ -264,10 +263,9 @@ class LongTailMAP(BaseMetric):
                 names = [f'class_{i}' for i in range(num_classes)]
         return dict(
             num_classes=num_classes,
-            names=names,
+            names=list(names),
             counts=counts,
-            groups={g: sorted(int(c) for c in groups[g])
-                    for g in GROUPS},
+            groups=groups,
             source=source)
 
     def _get_grouping(self, width: int) -> Dict[str, Any]:

@@ -13,6 +13,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmaction.registry import MODELS
 
+from meid_mmaction.datasets.class_groups import check_group_indices
+
 _DISTANCES = ('l2', 'mse')
 NECK_MODES = ('free', 'frozen', 'unit')
 
@@ -115,14 +117,6 @@ class HeadTailDistillLoss(nn.Module):
         """Whether the head / tail groups have been set."""
         return bool(self.groups_set.item())
 
-    def _check_indices(self, name: str, indices: Sequence[int]) -> list:
-        out = [int(i) for i in indices]
-        bad = [i for i in out if i < 0 or i >= self.num_classes]
-        if bad:
-            raise ValueError(f"class_groups['{name}'] has indices {bad[:10]} "
-                             f'outside [0, {self.num_classes})')
-        return out
-
     def set_class_groups(self, class_groups: Dict[str, Sequence[int]]) -> None:
         """Fill the head / tail masks from a dataset's class grouping.
 
@@ -136,12 +130,9 @@ class HeadTailDistillLoss(nn.Module):
         columns are zeroed). Later calls (for example after a checkpoint was
         loaded) only update the masks, so trained necks are kept.
         """
-        if not isinstance(class_groups, dict) or \
-                'head' not in class_groups or 'tail' not in class_groups:
-            raise ValueError("class_groups must be a dict with keys 'head' "
-                             f"and 'tail', got {class_groups!r:.200}")
-        head = self._check_indices('head', class_groups['head'])
-        tail = self._check_indices('tail', class_groups['tail'])
+        checked = check_group_indices(class_groups, self.num_classes,
+                                      names=('head', 'tail'))
+        head, tail = checked['head'], checked['tail']
         overlap = sorted(set(head) & set(tail))
         if overlap:
             raise ValueError('class_groups head and tail overlap in classes '
