@@ -16,6 +16,8 @@ from meid_mmaction.datasets.packed_store import (
     LOG_FILE,
     STATE_FILE,
     PackedFeatureStore,
+)
+from meid_mmaction.datasets.tools.packing import (
     PackedStoreWriter,
     list_source_ids,
     pack_features,

@@ -89,7 +89,7 @@ def evict(root, mode):
 
 def make_data(work, num_videos, frames, dim, num_classes, seed):
     """Per-file float32 .npy + a training list; reused if already there."""
-    from meid_mmaction.datasets.packed_store import (
+    from meid_mmaction.datasets.tools.packing import (
         list_source_ids,
         pack_features,
     )

@@ -21,9 +21,9 @@ import argparse
 import re
 import sys
 
-from meid_mmaction.datasets.packed_store import (
+from meid_mmaction.datasets.packed_store import SUPPORTED_DTYPES
+from meid_mmaction.datasets.tools.packing import (
     DEFAULT_SHARD_BYTES,
-    SUPPORTED_DTYPES,
     list_source_ids,
     pack_features,
     verify_packed_store,

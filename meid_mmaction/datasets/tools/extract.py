@@ -6,7 +6,7 @@ side) and centre-cropped, normalised with the model's
 ``data_preprocessor`` mean/std, passed through the backbone, spatially
 average-pooled: a ``[K, D]`` float array per video. Output is either one
 ``<out>/<video id>.npy`` per video or a packed store
-(:mod:`meid_mmaction.datasets.packed_store`).
+(:mod:`meid_mmaction.datasets.tools.packing`).
 
 The run is resumable (finished videos are skipped), and videos that cannot
 be read are skipped and listed in a JSON report, never silently.
@@ -25,8 +25,8 @@ import numpy as np
 import torch
 
 from ..annotations import parse_label_list
-from ..packed_store import PackedStoreWriter, validate_features
 from ..transforms.sampling import uniform_frame_indices
+from .packing import PackedStoreWriter, validate_features
 
 VIDEO_EXTS = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.m4v', '.flv')
 REPORT_FILE = 'extract_report.json'
