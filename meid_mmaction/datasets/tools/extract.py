@@ -416,8 +416,8 @@ def extract_features(pairs: Sequence[Tuple[str, str]], out_dir: str,
     finally:
         report['seconds'] = round(time.time() - start, 3)
         _write_report(report_path, report)
-    if bar is not None:
-        print()
+    if bar is not None:  # end the progress line
+        bar.file.write('\n')
     if writer is not None:
         if writer.videos:
             writer.close()
