@@ -7,7 +7,6 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from meid_mmaction.datasets import synthetic
 from meid_mmaction.datasets.annotations import (
     parse_class_counts,
     parse_label_list,
@@ -16,7 +15,8 @@ from meid_mmaction.datasets.class_groups import (
     counts_from_labels,
     split_groups,
 )
-from meid_mmaction.datasets.synthetic import (
+from meid_mmaction.datasets.tools import synthetic
+from meid_mmaction.datasets.tools.synthetic import (
     PRESETS,
     SyntheticLTConfig,
     generate_synthetic_lt,

@@ -547,7 +547,9 @@ def main(argv=None) -> int:
     MMLogger.get_current_instance().setLevel(logging.WARNING)
     if args.generate and not osp.isfile(osp.join(args.data_root,
                                                  'meta.json')):
-        from meid_mmaction.datasets.synthetic import generate_synthetic_lt
+        from meid_mmaction.datasets.tools.synthetic import (
+            generate_synthetic_lt,
+        )
         generate_synthetic_lt(args.data_root, preset=args.preset,
                               seed=args.data_seed)
     tic = time.perf_counter()

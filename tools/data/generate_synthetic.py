@@ -7,7 +7,7 @@ Example (the demo dataset, a few seconds)::
     python tools/data/generate_synthetic.py data/synthetic_ablation \\
         --preset ablation --seed 1 --set feat_dim=64 --set noise_std=1.5
 
-See ``meid_mmaction/datasets/synthetic.py`` for the generative model and
+See ``meid_mmaction/datasets/tools/synthetic.py`` for the generative model and
 every knob.
 """
 import argparse
@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-from meid_mmaction.datasets import synthetic
+from meid_mmaction.datasets.tools import synthetic
 
 
 def parse_overrides(items: List[str]) -> Dict[str, Any]:

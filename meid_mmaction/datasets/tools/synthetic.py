@@ -91,7 +91,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .class_groups import (
+from ..class_groups import (
     split_groups,
     write_count_file,
     write_label_list,
@@ -534,7 +534,8 @@ def generate_synthetic_lt(out_dir: str,
                          'amplitude'))
         writer.writerows(seg_rows)
     meta = dict(
-        generator='meid_mmaction.datasets.synthetic.generate_synthetic_lt',
+        generator=('meid_mmaction.datasets.tools.synthetic.'
+                   'generate_synthetic_lt'),
         generator_version=GENERATOR_VERSION,
         preset=preset,
         seed=int(seed),
