@@ -1,9 +1,16 @@
+import os
 import os.path as osp
 import time
 
 import pytest
 
-SHARED = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', 'shared'))
+#: Real annotation files (VideoLT lists, Charades CSVs): the directory named
+#: by the environment variable ``MEID_SHARED_DATA``, by default
+#: ``../shared/data`` next to the repository.
+SHARED_DATA = os.environ.get(
+    'MEID_SHARED_DATA',
+    osp.abspath(osp.join(osp.dirname(__file__), '..', '..', 'shared',
+                         'data')))
 
 #: seconds a multi-process test may take before its processes are killed
 #: (generous: the CI machine's cores may be shared with other jobs)
@@ -12,11 +19,11 @@ SPAWN_TIMEOUT = 180
 
 @pytest.fixture
 def shared_data():
-    """Path of ``../shared/data`` (real annotation files); skip if absent."""
-    path = osp.join(SHARED, 'data')
-    if not osp.isdir(path):
-        pytest.skip('../shared/data is not available')
-    return path
+    """Path of the shared real data (``MEID_SHARED_DATA``); skip if absent."""
+    if not osp.isdir(SHARED_DATA):
+        pytest.skip(f'{SHARED_DATA} is not available (set MEID_SHARED_DATA '
+                    'to the shared data directory)')
+    return SHARED_DATA
 
 
 def spawn_with_timeout(fn, args=(), nprocs=2, timeout=SPAWN_TIMEOUT):

@@ -1,34 +1,17 @@
 """Helper for ``test_samplers.py``: build a sampler in 2 real gloo ranks.
 
-Usage: ``python _dist_sampler_worker.py LABELS_JSON OUT_DIR TYPE EPOCH``
-
-Each rank joins a gloo process group (file rendezvous in ``OUT_DIR``),
-builds ``TYPE`` through ``DATA_SAMPLERS`` with ``seed=None`` (so the seed
-is synced from rank 0), sets ``EPOCH`` and writes ``OUT_DIR/rank{r}.json``
-with its seed, world size, ``len()`` and indices.
+``run(rank, LABELS_JSON, OUT_DIR, TYPE, EPOCH)`` is started by
+``torch.multiprocessing.spawn``: each rank joins a gloo process group (file
+rendezvous in ``OUT_DIR``), builds ``TYPE`` through ``DATA_SAMPLERS`` with
+``seed=None`` (so the seed is synced from rank 0), sets ``EPOCH`` and writes
+``OUT_DIR/rank{r}.json`` with its seed, world size, ``len()`` and indices.
 """
 import json
-import os
 import os.path as osp
-import sys
 
 import torch.distributed as dist
-import torch.multiprocessing as mp
 
 WORLD_SIZE = 2
-
-
-class LabelListDataset:
-    """A dataset reduced to ``len`` + ``get_label_lists``."""
-
-    def __init__(self, labels):
-        self._labels = labels
-
-    def __len__(self):
-        return len(self._labels)
-
-    def get_label_lists(self):
-        return self._labels
 
 
 def run(rank, labels_path, out_dir, sampler_type, epoch):
@@ -41,6 +24,9 @@ def run(rank, labels_path, out_dir, sampler_type, epoch):
         from mmaction.registry import DATA_SAMPLERS
 
         import meid_mmaction  # noqa: F401  (registers the samplers)
+        from meid_mmaction.datasets.label_list_dataset import (
+            LabelListDataset,
+        )
         with open(labels_path) as f:
             dataset = LabelListDataset(json.load(f))
         sampler = DATA_SAMPLERS.build(
@@ -54,14 +40,3 @@ def run(rank, labels_path, out_dir, sampler_type, epoch):
             json.dump(out, f)
     finally:
         dist.destroy_process_group()
-
-
-def main():
-    labels_path, out_dir, sampler_type, epoch = sys.argv[1:5]
-    os.environ.setdefault('OMP_NUM_THREADS', '1')
-    mp.spawn(run, args=(labels_path, out_dir, sampler_type,
-                        int(epoch)), nprocs=WORLD_SIZE, join=True)
-
-
-if __name__ == '__main__':
-    main()

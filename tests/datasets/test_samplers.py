@@ -14,6 +14,7 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 from scipy.stats import chisquare
 
+from meid_mmaction.datasets.label_list_dataset import LabelListDataset
 from meid_mmaction.datasets.samplers import (
     ClassAwareSampler,
     ClassBalancedSampler,
@@ -24,24 +25,6 @@ from meid_mmaction.datasets.samplers import class_aware_sampler as cas_mod
 # A fixed seed makes every statistical check deterministic; the p-value
 # threshold only documents how unlikely a correct sampler is to fail.
 P_MIN = 1e-4
-
-
-class LabelListDataset:
-    """Labels through ``get_label_lists()`` (our datasets' fast path)."""
-
-    def __init__(self, labels, classes=None):
-        self._labels = labels
-        if classes is not None:
-            self.metainfo = dict(classes=tuple(classes))
-
-    def __len__(self):
-        return len(self._labels)
-
-    def __getitem__(self, idx):
-        return idx
-
-    def get_label_lists(self):
-        return self._labels
 
 
 class CatIdsDataset:
@@ -436,8 +419,15 @@ def test_build_from_registry(cfg, cls):
     assert len(sampler) == cfg.get('num_samples', 10)
 
 
+class IndexDataset(LabelListDataset):
+    """Samples are their own indices (to read the sampled order)."""
+
+    def __getitem__(self, idx):
+        return idx
+
+
 def test_build_through_runner_dataloader():
-    ds = LabelListDataset(single_label([3, 9]))
+    ds = IndexDataset(single_label([3, 9]))
     cfg = dict(batch_size=4, num_workers=0, dataset=ds,
                sampler=dict(type='SquareRootSampler', num_samples=16))
     with DefaultScope.overwrite_default_scope('mmaction'):

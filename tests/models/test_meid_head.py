@@ -100,7 +100,9 @@ def test_attention_expert_exact():
     plain = AttentionExpert(D, 6, C, use_attention=False)
     assert plain.attention is None
     torch.testing.assert_close(plain(x), plain.fc_cls(plain.embed(x).mean(1)))
-    torch.testing.assert_close(plain.frame_weights(x), torch.ones(2, 4))
+    logits, weights = plain.forward_with_weights(x)
+    torch.testing.assert_close(logits, plain.fc_cls(plain.embed(x).mean(1)))
+    torch.testing.assert_close(weights, torch.ones(2, 4))
 
 
 def test_complementary_expert_exact():

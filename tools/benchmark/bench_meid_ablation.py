@@ -1,6 +1,6 @@
 """MEID ablation on synthetic long-tailed data (CPU, no mmengine Runner).
 
-Arms (``docs/METHOD.md``, "Ablations"), all trained with the package's
+Arms (``docs/method.md``, "Ablations"), all trained with the package's
 own heads and losses:
 
 * ``a``  ``NonlinearClsHead`` (VideoLT's nonlinear baseline);
@@ -134,20 +134,6 @@ class SplitData:
         return self.feats[torch.arange(len(self)).unsqueeze(1), frame]
 
 
-class LabelListDataset:
-    """Just what :class:`ClassBalancedSampler` reads from a dataset."""
-
-    def __init__(self, labels: List[List[int]], num_classes: int) -> None:
-        self._labels = labels
-        self.metainfo = dict(classes=tuple(map(str, range(num_classes))))
-
-    def __len__(self) -> int:
-        return len(self._labels)
-
-    def get_label_lists(self) -> List[List[int]]:
-        return self._labels
-
-
 def load_meta(root: str) -> dict:
     path = osp.join(root, 'meta.json')
     if not osp.isfile(path):
@@ -185,6 +171,9 @@ class Trainer:
     def __init__(self, data: SplitData, args: argparse.Namespace) -> None:
         from mmaction.structures import ActionDataSample
 
+        from meid_mmaction.datasets.label_list_dataset import (
+            LabelListDataset,
+        )
         from meid_mmaction.utils.compat import set_gt_label
         self.data = data
         self.args = args
@@ -193,7 +182,8 @@ class Trainer:
             ds = ActionDataSample()
             set_gt_label(ds, row)
             self.samples.append(ds)
-        self.dataset = LabelListDataset(data.labels, data.targets.shape[1])
+        self.dataset = LabelListDataset(
+            data.labels, [str(c) for c in range(data.targets.shape[1])])
 
     def run_stage(self, head, stage: Optional[int], epochs: int, lr: float,
                   seed: int) -> float:
@@ -294,8 +284,10 @@ def weight_shares(head, data: SplitData, segments, groups,
     head.eval()
     v, t_max = data.feats.shape[:2]
     valid = (torch.arange(t_max)[None] < data.lengths[:, None]).double()
-    att = torch.cat([head.expert1.frame_weights(data.feats[i:i + 512])
-                     for i in range(0, v, 512)]).double() * valid
+    att = torch.cat([
+        head.expert1.forward_with_weights(data.feats[i:i + 512])[1]
+        for i in range(0, v, 512)
+    ]).double() * valid
     weights = dict(uniform=valid, A=att)
     for b in betas:
         weights[f'1/(A+{b:g})'] = valid / (att + b)
@@ -487,7 +479,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='stage-1 (and single-stage) learning rate')
     p.add_argument('--lr2', type=float, default=None,
                    help='stage-2 learning rate; default lr * 0.1 '
-                   '(METHOD.md: 1e-4 after 1e-3)')
+                   '(docs/method.md: 1e-4 after 1e-3)')
     p.add_argument('--arm-lr', nargs='*', default=[], metavar='KEY=LR',
                    help='per-arm learning rates chosen on validation, keys '
                    'a, b, c0, c (single-stage arms), s1 / s2 (stage 1 / 2 of '

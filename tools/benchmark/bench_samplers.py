@@ -15,26 +15,11 @@ import argparse
 import os.path as osp
 import sys
 import time
-from typing import List
 
 HERE = osp.dirname(osp.abspath(__file__))
 DEFAULT_LIST = osp.normpath(
     osp.join(HERE, '..', '..', '..', 'shared', 'data', 'videolt',
              'train.lst'))
-
-
-class LabelListDataset:
-    """Just enough of a dataset for a sampler: ``len`` + label lists."""
-
-    def __init__(self, labels: List[List[int]], num_classes: int) -> None:
-        self._labels = labels
-        self.metainfo = dict(classes=tuple(map(str, range(num_classes))))
-
-    def __len__(self) -> int:
-        return len(self._labels)
-
-    def get_label_lists(self) -> List[List[int]]:
-        return self._labels
 
 
 def main() -> int:
@@ -52,6 +37,7 @@ def main() -> int:
 
     from meid_mmaction.datasets.annotations import parse_label_list
     from meid_mmaction.datasets.class_groups import split_groups
+    from meid_mmaction.datasets.label_list_dataset import LabelListDataset
     from meid_mmaction.datasets.samplers import (
         ClassBalancedSampler,
         SquareRootSampler,
@@ -60,7 +46,8 @@ def main() -> int:
     t = time.perf_counter()
     _, labels = parse_label_list(args.label_list, args.num_classes)
     parse_s = time.perf_counter() - t
-    dataset = LabelListDataset(labels, args.num_classes)
+    dataset = LabelListDataset(
+        labels, [str(c) for c in range(args.num_classes)])
     print(f'{args.label_list}: {len(labels)} videos, {args.num_classes} '
           f'classes (parse {parse_s:.3f} s)')
     for cls in (ClassBalancedSampler, SquareRootSampler):

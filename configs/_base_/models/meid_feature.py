@@ -1,5 +1,5 @@
-# MEID on pre-extracted per-frame features [B, N, D] (docs/METHOD.md).
-# Every option of METHOD.md is a key here, at its default.
+# MEID on pre-extracted per-frame features [B, N, D] (docs/method.md).
+# Every option of docs/method.md is a key here, at its default.
 model = dict(
     type='FeatureRecognizer',
     cls_head=dict(

@@ -1,4 +1,5 @@
-# Adam, lr 1e-3, 100 epochs, lr x0.1 at epochs 30 and 60 (METHOD.md stage 1).
+# Adam, lr 1e-3, 100 epochs, lr x0.1 at epochs 30 and 60 (docs/method.md,
+# stage 1).
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=100, val_interval=1)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

@@ -1,4 +1,4 @@
-# MEID's two training stages in one run (docs/METHOD.md, "Training").
+# MEID's two training stages in one run (docs/method.md, "Training").
 # Stage 1: expert 1, natural sampling, Adam lr 1e-3, 100 epochs, x0.1 at 30
 # and 60. Stage 2: expert 2 (expert 1 frozen), class-balanced sampling, lr
 # 1e-4, 100 epochs, x0.1 at 30 and 60 counted from the stage start.

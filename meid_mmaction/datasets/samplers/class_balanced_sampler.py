@@ -14,7 +14,7 @@ class ClassBalancedSampler(ClassAwareSampler):
     classes with at least one video; empty classes are left out with a
     warning). A multi-label video is a member of every class it carries,
     so it can be reached through each of them. This is the stage-2
-    sampling of MEID (``docs/METHOD.md``).
+    sampling of MEID (``docs/method.md``).
 
     Each rank yields ``ceil(T0 / world_size)`` indices per epoch, with
     ``T0 = num_samples`` if given, else ``len(dataset)``; see

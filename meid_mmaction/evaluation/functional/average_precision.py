@@ -1,6 +1,6 @@
 """Per-class average precision, vectorised over classes in torch.
 
-AP follows ``docs`` / METHOD.md: rank the videos by score for class ``c`` and
+AP follows ``docs/method.md``: rank the videos by score for class ``c`` and
 average the precision at the rank of every positive video. Tied scores form
 one threshold, exactly as scikit-learn's ``average_precision_score`` does:
 

@@ -1,4 +1,4 @@
-"""MEID head: attention expert + complementary expert (METHOD.md)."""
+"""MEID head: attention expert + complementary expert (docs/method.md)."""
 from typing import Dict, Optional, Tuple
 
 import torch
@@ -35,7 +35,7 @@ class MEIDHead(BaseMultiLabelHead):
     trained for: ``sigmoid(Y)`` after stage 1, ``sigmoid(Y + Y_F)`` (or the
     ``inference`` variant) after stage 2.
 
-    Variants (constructor arguments; "paper" = METHOD.md, the defaults,
+    Variants (constructor arguments; "paper" = docs/method.md, the defaults,
     "release" = the authors' released code, "ours" = project options):
 
     * stage-2 objective: ``stage2_loss='sum'``, ``L(Y + Y_F)`` (paper) or
@@ -77,7 +77,7 @@ class MEIDHead(BaseMultiLabelHead):
             to ``D // 4``.
         eps (float): Epsilon of the attention pooling. Defaults to 1e-6.
         beta (float): CFS offset ``beta`` in ``(0, 1)``. Defaults to 0.5.
-        cfs_norm (str): ``'none'`` (METHOD.md: ``R = 1 / (A + beta)``) or
+        cfs_norm (str): ``'none'`` (docs/method.md: ``R = 1 / (A + beta)``) or
             ``'max'`` (``R = 1 / (A / max_n A + beta)``, independent of the
             scale of ``A``). Defaults to ``'none'``.
         cfs_background_thr (float): Frames with ``A / max_n A`` below it get

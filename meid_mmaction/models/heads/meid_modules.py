@@ -1,4 +1,4 @@
-"""Building blocks of the MEID head (METHOD.md, experts 1 and 2).
+"""Building blocks of the MEID head (docs/method.md, experts 1 and 2).
 
 Plain ``nn.Module`` parts, not registered: :class:`MEIDHead` composes them.
 """
@@ -117,7 +117,7 @@ CFS_NORMS = ('none', 'max', 'rank')
 
 
 def check_beta(beta: float) -> float:
-    """Return ``beta`` if it is a number in ``(0, 1)`` (METHOD.md), else
+    """Return ``beta`` if it is a number in ``(0, 1)`` (docs/method.md), else
     raise ``ValueError``."""
     if isinstance(beta, bool) or not isinstance(beta, (int, float)) \
             or not 0.0 < beta < 1.0:
@@ -135,7 +135,7 @@ def complementary_weights(attention: torch.Tensor,
 
     ``A'`` depends on ``norm``:
 
-    * ``'none'`` (paper, METHOD.md): ``A' = A``;
+    * ``'none'`` (paper, docs/method.md): ``A' = A``;
     * ``'max'`` (ours): ``A' = A / (max_n A + eps)`` per video. Expert 1
       pools with the normalised mean ``sum A T / sum A``, which ignores the
       scale of ``A``, so a trained sigmoid attention can shrink towards 0,
@@ -268,12 +268,6 @@ class AttentionExpert(nn.Module):
         self.fc_cls = nn.Linear(pooled, num_classes)
         self.eps = eps
 
-    def frame_weights(self, x: torch.Tensor) -> torch.Tensor:
-        """Frame weights ``A`` ``[B, N]`` (ones without attention)."""
-        if self.attention is None:
-            return x.new_ones(x.shape[:2])
-        return self.attention(x)
-
     def forward_with_weights(
             self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """``[B, N, D]`` -> (logits ``Y`` ``[B, C]``, frame weights ``A``
@@ -310,7 +304,7 @@ class ComplementaryExpert(nn.Module):
         norm (str): Norm of both frame embeddings.
         dropout (float): Dropout of both frame embeddings.
         beta (float): CFS offset ``beta`` in ``(0, 1)``. Defaults to 0.5.
-        cfs_norm (str): ``'none'`` (METHOD.md), ``'max'`` or ``'rank'``
+        cfs_norm (str): ``'none'`` (docs/method.md), ``'max'`` or ``'rank'``
             (see :func:`complementary_weights`).
         cfs_background_thr (float): Frames with ``A / max_n A`` below it get
             no weight (see :func:`complementary_weights`). Defaults to 0.

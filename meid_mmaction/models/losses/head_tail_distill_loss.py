@@ -1,4 +1,4 @@
-"""Head-to-tail distillation loss of MEID (METHOD.md, "Head-to-tail
+"""Head-to-tail distillation loss of MEID (docs/method.md, "Head-to-tail
 distillation loss").
 
 The logits of the head classes and of the tail classes each go through a
