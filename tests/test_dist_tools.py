@@ -16,7 +16,7 @@ import pytest
 import torch
 from sklearn.metrics import average_precision_score
 
-from meid_mmaction.datasets.synthetic import generate_synthetic_lt
+from meid_mmaction.datasets.tools.synthetic import generate_synthetic_lt
 from meid_mmaction.utils.compat import get_pred_score
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..'))
