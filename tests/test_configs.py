@@ -15,7 +15,32 @@ from meid_mmaction.utils import get_pred_score, set_gt_label
 from meid_mmaction.utils.data_keys import apply_data_keys
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', 'configs'))
-CONFIGS = sorted(glob.glob(osp.join(ROOT, '*.py')))
+CONFIGS = sorted(
+    glob.glob(osp.join(ROOT, '*.py')) +
+    glob.glob(osp.join(ROOT, 'aggregators', '*.py')))
+
+
+def shrink(cfg):
+    """Small sizes for the step test (the structure stays the config's):
+    feature configs get 16-d frames and at most 12 classes, aggregators
+    4 clusters and 8 hidden channels, so that the 134 M-weight NetVLAD
+    projections are not built here (their sizes: test_model_zoo.py)."""
+    head = cfg.model.cls_head
+    head.num_classes = min(head.num_classes, 12)
+    if cfg.model.type != 'FeatureRecognizer':
+        return
+    head.in_channels = 16
+    if head.get('hidden_channels'):
+        head.hidden_channels = 16
+    if head.get('mlp_channels'):
+        head.mlp_channels = 8
+    aggs = list(head.get('aggregators') or [])
+    if head.get('aggregator'):
+        aggs.append(head.aggregator)
+    for agg in aggs:
+        small = dict(num_clusters=4, hidden_channels=8, groups=4,
+                     key_channels=4, value_channels=4)
+        agg.update({k: v for k, v in small.items() if agg.get(k)})
 
 
 def _find(pipeline, type_name):
@@ -48,6 +73,7 @@ def test_configs_found():
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
 def test_config_builds_and_steps(path):
     cfg = Config.fromfile(path)
+    shrink(cfg)
     apply_data_keys(cfg)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     assert LOOPS.get(cfg.train_cfg.get('type', 'EpochBasedTrainLoop'))

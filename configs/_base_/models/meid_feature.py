@@ -21,9 +21,9 @@ model = dict(
         inference='logit_sum',  # paper s(Y + Y_F); release: 'prob_mix'
         inference_weight=0.5,  # w of 'prob_mix': w s(Y) + (1 - w) s(Y_F)
         distill2_necks='own',  # paper; ours: 'expert1' (frozen, reused)
-        # frame aggregator of both experts (None: weighted mean), e.g.
-        # dict(type='NetVLAD'); expert 1 pools with A, expert 2 with R
-        aggregator=None,
+        # aggregator=dict(type='NetVLAD'): frame aggregator of both experts
+        # (expert 1 pools with A, expert 2 with R); left out here (None:
+        # weighted mean) so that a child config can set it to a dict
         aggregate_motion=False,  # True: motion branch gets one as well
         loss_cls=dict(type='MultiLabelFocalLoss', gamma=1.0, alpha=1.0),
         # one instance (own necks) per expert; lambda_1 = lambda_2 = 0.1;

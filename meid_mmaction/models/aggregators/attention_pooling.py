@@ -25,8 +25,8 @@ class AttentionPooling(BaseAggregator):
     All ones weights give plain attention; weight 0 removes the frame
     exactly (it gets probability 0 and leaves the query). This is the
     attention half of MOVE's aggregator baseline (4 heads, mean-frame
-    query). Parameters: ``D * H * (2 d_k + d_v) + H d_v * D`` weights,
-    12.6 M at ``D = 2048`` and the defaults.
+    query). Weights: ``D * H * (2 d_k + d_v)`` (query, key, value) plus
+    ``H d_v * D`` (output), 16.8 M at ``D = 2048`` and the defaults.
 
     Args:
         in_channels (int): Frame feature size ``D``.

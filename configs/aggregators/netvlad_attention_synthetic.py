@@ -1,0 +1,27 @@
+"""MOVE's aggregator baseline (NetVLAD-style + 4-head attention pooling,
+d_k = d_v = 32, concatenated) on the synthetic demo data, BCE; CPU,
+minutes.
+Target row: none (demo data); see docs/benchmarks.md, "Aggregators".
+"""
+_base_ = ['./netvlad_synthetic.py']
+
+model = dict(
+    cls_head=dict(
+        aggregators=[
+            dict(
+                type='NetVLAD',
+                num_clusters=8,
+                hidden_channels=64,
+                subtract_centers=False,
+                gate=True,
+                input_norm=True,
+                assign_norm=True,
+                assign_bias=False),
+            dict(
+                type='AttentionPooling',
+                num_heads=4,
+                key_channels=32,
+                value_channels=32)
+        ],
+        mlp_channels=96,
+        loss_cls=dict(type='MultiLabelFocalLoss', gamma=0.0)))
