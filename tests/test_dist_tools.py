@@ -32,14 +32,11 @@ pytestmark = pytest.mark.skipif(
 
 
 def _options(root):
-    opts = []
+    # the data keys (docs/custom_dataset.md), applied to all three loaders
+    opts = [f'data_root={root}', 'num_classes=6', 'feat_dim=8',
+            'head_thr=30', 'tail_thr=5']
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         opts += [
-            f'{loader}.dataset.data_root={root}',
-            f'{loader}.dataset.num_classes=6',
-            f'{loader}.dataset.feat_dim=8',
-            f'{loader}.dataset.head_thr=30',
-            f'{loader}.dataset.tail_thr=5',
             f'{loader}.num_workers=0',
             f'{loader}.persistent_workers=False',
         ]

@@ -38,7 +38,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override keys of --config as in tools/train.py, e.g. '
-        'train_dataloader.dataset.data_root=data/my_subset')
+        'data_root=data/my_subset (a data key, docs/custom_dataset.md)')
     parser.add_argument('--ann-file', nargs='+',
                         help='video list(s); the first one is the training '
                         'list compared with --count-file')
