@@ -1,6 +1,9 @@
 """Loading mmengine checkpoints with ``weights_only=True`` (torch >= 2.6)."""
 import argparse
+import functools
 import pickle
+import re
+import warnings
 
 import numpy as np
 import pytest
@@ -11,6 +14,7 @@ from mmengine.runner import Runner, load_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader
 
 import meid_mmaction  # noqa: F401  (registers the checkpoint loader)
+from meid_mmaction.utils import checkpoint as ckpt_mod
 from meid_mmaction.utils.checkpoint import (
     history_buffer_getattr,
     load_checkpoint_file,
@@ -290,3 +294,36 @@ def test_runner_checkpoint_saves_and_resumes(tmp_path):
     # message hub continues the lr history restored from the checkpoint.
     lr_history = runner.message_hub.get_scalar('train/lr').data[0]
     np.testing.assert_allclose(lr_history, [0.01, 0.01, 0.001, 0.001])
+
+
+def test_user_home_is_expanded(mmengine_ckpt, tmp_path, monkeypatch):
+    """``load_from='~/ck.pth'`` works as with mmengine's own loader."""
+    path, _ = mmengine_ckpt
+    home = tmp_path / 'home'
+    home.mkdir()
+    (home / 'ck.pth').write_bytes(open(path, 'rb').read())
+    monkeypatch.setenv('HOME', str(home))
+    raw = CheckpointLoader.load_checkpoint('~/ck.pth', map_location='cpu')
+    assert raw['meta']['seed'] == 42
+    with pytest.raises(FileNotFoundError,
+                       match=re.escape(f'{home}/other.pth can not be found')):
+        load_checkpoint_file('~/other.pth')
+
+
+def test_old_torch_fallback_warns_once(mmengine_ckpt, monkeypatch):
+    path, _ = mmengine_ckpt
+    monkeypatch.setattr(ckpt_mod, '_supports_safe_globals', lambda: False)
+    ckpt_mod._warn_no_safe_globals.cache_clear()
+    # what torch.load itself would do on torch < 2.5 (no allow-list needed)
+    monkeypatch.setattr(
+        torch, 'load', functools.partial(torch.load, weights_only=False))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        for _ in range(3):
+            raw = load_checkpoint_file(path, map_location='cpu')
+    assert raw['meta']['seed'] == 42
+    messages = [str(w.message) for w in caught
+                if 'safe_globals' in str(w.message)]
+    assert len(messages) == 1
+    assert 'default instead of weights_only=True' in messages[0]
+    ckpt_mod._warn_no_safe_globals.cache_clear()

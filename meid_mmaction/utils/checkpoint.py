@@ -9,8 +9,14 @@ load, and refuse any other pickled global with an error naming it.
 :func:`register_checkpoint_loader` replaces mmengine's loader for local files
 (``CheckpointLoader`` scheme ``''``), which ``load_from``, ``--resume`` and
 ``tools/test.py`` all go through. It is called on ``import meid_mmaction``.
+Like mmengine's own loader it expands ``~`` and raises
+``FileNotFoundError`` for a missing file. On torch < 2.5 (no scoped
+allow-list) it falls back to torch's default ``torch.load`` and says so once.
 """
+import functools
+import os.path as osp
 import pickle
+import warnings
 from typing import List, Tuple
 
 import numpy as np
@@ -97,15 +103,35 @@ def _unpickler_reason(err: Exception) -> str:
     return lines[0] if lines else repr(err)
 
 
+@functools.lru_cache(maxsize=None)
+def _warn_no_safe_globals() -> None:
+    """Say once per process that the allow-list is unavailable."""
+    warnings.warn(
+        f'torch {torch.__version__} has no torch.serialization.safe_globals '
+        '(torch < 2.5): meid_mmaction loads checkpoints with torch.load\'s '
+        'default instead of weights_only=True with the mmengine allow-list',
+        UserWarning,
+        stacklevel=3)
+
+
 def load_checkpoint_file(filename: str, map_location=None):
     """``torch.load`` with ``weights_only=True`` and the allow-list.
 
+    Args:
+        filename (str): Local path; ``~`` is expanded (as mmengine does).
+        map_location: As for ``torch.load``.
+
     Raises:
+        FileNotFoundError: if the file does not exist.
         pickle.UnpicklingError: if the file pickles any global outside the
             allow-list; the message names the offending globals.
     """
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
     if not _supports_safe_globals():
         # torch < 2.5 has no scoped allow-list; keep torch's own default.
+        _warn_no_safe_globals()
         return torch.load(filename, map_location=map_location)
     with torch.serialization.safe_globals(safe_globals()):
         try:
