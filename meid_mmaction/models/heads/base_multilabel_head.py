@@ -1,11 +1,12 @@
 """Shared loss / prediction logic of the multi-label heads."""
 import inspect
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence, Union
 
 import torch
 from mmaction.models.heads import BaseHead
 from mmaction.utils import SampleList
 
+from ...evaluation.metrics.long_tail_map import topk_hits
 from ...utils.compat import (
     get_drawn_class,
     get_gt_label,
@@ -13,6 +14,8 @@ from ...utils.compat import (
     to_multi_hot,
 )
 from ..losses.utils import resampling_loss_mask
+
+_AVERAGE_CLIPS = ('prob', 'score')
 
 
 class BaseMultiLabelHead(BaseHead):
@@ -29,10 +32,31 @@ class BaseMultiLabelHead(BaseHead):
     * ``predict_by_feat``: ``sigmoid`` scores averaged over the ``V`` views
       of each video, stored with :func:`~meid_mmaction.utils.set_pred_score`.
 
+    MMAction2's ``BaseHead`` options mean here:
+
+    * ``label_smooth_eps``: the loss sees ``(1 - eps) y + eps / C`` (the
+      formula of ``BaseHead``, applied to the multi-hot ``y``; the resampling
+      mask is computed from ``y`` itself);
+    * ``topk``: the training log gets ``top{k}_hit``, the fraction of videos
+      whose ``k`` top-scored classes hold a true label (ties towards the lower
+      class index, as in ``LongTailMAP``); empty by default;
+    * ``average_clips``: ``'prob'`` (sigmoid, default) or ``'score'`` (raw
+      logits) averaged over views;
+    * ``multi_class``: must stay True.
+
+    Any other value is a ``ValueError`` naming the option.
+
     Args:
         num_classes (int): Number of classes ``C``.
         in_channels (int): Input feature size ``D``.
         loss_cls (dict): Classification loss config.
+        label_smooth_eps (float): Label smoothing in ``[0, 1)``. Defaults
+            to 0.
+        topk (int | Sequence[int]): ``k`` values of the logged top-k hit
+            rates, each in ``[1, C]``. Defaults to ``()`` (none).
+        average_clips (str): ``'prob'`` or ``'score'``. Defaults to
+            ``'prob'``.
+        multi_class (bool): Must be True (the default).
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -40,16 +64,38 @@ class BaseMultiLabelHead(BaseHead):
                  num_classes: int,
                  in_channels: int,
                  loss_cls: dict = dict(type='MultiLabelFocalLoss'),
-                 init_cfg=None,
-                 **kwargs) -> None:
-        kwargs.setdefault('multi_class', True)
-        kwargs.setdefault('average_clips', 'prob')
+                 label_smooth_eps: float = 0.0,
+                 topk: Union[int, Sequence[int]] = (),
+                 average_clips: str = 'prob',
+                 multi_class: bool = True,
+                 init_cfg=None) -> None:
+        name = type(self).__name__
+        if multi_class is not True:
+            raise ValueError(f'{name} is a multi-label head: multi_class '
+                             f'must be True, got {multi_class!r}')
+        if average_clips not in _AVERAGE_CLIPS:
+            raise ValueError(f'{name}: average_clips={average_clips!r} is '
+                             f'not supported; expected one of '
+                             f'{_AVERAGE_CLIPS}')
+        if isinstance(label_smooth_eps, bool) or not isinstance(
+                label_smooth_eps, (int, float)) or \
+                not 0.0 <= label_smooth_eps < 1.0:
+            raise ValueError(f'{name}: label_smooth_eps must be a number in '
+                             f'[0, 1), got {label_smooth_eps!r}')
+        topk = (topk, ) if isinstance(topk, int) else tuple(topk)
+        if any(isinstance(k, bool) or not isinstance(k, int)
+               or not 1 <= k <= num_classes for k in topk):
+            raise ValueError(f'{name}: topk must be ints in [1, num_classes='
+                             f'{num_classes}], got {topk!r}')
         super().__init__(
             num_classes=num_classes,
             in_channels=in_channels,
             loss_cls=loss_cls,
-            init_cfg=init_cfg,
-            **kwargs)
+            multi_class=True,
+            label_smooth_eps=float(label_smooth_eps),
+            topk=topk,
+            average_clips=average_clips,
+            init_cfg=init_cfg)
 
     def targets_from(self, data_samples: SampleList,
                      device: torch.device) -> torch.Tensor:
@@ -79,12 +125,16 @@ class BaseMultiLabelHead(BaseHead):
                             targets: torch.Tensor,
                             loss_mask: Optional[torch.Tensor] = None
                             ) -> torch.Tensor:
-        """``loss_cls(cls_scores, targets[, loss_mask=...])``.
+        """``loss_cls(cls_scores, targets[, loss_mask=...])``, the targets
+        label-smoothed with ``label_smooth_eps``.
 
         Raises:
             ValueError: if a mask is given and ``loss_cls`` has no
                 ``loss_mask`` argument (MMAction2's own losses).
         """
+        if self.label_smooth_eps:
+            eps = self.label_smooth_eps
+            targets = (1 - eps) * targets + eps / self.num_classes
         if loss_mask is None:
             return self.loss_cls(cls_scores, targets)
         params = inspect.signature(self.loss_cls.forward).parameters
@@ -99,7 +149,8 @@ class BaseMultiLabelHead(BaseHead):
     def loss_by_feat(self, cls_scores: torch.Tensor,
                      data_samples: SampleList) -> Dict[str, torch.Tensor]:
         """Classification loss of logits ``[B, C]`` (masked when the
-        samples carry a drawn class, see :meth:`loss_mask_from`)."""
+        samples carry a drawn class, see :meth:`loss_mask_from`) and the
+        ``top{k}_hit`` rates of ``topk`` (not losses: logged only)."""
         targets = self.targets_from(data_samples, cls_scores.device)
         if cls_scores.shape != targets.shape:
             raise ValueError(
@@ -107,9 +158,17 @@ class BaseMultiLabelHead(BaseHead):
                 f'{tuple(targets.shape)}; training expects one view per '
                 'video (num_clips=1)')
         loss_mask = self.loss_mask_from(data_samples, targets)
-        return dict(
+        losses = dict(
             loss_cls=self.classification_loss(cls_scores, targets,
                                               loss_mask))
+        if self.topk:
+            scores, positive = cls_scores.detach(), targets > 0
+            labelled = positive.any(dim=1)
+            for k in self.topk:
+                hits = topk_hits(scores, positive, k)[labelled]
+                losses[f'top{k}_hit'] = (hits.float().mean() if hits.numel()
+                                         else scores.new_zeros(()))
+        return losses
 
     def predict_by_feat(self, cls_scores: torch.Tensor,
                         data_samples: SampleList) -> SampleList:
