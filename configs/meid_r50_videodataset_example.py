@@ -20,6 +20,9 @@ model = dict(
         num_classes=num_classes,
         in_channels=2048,
         hidden_channels=512,
+        # one view = the num_frames frames of one crop: test-time ThreeCrop
+        # / TenCrop / twice_sample views are scored separately, averaged
+        frames_per_view=num_frames,
         beta=0.5,
         loss_cls=dict(type='MultiLabelFocalLoss', gamma=1.0, alpha=1.0),
         loss_distill=None),

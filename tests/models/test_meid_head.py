@@ -21,6 +21,16 @@ from meid_mmaction.models.losses.multilabel_focal_loss import (
 from meid_mmaction.utils import get_pred_score, set_gt_label
 
 C, D = 5, 8
+
+
+@MODELS.register_module(name='MEIDTestIdentity', force=True)
+class _Identity(torch.nn.Module):
+    """A backbone that returns its input (maps = images)."""
+
+    def forward(self, x):
+        return x
+
+
 GROUPS = dict(head=[0, 1], medium=[2], tail=[3, 4])
 
 
@@ -391,3 +401,70 @@ def test_variant_option_errors():
             (dict(cfs_norm='softmax'), "cfs_norm='softmax' is not one of")):
         with pytest.raises(ValueError, match=match):
             make_head(**kwargs)
+
+
+def test_frames_per_view_splits_multi_view_backbone_maps():
+    """3 crops x 4 frames of 2 videos: each crop is classified as its own
+    4-frame sequence and the 3 crops' probabilities are averaged."""
+    torch.manual_seed(0)
+    head = make_head(frames_per_view=4).eval()
+    head.set_train_stage(2)
+    feats = torch.randn(2, 3, 4, D)  # [B, crops, frames, D], crop-major
+    maps = feats.reshape(2 * 3 * 4, D, 1, 1).expand(-1, -1, 2, 2)
+    expected = torch.stack([
+        torch.stack([torch.sigmoid(head(feats[b, v:v + 1]))[0]
+                     for v in range(3)]).mean(0) for b in range(2)])
+    logits = head(maps, num_segs=12)
+    assert logits.shape == (6, C)  # one row per view
+    out = head.predict_by_feat(logits, samples([[0], [1]]))
+    torch.testing.assert_close(
+        torch.stack([get_pred_score(s) for s in out]), expected)
+    # without frames_per_view the crops would be joined along time
+    joined = make_head().eval()
+    joined.load_state_dict(head.state_dict())
+    assert joined(maps, num_segs=12).shape == (2, C)
+    with pytest.raises(ValueError, match=r'frames_per_view=4\) got '
+                       r'num_segs=6 frames per video, not a multiple'):
+        head(maps[:12], num_segs=6)
+    with pytest.raises(ValueError, match='frames_per_view must be a '
+                       'positive int or None, got 0'):
+        make_head(frames_per_view=0)
+
+
+def test_three_crop_through_recognizer2d():
+    """MMAction2's ThreeCrop + Recognizer2D: views are whole crops."""
+    import numpy as np
+    from mmaction.datasets.transforms import (
+        FormatShape,
+        PackActionInputs,
+        ThreeCrop,
+    )
+    from mmengine.dataset import pseudo_collate
+    from mmengine.registry import init_default_scope
+
+    init_default_scope('mmaction')
+    rng = np.random.default_rng(0)
+    frames = 4
+    imgs = [rng.random((6, 12, 3)).astype(np.float32)
+            for _ in range(frames)]
+    results = dict(imgs=list(imgs), img_shape=(6, 12), num_clips=frames,
+                   clip_len=1, label=np.array([1]))
+    results = ThreeCrop(crop_size=6).transform(results)
+    results = FormatShape('NCHW').transform(results)
+    packed = PackActionInputs().transform(results)
+    model = MODELS.build(dict(
+        type='Recognizer2D',
+        backbone=dict(type='mmaction.MEIDTestIdentity'),
+        cls_head=dict(type='MEIDHead', num_classes=C, in_channels=3,
+                      frames_per_view=frames, loss_distill=None),
+        data_preprocessor=dict(type='ActionDataPreprocessor',
+                               format_shape='NCHW'))).eval()
+    out = model.test_step(pseudo_collate([packed]))[0]
+    # reference: each 6x6 crop (left, centre, right) pooled per frame
+    stack = np.stack(imgs)  # [T, 6, 12, 3]
+    views = [stack[:, :, x:x + 6].mean(axis=(1, 2)) for x in (0, 3, 6)]
+    head = model.cls_head
+    expected = torch.stack([
+        torch.sigmoid(head(torch.from_numpy(v)[None].float()))[0]
+        for v in views]).mean(0)
+    torch.testing.assert_close(get_pred_score(out), expected)

@@ -60,7 +60,14 @@ class MEIDHead(BaseMultiLabelHead):
     * ``[B * V, N, D]`` per-frame features (``FeatureRecognizer``), or
       ``[B, D]`` (one frame);
     * ``[B * N, D, h, w]`` backbone maps (``Recognizer2D``, ``num_segs=N``):
-      average-pooled over space and regrouped to ``[B, N, D]``.
+      average-pooled over space and regrouped to ``[B, N, D]``. ``N``
+      counts every frame of every view (``Recognizer2D`` folds test-time
+      crops, ``twice_sample`` and ``num_clips`` into ``num_segs``); with
+      ``frames_per_view=F`` the ``N = V F`` frames are split into ``V``
+      views of ``F`` consecutive frames (MMAction2's order: crop-major,
+      then clip), each view is classified on its own and the scores are
+      averaged per video. Without it all ``N`` frames form one sequence,
+      which is right only for a single view per video.
 
     Args:
         num_classes (int): Number of classes ``C``.
@@ -114,6 +121,9 @@ class MEIDHead(BaseMultiLabelHead):
             per expert (each expert has its own necks); ``num_classes`` is
             filled in. None disables distillation. Defaults to
             ``HeadTailDistillLoss`` (``K = 128``, ``lambda = 0.1``).
+        frames_per_view (int, optional): Frames of one view of backbone
+            maps (``num_clips * clip_len`` of one crop), see above. None
+            (default): one view per video.
         init_cfg (dict, optional): Initialisation config. Defaults to None
             (PyTorch's default initialisation).
     """
@@ -138,6 +148,7 @@ class MEIDHead(BaseMultiLabelHead):
                  distill2_necks: str = 'own',
                  aggregator: Optional[dict] = None,
                  aggregate_motion: bool = False,
+                 frames_per_view: Optional[int] = None,
                  loss_cls: dict = dict(type='MultiLabelFocalLoss'),
                  loss_distill: Optional[dict] = dict(
                      type='HeadTailDistillLoss'),
@@ -165,6 +176,13 @@ class MEIDHead(BaseMultiLabelHead):
                 not 0.0 <= inference_weight <= 1.0:
             raise ValueError('inference_weight must be a number in [0, 1], '
                              f'got {inference_weight!r}')
+        if frames_per_view is not None and (
+                isinstance(frames_per_view, bool)
+                or not isinstance(frames_per_view, int)
+                or frames_per_view < 1):
+            raise ValueError('frames_per_view must be a positive int or '
+                             f'None, got {frames_per_view!r}')
+        self.frames_per_view = frames_per_view
         self.stage2_loss = stage2_loss
         self.inference = inference
         self.inference_weight = float(inference_weight)
@@ -276,6 +294,7 @@ class MEIDHead(BaseMultiLabelHead):
                     f'[B * N, D, h, w] with num_segs={num_segs}; expected '
                     'num_segs = frames per video dividing the first axis')
             x = x.mean(dim=(2, 3)).reshape(-1, int(num_segs), x.shape[1])
+            x = self._split_views(x)
         elif x.dim() != 3:
             raise ValueError(
                 'MEIDHead expects [B, N, D] features or [B * N, D, h, w] '
@@ -285,6 +304,20 @@ class MEIDHead(BaseMultiLabelHead):
                              f'features with D={x.shape[-1]} '
                              f'(shape {tuple(x.shape)})')
         return x
+
+    def _split_views(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B, V * F, D]`` -> ``[B * V, F, D]`` (``F = frames_per_view``).
+        """
+        frames = self.frames_per_view
+        if frames is None or frames == x.shape[1]:
+            return x
+        if x.shape[1] % frames:
+            raise ValueError(
+                f'MEIDHead(frames_per_view={frames}) got num_segs='
+                f'{x.shape[1]} frames per video, not a multiple of '
+                f'{frames}: set frames_per_view to the frames of one view '
+                '(num_clips * clip_len of one crop)')
+        return x.reshape(-1, frames, x.shape[-1])
 
     def forward_experts(
             self, x: torch.Tensor
