@@ -1,243 +1,315 @@
-"""MEID ablation on synthetic long-tailed data (CPU, no mmengine Runner).
+"""MEID ablation through the shipped training path (Runner + configs).
 
-Arms (``docs/method.md``, "Ablations"), all trained with the package's
-own heads and losses:
+Every arm is a real mmengine ``Runner`` built from the project's configs
+(``configs/meid_synthetic.py`` / ``configs/nonlinear_synthetic.py``) with
+``TwoStageTrainLoop`` (MEID arms) or mmengine's ``EpochBasedTrainLoop``
+(nonlinear baseline), ``LongTailMAP`` for validation and test, and the
+package's pipeline (``SampleFeatureFrames`` -> ``LoadFeatureFrames`` ->
+``PackFeatureInputs``). The only difference from a user's run: the features
+of a split are held in memory (:class:`InMemoryFeatureDataset`, a
+``MultiLabelFeatureDataset`` whose ``OpenFeatures`` step reads a dict
+instead of files), so that CPU runs take seconds.
 
-* ``a``  ``NonlinearClsHead`` (VideoLT's nonlinear baseline);
-* ``b``  expert 1 without attention and distillation
-  (``MEIDHead(use_attention=False, loss_distill=None)``, stage 1 only);
-* ``c0`` expert 1 with attention, without distillation (stage 1 only);
-* ``c``  expert 1 (attention + distillation, stage 1 only);
-* ``d``  expert 1 + a second attention expert (``expert2='attention'``,
-  two stages);
-* ``e``  full MEID (two stages).
+Arms (``docs/METHOD.md``, "Ablations"); budget ``2 E`` epochs each:
 
-Budget: every arm gets the same number of optimisation steps,
-``2 * E`` epochs of ``len(train)`` videos at the same batch size. The
-single-stage arms (a, b, c0, c) train ``2 * E`` epochs; the two-stage
-arms (d, e) train expert 1 for ``E`` epochs (stage 1) and expert 2 for
-``E`` epochs (stage 2). Arms d and e share one stage-1 expert per seed
-(the stage-1 run is the same for both by definition), which is also
-reported as
-``c@E`` (expert 1 after ``E`` epochs). Each stage uses a step schedule
-(``x 0.1`` at the given fractions of its epochs), Adam and gradient-norm
-clipping. Stage 2 draws its epochs with :class:`ClassBalancedSampler`.
+* ``nonlinear``   ``NonlinearClsHead`` (VideoLT's baseline), ``2 E`` epochs;
+* ``e1_plain``    expert 1 without attention and distillation, ``2 E``;
+* ``e1_nodistill`` expert 1 with attention, no distillation, ``2 E``;
+* ``e1``          expert 1 (attention + distillation), ``2 E``;
+* ``e1@E``        expert 1 after ``E`` epochs: the shared stage 1 of the
+  two-stage arms (its checkpoint is their ``load_from``);
+* ``e1+e1``       stage 2 trains a second attention expert
+  (``expert2='attention'``), ``E`` epochs;
+* ``meid:<variant>`` stage 2 trains the complementary expert with the
+  ``MEIDHead`` options of the variant (:data:`VARIANTS`), ``E`` epochs.
 
-Losses go through the heads' own ``loss`` (``MEIDHead.loss`` /
-``BaseHead.loss``) with ``ActionDataSample`` ground truth set by
-``meid_mmaction.utils.compat.set_gt_label``; ``MODELS.build`` + the head's
-``init_weights()`` (as the Runner does). Frames: training draws
-``clip_len`` random frames per video with replacement, sorted (as
-``SampleFeatureFrames``); evaluation takes ``test_clip_len`` uniformly
-spaced frames (as ``SampleFeatureFrames(test_mode=True)``). Scores are
-evaluated after the last epoch (nothing is selected on the test split).
+Per preset and seed the tool writes one JSON record per arm (validation and
+test mAP overall / head / medium / tail, wall time) to ``--out-json``, after
+every arm, so a study that is stopped keeps what it finished. With
+``--mix-weights`` the expert-1 / expert-2 probability mixture
+``w sigmoid(Y) + (1 - w) sigmoid(Y_F)`` is also scored for every MEID arm
+from the same trained head (``MEIDHead(inference='prob_mix')``), so the
+mixing weight can be chosen on validation without retraining.
 
-Usage (the run in ``docs/benchmarks.md``; about 8 minutes on 2 CPU cores)::
+Diagnostics (``--diagnose``, needs the generator's ``segments.csv``):
+share of expert 2's pooling weight ``R`` on the frames of tail / head
+segments versus uniform weights, and the ratio of the batch variance of the
+head-class logits to that of the tail-class logits (``Var_head / Var_tail``,
+averaged over classes of each group, test split) for ``Y`` (expert 1) and
+``Y_F`` (expert 2), with and without distillation.
 
-    python tools/benchmark/bench_meid_ablation.py work_dirs/meid_ablation \
-        --generate --preset ablation --data-seed 0 --seeds 0 1 2 \
-        --epochs 20 --lr 1e-2 --lr2 1e-2 --arm-lr a=0.1 \
-        --betas 0.3 0.7 --diagnose
+Usage (the study in ``docs/benchmarks.md``)::
 
-    # learning rate of the baseline on the validation split
-    python tools/benchmark/bench_meid_ablation.py work_dirs/meid_ablation \
-        --seeds 0 --epochs 20 --tune-lrs 1e-3 3e-3 1e-2 3e-2 1e-1
-
-    # the other arms at one learning rate (validation columns)
-    python tools/benchmark/bench_meid_ablation.py work_dirs/meid_ablation \
-        --seeds 0 --epochs 20 --arms b c d e --lr 3e-3 --betas
+    python tools/benchmark/bench_meid_ablation.py work_dirs/meid_study \\
+        --presets premise premise_static charades \\
+        --charades-dir ../shared/data/charades --seeds 0 1 2 \\
+        --out-json work_dirs/meid_study/results.jsonl --diagnose
 """
 import argparse
-import contextlib
+import csv
+import functools
 import json
 import logging
+import os
 import os.path as osp
 import sys
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+import uuid
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
 
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GROUPS = ('head', 'medium', 'tail')
-ARMS = ('a', 'b', 'c0', 'c', 'd', 'e')
-SINGLE_STAGE = ('a', 'b', 'c0', 'c')
-ARM_NAMES = {
-    'a': 'nonlinear baseline (NonlinearClsHead)',
-    'b': 'expert 1, no attention, no distillation',
-    'c0': 'expert 1, attention, no distillation',
-    'c': 'expert 1 (attention + distillation)',
-    'c@E': 'expert 1 after stage 1 only (E epochs)',
-    'd': 'expert 1 + second attention expert',
-    'e': 'MEID (expert 1 + complementary expert 2)',
+
+# MEIDHead options of each stage-2 variant; source in the comment.
+VARIANTS: Dict[str, dict] = {
+    # paper (METHOD.md): L(Y + Y_F), sigmoid(Y + Y_F), R = 1 / (A + beta)
+    'paper': {},
+    # release: L(Y_F), 0.5 sigmoid(Y) + 0.5 sigmoid(Y_F)
+    'release': dict(stage2_loss='expert2', inference='prob_mix'),
+    # paper objective, release inference
+    'paper_mix': dict(inference='prob_mix'),
+    # ours: complement of A / max_n A; of the within-video rank of A
+    'cfs_max': dict(cfs_norm='max'),
+    'cfs_rank': dict(cfs_norm='rank'),
+    # ours: rank complement, frames with A / max A < 0.1 excluded
+    'cfs_rank_bg': dict(cfs_norm='rank', cfs_background_thr=0.1),
+    'release_rank': dict(stage2_loss='expert2', inference='prob_mix',
+                         cfs_norm='rank'),
+    # distillation necks of stage 2 (ours): expert 1's, frozen; unit-norm
+    # rows; frozen random; no stage-2 distillation at all
+    'necks_expert1': dict(distill2_necks='expert1'),
+    'necks_unit': dict(loss_distill_neck_mode='unit'),
+    'necks_frozen': dict(loss_distill_neck_mode='frozen'),
+    'no_distill': dict(loss_distill=None),
+    # release: stage-2 class-balanced sampling masks the loss of a video's
+    # positives other than the drawn class (ClassBalancedSampler
+    # label_mask=True)
+    'mask': dict(label_mask=True),
 }
 
 
 # ----------------------------------------------------------------------
-# data
-class SplitData:
-    """One split held in memory.
-
-    Attributes:
-        feats (torch.Tensor): Padded features ``[V, T_max, D]`` float32.
-        lengths (torch.Tensor): Frames per video ``[V]`` int64.
-        labels (list[list[int]]): Class indices per video.
-        targets (torch.Tensor): Multi-hot ``[V, C]`` float32.
-    """
-
-    def __init__(self, root: str, split: str, num_classes: int) -> None:
-        from meid_mmaction.datasets.annotations import parse_label_list
-        ids, labels = parse_label_list(
-            osp.join(root, f'{split}.lst'), num_classes)
-        arrays = []
-        for vid in ids:
-            path = osp.join(root, 'features', f'{vid}.npy')
-            if not osp.isfile(path):
-                raise FileNotFoundError(f'features of video {vid!r} not '
-                                        f'found: {path}')
-            arrays.append(np.load(path))
-        dim = arrays[0].shape[1]
-        t_max = max(a.shape[0] for a in arrays)
-        feats = np.zeros((len(arrays), t_max, dim), dtype=np.float32)
-        for i, a in enumerate(arrays):
-            if a.ndim != 2 or a.shape[1] != dim:
-                raise ValueError(f'{ids[i]}.npy has shape {a.shape}, '
-                                 f'expected [T, {dim}]')
-            feats[i, :a.shape[0]] = a
-        self.ids = ids
-        self.labels = labels
-        self.feats = torch.from_numpy(feats)
-        self.lengths = torch.tensor([a.shape[0] for a in arrays])
-        self.targets = torch.zeros(len(ids), num_classes)
-        for i, lab in enumerate(labels):
-            self.targets[i, lab] = 1.0
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def train_frames(self, idx: torch.Tensor, clip_len: int,
-                     gen: torch.Generator) -> torch.Tensor:
-        """Random frames with replacement, sorted: ``[B, clip_len, D]``."""
-        lengths = self.lengths[idx].unsqueeze(1)
-        u = torch.rand(len(idx), clip_len, generator=gen)
-        frame = torch.minimum((u * lengths).long(), lengths - 1)
-        frame = frame.sort(dim=1).values
-        return self.feats[idx.unsqueeze(1), frame]
-
-    def test_frames(self, clip_len: int) -> torch.Tensor:
-        """Uniformly spaced frames of every video: ``[V, clip_len, D]``
-        (``floor((i + 0.5) * T / clip_len)``)."""
-        lengths = self.lengths.unsqueeze(1).double()
-        pos = (torch.arange(clip_len).double() + 0.5) * lengths / clip_len
-        frame = torch.minimum(pos.floor().long(),
-                              self.lengths.unsqueeze(1) - 1)
-        return self.feats[torch.arange(len(self)).unsqueeze(1), frame]
+# in-memory data
+@functools.lru_cache(maxsize=16)
+def load_bank(feat_root: str, ids: tuple) -> tuple:
+    """Features ``[T_i, D]`` float32 of ``ids`` from ``<id>.npy`` (cached
+    per process: every arm of a study reuses them)."""
+    return tuple(
+        np.ascontiguousarray(np.load(osp.join(feat_root, f'{v}.npy')),
+                             dtype=np.float32) for v in ids)
 
 
-def load_meta(root: str) -> dict:
-    path = osp.join(root, 'meta.json')
-    if not osp.isfile(path):
-        raise FileNotFoundError(
-            f'{path} not found; generate the data first (--generate)')
-    with open(path, encoding='utf-8') as f:
-        return json.load(f)
+def register_in_memory_dataset():
+    """Register :class:`InMemoryFeatureDataset` (once per process)."""
+    from mmaction.registry import DATASETS
+
+    from meid_mmaction.datasets import MultiLabelFeatureDataset
+
+    if 'InMemoryFeatureDataset' in DATASETS.module_dict:
+        return
+
+    @DATASETS.register_module()
+    class InMemoryFeatureDataset(MultiLabelFeatureDataset):
+        """``MultiLabelFeatureDataset`` with the features in memory.
+
+        The configured pipeline must start after ``OpenFeatures``: each
+        sample arrives with ``features`` ``[T, D]`` and ``total_frames``
+        set, as ``OpenFeatures`` would set them.
+        """
+
+        def load_data_list(self):
+            data_list = super().load_data_list()
+            ids = tuple(d['video_id'] for d in data_list)
+            self._bank = load_bank(self.data_prefix['feat'], ids)
+            return data_list
+
+        def get_data_info(self, idx):
+            info = super().get_data_info(idx)
+            feats = self._bank[idx]
+            info.update(features=feats, total_frames=int(feats.shape[0]),
+                        feature_location=info['video_id'])
+            return info
 
 
 # ----------------------------------------------------------------------
-# models and training
-def build_head(kind: str, num_classes: int, feat_dim: int,
-               groups: Dict[str, List[int]], seed: int, **kwargs):
-    """Build a head with the registry and initialise it like the Runner."""
-    from mmaction.registry import MODELS
-    torch.manual_seed(seed)
-    cfg = dict(type=kind, num_classes=num_classes, in_channels=feat_dim)
-    cfg.update(kwargs)
-    head = MODELS.build(cfg)
-    head.init_weights()
-    for name in ('distill1', 'distill2'):
-        loss = getattr(head, name, None)
-        if loss is not None:
-            loss.set_class_groups(groups)
-    return head
+# configs
+def in_memory_dataloaders(cfg, root: str, meta: dict, batch_size: int,
+                          clip_len: int, test_clip_len: int) -> None:
+    """Point the config's loaders at the generated data in ``root``."""
+    head_thr, tail_thr = meta['group_thresholds']
+    base = dict(
+        type='InMemoryFeatureDataset',
+        data_root=root,
+        count_file='count-labels-train.lst',
+        num_classes=int(meta['num_classes']),
+        head_thr=int(head_thr),
+        tail_thr=int(tail_thr),
+        data_prefix=dict(feat='features'),
+        feat_dim=int(meta['feat_dim']))
+
+    def pipeline(n, test):
+        return [dict(type='SampleFeatureFrames', clip_len=n, test_mode=test),
+                dict(type='LoadFeatureFrames'),
+                dict(type='PackFeatureInputs')]
+
+    cfg.train_dataloader = dict(
+        batch_size=batch_size, num_workers=0, persistent_workers=False,
+        sampler=dict(type='DefaultSampler', shuffle=True),
+        dataset=dict(base, ann_file='train.lst',
+                     pipeline=pipeline(clip_len, False)))
+    for key, split in (('val_dataloader', 'validate.lst'),
+                       ('test_dataloader', 'test.lst')):
+        cfg[key] = dict(
+            batch_size=256, num_workers=0, persistent_workers=False,
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            dataset=dict(base, ann_file=split, test_mode=True,
+                         pipeline=pipeline(test_clip_len, True)))
+    cfg.val_evaluator = dict(type='LongTailMAP', topk=(1, ))
+    cfg.test_evaluator = dict(type='LongTailMAP', topk=(1, ))
 
 
-def milestone_epochs(epochs: int, fractions: Sequence[float]) -> List[int]:
-    return sorted({max(1, int(round(f * epochs))) for f in fractions})
+def head_options(variant: dict) -> dict:
+    """``VARIANTS`` entry -> ``MEIDHead`` keys (``loss_distill_neck_mode``
+    becomes ``loss_distill.neck_mode``)."""
+    out = dict(variant)
+    mode = out.pop('loss_distill_neck_mode', None)
+    if mode is not None:
+        out['loss_distill'] = dict(type='HeadTailDistillLoss',
+                                   neck_mode=mode)
+    return out
 
 
-class Trainer:
-    """Runs the epochs of one stage of one head."""
+def milestones(epochs: int, fractions: Sequence[float]) -> List[int]:
+    """Milestone epochs (>= 1, < epochs) at ``fractions`` of a stage."""
+    return sorted({min(max(1, int(round(f * epochs))), max(epochs - 1, 1))
+                   for f in fractions})
 
-    def __init__(self, data: SplitData, args: argparse.Namespace) -> None:
-        from mmaction.structures import ActionDataSample
 
-        from meid_mmaction.datasets.label_list_dataset import (
-            LabelListDataset,
-        )
-        from meid_mmaction.utils.compat import set_gt_label
-        self.data = data
-        self.args = args
-        self.samples = []
-        for row in data.targets:
-            ds = ActionDataSample()
-            set_gt_label(ds, row)
-            self.samples.append(ds)
-        self.dataset = LabelListDataset(
-            data.labels, [str(c) for c in range(data.targets.shape[1])])
-
-    def run_stage(self, head, stage: Optional[int], epochs: int, lr: float,
-                  seed: int) -> float:
-        """Train ``epochs`` epochs; ``stage`` None for a plain head.
-
-        Returns the wall time in seconds.
-        """
-        args = self.args
-        tic = time.perf_counter()
-        if stage is not None:
-            head.set_train_stage(stage)
-        head.train()
-        params = [p for p in head.parameters() if p.requires_grad]
-        optim = torch.optim.Adam(params, lr=lr)
-        sched = torch.optim.lr_scheduler.MultiStepLR(
-            optim, milestone_epochs(epochs, args.milestones), gamma=0.1)
-        gen = torch.Generator().manual_seed(seed)
-        sampler = None
-        if stage == 2:
-            from meid_mmaction.datasets.samplers import ClassBalancedSampler
-            sampler = ClassBalancedSampler(self.dataset, seed=seed)
-        n = len(self.data)
-        for epoch in range(epochs):
-            if sampler is None:
-                order = torch.randperm(n, generator=gen)
+def make_cfg(args, root: str, meta: dict, kind: str, work_dir: str,
+             seed: int, epochs: int, lr: float,
+             head: Optional[dict] = None, stages=(1, ),
+             load_from: Optional[str] = None, lr1: Optional[float] = None,
+             label_mask: bool = False):
+    """A full Runner config for one arm."""
+    from mmengine.config import Config
+    name = 'nonlinear_synthetic.py' if kind == 'nonlinear' else \
+        'meid_synthetic.py'
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', name))
+    cfg.model.cls_head.num_classes = int(meta['num_classes'])
+    cfg.model.cls_head.in_channels = int(meta['feat_dim'])
+    in_memory_dataloaders(cfg, root, meta, args.batch_size, args.clip_len,
+                          args.test_clip_len)
+    ms = milestones(epochs, args.milestones)
+    if kind == 'nonlinear':
+        cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs,
+                             val_begin=epochs, val_interval=epochs)
+        cfg.param_scheduler = [dict(type='MultiStepLR', by_epoch=True,
+                                    milestones=ms, gamma=0.1)]
+        cfg.optim_wrapper.optimizer.lr = lr
+    else:
+        for key, value in (head or {}).items():
+            if key == 'loss_distill' and value is not None:
+                cfg.model.cls_head.loss_distill.update(value)
             else:
-                sampler.set_epoch(epoch)
-                order = torch.tensor(list(iter(sampler)))
-            for start in range(0, len(order), args.batch_size):
-                idx = order[start:start + args.batch_size]
-                x = self.data.train_frames(idx, args.clip_len, gen)
-                batch = [self.samples[i] for i in idx.tolist()]
-                losses = head.loss(x, batch)
-                loss = sum(losses.values())
-                optim.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, args.grad_clip)
-                optim.step()
-            sched.step()
-        return time.perf_counter() - tic
+                cfg.model.cls_head[key] = value
+        stage = dict(max_epochs=epochs, lr=lr, milestones=ms)
+        sampler = dict(type='ClassBalancedSampler',
+                       label_mask=bool(label_mask))
+        cfg.train_cfg = dict(
+            type='TwoStageTrainLoop', stages=tuple(stages),
+            stage1=dict(stage), stage2=dict(stage, sampler=sampler),
+            val_begin=10**6, val_interval=10**6)
+        cfg.optim_wrapper.optimizer.lr = lr1 or lr
+        cfg.load_from = load_from
+    cfg.work_dir = work_dir
+    cfg.experiment_name = uuid.uuid4().hex[:12]
+    cfg.randomness = dict(seed=seed, deterministic=False)
+    cfg.default_hooks.checkpoint = None
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=10**6)
+    cfg.visualizer = dict(type='ActionVisualizer', vis_backends=[])
+    cfg.log_level = 'WARNING'
+    return cfg
+
+
+# ----------------------------------------------------------------------
+# running one arm
+def run_arm(cfg, save: Optional[str] = None):
+    """Train, validate (after the last epoch) and test one config.
+
+    Returns (validation metrics, test metrics, runner, seconds).
+    """
+    from mmengine.hooks import Hook
+    from mmengine.runner import Runner
+
+    class LastVal(Hook):
+        metrics = None
+
+        def after_val_epoch(self, runner, metrics=None):
+            LastVal.metrics = dict(metrics or {})
+
+    tic = time.perf_counter()
+    runner = Runner.from_cfg(cfg)
+    runner.register_hook(LastVal(), priority='LOWEST')
+    runner.train()
+    val = LastVal.metrics
+    test = runner.test()
+    if save:
+        runner.save_checkpoint(osp.dirname(save), osp.basename(save),
+                               save_optimizer=False,
+                               save_param_scheduler=False)
+    return val, dict(test), runner, time.perf_counter() - tic
+
+
+def group_map(metrics: dict) -> Dict[str, float]:
+    """LongTailMAP metrics -> ``{'overall', 'head', 'medium', 'tail'}``."""
+    def pick(suffix):
+        for k, v in metrics.items():
+            if k.endswith(suffix):
+                return float(v)
+        raise KeyError(f'{suffix} not in {sorted(metrics)}')
+    out = dict(overall=pick('/mAP'))
+    for g in GROUPS:
+        out[g] = pick(f'/mAP_{g}')
+    return out
+
+
+# ----------------------------------------------------------------------
+# direct scoring from a trained head (mixing weights, diagnostics)
+class SplitFrames:
+    """A split's test-time frames ``[V, N, D]``, targets and lengths."""
+
+    def __init__(self, dataset, clip_len: int) -> None:
+        from meid_mmaction.datasets.transforms.sampling import (
+            uniform_frame_indices,
+        )
+        bank = dataset._bank
+        self.ids = [dataset.get_data_info(i)['video_id']
+                    for i in range(len(dataset))]
+        self.x = torch.from_numpy(np.stack([
+            b[uniform_frame_indices(b.shape[0], clip_len)] for b in bank]))
+        self.full = bank
+        c = dataset.num_classes
+        self.targets = torch.zeros(len(bank), c)
+        for i, lab in enumerate(dataset.get_label_lists()):
+            self.targets[i, lab] = 1.0
 
 
 @torch.no_grad()
-def predict(head, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    """Sigmoid scores ``[V, C]`` of inputs ``[V, N, D]`` (eval mode)."""
+def expert_logits(head, x: torch.Tensor):
+    """``(Y, Y_F)`` ``[V, C]`` of a head (``Y_F`` None in stage 1)."""
     head.eval()
-    out = [torch.sigmoid(head(x[i:i + batch_size]))
-           for i in range(0, len(x), batch_size)]
-    return torch.cat(out)
+    ys, yfs = [], []
+    for i in range(0, len(x), 512):
+        y, y_f = head.forward_experts(x[i:i + 512])
+        ys.append(y)
+        yfs.append(y_f)
+    return torch.cat(ys), (None if yfs[0] is None else torch.cat(yfs))
 
 
-def evaluate(scores: torch.Tensor, targets: torch.Tensor,
-             groups: Dict[str, List[int]]) -> Dict[str, float]:
-    """mAP overall / head / medium / tail with the package's AP."""
+def map_groups(scores, targets, groups) -> Dict[str, float]:
     from meid_mmaction.evaluation.functional.average_precision import (
         average_precision,
         mean_ap,
@@ -249,394 +321,280 @@ def evaluate(scores: torch.Tensor, targets: torch.Tensor,
     return out
 
 
-# ----------------------------------------------------------------------
-# diagnostics (where do expert 1's frame weights go?)
-def read_segments(root: str, split: str, ids: List[str]
-                  ) -> List[Tuple[int, int, int, int]]:
-    """Ground-truth segments ``(video row, class, start, length)`` of a
-    split from the generator's ``segments.csv``."""
-    import csv
+def read_segments(root: str, split: str, ids: List[str]):
+    """``(row, class, start, length)`` of a split from ``segments.csv``."""
     path = osp.join(root, 'segments.csv')
     if not osp.isfile(path):
-        raise FileNotFoundError(f'{path} not found (needed by --diagnose)')
-    row_of = {vid: i for i, vid in enumerate(ids)}
+        return None
+    row_of = {v: i for i, v in enumerate(ids)}
     out = []
     with open(path, encoding='utf-8', newline='') as f:
         for rec in csv.DictReader(f):
-            if rec['split'] == split:
+            if rec['split'] == split and rec['video_id'] in row_of:
                 out.append((row_of[rec['video_id']], int(rec['class']),
                             int(rec['start']), int(rec['length'])))
     return out
 
 
 @torch.no_grad()
-def weight_shares(head, data: SplitData, segments, groups,
-                  betas: Sequence[float]) -> Dict[str, Dict[str, float]]:
-    """Share of the pooling weight that falls on ground-truth segment frames.
-
-    For every segment of a class group, the fraction
-    ``sum_{t in segment} w_t / sum_t w_t`` of the video's pooling weight,
-    averaged over the group's segments, for uniform weights, expert 1's
-    attention ``A`` and the complementary weights ``1 / (A + beta)``. All
-    frames of each video are used (no sampling). Also the mean ``A`` on
-    background frames and on frames of each group.
-    """
+def cfs_shares(head, frames: SplitFrames, segments, groups) -> dict:
+    """Mean share of the pooling weight on each group's segment frames
+    (all frames of each video): uniform, expert 1's ``A`` and expert 2's
+    ``R`` (with the head's CFS options)."""
+    from meid_mmaction.models.heads.meid_modules import (
+        complementary_weights,
+    )
     head.eval()
-    v, t_max = data.feats.shape[:2]
-    valid = (torch.arange(t_max)[None] < data.lengths[:, None]).double()
-    att = torch.cat([
-        head.expert1.forward_with_weights(data.feats[i:i + 512])[1]
-        for i in range(0, v, 512)
-    ]).double() * valid
-    weights = dict(uniform=valid, A=att)
-    for b in betas:
-        weights[f'1/(A+{b:g})'] = valid / (att + b)
-    group_of = {}
-    for g, idx in groups.items():
-        for c in idx:
-            group_of[c] = g
-    active = {g: torch.zeros(v, t_max, dtype=torch.bool) for g in groups}
-    out: Dict[str, Dict[str, float]] = {k: {} for k in weights}
-    shares = {k: {g: [] for g in groups} for k in weights}
+    group_of = {c: g for g, idx in groups.items() for c in idx}
+    e2 = head.expert2
+    out = {k: {g: [] for g in GROUPS} for k in ('uniform', 'A', 'R')}
+    weights = []
+    for b in frames.full:
+        x = torch.from_numpy(b)[None]
+        a = head.expert1.frame_weights(x)
+        w = dict(uniform=torch.ones_like(a), A=a)
+        if hasattr(e2, 'cfs_norm'):
+            w['R'] = complementary_weights(
+                a, e2.beta, e2.cfs_norm,
+                background_thr=e2.cfs_background_thr)
+        weights.append({k: v[0].double() for k, v in w.items()})
     for row, c, start, length in segments:
-        g = group_of[c]
-        active[g][row, start:start + length] = True
-        for k, w in weights.items():
-            shares[k][g].append(
-                float(w[row, start:start + length].sum() / w[row].sum()))
-    for k in weights:
-        for g in groups:
-            out[k][f'share {g}'] = float(np.mean(shares[k][g]))
-    any_seg = torch.zeros(v, t_max, dtype=torch.bool)
-    for m in active.values():
-        any_seg |= m
-    mean_a = {'background': (~any_seg) & valid.bool()}
-    mean_a.update({g: m for g, m in active.items()})
-    mean_a['tail, no head'] = active['tail'] & ~active['head']
-    out['mean A'] = {k: float(att[m].mean()) for k, m in mean_a.items()}
-    return out
+        for k, w in weights[row].items():
+            out[k][group_of[c]].append(
+                float(w[start:start + length].sum() / w.sum()))
+    return {k: {g: float(np.mean(v)) for g, v in d.items() if v}
+            for k, d in out.items() if any(d.values())}
+
+
+def variance_ratio(logits: torch.Tensor, groups) -> float:
+    """``mean_{c in head} Var_b(Y_c) / mean_{c in tail} Var_b(Y_c)``."""
+    var = logits.double().var(dim=0, unbiased=False)
+    return float(var[groups['head']].mean() / var[groups['tail']].mean())
 
 
 # ----------------------------------------------------------------------
-# experiment
-class Bench:
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        from meid_mmaction.datasets.annotations import parse_class_counts
-        from meid_mmaction.datasets.class_groups import split_groups
-        self.args = args
-        meta = load_meta(args.data_root)
-        self.meta = meta
-        self.num_classes = int(meta['num_classes'])
-        self.feat_dim = int(meta['feat_dim'])
-        _, counts = parse_class_counts(
-            osp.join(args.data_root, 'count-labels-train.lst'),
-            self.num_classes)
-        head_thr, tail_thr = meta['group_thresholds']
-        self.groups = split_groups(counts, head_thr, tail_thr)
-        tic = time.perf_counter()
-        self.train = SplitData(args.data_root, 'train', self.num_classes)
-        self.val = SplitData(args.data_root, 'validate', self.num_classes)
-        self.test = SplitData(args.data_root, 'test', self.num_classes)
-        self.load_seconds = time.perf_counter() - tic
-        self.val_x = self.val.test_frames(args.test_clip_len)
-        self.test_x = self.test.test_frames(args.test_clip_len)
-        self.trainer = Trainer(self.train, args)
-
-    def head(self, kind: str, seed: int, **kwargs):
-        if kind == 'MEIDHead' and kwargs.get('expert2') != 'attention':
-            kwargs.setdefault('cfs_norm', self.args.cfs_norm)
-        return build_head(kind, self.num_classes, self.feat_dim, self.groups,
-                          seed, **kwargs)
-
-    def scores(self, head) -> Dict[str, Dict[str, float]]:
-        return dict(
-            val=evaluate(predict(head, self.val_x), self.val.targets,
-                         self.groups),
-            test=evaluate(predict(head, self.test_x), self.test.targets,
-                          self.groups))
-
-    def single_stage(self, arm: str, seed: int, epochs: int,
-                     lr: float) -> Tuple[dict, float]:
-        if arm == 'a':
-            head = self.head('NonlinearClsHead', seed,
-                             dropout_ratio=self.args.dropout)
-            stage = None
-        else:
-            kwargs = dict(b=dict(use_attention=False, loss_distill=None),
-                          c0=dict(loss_distill=None)).get(arm, {})
-            head = self.head('MEIDHead', seed, **kwargs)
-            stage = 1
-        sec = self.trainer.run_stage(head, stage, epochs, lr, seed)
-        return self.scores(head), sec
-
-    def two_stage(self, seed: int, epochs: int, lr: float,
-                  variants: Sequence[Tuple[str, str, float, str]],
-                  diagnose: bool = False) -> dict:
-        """One stage-1 expert, then one stage 2 per variant
-        ``(name, expert2, beta, cfs)``; every stage-2 head starts from the
-        same expert 1 and (same seed) the same expert-2 initialisation.
-
-        ``cfs`` is ``'R'`` (the method, ``R = 1 / (A + beta)``) or, as a
-        diagnostic of complementary frame selection only, ``'uniform'``
-        (expert 2 sees constant weights: plain mean pooling) or ``'A'``
-        (expert 2 pools with expert 1's own attention, ``R = A``; done by
-        handing expert 2 ``1 / A - beta`` in place of ``A``) or ``'static'``
-        (CFS kept, but the motion branch sees the raw frames ``X`` instead
-        of ``X_M``: same capacity, no frame differences).
-        """
-        head1 = self.head('MEIDHead', seed)
-        sec1 = self.trainer.run_stage(head1, 1, epochs, lr, seed)
-        out = {'c@E': (self.scores(head1), sec1)}
-        if diagnose:
-            segs = read_segments(self.args.data_root, 'test', self.test.ids)
-            out['diagnose'] = weight_shares(head1, self.test, segs,
-                                            self.groups, (0.3, 0.5, 0.7))
-        state1 = {k: v.clone() for k, v in head1.state_dict().items()
-                  if k.startswith(('expert1.', 'distill1.'))}
-        for name, expert2, beta, cfs in variants:
-            head = self.head('MEIDHead', seed + 1000, expert2=expert2,
-                             beta=beta)
-            missing = head.load_state_dict(state1, strict=False)
-            if missing.unexpected_keys:
-                raise RuntimeError(
-                    f'unexpected keys {missing.unexpected_keys}')
-            if cfs in ('uniform', 'A'):
-                override_cfs(head, cfs)
-            with static_motion(cfs == 'static'):
-                sec2 = self.trainer.run_stage(
-                    head, 2, epochs, self.args.lrs['s2'], seed + 1000)
-                out[name] = (self.scores(head), sec1 + sec2)
-        return out
+# the study
+def generate(args, preset: str, root: str) -> dict:
+    """Generate (once) the data of ``preset`` into ``root``."""
+    if not osp.isfile(osp.join(root, 'meta.json')):
+        from meid_mmaction.datasets.synthetic import generate_synthetic_lt
+        kwargs = {}
+        if preset == 'charades':
+            kwargs['charades_dir'] = args.charades_dir
+        generate_synthetic_lt(root, preset=preset, seed=args.data_seed,
+                              **kwargs)
+    with open(osp.join(root, 'meta.json'), encoding='utf-8') as f:
+        return json.load(f)
 
 
-def override_cfs(head, cfs: str) -> None:
-    """Diagnostic: change the frame weights expert 2 receives (see
-    :meth:`Bench.two_stage`); expert 1 itself is untouched. The instance
-    attribute shadows ``ComplementaryExpert.forward``."""
-    expert2 = head.expert2
-    original = type(expert2).forward.__get__(expert2)
-    beta = expert2.beta
-    if cfs == 'uniform':
-        # constant A -> constant R = 1 / (A + beta): plain mean pooling
-        expert2.forward = lambda x, a: original(x, torch.zeros_like(a))
-    elif cfs == 'A':
-        # R = 1 / ((1 / A - beta) + beta) = A
-        expert2.forward = lambda x, a: original(x, 1.0 / a - beta)
-    else:
-        raise ValueError(f"cfs must be 'R', 'uniform' or 'A', got {cfs!r}")
+class Study:
+    """Runs the arms of one preset and seed and appends JSON records."""
+
+    def __init__(self, args, preset: str, root: str, meta: dict) -> None:
+        self.args, self.preset, self.root, self.meta = \
+            args, preset, root, meta
+        self.frames = {}
+
+    def record(self, rec: dict) -> None:
+        rec.update(preset=self.preset, data_seed=self.args.data_seed)
+        t = rec.get('test', {})
+        v = rec.get('val', {})
+        print(f'[{self.preset}] seed {rec["seed"]} {rec["arm"]:22s} '
+              f'val {v.get("overall", float("nan")):.3f}/'
+              f'{v.get("tail", float("nan")):.3f}  test '
+              + ' '.join(f'{t.get(g, float("nan")):.3f}'
+                         for g in ('overall', ) + GROUPS)
+              + f'  ({rec["seconds"]:.0f} s)', flush=True)
+        if self.args.out_json:
+            with open(self.args.out_json, 'a', encoding='utf-8') as f:
+                f.write(json.dumps(rec) + '\n')
+
+    def split_frames(self, runner, split: str) -> SplitFrames:
+        if split not in self.frames:
+            loader = (runner.val_dataloader if split == 'val' else
+                      runner.test_dataloader)
+            self.frames[split] = SplitFrames(loader.dataset,
+                                             self.args.test_clip_len)
+        return self.frames[split]
+
+    def extras(self, runner, rec: dict, diagnose: bool) -> None:
+        """Mixture scores and diagnostics from the trained head."""
+        args = self.args
+        head = runner.model.cls_head
+        groups = runner.train_dataloader.dataset.metainfo['class_groups']
+        mix = {}
+        for split in ('val', 'test'):
+            fr = self.split_frames(runner, split)
+            y, y_f = expert_logits(head, fr.x)
+            if split == 'test' and diagnose:
+                rec['var_ratio_Y'] = variance_ratio(y, groups)
+                if y_f is not None:
+                    rec['var_ratio_YF'] = variance_ratio(y_f, groups)
+            if y_f is None or not args.mix_weights:
+                continue
+            for w in args.mix_weights:
+                p = w * torch.sigmoid(y) + (1 - w) * torch.sigmoid(y_f)
+                mix.setdefault(f'{w:g}', {})[split] = map_groups(
+                    p, fr.targets, groups)
+            mix.setdefault('sum', {})[split] = map_groups(
+                torch.sigmoid(y + y_f), fr.targets, groups)
+        if mix:
+            rec['mix'] = mix
+        if diagnose and head.stage == 2 and \
+                hasattr(head.expert2, 'cfs_norm'):
+            fr = self.split_frames(runner, 'test')
+            segs = read_segments(self.root, 'test', fr.ids)
+            if segs:
+                rec['cfs_share'] = cfs_shares(head, fr, segs, groups)
+
+    def arm(self, name: str, seed: int, kind: str, epochs: int, lr: float,
+            head=None, stages=(1, ), load_from=None, save=None,
+            lr1=None) -> None:
+        args = self.args
+        work = osp.join(args.work_dir, self.preset, f'seed{seed}', name)
+        head = dict(head or {})
+        mask = bool(head.pop('label_mask', False))
+        cfg = make_cfg(args, self.root, self.meta, kind, work, seed, epochs,
+                       lr, head=head, stages=stages, load_from=load_from,
+                       lr1=lr1, label_mask=mask)
+        val, test, runner, sec = run_arm(cfg, save=save)
+        rec = dict(arm=name, seed=seed, epochs=epochs, lr=lr,
+                   head=head, label_mask=mask, val=group_map(val),
+                   test=group_map(test), seconds=sec)
+        if kind != 'nonlinear':
+            diagnose = args.diagnose and (seed == args.seeds[0]
+                                          or args.diagnose_all)
+            self.extras(runner, rec, diagnose)
+        self.record(rec)
+
+    def run_seed(self, seed: int) -> None:
+        args = self.args
+        e = args.epochs
+        lrs = args.lrs
+        for arm in args.arms:
+            if arm == 'nonlinear':
+                self.arm(arm, seed, 'nonlinear', 2 * e, lrs['nonlinear'])
+            elif arm == 'e1_plain':
+                self.arm(arm, seed, 'meid', 2 * e, lrs['e1'],
+                         head=dict(use_attention=False, loss_distill=None))
+            elif arm == 'e1_nodistill':
+                self.arm(arm, seed, 'meid', 2 * e, lrs['e1'],
+                         head=dict(loss_distill=None))
+            elif arm == 'e1':
+                self.arm(arm, seed, 'meid', 2 * e, lrs['e1'])
+        stage2 = [a for a in args.arms if a == 'e1+e1'
+                  or a.startswith('meid:')]
+        if not stage2:
+            return
+        ckpt = osp.join(args.work_dir, self.preset, f'seed{seed}',
+                        'stage1.pth')
+        self.arm('e1@E', seed, 'meid', e, lrs['e1'], save=ckpt)
+        for arm in stage2:
+            if arm == 'e1+e1':
+                head = dict(expert2='attention')
+            else:
+                head = parse_variant(arm)
+            self.arm(arm, seed, 'meid', e, lrs['s2'], head=head,
+                     stages=(2, ), load_from=ckpt, lr1=lrs['s2'])
+        if seed == args.seeds[0] or args.betas_all_seeds:
+            base = args.beta_variant
+            for b in args.betas:
+                head = dict(parse_variant(f'meid:{base}'), beta=b)
+                self.arm(f'meid:{base}@beta={b:g}', seed, 'meid', e,
+                         lrs['s2'], head=head, stages=(2, ), load_from=ckpt,
+                         lr1=lrs['s2'])
 
 
-@contextlib.contextmanager
-def static_motion(enabled: bool):
-    """Diagnostic: while active, expert 2's motion branch gets the raw
-    frames (``motion_features`` is the identity)."""
-    from meid_mmaction.models.heads import meid_modules
-    original = meid_modules.motion_features
-    if enabled:
-        meid_modules.motion_features = lambda x: x
-    try:
-        yield
-    finally:
-        meid_modules.motion_features = original
-
-
-def fmt(values: Sequence[float]) -> str:
-    arr = np.asarray(values, dtype=np.float64)
-    if len(arr) == 1:
-        return f'{arr[0]:.3f}'
-    return f'{arr.mean():.3f} ± {arr.std(ddof=1):.3f}'
-
-
-def print_table(results: Dict[str, List[dict]], split: str,
-                title: str) -> str:
-    lines = [f'### {title}', '',
-             '| arm | seeds | overall | head | medium | tail |',
-             '|---|---|---|---|---|---|']
-    for arm, runs in results.items():
-        cells = [fmt([r[split][g] for r in runs])
-                 for g in ('overall',) + GROUPS]
-        lines.append(f'| {arm}: {ARM_NAMES.get(arm, arm)} | {len(runs)} | '
-                     + ' | '.join(cells) + ' |')
-    text = '\n'.join(lines)
-    print(text, flush=True)
-    return text
+def parse_variant(arm: str) -> dict:
+    """``'meid:a+b'`` -> merged ``MEIDHead`` options of variants a, b."""
+    names = arm.split(':', 1)[1].split('+')
+    out = {}
+    for n in names:
+        if n not in VARIANTS:
+            raise ValueError(f'unknown MEID variant {n!r} in {arm!r}; '
+                             f'expected some of {sorted(VARIANTS)}')
+        out.update(VARIANTS[n])
+    return head_options(out)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('data_root', help='synthetic dataset directory')
-    p.add_argument('--generate', action='store_true',
-                   help='generate the data into data_root if it has no '
-                   'meta.json')
-    p.add_argument('--preset', default='ablation')
+    p.add_argument('work_dir', help='data and runs go below it')
+    p.add_argument('--presets', nargs='+', default=['premise'],
+                   help='generator presets (data generated once into '
+                   'work_dir/data/<preset>)')
+    p.add_argument('--charades-dir', default=None,
+                   help="Charades CSV directory (preset 'charades')")
     p.add_argument('--data-seed', type=int, default=0)
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    p.add_argument('--arms', nargs='+', default=list(ARMS), choices=ARMS)
-    p.add_argument('--epochs', type=int, default=20,
+    p.add_argument('--arms', nargs='+', default=[
+        'nonlinear', 'e1_plain', 'e1_nodistill', 'e1', 'e1+e1',
+        'meid:paper', 'meid:release'])
+    p.add_argument('--epochs', type=int, default=8,
                    help='E: epochs per stage; single-stage arms get 2 E')
-    p.add_argument('--lr', type=float, default=1e-2,
-                   help='stage-1 (and single-stage) learning rate')
-    p.add_argument('--lr2', type=float, default=None,
-                   help='stage-2 learning rate; default lr * 0.1 '
-                   '(docs/method.md: 1e-4 after 1e-3)')
-    p.add_argument('--arm-lr', nargs='*', default=[], metavar='KEY=LR',
-                   help='per-arm learning rates chosen on validation, keys '
-                   'a, b, c0, c (single-stage arms), s1 / s2 (stage 1 / 2 of '
-                   'the two-stage arms d, e); others use --lr / --lr2')
+    p.add_argument('--lr', nargs='*', default=[], metavar='KEY=LR',
+                   help='learning rates: nonlinear, e1 (single-stage '
+                   'expert-1 arms and stage 1), s2 (stage 2); defaults '
+                   'nonlinear=0.03, e1=0.01, s2=0.01')
     p.add_argument('--milestones', type=float, nargs='+',
-                   default=[0.6, 0.8],
-                   help='lr x 0.1 at these fractions of a stage')
-    p.add_argument('--batch-size', type=int, default=128)
+                   default=[0.6, 0.8])
+    p.add_argument('--batch-size', type=int, default=64)
     p.add_argument('--clip-len', type=int, default=24)
-    p.add_argument('--test-clip-len', type=int, default=64)
-    p.add_argument('--grad-clip', type=float, default=20.0)
-    p.add_argument('--dropout', type=float, default=0.5,
-                   help='NonlinearClsHead dropout_ratio')
-    p.add_argument('--cfs-norm', default='none', choices=('none', 'max'),
-                   help="MEIDHead cfs_norm: 'max' takes the complement of "
-                   'A / max_n A (scale-free) instead of A')
-    p.add_argument('--betas', type=float, nargs='*', default=[0.3, 0.7],
-                   help='extra MEID betas, first seed only (besides 0.5)')
-    p.add_argument('--tune-lrs', type=float, nargs='*', default=None,
-                   help='only train the baseline (arm a) at these lrs for '
-                   '2 E epochs and report validation mAP')
-    p.add_argument('--diagnose', action='store_true',
-                   help='first seed: where expert 1 attention / CFS weights '
-                   'fall (segments.csv); stage 2 with uniform or '
-                   'attention weights instead of CFS, and without motion')
+    p.add_argument('--test-clip-len', type=int, default=48)
+    p.add_argument('--betas', type=float, nargs='*', default=[])
+    p.add_argument('--beta-variant', default='paper')
+    p.add_argument('--betas-all-seeds', action='store_true')
+    p.add_argument('--mix-weights', type=float, nargs='*',
+                   default=[0.25, 0.5, 0.75])
+    p.add_argument('--diagnose', action='store_true')
+    p.add_argument('--diagnose-all', action='store_true',
+                   help='diagnostics on every seed, not just the first')
     p.add_argument('--threads', type=int, default=1)
-    p.add_argument('--out-json', default=None)
+    p.add_argument('--out-json', default=None,
+                   help='JSON-lines file; one record per arm, appended')
     args = p.parse_args(argv)
-    if args.lr2 is None:
-        args.lr2 = 0.1 * args.lr
-    lrs = dict(a=args.lr, b=args.lr, c0=args.lr, c=args.lr, s1=args.lr,
-               s2=args.lr2)
-    for item in args.arm_lr:
+    lrs = dict(nonlinear=0.03, e1=0.01, s2=0.01)
+    for item in args.lr:
         key, sep, value = item.partition('=')
         if not sep or key not in lrs:
-            p.error(f'--arm-lr expects KEY=LR with KEY in {sorted(lrs)}, '
-                    f'got {item!r}')
-        try:
-            lrs[key] = float(value)
-        except ValueError:
-            p.error(f'--arm-lr {key}: expected a number, got {value!r}')
+            p.error(f'--lr expects KEY=LR with KEY in {sorted(lrs)}, got '
+                    f'{item!r}')
+        lrs[key] = float(value)
     args.lrs = lrs
-    if args.epochs < 1:
-        p.error(f'--epochs must be >= 1, got {args.epochs}')
+    for arm in args.arms:
+        if arm.startswith('meid:'):
+            try:
+                parse_variant(arm)
+            except ValueError as err:
+                p.error(str(err))
+        elif arm not in ('nonlinear', 'e1_plain', 'e1_nodistill', 'e1',
+                         'e1+e1'):
+            p.error(f'unknown arm {arm!r}')
+    if 'charades' in args.presets and not args.charades_dir:
+        p.error("preset 'charades' needs --charades-dir")
     return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
+    from mmengine.logging import MMLogger
     from mmengine.registry import init_default_scope
 
-    import meid_mmaction  # noqa: F401  (registers the modules)
+    import meid_mmaction  # noqa: F401
     init_default_scope('mmaction')
-    # init_weights() logs every parameter at INFO level
-    from mmengine.logging import MMLogger
-    MMLogger.get_current_instance().setLevel(logging.WARNING)
-    if args.generate and not osp.isfile(osp.join(args.data_root,
-                                                 'meta.json')):
-        from meid_mmaction.datasets.tools.synthetic import (
-            generate_synthetic_lt,
-        )
-        generate_synthetic_lt(args.data_root, preset=args.preset,
-                              seed=args.data_seed)
+    register_in_memory_dataset()
+    logging.getLogger().setLevel(logging.WARNING)
+    MMLogger.get_instance('mmengine').setLevel(logging.WARNING)
+    os.makedirs(args.work_dir, exist_ok=True)
     tic = time.perf_counter()
-    bench = Bench(args)
-    meta = bench.meta
-    print(f'data {args.data_root} (preset {meta["preset"]}, seed '
-          f'{meta["seed"]}): train/val/test '
-          f'{len(bench.train)}/{len(bench.val)}/{len(bench.test)} videos, '
-          f'groups ' + '/'.join(str(len(bench.groups[g])) for g in GROUPS)
-          + f'; loaded in {bench.load_seconds:.1f} s', flush=True)
-    e = args.epochs
-    print(f'epochs: {2 * e} (single-stage arms), {e} + {e} (two-stage); '
-          f'seeds {args.seeds}; learning rates {args.lrs}', flush=True)
-    results: Dict[str, List[dict]] = {}
-    walls: Dict[str, List[float]] = {}
-
-    def add(name, res, sec):
-        results.setdefault(name, []).append(res)
-        walls.setdefault(name, []).append(sec)
-        t = res['test']
-        print(f'  {name:6s} val {res["val"]["overall"]:.3f}  test '
-              + ' '.join(f'{t[g]:.3f}' for g in ('overall',) + GROUPS)
-              + f'  ({sec:.0f} s)', flush=True)
-
-    if args.tune_lrs:
-        for lr in args.tune_lrs:
-            for seed in args.seeds:
-                res, sec = bench.single_stage('a', seed, 2 * e, lr)
-                add(f'a lr={lr:g}', res, sec)
-        print_table(results, 'val', 'baseline, validation mAP')
-        return 0
-
-    extra: Dict[str, dict] = {}
-    diagnosis = None
-    for k, seed in enumerate(args.seeds):
-        print(f'seed {seed}', flush=True)
-        for arm in SINGLE_STAGE:
-            if arm in args.arms:
-                add(arm, *bench.single_stage(arm, seed, 2 * e,
-                                             args.lrs[arm]))
-        variants = []
-        if 'd' in args.arms:
-            variants.append(('d', 'attention', 0.5, 'R'))
-        if 'e' in args.arms:
-            variants.append(('e', 'complementary', 0.5, 'R'))
-            if k == 0:
-                variants += [(f'e β={b:g}', 'complementary', b, 'R')
-                             for b in args.betas]
-                if args.diagnose:
-                    variants += [
-                        ('e R=1', 'complementary', 0.5, 'uniform'),
-                        ('e R=A', 'complementary', 0.5, 'A'),
-                        ('e no motion', 'complementary', 0.5, 'static')]
-        if variants:
-            out = bench.two_stage(seed, e, args.lrs['s1'], variants,
-                                  diagnose=args.diagnose and k == 0)
-            if 'diagnose' in out:
-                diagnosis = out.pop('diagnose')
-            for name, (res, sec) in out.items():
-                if name.startswith('e '):
-                    extra[name] = res
-                    t = res['test']
-                    print(f'  {name} test ' + ' '.join(
-                        f'{t[g]:.3f}' for g in ('overall',) + GROUPS),
-                        flush=True)
-                else:
-                    add(name, res, sec)
-    wall = time.perf_counter() - tic
-    print()
-    text = print_table(results, 'test', 'test mAP (last epoch)')
-    print()
-    print_table(results, 'val', 'validation mAP (last epoch)')
-    if extra:
-        print(f'\nseed {args.seeds[0]} only (test mAP overall / head / '
-              'medium / tail):')
-        rows = dict(extra)
-        if 'e' in results:
-            rows['e β=0.5'] = results['e'][0]
-        for name in sorted(rows):
-            t = rows[name]['test']
-            print(f'  {name}: ' + ' / '.join(
-                f'{t[g]:.3f}' for g in ('overall',) + GROUPS))
-    if diagnosis is not None:
-        print(f'\nexpert 1 frame weights on the test split (seed '
-              f'{args.seeds[0]}, stage 1):')
-        for k, row in diagnosis.items():
-            print(f'  {k:12s} ' + ', '.join(
-                f'{n} {v:.3f}' for n, v in row.items()))
-    print(f'\nwall time {wall:.0f} s; per run: ' + ', '.join(
-        f'{k} {np.mean(v):.0f} s' for k, v in walls.items()))
-    if args.out_json:
-        with open(args.out_json, 'w', encoding='utf-8') as f:
-            json.dump(dict(args=vars(args), results=results,
-                           extra=extra, diagnosis=diagnosis, walls=walls,
-                           wall=wall, table=text), f, indent=1)
+    for preset in args.presets:
+        root = osp.join(args.work_dir, 'data', preset)
+        meta = generate(args, preset, root)
+        study = Study(args, preset, root, meta)
+        for seed in args.seeds:
+            study.run_seed(seed)
+    print(f'wall time {time.perf_counter() - tic:.0f} s', flush=True)
     return 0
 
 
