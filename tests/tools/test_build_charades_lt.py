@@ -258,3 +258,28 @@ def test_charades_preset_on_real_files(shared_data, tmp_path):
     assert abs(stats['num_tail'] - 35) <= 10
     assert 6.0 < stats['labels_per_video_train'] < 7.5
     assert not math.isinf(stats['imbalance_ratio'])
+
+
+def test_read_charades_timelines(tmp_path):
+    from meid_mmaction.datasets.tools.charades_lt import (
+        read_charades_timelines,
+    )
+    path = _write(tmp_path / 'train.csv', HEADER + ''.join([
+        'A1,,,,,,,,,c001 1.5 4.0;c003 -1 12.5;c001 6 6,10.0\n',
+        'A2,,,,,,,,,,8.0\n',  # no action: left out
+        'A3,,,,,,,,,c000 2 1,5.0\n',  # end before start: one instant
+    ]))
+    ids, lengths, segs = read_charades_timelines(path, 4)
+    assert ids == ['A1', 'A3']
+    assert lengths == [10.0, 5.0]
+    assert segs == [[(1, 1.5, 4.0), (3, 0.0, 10.0), (1, 6.0, 6.0)],
+                    [(0, 2.0, 2.0)]]
+    bad = _write(tmp_path / 'bad.csv', HEADER + 'B1,,,,,,,,,c001 1 2,x\n')
+    with pytest.raises(ValueError, match=r"bad\.csv:2: bad length 'x'"):
+        read_charades_timelines(bad, 4)
+    zero = _write(tmp_path / 'zero.csv', HEADER + 'B1,,,,,,,,,c001 1 2,0\n')
+    with pytest.raises(ValueError, match=r'zero\.csv:2: length must be > 0'):
+        read_charades_timelines(zero, 4)
+    nolen = _write(tmp_path / 'nolen.csv', 'id,actions\nB1,c001 1 2\n')
+    with pytest.raises(ValueError, match="missing column 'length'"):
+        read_charades_timelines(nolen, 4)

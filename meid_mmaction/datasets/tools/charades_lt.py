@@ -136,6 +136,44 @@ def read_classes(path: str) -> List[str]:
     return [names[i][0] for i in range(len(names))]
 
 
+def parse_action_segments(actions: str, num_classes: int,
+                          where: str) -> List[Tuple[int, float, float]]:
+    """Segments of an ``actions`` field (``c012 1.2 5.0;c003 ...``).
+
+    Args:
+        actions (str): The field; empty means no action.
+        num_classes (int): Valid indices are ``[0, num_classes)``.
+        where (str): ``file:line`` for error messages.
+
+    Returns:
+        list[tuple]: ``(class, start s, end s)`` in field order.
+    """
+    out = []
+    actions = actions.strip()
+    if not actions:
+        return out
+    for seg in actions.split(';'):
+        seg = seg.strip()
+        m = _SEGMENT.match(seg)
+        if m is None:
+            raise ValueError(
+                f'{where}: bad action segment {seg!r}; expected '
+                '"c<class> <start s> <end s>" separated by ";"')
+        try:
+            start, end = float(m.group(2)), float(m.group(3))
+        except ValueError:
+            raise ValueError(
+                f'{where}: bad action segment {seg!r}; start and end must '
+                'be numbers (seconds)') from None
+        c = int(m.group(1))
+        if c >= num_classes:
+            raise ValueError(
+                f'{where}: unknown class id c{m.group(1)} in segment '
+                f'{seg!r}; expected c000..c{num_classes - 1:03d}')
+        out.append((c, start, end))
+    return out
+
+
 def parse_actions(actions: str, num_classes: int, where: str) -> List[int]:
     """Class indices of an ``actions`` field (``c012 1.2 5.0;c003 ...``).
 
@@ -147,31 +185,83 @@ def parse_actions(actions: str, num_classes: int, where: str) -> List[int]:
     Returns:
         list[int]: sorted distinct class indices.
     """
-    labels = set()
-    actions = actions.strip()
-    if not actions:
-        return []
-    for seg in actions.split(';'):
-        seg = seg.strip()
-        m = _SEGMENT.match(seg)
-        if m is None:
-            raise ValueError(
-                f'{where}: bad action segment {seg!r}; expected '
-                '"c<class> <start s> <end s>" separated by ";"')
+    return sorted({c for c, _, _ in parse_action_segments(
+        actions, num_classes, where)})
+
+
+def _csv_rows(path: str, columns: Sequence[str]):
+    """Yield ``(where, {column: value})`` of the non-empty rows of an
+    official Charades CSV; checks the header, the column count and that
+    ids are non-empty, without whitespace and unique."""
+    seen: Dict[str, int] = {}
+    with open(path, encoding='utf-8', newline='') as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None:
+            raise ValueError(f'{path}:1: empty file; expected a CSV header '
+                             f'with the columns {list(columns)}')
+        header = [h.strip() for h in header]
+        for col in columns:
+            if col not in header:
+                raise ValueError(
+                    f'{path}:1: missing column {col!r} in the header '
+                    f'{header}; expected the official Charades layout')
+        cols = {col: header.index(col) for col in columns}
+        start = reader.line_num + 1
+        for row in reader:
+            lineno = start
+            start = reader.line_num + 1
+            if not row or all(not c.strip() for c in row):
+                continue
+            where = f'{path}:{lineno}'
+            if len(row) != len(header):
+                raise ValueError(
+                    f'{where}: {len(row)} columns, expected {len(header)} '
+                    f'(header {header})')
+            vid = row[cols['id']].strip()
+            if not vid or any(ch.isspace() for ch in vid):
+                raise ValueError(f'{where}: bad video id '
+                                 f'{row[cols["id"]]!r} (empty or with '
+                                 'whitespace)')
+            if vid in seen:
+                raise ValueError(f'{where}: duplicate video id {vid!r} '
+                                 f'(first on line {seen[vid]})')
+            seen[vid] = lineno
+            yield where, {col: row[i] for col, i in cols.items()}
+
+
+def read_charades_timelines(path: str, num_classes: int
+                            ) -> Tuple[List[str], List[float], list]:
+    """Read the action timelines of an official Charades CSV.
+
+    Returns:
+        tuple: ``(ids, lengths, segments)`` of the videos with at least one
+        action: duration in seconds (column ``length``) and the list of
+        ``(class, start s, end s)`` per video, each clipped to
+        ``[0, length]`` (segments that are empty after clipping or have
+        ``end <= start`` are kept as one-instant actions at ``start``).
+    """
+    ids, lengths, segments = [], [], []
+    for where, row in _csv_rows(path, ('id', 'actions', 'length')):
         try:
-            float(m.group(2))
-            float(m.group(3))
+            length = float(row['length'])
         except ValueError:
-            raise ValueError(
-                f'{where}: bad action segment {seg!r}; start and end must '
-                'be numbers (seconds)') from None
-        c = int(m.group(1))
-        if c >= num_classes:
-            raise ValueError(
-                f'{where}: unknown class id c{m.group(1)} in segment '
-                f'{seg!r}; expected c000..c{num_classes - 1:03d}')
-        labels.add(c)
-    return sorted(labels)
+            raise ValueError(f'{where}: bad length {row["length"]!r}; '
+                             'expected the duration in seconds') from None
+        if not length > 0:
+            raise ValueError(f'{where}: length must be > 0 seconds, got '
+                             f'{length}')
+        segs = parse_action_segments(row['actions'], num_classes, where)
+        if not segs:
+            continue
+        clipped = []
+        for c, t0, t1 in segs:
+            t0 = min(max(t0, 0.0), length)
+            clipped.append((c, t0, min(max(t1, t0), length)))
+        ids.append(row['id'].strip())
+        lengths.append(length)
+        segments.append(clipped)
+    return ids, lengths, segments
 
 
 def read_charades_csv(path: str, num_classes: int
@@ -186,45 +276,14 @@ def read_charades_csv(path: str, num_classes: int
     ids: List[str] = []
     labels: List[List[int]] = []
     dropped: List[str] = []
-    seen: Dict[str, int] = {}
-    with open(path, encoding='utf-8', newline='') as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None:
-            raise ValueError(f'{path}:1: empty file; expected a CSV header '
-                             'with the columns "id" and "actions"')
-        header = [h.strip() for h in header]
-        for col in ('id', 'actions'):
-            if col not in header:
-                raise ValueError(
-                    f'{path}:1: missing column {col!r} in the header '
-                    f'{header}; expected the official Charades layout')
-        i_id, i_act = header.index('id'), header.index('actions')
-        start = reader.line_num + 1
-        for row in reader:
-            lineno = start
-            start = reader.line_num + 1
-            if not row or all(not c.strip() for c in row):
-                continue
-            where = f'{path}:{lineno}'
-            if len(row) != len(header):
-                raise ValueError(
-                    f'{where}: {len(row)} columns, expected {len(header)} '
-                    f'(header {header})')
-            vid = row[i_id].strip()
-            if not vid or any(ch.isspace() for ch in vid):
-                raise ValueError(f'{where}: bad video id {row[i_id]!r} '
-                                 '(empty or with whitespace)')
-            if vid in seen:
-                raise ValueError(f'{where}: duplicate video id {vid!r} '
-                                 f'(first on line {seen[vid]})')
-            seen[vid] = lineno
-            label = parse_actions(row[i_act], num_classes, where)
-            if label:
-                ids.append(vid)
-                labels.append(label)
-            else:
-                dropped.append(vid)
+    for where, row in _csv_rows(path, ('id', 'actions')):
+        vid = row['id'].strip()
+        label = parse_actions(row['actions'], num_classes, where)
+        if label:
+            ids.append(vid)
+            labels.append(label)
+        else:
+            dropped.append(vid)
     return ids, labels, dropped
 
 
