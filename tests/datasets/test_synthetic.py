@@ -64,12 +64,14 @@ def test_power_law_counts():
 @pytest.mark.parametrize('preset', sorted(PRESETS))
 def test_presets_are_long_tailed_with_three_groups(preset):
     cfg = make_config(preset)
+    assert 64 <= cfg.feat_dim <= 128
+    if cfg.timeline_source == 'charades':  # counts from the real lists
+        return
     counts = power_law_counts(cfg.max_count, cfg.min_count, cfg.num_classes)
     assert counts.max() / counts.min() >= 100
     groups = split_groups(counts, cfg.head_thr, cfg.tail_thr)
     assert all(len(groups[g]) > 0 for g in ('head', 'medium', 'tail'))
-    assert 64 <= cfg.feat_dim <= 128
-    assert 1.1 <= cfg.labels_per_video <= 2.0
+    assert 1.1 <= cfg.labels_per_video <= 3.0
 
 
 def test_files_parse_and_counts_match(tmp_path):
@@ -260,7 +262,7 @@ def test_prototypes_share_components_within_families():
     (dict(num_classes=2), r'num_classes must be >= 3'),
     (dict(bogus=1), r"unknown generator parameter\(s\) \['bogus'\]"),
     (dict(preset='huge'), r"unknown preset 'huge'; expected one of "
-     r"\['ablation', 'demo'\]"),
+     r"\['ablation', 'charades', 'demo', 'premise', 'premise_static'\]"),
     (dict(seed=-1), r'seed must be a non-negative integer, got -1'),
     (dict(labels_per_video=2.0, max_labels_per_video=6, max_count=300,
           min_count=3), r'train: labels_per_video=2\.0 gives 248 videos, '
@@ -337,3 +339,126 @@ def test_cli_bad_overrides(items, match):
         tool.parse_overrides(items)
     assert tool.parse_overrides(['noise_std=0.5', 'feat_dim=16']) == dict(
         noise_std=0.5, feat_dim=16)
+
+
+def _train_segments(root):
+    by_video = {}
+    for r in _segments(root):
+        if r['split'] == 'train':
+            by_video.setdefault(r['video_id'], []).append(
+                (int(r['class']), int(r['start']), int(r['length'])))
+    return by_video
+
+
+def test_tail_with_head_and_avoid_head_placement(tmp_path):
+    kw = dict(labels_per_video=1.5, max_labels_per_video=4,
+              seg_frac_head=0.5, seg_frac_tail=0.2)
+    meta = _gen(tmp_path / 'p', tail_with_head=True,
+                tail_placement='avoid_head', **kw)
+    head = set(meta['class_groups']['head'])
+    _, labels = parse_label_list(str(tmp_path / 'p' / 'train.lst'), 6)
+    counts = counts_from_labels(labels, 6)
+    np.testing.assert_array_equal(counts,
+                                  meta['splits']['train']['class_counts'])
+    # every video with a non-head class also has a head class
+    assert all(set(lab) & head for lab in labels if set(lab) - head)
+    frames = {}
+    for vid, segs in _train_segments(tmp_path / 'p').items():
+        frames[vid] = len(np.load(tmp_path / 'p' / 'features' /
+                                  f'{vid}.npy'))
+    checked = 0
+    overlap = {}
+    for name in ('p', 'u'):
+        if name == 'u':
+            _gen(tmp_path / 'u', tail_with_head=True, **kw)
+        total = []
+        for vid, segs in _train_segments(tmp_path / name).items():
+            t = len(np.load(tmp_path / name / 'features' / f'{vid}.npy'))
+            busy = np.zeros(t)
+            for c, s, n in segs:
+                if c in head:
+                    busy[s:s + n] += 1
+            tails = [(s, n) for c, s, n in segs if c not in head]
+            for s, n in tails:
+                total.append(busy[s:s + n].sum())
+            if name == 'p' and len(tails) == 1:
+                # the single non-head segment sits where it overlaps the
+                # head segments least
+                s, n = tails[0]
+                best = min(busy[k:k + n].sum() for k in range(t - n + 1))
+                assert busy[s:s + n].sum() == best
+                checked += 1
+        overlap[name] = np.mean(total)
+    assert checked > 10
+    assert overlap['p'] < 0.5 * overlap['u']
+
+
+def test_timeline_segments_frames_exact():
+    cfg = make_config('demo', **{**TINY, 'min_frames': 10,
+                                 'max_frames': 10})
+    rows = dict(ids=['a'], lengths=[20.0],
+                segments=[[(1, 0.0, 5.0), (1, 10.0, 10.0), (3, 19.5, 25)]])
+    multi_hot, frames, seg = synthetic._timeline_segments(
+        rows, cfg, np.linspace(0, 1, 6), np.random.default_rng(0))
+    # frame t covers [2 t, 2 t + 2) s, centre 2 t + 1
+    assert frames.tolist() == [10]
+    assert multi_hot.tolist() == [[False, True, False, True, False, False]]
+    assert seg['cls'].tolist() == [1, 1, 3]
+    assert seg['start'].tolist() == [0, 5, 9]  # centres 1, 3 < 5
+    assert seg['length'].tolist() == [2, 1, 1]  # an instant: one frame
+
+
+def _charades_csv(path, rows):
+    header = ('id,subject,scene,quality,relevance,verified,script,objects,'
+              'descriptions,actions,length\n')
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write(header + ''.join(
+            f'{vid},,,,,,,,,{acts},{dur}\n' for vid, acts, dur in rows))
+
+
+def test_charades_timelines_preset_on_tiny_csvs(tmp_path, monkeypatch):
+    from meid_mmaction.datasets.tools import charades_lt
+    rng = np.random.default_rng(0)
+    train, test = [], []
+    for i in range(60):  # class c has about 60 / (c + 1) videos
+        cls = [c for c in range(4) if rng.random() < 1 / (c + 1)] or [0]
+        acts = ';'.join(f'c{c:03d} {c} {c + 4}' for c in cls)
+        (train if i < 40 else test).append((f'V{i:02d}', acts, 12.0))
+    _charades_csv(tmp_path / 'Charades_v1_train.csv', train)
+    _charades_csv(tmp_path / 'Charades_v1_test.csv', test)
+    monkeypatch.setitem(charades_lt.PRESETS, 'tiny', dict(
+        max_count=30, min_count=2, profile='natural', exponent=1.0,
+        num_train=30, size_weight=10.0, num_val=8, num_test=10))
+    out = tmp_path / 'out'
+    meta = generate_synthetic_lt(
+        str(out), preset='charades', num_classes=4, feat_dim=8,
+        family_size=2,
+        min_frames=12, max_frames=12, head_thr=10, tail_thr=3,
+        charades_profile='tiny', charades_dir=str(tmp_path))
+    ids, labels = parse_label_list(str(out / 'train.lst'), 4)
+    src = {vid: acts for vid, acts, _ in train}
+    for vid, lab in zip(ids, labels):  # real ids and real labels
+        assert lab == sorted({int(a[1:4]) for a in src[vid].split(';')})
+    assert meta['splits']['validate']['num_videos'] == 8
+    assert meta['splits']['test']['num_videos'] == 10
+    val_ids, _ = parse_label_list(str(out / 'validate.lst'), 4)
+    test_ids, _ = parse_label_list(str(out / 'test.lst'), 4)
+    assert not set(val_ids) & set(test_ids)
+    assert set(val_ids) | set(test_ids) <= {v for v, _, _ in test}
+    # action c spans [c, c + 4) s of 12 s on 12 frames: frames c .. c + 3
+    for r in _segments(out):
+        c = int(r['class'])
+        assert (int(r['start']), int(r['length'])) == (c, 4)
+    with pytest.raises(ValueError, match='needs charades_dir'):
+        generate_synthetic_lt(str(tmp_path / 'x'), preset='charades')
+
+
+def test_real_charades_timelines(shared_data):
+    from meid_mmaction.datasets.tools.charades_lt import (
+        read_charades_timelines,
+    )
+    ids, lengths, segs = read_charades_timelines(
+        osp.join(shared_data, 'charades', 'Charades_v1_test.csv'), 157)
+    assert len(ids) == len(lengths) == len(segs) > 1000
+    assert all(0 <= t0 <= t1 <= dur for dur, ss in zip(lengths, segs)
+               for _, t0, t1 in ss)

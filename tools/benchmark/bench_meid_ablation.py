@@ -351,7 +351,7 @@ def cfs_shares(head, frames: SplitFrames, segments, groups) -> dict:
     weights = []
     for b in frames.full:
         x = torch.from_numpy(b)[None]
-        a = head.expert1.frame_weights(x)
+        a = head.expert1.forward_with_weights(x)[1]
         w = dict(uniform=torch.ones_like(a), A=a)
         if hasattr(e2, 'cfs_norm'):
             w['R'] = complementary_weights(
@@ -588,11 +588,14 @@ def main(argv=None) -> int:
     MMLogger.get_instance('mmengine').setLevel(logging.WARNING)
     os.makedirs(args.work_dir, exist_ok=True)
     tic = time.perf_counter()
+    studies = []
     for preset in args.presets:
         root = osp.join(args.work_dir, 'data', preset)
-        meta = generate(args, preset, root)
-        study = Study(args, preset, root, meta)
-        for seed in args.seeds:
+        studies.append(Study(args, preset, root, generate(args, preset,
+                                                          root)))
+    # seeds outer: a study stopped early has every preset at some seeds
+    for seed in args.seeds:
+        for study in studies:
             study.run_seed(seed)
     print(f'wall time {time.perf_counter() - tic:.0f} s', flush=True)
     return 0

@@ -143,6 +143,10 @@ class SyntheticLTConfig:
     tail_thr: int = 20
     min_imbalance_ratio: float = 100.0
     chunk_size: int = 256
+    tail_placement: str = 'uniform'
+    tail_with_head: bool = False
+    timeline_source: str = 'synthetic'
+    charades_profile: str = 'charades'
 
 
 PRESETS: Dict[str, SyntheticLTConfig] = {
@@ -153,7 +157,43 @@ PRESETS: Dict[str, SyntheticLTConfig] = {
         num_classes=100, max_count=500, min_count=4, val_max_count=50,
         test_max_count=100, eval_min_count=5, feat_dim=128, min_frames=48,
         max_frames=64, head_thr=150, tail_thr=25),
+    # The paper's premise (frame-level imbalance in long untrimmed
+    # multi-label videos): every non-head action co-occurs with a head
+    # action (tail_with_head), head actions are long (60 % of the video)
+    # and non-head actions short and placed where the video has the least
+    # head action (tail_placement='avoid_head'), so little background is
+    # left and the frames a head-dominated expert 1 attends to least carry
+    # the tail evidence. ~2.1k / 0.5k / 0.9k videos, 60 classes, 64-d.
+    'premise': SyntheticLTConfig(
+        num_classes=60, max_count=400, min_count=4, val_max_count=40,
+        test_max_count=80, eval_min_count=6, labels_per_video=2.5,
+        max_labels_per_video=5, feat_dim=64, min_frames=40, max_frames=56,
+        seg_frac_head=0.6, seg_frac_tail=0.12, amp_head=1.0, amp_tail=0.7,
+        head_thr=120, tail_thr=20, tail_placement='avoid_head',
+        tail_with_head=True),
+    # The same without a motion signal (no class drift: frame differences
+    # carry noise only), as static per-frame features of real videos.
+    'premise_static': SyntheticLTConfig(
+        num_classes=60, max_count=400, min_count=4, val_max_count=40,
+        test_max_count=80, eval_min_count=6, labels_per_video=2.5,
+        max_labels_per_video=5, feat_dim=64, min_frames=40, max_frames=56,
+        seg_frac_head=0.6, seg_frac_tail=0.12, amp_head=1.0, amp_tail=0.7,
+        head_thr=120, tail_thr=20, tail_placement='avoid_head',
+        tail_with_head=True, drift_norm=0.0),
+    # Real Charades timelines (needs charades_dir): labels, co-occurrence,
+    # action durations and positions of a CharadesLT-like long-tailed
+    # subset (profile 'charades' of the CharadesLT builder: ~2.2k / 0.47k
+    # / 1.0k videos, 157 classes, head > 100 / tail <= 20); only the
+    # frame features are synthetic (64-d, 40-56 frames, no motion signal).
+    'charades': SyntheticLTConfig(
+        num_classes=157, max_count=618, min_count=1, feat_dim=64,
+        min_frames=40, max_frames=56, min_seg_frames=1, drift_norm=0.0,
+        amp_tail=0.7, head_thr=100, tail_thr=20,
+        timeline_source='charades'),
 }
+
+_PLACEMENTS = ('uniform', 'avoid_head')
+_TIMELINE_SOURCES = ('synthetic', 'charades')
 
 
 def _check(cond: bool, msg: str) -> None:
@@ -232,6 +272,14 @@ def _validate(cfg: SyntheticLTConfig) -> None:
            f'group thresholds must satisfy tail_thr < head_thr, got '
            f'head_thr={c.head_thr}, tail_thr={c.tail_thr}')
     _check(c.chunk_size >= 1, f'chunk_size must be >= 1, got {c.chunk_size}')
+    _check(c.tail_placement in _PLACEMENTS,
+           f'tail_placement must be one of {_PLACEMENTS}, got '
+           f'{c.tail_placement!r}')
+    _check(isinstance(c.tail_with_head, bool),
+           f'tail_with_head must be a bool, got {c.tail_with_head!r}')
+    _check(c.timeline_source in _TIMELINE_SOURCES,
+           f'timeline_source must be one of {_TIMELINE_SOURCES}, got '
+           f'{c.timeline_source!r}')
 
 
 def make_config(preset: str = 'demo', **overrides: Any) -> SyntheticLTConfig:
@@ -262,10 +310,15 @@ def _eval_counts(train_counts: np.ndarray, m_max: int, m_min: int,
 
 
 def _assign_labels(counts: np.ndarray, cfg: SyntheticLTConfig, split: str,
-                   rng: np.random.Generator) -> np.ndarray:
+                   rng: np.random.Generator,
+                   train_counts: Optional[np.ndarray] = None) -> np.ndarray:
     """Multi-hot ``[N, C]`` bool with exactly ``counts[c]`` videos per class.
 
-    Empty rows (see step 3 of the module docstring) are removed.
+    Empty rows (see step 3 of the module docstring) are removed. With
+    ``cfg.tail_with_head`` a non-head class (training count ``<=
+    head_thr``, from ``train_counts``) picks its videos uniformly among
+    those that already have a head class and fewer than
+    ``max_labels_per_video`` labels (planned sizes are then not kept).
     """
     total = int(counts.sum())
     k_max = cfg.max_labels_per_video
@@ -290,10 +343,21 @@ def _assign_labels(counts: np.ndarray, cfg: SyntheticLTConfig, split: str,
         diff = total - int(sizes.sum())
     cap = sizes.astype(np.float64)
     multi_hot = np.zeros((n_videos, counts.size), dtype=bool)
+    head = train_counts > cfg.head_thr if train_counts is not None else None
     for c in np.argsort(-counts, kind='stable'):
         n_c = int(counts[c])
         if n_c == 0:
             continue
+        if cfg.tail_with_head and not head[c]:
+            # a non-head class joins videos that already have a head class
+            # (and fewer than k_max labels), whatever their planned size
+            cand = np.flatnonzero(multi_hot[:, head].any(axis=1) &
+                                  (multi_hot.sum(axis=1) < k_max))
+            if cand.size >= n_c:
+                chosen = rng.choice(cand, size=n_c, replace=False)
+                multi_hot[chosen, c] = True
+                cap[chosen] -= 1
+                continue
         free = np.flatnonzero(cap > 0)
         if free.size >= n_c:
             p = cap[free] / cap[free].sum()
@@ -311,16 +375,25 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
 
-def _class_model(cfg: SyntheticLTConfig, rng: np.random.Generator
+def _class_model(cfg: SyntheticLTConfig, rng: np.random.Generator,
+                 counts: Optional[np.ndarray] = None
                  ) -> Dict[str, np.ndarray]:
-    """Counts, headness ``[C]``, prototypes and drifts ``[C, D]``."""
+    """Counts, headness ``[C]``, prototypes and drifts ``[C, D]``.
+
+    ``counts`` (real training counts) replace the power law when given.
+    """
     num_c, dim = cfg.num_classes, cfg.feat_dim
-    rank = (rng.permutation(num_c) if cfg.shuffle_classes else
-            np.arange(num_c))
-    counts = power_law_counts(cfg.max_count, cfg.min_count, num_c)[rank]
-    if cfg.max_count > cfg.min_count:
-        headness = (np.log(counts / cfg.min_count) /
-                    math.log(cfg.max_count / cfg.min_count))
+    if counts is None:
+        rank = (rng.permutation(num_c) if cfg.shuffle_classes else
+                np.arange(num_c))
+        counts = power_law_counts(cfg.max_count, cfg.min_count, num_c)[rank]
+        lo, hi = cfg.min_count, cfg.max_count
+    else:
+        counts = np.asarray(counts, dtype=np.int64)
+        lo, hi = max(int(counts.min()), 1), int(counts.max())
+    if hi > lo:
+        headness = np.clip(np.log(np.maximum(counts, 1) / lo) /
+                           math.log(hi / lo), 0.0, 1.0)
     else:
         headness = np.ones(num_c)
     num_fam = -(-num_c // cfg.family_size)
@@ -336,8 +409,14 @@ def _class_model(cfg: SyntheticLTConfig, rng: np.random.Generator
 
 def _segments(multi_hot: np.ndarray, frames: np.ndarray,
               headness: np.ndarray, cfg: SyntheticLTConfig,
-              rng: np.random.Generator) -> Dict[str, np.ndarray]:
-    """One segment per (video, class) pair, arrays of length ``P``."""
+              rng: np.random.Generator,
+              is_head: Optional[np.ndarray] = None
+              ) -> Dict[str, np.ndarray]:
+    """One segment per (video, class) pair, arrays of length ``P``.
+
+    With ``tail_placement='avoid_head'`` the segments of non-head classes
+    (``is_head`` ``[C]`` False) avoid the frames of head segments
+    (:func:`_avoid_head`)."""
     vid, cls = np.nonzero(multi_hot)
     h = headness[cls]
     frac = cfg.seg_frac_tail + (cfg.seg_frac_head - cfg.seg_frac_tail) * h
@@ -350,7 +429,142 @@ def _segments(multi_hot: np.ndarray, frames: np.ndarray,
     amp = cfg.amp_tail + (cfg.amp_head - cfg.amp_tail) * h
     ja = cfg.amp_jitter
     amp = amp * rng.uniform(1 - ja, 1 + ja, vid.size)
+    if cfg.tail_placement == 'avoid_head':
+        start = _avoid_head(vid, start, length, is_head[cls], frames, rng)
     return dict(video=vid, cls=cls, start=start, length=length, amp=amp)
+
+
+def _avoid_head(vid: np.ndarray, start: np.ndarray, length: np.ndarray,
+                head: np.ndarray, frames: np.ndarray,
+                rng: np.random.Generator) -> np.ndarray:
+    """Move every non-head segment to the start where it overlaps the
+    fewest frames covered by its video's head segments and by the
+    non-head segments placed before it (ties at random)."""
+    start = start.copy()
+    order = np.argsort(vid, kind='stable')
+    bounds = np.flatnonzero(np.diff(vid[order])) + 1
+    for segs in np.split(order, bounds):
+        t = int(frames[vid[segs[0]]])
+        busy = np.zeros(t + 1)
+        for p in segs[head[segs]]:
+            busy[start[p]:start[p] + length[p]] += 1.0
+        for p in segs[~head[segs]]:
+            n = int(length[p])
+            csum = np.concatenate([[0.0], np.cumsum(busy[:t])])
+            overlap = csum[n:t + 1] - csum[:t - n + 1]
+            overlap = overlap + 0.5 * rng.random(overlap.size)
+            start[p] = int(np.argmin(overlap))
+            busy[start[p]:start[p] + n] += 1.0
+    return start
+
+
+def charades_timeline_plan(cfg: SyntheticLTConfig,
+                           charades_dir: Optional[str],
+                           seed: int) -> Dict[str, Any]:
+    """Videos and action timelines of a CharadesLT-like subset.
+
+    The training subset follows the CharadesLT builder's profile
+    ``cfg.charades_profile`` (:mod:`.tools.charades_lt`: target counts and
+    greedy multi-label subsampling of the official training videos);
+    validation and test videos are a seeded disjoint draw from the official
+    test videos.
+
+    Returns:
+        dict: ``train_counts`` ``[C]``, ``counts`` per split and, per split,
+        ``ids``, ``labels``, ``lengths`` (seconds) and ``segments``
+        (``(class, start s, end s)`` lists).
+    """
+    from .tools.charades_lt import PRESETS as LT_PRESETS
+    from .tools.charades_lt import (
+        read_charades_timelines,
+        split_eval,
+        subsample_long_tailed,
+        target_counts,
+    )
+    if not charades_dir:
+        raise ValueError("timeline_source='charades' needs charades_dir "
+                         '(the directory of Charades_v1_train.csv and '
+                         'Charades_v1_test.csv)')
+    if cfg.charades_profile not in LT_PRESETS:
+        raise ValueError(f'charades_profile={cfg.charades_profile!r} is not '
+                         f'one of {sorted(LT_PRESETS)}')
+    paths = {}
+    for split in ('train', 'test'):
+        paths[split] = osp.join(charades_dir, f'Charades_v1_{split}.csv')
+        if not osp.isfile(paths[split]):
+            raise FileNotFoundError(
+                f'{paths[split]} not found (charades_dir={charades_dir!r} '
+                'must hold the official Charades CSVs)')
+    prof = LT_PRESETS[cfg.charades_profile]
+    num_c = cfg.num_classes
+    read = {k: read_charades_timelines(p, num_c) for k, p in paths.items()}
+
+    def labels_of(segments):
+        return [sorted({c for c, _, _ in segs}) for segs in segments]
+
+    tr_labels = labels_of(read['train'][2])
+    counts = np.zeros(num_c)
+    for lab in tr_labels:
+        counts[lab] += 1
+    if (counts < 1).any():
+        raise ValueError(
+            f'{paths["train"]}: classes {np.flatnonzero(counts < 1)[:10]} '
+            'have no training video')
+    targets = target_counts(counts, prof['max_count'], prof['min_count'],
+                            prof['profile'], prof['exponent'], seed=seed)
+    chosen = subsample_long_tailed(tr_labels, targets, prof['num_train'],
+                                   prof['size_weight'], seed=seed)
+    te_labels = labels_of(read['test'][2])
+    val_idx, test_idx = split_eval(len(te_labels), prof['num_val'],
+                                   prof['num_test'], seed=seed)
+    out: Dict[str, Any] = dict(counts={})
+    for split, src, idx in (('train', 'train', chosen),
+                            ('validate', 'test', val_idx),
+                            ('test', 'test', test_idx)):
+        ids, lengths, segments = read[src]
+        rows = dict(ids=[ids[i] for i in idx],
+                    lengths=[lengths[i] for i in idx],
+                    segments=[segments[i] for i in idx])
+        rows['labels'] = labels_of(rows['segments'])
+        split_counts = np.zeros(num_c, dtype=np.int64)
+        for lab in rows['labels']:
+            split_counts[lab] += 1
+        out[split] = rows
+        out['counts'][split] = split_counts
+    out['train_counts'] = out['counts']['train']
+    return out
+
+
+def _timeline_segments(rows: Dict[str, Any], cfg: SyntheticLTConfig,
+                       headness: np.ndarray, rng: np.random.Generator):
+    """``(multi_hot, frames, segments)`` of real timelines: ``T_i`` frames
+    spread uniformly over the video's duration; an action covers the
+    frames whose centre time lies in ``[start, end)`` (at least the frame
+    nearest to its start). Amplitudes follow the class headness as in the
+    synthetic segments."""
+    n = len(rows['ids'])
+    frames = rng.integers(cfg.min_frames, cfg.max_frames + 1, n)
+    multi_hot = np.zeros((n, cfg.num_classes), dtype=bool)
+    vid, cls, start, length = [], [], [], []
+    for i, (dur, segs) in enumerate(zip(rows['lengths'],
+                                        rows['segments'])):
+        t = int(frames[i])
+        for c, t0, t1 in segs:
+            f0 = min(int(math.ceil(t0 / dur * t - 0.5)), t - 1)
+            f1 = max(int(math.ceil(t1 / dur * t - 0.5)), f0 + 1)
+            vid.append(i)
+            cls.append(c)
+            start.append(f0)
+            length.append(min(f1, t) - f0)
+            multi_hot[i, c] = True
+    vid, cls = np.asarray(vid), np.asarray(cls)
+    h = headness[cls]
+    amp = cfg.amp_tail + (cfg.amp_head - cfg.amp_tail) * h
+    ja = cfg.amp_jitter
+    amp = amp * rng.uniform(1 - ja, 1 + ja, vid.size)
+    seg = dict(video=vid, cls=cls, start=np.asarray(start, dtype=np.int64),
+               length=np.asarray(length, dtype=np.int64), amp=amp)
+    return multi_hot, frames, seg
 
 
 def _features_chunk(v0: int, v1: int, frames: np.ndarray,
@@ -373,8 +587,9 @@ def _features_chunk(v0: int, v1: int, frames: np.ndarray,
     amp = seg['amp'][sel, None] * active
     w_mu = np.zeros((n, num_c, t_max))
     w_delta = np.zeros((n, num_c, t_max))
-    w_mu[v, c] = amp
-    w_delta[v, c] = amp * tau
+    # add.at: several segments of one class in a video (real timelines)
+    np.add.at(w_mu, (v, c), amp)
+    np.add.at(w_delta, (v, c), amp * tau)
     x = (np.matmul(w_mu.transpose(0, 2, 1), model['protos']) +
          np.matmul(w_delta.transpose(0, 2, 1), model['drifts']))
     x += (cfg.bg_std / math.sqrt(dim)) * rng.standard_normal((n, 1, dim))
@@ -430,6 +645,7 @@ def generate_synthetic_lt(out_dir: str,
                           seed: int = 0,
                           overwrite: bool = False,
                           config: Optional[SyntheticLTConfig] = None,
+                          charades_dir: Optional[str] = None,
                           **overrides: Any) -> Dict[str, Any]:
     """Write a synthetic long-tailed multi-label feature dataset.
 
@@ -441,6 +657,9 @@ def generate_synthetic_lt(out_dir: str,
         overwrite (bool): Replace a dataset already in ``out_dir`` (its
             ``features/*.npy`` are deleted first).
         config (SyntheticLTConfig, optional): Use this instead of a preset.
+        charades_dir (str, optional): Directory with the official
+            ``Charades_v1_train.csv`` / ``Charades_v1_test.csv``; needed by
+            ``timeline_source='charades'`` (preset ``'charades'``).
         **overrides: Knobs of :class:`SyntheticLTConfig` to replace.
 
     Returns:
@@ -464,7 +683,11 @@ def generate_synthetic_lt(out_dir: str,
     tic = time.perf_counter()
     ss = np.random.SeedSequence(int(seed))
     rng_cls, *rng_split = [np.random.default_rng(s) for s in ss.spawn(4)]
-    model = _class_model(cfg, rng_cls)
+    timelines = None
+    if cfg.timeline_source == 'charades':
+        timelines = charades_timeline_plan(cfg, charades_dir, int(seed))
+    model = _class_model(cfg, rng_cls, None if timelines is None else
+                         timelines['train_counts'])
     train_counts = model['counts']
     groups = split_groups(train_counts, cfg.head_thr, cfg.tail_thr)
     empty = [g for g, idx in groups.items() if not idx]
@@ -480,15 +703,22 @@ def generate_synthetic_lt(out_dir: str,
                                  cfg.eval_min_count, cfg.eval_temper),
         'test': _eval_counts(train_counts, cfg.test_max_count,
                              cfg.eval_min_count, cfg.eval_temper),
-    }
+    } if timelines is None else timelines['counts']
+    is_head = train_counts > cfg.head_thr
     width = len(str(cfg.num_classes - 1))
     names = [f'class_{c:0{width}d}' for c in range(cfg.num_classes)]
     plan = {}  # labels, lengths and segments first: no file before errors
     for split, rng in zip(SPLITS, rng_split):
-        multi_hot = _assign_labels(split_counts[split], cfg, split, rng)
+        if timelines is not None:
+            plan[split] = _timeline_segments(timelines[split], cfg,
+                                             model['headness'], rng)
+            continue
+        multi_hot = _assign_labels(split_counts[split], cfg, split, rng,
+                                   train_counts)
         n = multi_hot.shape[0]
         frames = rng.integers(cfg.min_frames, cfg.max_frames + 1, n)
-        seg = _segments(multi_hot, frames, model['headness'], cfg, rng)
+        seg = _segments(multi_hot, frames, model['headness'], cfg, rng,
+                        is_head)
         plan[split] = (multi_hot, frames, seg)
     feat_dir = _prepare_out_dir(out_dir, overwrite)
     seg_rows = []
@@ -496,7 +726,8 @@ def generate_synthetic_lt(out_dir: str,
     for split, rng in zip(SPLITS, rng_split):
         multi_hot, frames, seg = plan[split]
         n = multi_hot.shape[0]
-        ids = [f'{split}_{i:06d}' for i in range(n)]
+        ids = ([f'{split}_{i:06d}' for i in range(n)] if timelines is None
+               else timelines[split]['ids'])
         covered = 0
         for v0 in range(0, n, cfg.chunk_size):
             v1 = min(n, v0 + cfg.chunk_size)
