@@ -46,6 +46,7 @@ Usage (the study in ``docs/benchmarks.md``)::
         --out-json work_dirs/meid_study/results.jsonl --diagnose
 """
 import argparse
+import copy
 import csv
 import functools
 import json
@@ -138,37 +139,31 @@ def register_in_memory_dataset():
 # configs
 def in_memory_dataloaders(cfg, root: str, meta: dict, batch_size: int,
                           clip_len: int, test_clip_len: int) -> None:
-    """Point the config's loaders at the generated data in ``root``."""
+    """Point the config's data keys at the generated data in ``root`` (as
+    a user's ``--cfg-options`` would), read features from memory instead
+    of ``OpenFeatures``, and apply the data keys as ``tools/train.py``
+    does."""
+    from meid_mmaction.utils import apply_data_keys
     head_thr, tail_thr = meta['group_thresholds']
-    base = dict(
-        type='InMemoryFeatureDataset',
-        data_root=root,
-        count_file='count-labels-train.lst',
+    cfg.merge_from_dict(dict(
+        dataset_type='InMemoryFeatureDataset', data_root=root,
+        feat_dir='features', count_file='count-labels-train.lst',
         num_classes=int(meta['num_classes']),
-        head_thr=int(head_thr),
-        tail_thr=int(tail_thr),
-        data_prefix=dict(feat='features'),
-        feat_dim=int(meta['feat_dim']))
-
-    def pipeline(n, test):
-        return [dict(type='SampleFeatureFrames', clip_len=n, test_mode=test),
-                dict(type='LoadFeatureFrames'),
-                dict(type='PackFeatureInputs')]
-
-    cfg.train_dataloader = dict(
-        batch_size=batch_size, num_workers=0, persistent_workers=False,
-        sampler=dict(type='DefaultSampler', shuffle=True),
-        dataset=dict(base, ann_file='train.lst',
-                     pipeline=pipeline(clip_len, False)))
-    for key, split in (('val_dataloader', 'validate.lst'),
-                       ('test_dataloader', 'test.lst')):
-        cfg[key] = dict(
-            batch_size=256, num_workers=0, persistent_workers=False,
-            sampler=dict(type='DefaultSampler', shuffle=False),
-            dataset=dict(base, ann_file=split, test_mode=True,
-                         pipeline=pipeline(test_clip_len, True)))
+        feat_dim=int(meta['feat_dim']), head_thr=int(head_thr),
+        tail_thr=int(tail_thr), train_split='train.lst',
+        val_split='validate.lst', test_split='test.lst',
+        train_clip_len=clip_len, test_clip_len=test_clip_len))
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg[key] = copy.deepcopy(cfg[key])
+        loader.update(num_workers=0, persistent_workers=False,
+                      batch_size=batch_size if key == 'train_dataloader'
+                      else 256)
+        loader.dataset.pipeline = [
+            t for t in loader.dataset.pipeline
+            if t['type'] != 'OpenFeatures']
     cfg.val_evaluator = dict(type='LongTailMAP', topk=(1, ))
     cfg.test_evaluator = dict(type='LongTailMAP', topk=(1, ))
+    apply_data_keys(cfg)
 
 
 def head_options(variant: dict) -> dict:
