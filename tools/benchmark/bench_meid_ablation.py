@@ -466,7 +466,10 @@ class Study:
         args = self.args
         e = args.epochs
         lrs = args.lrs
-        for arm in args.arms:
+        arms = list(args.arms)
+        if seed == args.seeds[0]:
+            arms += [a for a in args.first_seed_arms if a not in arms]
+        for arm in arms:
             if arm == 'nonlinear':
                 self.arm(arm, seed, 'nonlinear', 2 * e, lrs['nonlinear'])
             elif arm == 'e1_plain':
@@ -477,8 +480,7 @@ class Study:
                          head=dict(loss_distill=None))
             elif arm == 'e1':
                 self.arm(arm, seed, 'meid', 2 * e, lrs['e1'])
-        stage2 = [a for a in args.arms if a == 'e1+e1'
-                  or a.startswith('meid:')]
+        stage2 = [a for a in arms if a == 'e1+e1' or a.startswith('meid:')]
         if not stage2:
             return
         ckpt = osp.join(args.work_dir, self.preset, f'seed{seed}',
@@ -525,6 +527,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--arms', nargs='+', default=[
         'nonlinear', 'e1_plain', 'e1_nodistill', 'e1', 'e1+e1',
         'meid:paper', 'meid:release'])
+    p.add_argument('--first-seed-arms', nargs='*', default=[],
+                   help='more arms, run on the first seed only')
     p.add_argument('--epochs', type=int, default=8,
                    help='E: epochs per stage; single-stage arms get 2 E')
     p.add_argument('--lr', nargs='*', default=[], metavar='KEY=LR',
@@ -556,7 +560,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                     f'{item!r}')
         lrs[key] = float(value)
     args.lrs = lrs
-    for arm in args.arms:
+    for arm in args.arms + args.first_seed_arms:
         if arm.startswith('meid:'):
             try:
                 parse_variant(arm)

@@ -168,7 +168,7 @@ PRESETS: Dict[str, SyntheticLTConfig] = {
         num_classes=60, max_count=400, min_count=4, val_max_count=40,
         test_max_count=80, eval_min_count=6, labels_per_video=2.5,
         max_labels_per_video=5, feat_dim=64, min_frames=40, max_frames=56,
-        seg_frac_head=0.6, seg_frac_tail=0.12, amp_head=1.0, amp_tail=0.7,
+        seg_frac_head=0.6, seg_frac_tail=0.2, amp_tail=1.0, noise_std=0.7,
         head_thr=120, tail_thr=20, tail_placement='avoid_head',
         tail_with_head=True),
     # The same without a motion signal (no class drift: frame differences
@@ -177,7 +177,7 @@ PRESETS: Dict[str, SyntheticLTConfig] = {
         num_classes=60, max_count=400, min_count=4, val_max_count=40,
         test_max_count=80, eval_min_count=6, labels_per_video=2.5,
         max_labels_per_video=5, feat_dim=64, min_frames=40, max_frames=56,
-        seg_frac_head=0.6, seg_frac_tail=0.12, amp_head=1.0, amp_tail=0.7,
+        seg_frac_head=0.6, seg_frac_tail=0.2, amp_tail=1.0, noise_std=0.7,
         head_thr=120, tail_thr=20, tail_placement='avoid_head',
         tail_with_head=True, drift_norm=0.0),
     # Real Charades timelines (needs charades_dir): labels, co-occurrence,
@@ -188,7 +188,7 @@ PRESETS: Dict[str, SyntheticLTConfig] = {
     'charades': SyntheticLTConfig(
         num_classes=157, max_count=618, min_count=1, feat_dim=64,
         min_frames=40, max_frames=56, min_seg_frames=1, drift_norm=0.0,
-        amp_tail=0.7, head_thr=100, tail_thr=20,
+        amp_tail=1.0, noise_std=0.7, head_thr=100, tail_thr=20,
         timeline_source='charades'),
 }
 
