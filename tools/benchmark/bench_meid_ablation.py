@@ -514,9 +514,89 @@ def parse_variant(arm: str) -> dict:
     return head_options(out)
 
 
+# ----------------------------------------------------------------------
+# summary of a results file
+def _ms(values) -> str:
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.size == 1:
+        return f'{arr[0]:.3f}'
+    return f'{arr.mean():.3f} ± {arr.std(ddof=1):.3f}'
+
+
+def load_records(path: str) -> List[dict]:
+    """Records of a JSON-lines results file (later duplicates win)."""
+    recs = {}
+    with open(path, encoding='utf-8') as f:
+        for line in f:
+            if line.strip():
+                r = json.loads(line)
+                recs[(r['preset'], r['seed'], r['arm'])] = r
+    return list(recs.values())
+
+
+def expand_mixtures(recs: List[dict]) -> List[dict]:
+    """Add the post-hoc inference variants of every MEID arm as arms
+    ``<arm>|mix=<w>`` and ``<arm>|sum`` (same training run)."""
+    out = list(recs)
+    for r in recs:
+        for key, scores in (r.get('mix') or {}).items():
+            tag = 'sum' if key == 'sum' else f'mix={key}'
+            rec = {k: v for k, v in r.items()
+                   if k not in ('mix', 'cfs_share', 'var_ratio_Y',
+                                'var_ratio_YF')}
+            out.append(dict(rec, arm=f'{r["arm"]}|{tag}',
+                            val=scores['val'], test=scores['test']))
+    return out
+
+
+def summarize(path: str, split: str = 'test') -> str:
+    """Markdown tables (mean ± std over seeds) per preset."""
+    recs = expand_mixtures(load_records(path))
+    lines = []
+    for preset in sorted({r['preset'] for r in recs}):
+        rows = {}
+        for r in recs:
+            if r['preset'] == preset:
+                rows.setdefault(r['arm'], []).append(r)
+        lines += ['', f'#### {preset} ({split} mAP)', '',
+                  '| arm | seeds | overall | head | medium | tail |',
+                  '|---|---|---|---|---|---|']
+        for arm in sorted(rows, key=lambda a: (a.count('|'), a)):
+            runs = rows[arm]
+            lines.append(f'| {arm} | {len(runs)} | ' + ' | '.join(
+                _ms([x[split][g] for x in runs])
+                for g in ('overall', ) + GROUPS) + ' |')
+        diag = [r for r in rows.get('e1', []) + rows.get('e1_nodistill', [])
+                if 'var_ratio_Y' in r]
+        for r in sorted(diag, key=lambda x: (x['arm'], x['seed'])):
+            lines.append(f'\n{r["arm"]} seed {r["seed"]}: Var_head / '
+                         f'Var_tail of Y {r["var_ratio_Y"]:.2f}')
+        for arm in sorted(rows):
+            d = [r for r in rows[arm] if 'cfs_share' in r]
+            if d:
+                cs = d[0]['cfs_share']
+                lines.append(
+                    f'\n{arm} (seed {d[0]["seed"]}): weight share on tail '
+                    'frames uniform / A / R ' + ' / '.join(
+                        f'{cs[k]["tail"]:.3f}' for k in ('uniform', 'A', 'R')
+                        if k in cs and 'tail' in cs[k])
+                    + '; on head frames ' + ' / '.join(
+                        f'{cs[k]["head"]:.3f}' for k in ('uniform', 'A', 'R')
+                        if k in cs and 'head' in cs[k])
+                    + (f'; Var_head / Var_tail of Y_F '
+                       f'{d[0]["var_ratio_YF"]:.2f}'
+                       if 'var_ratio_YF' in d[0] else ''))
+    return '\n'.join(lines)
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('work_dir', help='data and runs go below it')
+    p.add_argument('--summarize', metavar='RESULTS',
+                   help='only print tables of a results file (JSON lines) '
+                   'and exit')
+    p.add_argument('--split', default='test', choices=('val', 'test'),
+                   help='split of the --summarize tables')
     p.add_argument('--presets', nargs='+', default=['premise'],
                    help='generator presets (data generated once into '
                    'work_dir/data/<preset>)')
@@ -576,6 +656,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.summarize:
+        print(summarize(args.summarize, args.split))
+        return 0
     torch.set_num_threads(args.threads)
     from mmengine.logging import MMLogger
     from mmengine.registry import init_default_scope
