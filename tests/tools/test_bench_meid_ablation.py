@@ -5,7 +5,7 @@ import os.path as osp
 
 import pytest
 
-from meid_mmaction.datasets.synthetic import generate_synthetic_lt
+from meid_mmaction.datasets.tools.synthetic import generate_synthetic_lt
 
 TOOL = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'benchmark',
                 'bench_meid_ablation.py')

@@ -372,7 +372,9 @@ def variance_ratio(logits: torch.Tensor, groups) -> float:
 def generate(args, preset: str, root: str) -> dict:
     """Generate (once) the data of ``preset`` into ``root``."""
     if not osp.isfile(osp.join(root, 'meta.json')):
-        from meid_mmaction.datasets.synthetic import generate_synthetic_lt
+        from meid_mmaction.datasets.tools.synthetic import (
+            generate_synthetic_lt,
+        )
         kwargs = {}
         if preset == 'charades':
             kwargs['charades_dir'] = args.charades_dir

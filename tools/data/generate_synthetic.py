@@ -7,6 +7,10 @@ Example (the demo dataset, a few seconds)::
     python tools/data/generate_synthetic.py data/synthetic_ablation \\
         --preset ablation --seed 1 --set feat_dim=64 --set noise_std=1.5
 
+    # real Charades action timelines, synthetic frame features
+    python tools/data/generate_synthetic.py data/synthetic_charades \\
+        --preset charades --charades-dir path/to/charades_annotations
+
 See ``meid_mmaction/datasets/tools/synthetic.py`` for the generative model and
 every knob.
 """
@@ -44,7 +48,7 @@ def parse_overrides(items: List[str]) -> Dict[str, Any]:
                     raise ValueError
                 out[key] = value.lower() in ('true', '1')
             else:
-                out[key] = {'int': int, 'float': float}[kind](value)
+                out[key] = {'int': int, 'float': float, 'str': str}[kind](value)
         except ValueError:
             raise ValueError(f'--set {key}: expected a {kind}, got '
                              f'{value!r}') from None
@@ -82,6 +86,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--preset', default='demo',
                         choices=sorted(synthetic.PRESETS))
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--charades-dir', default=None,
+                        help="directory of the official Charades CSVs "
+                        "(Charades_v1_train.csv, Charades_v1_test.csv), for "
+                        "--preset charades")
     parser.add_argument('--overwrite', action='store_true',
                         help='replace a dataset already in out_dir')
     parser.add_argument('--set', dest='overrides', action='append',
@@ -92,7 +100,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         overrides = parse_overrides(args.overrides)
         meta = synthetic.generate_synthetic_lt(
             args.out_dir, preset=args.preset, seed=args.seed,
-            overwrite=args.overwrite, **overrides)
+            overwrite=args.overwrite, charades_dir=args.charades_dir,
+            **overrides)
     except ValueError as e:
         parser.exit(2, f'error: {e}\n')
     print(f'wrote {args.out_dir} in {meta["generation_seconds"]:.1f} s')

@@ -474,8 +474,8 @@ def charades_timeline_plan(cfg: SyntheticLTConfig,
         ``ids``, ``labels``, ``lengths`` (seconds) and ``segments``
         (``(class, start s, end s)`` lists).
     """
-    from .tools.charades_lt import PRESETS as LT_PRESETS
-    from .tools.charades_lt import (
+    from .charades_lt import PRESETS as LT_PRESETS
+    from .charades_lt import (
         read_charades_timelines,
         split_eval,
         subsample_long_tailed,
