@@ -434,7 +434,8 @@ def test_charades_timelines_preset_on_tiny_csvs(tmp_path, monkeypatch):
         str(out), preset='charades', num_classes=4, feat_dim=8,
         family_size=2,
         min_frames=12, max_frames=12, head_thr=10, tail_thr=3,
-        charades_profile='tiny', charades_dir=str(tmp_path))
+        charades_profile='tiny', charades_scale=1.0,
+        charades_dir=str(tmp_path))
     ids, labels = parse_label_list(str(out / 'train.lst'), 4)
     src = {vid: acts for vid, acts, _ in train}
     for vid, lab in zip(ids, labels):  # real ids and real labels

@@ -464,13 +464,14 @@ class Study:
             self.extras(runner, rec, diagnose)
         self.record(rec)
 
-    def run_seed(self, seed: int) -> None:
+    def run_seed(self, seed: int, arms: Sequence[str],
+                 betas: Sequence[float] = ()) -> None:
+        """Run ``arms`` (and the beta sweep) for one seed. The shared
+        stage-1 checkpoint of the stage-2 arms is trained once per seed
+        (arm ``e1@E``) and reused by later calls."""
         args = self.args
         e = args.epochs
         lrs = args.lrs
-        arms = list(args.arms)
-        if seed == args.seeds[0]:
-            arms += [a for a in args.first_seed_arms if a not in arms]
         for arm in arms:
             if arm == 'nonlinear':
                 self.arm(arm, seed, 'nonlinear', 2 * e, lrs['nonlinear'])
@@ -483,11 +484,12 @@ class Study:
             elif arm == 'e1':
                 self.arm(arm, seed, 'meid', 2 * e, lrs['e1'])
         stage2 = [a for a in arms if a == 'e1+e1' or a.startswith('meid:')]
-        if not stage2:
+        if not stage2 and not betas:
             return
         ckpt = osp.join(args.work_dir, self.preset, f'seed{seed}',
                         'stage1.pth')
-        self.arm('e1@E', seed, 'meid', e, lrs['e1'], save=ckpt)
+        if not osp.isfile(ckpt):
+            self.arm('e1@E', seed, 'meid', e, lrs['e1'], save=ckpt)
         for arm in stage2:
             if arm == 'e1+e1':
                 head = dict(expert2='attention')
@@ -495,13 +497,11 @@ class Study:
                 head = parse_variant(arm)
             self.arm(arm, seed, 'meid', e, lrs['s2'], head=head,
                      stages=(2, ), load_from=ckpt, lr1=lrs['s2'])
-        if seed == args.seeds[0] or args.betas_all_seeds:
-            base = args.beta_variant
-            for b in args.betas:
-                head = dict(parse_variant(f'meid:{base}'), beta=b)
-                self.arm(f'meid:{base}@beta={b:g}', seed, 'meid', e,
-                         lrs['s2'], head=head, stages=(2, ), load_from=ckpt,
-                         lr1=lrs['s2'])
+        base = args.beta_variant
+        for b in betas:
+            head = dict(parse_variant(f'meid:{base}'), beta=b)
+            self.arm(f'meid:{base}@beta={b:g}', seed, 'meid', e, lrs['s2'],
+                     head=head, stages=(2, ), load_from=ckpt, lr1=lrs['s2'])
 
 
 def parse_variant(arm: str) -> dict:
@@ -677,10 +677,16 @@ def main(argv=None) -> int:
         root = osp.join(args.work_dir, 'data', preset)
         studies.append(Study(args, preset, root, generate(args, preset,
                                                           root)))
-    # seeds outer: a study stopped early has every preset at some seeds
+    # seeds outer, then the first seed's extra arms: a study stopped early
+    # has the main arms of every preset at the first seeds
     for seed in args.seeds:
         for study in studies:
-            study.run_seed(seed)
+            study.run_seed(seed, args.arms,
+                           args.betas if args.betas_all_seeds else ())
+    for study in studies:
+        study.run_seed(args.seeds[0], [
+            a for a in args.first_seed_arms if a not in args.arms
+        ], () if args.betas_all_seeds else args.betas)
     print(f'wall time {time.perf_counter() - tic:.0f} s', flush=True)
     return 0
 

@@ -147,6 +147,7 @@ class SyntheticLTConfig:
     tail_with_head: bool = False
     timeline_source: str = 'synthetic'
     charades_profile: str = 'charades'
+    charades_scale: float = 1.0
 
 
 PRESETS: Dict[str, SyntheticLTConfig] = {
@@ -165,31 +166,32 @@ PRESETS: Dict[str, SyntheticLTConfig] = {
     # left and the frames a head-dominated expert 1 attends to least carry
     # the tail evidence. ~2.1k / 0.5k / 0.9k videos, 60 classes, 64-d.
     'premise': SyntheticLTConfig(
-        num_classes=60, max_count=400, min_count=4, val_max_count=40,
-        test_max_count=80, eval_min_count=6, labels_per_video=2.5,
-        max_labels_per_video=5, feat_dim=64, min_frames=40, max_frames=56,
+        num_classes=40, max_count=300, min_count=3, val_max_count=30,
+        test_max_count=60, eval_min_count=5, labels_per_video=2.5,
+        max_labels_per_video=5, feat_dim=64, min_frames=24, max_frames=32,
         seg_frac_head=0.6, seg_frac_tail=0.2, amp_tail=1.0, noise_std=0.7,
-        head_thr=120, tail_thr=20, tail_placement='avoid_head',
+        head_thr=90, tail_thr=15, tail_placement='avoid_head',
         tail_with_head=True),
     # The same without a motion signal (no class drift: frame differences
     # carry noise only), as static per-frame features of real videos.
     'premise_static': SyntheticLTConfig(
-        num_classes=60, max_count=400, min_count=4, val_max_count=40,
-        test_max_count=80, eval_min_count=6, labels_per_video=2.5,
-        max_labels_per_video=5, feat_dim=64, min_frames=40, max_frames=56,
+        num_classes=40, max_count=300, min_count=3, val_max_count=30,
+        test_max_count=60, eval_min_count=5, labels_per_video=2.5,
+        max_labels_per_video=5, feat_dim=64, min_frames=24, max_frames=32,
         seg_frac_head=0.6, seg_frac_tail=0.2, amp_tail=1.0, noise_std=0.7,
-        head_thr=120, tail_thr=20, tail_placement='avoid_head',
+        head_thr=90, tail_thr=15, tail_placement='avoid_head',
         tail_with_head=True, drift_norm=0.0),
     # Real Charades timelines (needs charades_dir): labels, co-occurrence,
     # action durations and positions of a CharadesLT-like long-tailed
-    # subset (profile 'charades' of the CharadesLT builder: ~2.2k / 0.47k
-    # / 1.0k videos, 157 classes, head > 100 / tail <= 20); only the
-    # frame features are synthetic (64-d, 40-56 frames, no motion signal).
+    # subset (profile 'charades' of the CharadesLT builder at half size,
+    # charades_scale=0.5: ~1.1k / 0.23k / 0.5k videos, 157 classes, head >
+    # 50 / tail <= 10); only the frame features are synthetic (64-d, 24-32
+    # frames, no motion signal).
     'charades': SyntheticLTConfig(
         num_classes=157, max_count=618, min_count=1, feat_dim=64,
-        min_frames=40, max_frames=56, min_seg_frames=1, drift_norm=0.0,
-        amp_tail=1.0, noise_std=0.7, head_thr=100, tail_thr=20,
-        timeline_source='charades'),
+        min_frames=24, max_frames=32, min_seg_frames=1, drift_norm=0.0,
+        amp_tail=1.0, noise_std=0.7, head_thr=50, tail_thr=10,
+        timeline_source='charades', charades_scale=0.5),
 }
 
 _PLACEMENTS = ('uniform', 'avoid_head')
@@ -277,6 +279,8 @@ def _validate(cfg: SyntheticLTConfig) -> None:
            f'{c.tail_placement!r}')
     _check(isinstance(c.tail_with_head, bool),
            f'tail_with_head must be a bool, got {c.tail_with_head!r}')
+    _check(0.0 < c.charades_scale <= 1.0,
+           f'charades_scale must be in (0, 1], got {c.charades_scale}')
     _check(c.timeline_source in _TIMELINE_SOURCES,
            f'timeline_source must be one of {_TIMELINE_SOURCES}, got '
            f'{c.timeline_source!r}')
@@ -464,8 +468,9 @@ def charades_timeline_plan(cfg: SyntheticLTConfig,
     """Videos and action timelines of a CharadesLT-like subset.
 
     The training subset follows the CharadesLT builder's profile
-    ``cfg.charades_profile`` (:mod:`.tools.charades_lt`: target counts and
-    greedy multi-label subsampling of the official training videos);
+    ``cfg.charades_profile`` (:mod:`.charades_lt`: target counts and
+    greedy multi-label subsampling of the official training videos), its
+    sizes and largest target count scaled by ``cfg.charades_scale``;
     validation and test videos are a seeded disjoint draw from the official
     test videos.
 
@@ -495,7 +500,9 @@ def charades_timeline_plan(cfg: SyntheticLTConfig,
             raise FileNotFoundError(
                 f'{paths[split]} not found (charades_dir={charades_dir!r} '
                 'must hold the official Charades CSVs)')
-    prof = LT_PRESETS[cfg.charades_profile]
+    prof = dict(LT_PRESETS[cfg.charades_profile])
+    for key in ('max_count', 'num_train', 'num_val', 'num_test'):
+        prof[key] = max(1, int(round(prof[key] * cfg.charades_scale)))
     num_c = cfg.num_classes
     read = {k: read_charades_timelines(p, num_c) for k, p in paths.items()}
 
