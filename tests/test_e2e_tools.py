@@ -1,6 +1,7 @@
 """End to end through ``tools/train.py`` and ``tools/test.py`` on tiny
 synthetic data: train, test the checkpoint (with a prediction dump), resume.
 """
+import glob
 import os
 import os.path as osp
 import pickle
@@ -66,13 +67,35 @@ def test_train_test_resume(tiny_data, tmp_path):
     assert osp.isfile(osp.join(work_dir, 'epoch_2.pth'))
     best = [f for f in os.listdir(work_dir) if f.startswith('best_lt_mAP')]
     assert best, os.listdir(work_dir)
+    # one per-class CSV per validation, named by list and epoch
+    csvs = sorted(osp.basename(p) for p in glob.glob(
+        osp.join(work_dir, '*', 'per_class_ap_*.csv')))
+    assert csvs == ['per_class_ap_validate_epoch_1.csv',
+                    'per_class_ap_validate_epoch_2.csv'], csvs
+    assert '| group  | classes | evaluated | no positive |' in out
 
     dump = str(tmp_path / 'preds.pkl')
     out = _run([
         'tools/test.py', config,
         osp.join(work_dir, 'epoch_2.pth'), '--dump', dump, *common
     ], cwd=REPO)
-    assert 'Test results (test split)' in out
+    assert (f'Test results: test split ({tiny_data}/test.lst)\n'
+            in out), out[-2000:]
+    pngs = glob.glob(osp.join(work_dir, '*', 'per_class_ap_test_epoch_2.png'))
+    assert len(pngs) == 1, out[-2000:]
+    assert osp.isfile(pngs[0][:-4] + '.csv')
+    # the same plot from the prediction dump, through the analysis tool
+    plot_out = _run([
+        'tools/analysis/plot_per_class_ap.py', dump, '--count-file',
+        osp.join(tiny_data, 'count-labels-train.lst'), '--head-thr', '30',
+        '--tail-thr', '5'
+    ], cwd=REPO)
+    assert osp.isfile(str(tmp_path / 'preds.png'))
+    with open(str(tmp_path / 'preds_per_class_ap.csv')) as f:
+        from_dump = f.read()
+    with open(pngs[0][:-4] + '.csv') as f:
+        assert f.read() == from_dump  # same APs as the test run
+    assert '| group  | classes | with AP |' in plot_out
     for key in ('lt/mAP', 'lt/mAP_head', 'lt/mAP_medium', 'lt/mAP_tail'):
         assert key in out
     with open(dump, 'rb') as f:

@@ -15,10 +15,13 @@ default_hooks = dict(
 # Frame draws as a function of (seed, epoch, sample): exact on resume and
 # independent of the worker count (needs non-persistent training workers).
 # LongTailLossHook hands the training split's class counts / groups and the
-# epoch (DRW) to the losses that use them.
+# epoch (DRW) to the losses that use them. EvalContextHook: metrics learn
+# which list / checkpoint they evaluate (LongTailMAP names its per-class CSV
+# after them).
 custom_hooks = [
     dict(type='FrameSamplingSeedHook'),
-    dict(type='LongTailLossHook')
+    dict(type='LongTailLossHook'),
+    dict(type='EvalContextHook')
 ]
 
 env_cfg = dict(

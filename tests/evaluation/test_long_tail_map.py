@@ -359,3 +359,83 @@ def test_error_bad_arguments_and_scores(count_file):
         metric.process({}, [sample])
     with pytest.raises(ValueError, match='got no results'):
         metric.compute_metrics([])
+
+
+def _fresh_logger():
+    # an earlier test's runner may leave its logger (with a log file) as
+    # the current instance
+    return MMLogger.get_instance(f'no-runner-{uuid.uuid4().hex}')
+
+
+def test_one_csv_per_evaluation_never_overwritten(tmp_path, count_file):
+    _fresh_logger()
+    metric = LongTailMAP(count_file=count_file, head_thr=10, tail_thr=3,
+                         topk=(1, ))
+    metric.set_eval_context(split='val', tag='epoch_1',
+                            out_dir=str(tmp_path))
+    _run(metric, _samples())
+    first = metric.last_per_class_file
+    assert first == str(tmp_path / 'per_class_ap_val_epoch_1.csv')
+    metric.set_eval_context(split='val', tag='epoch_2',
+                            out_dir=str(tmp_path))
+    _run(metric, _samples())
+    assert metric.last_per_class_file == str(
+        tmp_path / 'per_class_ap_val_epoch_2.csv')
+    # the same split and tag again: a new file, the first one untouched
+    before = open(first).read()
+    metric.set_eval_context(split='val', tag='epoch_1',
+                            out_dir=str(tmp_path))
+    _run(metric, _samples())
+    assert metric.last_per_class_file == str(
+        tmp_path / 'per_class_ap_val_epoch_1_1.csv')
+    assert open(first).read() == before
+    assert len(list(tmp_path.glob('per_class_ap_*.csv'))) == 3
+
+
+def test_default_csv_needs_a_run_directory(tmp_path, count_file,
+                                           monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _fresh_logger()
+    metric = LongTailMAP(count_file=count_file, head_thr=10, tail_thr=3,
+                         topk=(1, ))
+    _run(metric, _samples())  # plain Python use: no file in the cwd
+    assert metric.last_per_class_file is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['counts.lst']
+    metric = LongTailMAP(count_file=count_file, head_thr=10, tail_thr=3,
+                         topk=(1, ), out_dir=str(tmp_path / 'out'))
+    _run(metric, _samples())  # no hook: split 'eval', no tag
+    assert metric.last_per_class_file == str(
+        tmp_path / 'out' / 'per_class_ap_eval.csv')
+    metric = LongTailMAP(count_file=count_file, head_thr=10, tail_thr=3,
+                         topk=(1, ), save_per_class_ap=False,
+                         out_dir=str(tmp_path / 'none'))
+    _run(metric, _samples())
+    assert not (tmp_path / 'none').exists()
+    with pytest.raises(ValueError, match=r'only the fields \{split\} and '
+                       r'\{tag\}'):
+        _run(LongTailMAP(count_file=count_file, head_thr=10, tail_thr=3,
+                         topk=(1, ), per_class_ap_file='{epoch}.csv'),
+             _samples())
+
+
+def test_markdown_table_and_empty_group_warning(count_file, capsys):
+    logger = _fresh_logger()
+    # head_thr=30: no class has more than 30 training videos
+    metric = LongTailMAP(count_file=count_file, head_thr=30, tail_thr=3,
+                         topk=(1, ), save_per_class_ap=False)
+    metric.set_eval_context(split='val', tag='epoch_1')
+    res = _run(metric, _samples())
+    assert math.isnan(res['mAP_head'])
+    out = capsys.readouterr().out
+    assert ('the head group has no class (head_thr=30, tail_thr=3), so '
+            'mAP_head is undefined') in out
+    assert "LongTailMAP of split 'val' on 5 videos" in out
+    assert ('| group  | classes | evaluated | no positive | mAP    |\n'
+            '|--------|--------:|----------:|------------:|-------:|\n'
+            '| all    |       4 |         3 |           1 | 0.8611 |\n'
+            '| head   |       0 |         0 |           0 |    n/a |\n'
+            '| medium |       2 |         2 |           0 | 0.8750 |\n'
+            '| tail   |       2 |         1 |           1 | 0.8333 |') in out
+    _run(metric, _samples())  # warned once per metric
+    assert 'the head group' not in capsys.readouterr().out
+    del logger

@@ -1,7 +1,6 @@
 """Long-tail mAP: overall / head / medium / tail mean average precision."""
-import csv
 import dataclasses
-import os
+import logging
 import os.path as osp
 from collections import OrderedDict
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
@@ -30,6 +29,7 @@ from meid_mmaction.utils.compat import (
 )
 
 from ..functional.average_precision import average_precision, mean_ap
+from ..reports import markdown_table, unique_path, write_per_class_csv
 
 GROUPS = GROUP_NAMES
 
@@ -114,11 +114,23 @@ class LongTailMAP(BaseMetric):
         head_thr (int, optional): Head threshold (required when the groups
             are not in ``dataset_meta``).
         tail_thr (int, optional): Tail threshold (likewise).
-        per_class_ap_file (str, optional): CSV written at each evaluation
-            with ``class_index, class_name, train_count, group,
-            num_test_positives, ap``. A relative path goes under the current
-            run's log directory (``<work_dir>/<timestamp>/``) when a runner
-            logger with a log file exists, else it is used as given.
+        save_per_class_ap (bool): Write the per-class AP CSV
+            (``class_index, class_name, train_count, group,
+            num_test_positives, ap``, see
+            :mod:`meid_mmaction.evaluation.reports`) at every evaluation.
+            Defaults to True.
+        per_class_ap_file (str, optional): Name of that CSV; may contain
+            ``{split}`` (the evaluated list, e.g. ``val``) and ``{tag}``
+            (e.g. ``epoch_12``), filled in by
+            :class:`~meid_mmaction.engine.hooks.EvalContextHook` (in
+            ``default_runtime.py``). Defaults to
+            ``per_class_ap_{split}_{tag}.csv``. A relative path goes under
+            ``out_dir``, else the current run's log directory
+            (``<work_dir>/<timestamp>/``); without either, a default name is
+            not written and a given one is used relative to the current
+            directory. An existing file is never overwritten: ``_1``,
+            ``_2``, ... is appended instead.
+        out_dir (str, optional): Directory of the per-class CSV.
         topk (Sequence[int]): ``k`` values of the top-k hit rates.
         device (str, optional): Where to compute; defaults to ``'cuda'``
             when available, else ``'cpu'``.
@@ -136,7 +148,9 @@ class LongTailMAP(BaseMetric):
                  num_classes: Optional[int] = None,
                  head_thr: Optional[int] = None,
                  tail_thr: Optional[int] = None,
+                 save_per_class_ap: bool = True,
                  per_class_ap_file: Optional[str] = None,
+                 out_dir: Optional[str] = None,
                  topk: Sequence[int] = (1, 5),
                  device: Optional[str] = None,
                  collect_device: str = 'cpu',
@@ -165,10 +179,35 @@ class LongTailMAP(BaseMetric):
         self.num_classes = num_classes
         self.head_thr = head_thr
         self.tail_thr = tail_thr
+        self.save_per_class_ap = save_per_class_ap
         self.per_class_ap_file = per_class_ap_file
+        self.out_dir = out_dir
         self.topk = topk
         self.device = device
         self._grouping: Optional[Dict[str, Any]] = None
+        self._context: Dict[str, Optional[str]] = dict(
+            split=None, tag=None, out_dir=None)
+        self._warned_empty: set = set()
+        #: Path of the CSV written by the last evaluation (or None).
+        self.last_per_class_file: Optional[str] = None
+        #: ``(head_thr, tail_thr)`` of the last evaluation, if known.
+        self.last_thresholds: Optional[Tuple[int, int]] = None
+
+    def set_eval_context(self,
+                         split: Optional[str] = None,
+                         tag: Optional[str] = None,
+                         out_dir: Optional[str] = None) -> None:
+        """Say what the next evaluation evaluates (names its output).
+
+        Called by :class:`~meid_mmaction.engine.hooks.EvalContextHook`
+        before each validation / test epoch.
+
+        Args:
+            split (str, optional): The evaluated list, e.g. ``'val'``.
+            tag (str, optional): The model evaluated, e.g. ``'epoch_12'``.
+            out_dir (str, optional): Where outputs go (the run's log dir).
+        """
+        self._context = dict(split=split, tag=tag, out_dir=out_dir)
 
     @property
     def dataset_meta(self) -> Optional[dict]:
@@ -265,6 +304,7 @@ class LongTailMAP(BaseMetric):
             num_classes=num_classes,
             names=list(names),
             counts=counts,
+            thresholds=grouping.thresholds,
             groups=groups,
             source=source)
 
@@ -355,7 +395,9 @@ class LongTailMAP(BaseMetric):
         ap_cpu = ap.cpu()
         self._log_table(metrics, grouping, no_pos.cpu(), len(results),
                         n_eval)
-        if self.per_class_ap_file is not None:
+        self.last_per_class_file = None
+        self.last_thresholds = grouping['thresholds']
+        if self.save_per_class_ap:
             n_pos = labels.sum(dim=0).cpu()
             self._write_per_class(grouping, ap_cpu, n_pos)
         return metrics
@@ -363,56 +405,92 @@ class LongTailMAP(BaseMetric):
     def _log_table(self, metrics: Mapping, grouping: Mapping,
                    no_pos: torch.Tensor, num_videos: int,
                    num_with_label: int) -> None:
-        rows = [('group', 'classes', 'evaluated', 'no positive', 'mAP')]
+        """Log the grouped table as markdown; warn about empty groups."""
         groups = grouping['groups']
         all_idx = list(range(grouping['num_classes']))
+        rows = []
         for name, idx in [('all', all_idx)] + [(g, groups[g])
                                                for g in GROUPS]:
             excluded = int(no_pos[idx].sum()) if idx else 0
             key = 'mAP' if name == 'all' else f'mAP_{name}'
-            rows.append((name, str(len(idx)), str(len(idx) - excluded),
-                         str(excluded), f'{metrics[key]:.4f}'))
-        widths = [max(len(r[i]) for r in rows) for i in range(5)]
-        lines = ['  '.join(c.rjust(w) for c, w in zip(r, widths))
-                 for r in rows]
+            value = metrics[key]
+            rows.append((name, len(idx), len(idx) - excluded, excluded,
+                         'n/a' if np.isnan(value) else f'{value:.4f}'))
+            if name != 'all' and len(idx) == excluded:
+                self._warn_empty_group(name, len(idx), grouping)
+        table = markdown_table(
+            ('group', 'classes', 'evaluated', 'no positive', 'mAP'), rows)
         topk = ', '.join(f'top{k} {metrics[f"top{k}"]:.4f}'
                          for k in self.topk)
+        what = ''
+        if self._context['split'] is not None:
+            what = f' of split {self._context["split"]!r}'
         print_log(
-            f'LongTailMAP on {num_videos} videos ({num_with_label} with a '
-            f'label), groups from {grouping["source"]}:\n' +
-            '\n'.join(lines) + f'\n{topk}',
+            f'LongTailMAP{what} on {num_videos} videos ({num_with_label} '
+            f'with a label), groups from {grouping["source"]}:\n' + table +
+            f'\n{topk}',
             logger='current')
 
-    def _resolve_output_path(self) -> str:
-        path = self.per_class_ap_file
-        if osp.isabs(path):
-            return path
-        # A runner's logger writes to <work_dir>/<timestamp>/<ts>.log.
-        log_file = MMLogger.get_current_instance().log_file
-        if log_file:
-            return osp.join(osp.dirname(log_file), path)
-        return path
+    def _warn_empty_group(self, name: str, size: int,
+                          grouping: Mapping) -> None:
+        """Warn once per group that its mAP is undefined (reported NaN)."""
+        if name in self._warned_empty:
+            return
+        self._warned_empty.add(name)
+        if size == 0:
+            why = 'has no class'
+        else:
+            why = f'has {size} classes, none with a positive video here'
+        thr = grouping.get('thresholds')
+        thr_text = ('' if thr is None else
+                    f' (head_thr={thr[0]}, tail_thr={thr[1]})')
+        print_log(
+            f'LongTailMAP: the {name} group {why}{thr_text}, so mAP_{name} '
+            'is undefined (reported as nan). On a subset of a dataset, '
+            'rebuild the count file from the subset and adjust head_thr / '
+            "tail_thr (docs/data.md, 'Working on a subset').",
+            logger='current',
+            level=logging.WARNING)
+
+    def _resolve_output_path(self) -> Optional[str]:
+        """Where this evaluation's CSV goes (None: not written)."""
+        given = self.per_class_ap_file is not None
+        name = (self.per_class_ap_file if given else
+                'per_class_ap_{split}_{tag}.csv')
+        split = self._context['split'] or 'eval'
+        tag = self._context['tag']
+        if tag is None:
+            # without the hook: per_class_ap_eval.csv, _1, _2, ...
+            name = name.replace('_{tag}', '').replace('{tag}', 'eval')
+        try:
+            name = name.format(split=split, tag=tag)
+        except (KeyError, IndexError, ValueError) as err:
+            raise ValueError(
+                f'per_class_ap_file={self.per_class_ap_file!r}: only the '
+                f'fields {{split}} and {{tag}} can be used ({err!r})'
+            ) from None
+        if osp.isabs(name):
+            return unique_path(name)
+        out_dir = self.out_dir or self._context['out_dir']
+        if out_dir is None:
+            # A runner's logger writes to <work_dir>/<timestamp>/<ts>.log.
+            log_file = MMLogger.get_current_instance().log_file
+            if log_file:
+                out_dir = osp.dirname(log_file)
+        if out_dir is None:
+            return unique_path(name) if given else None
+        return unique_path(osp.join(out_dir, name))
 
     def _write_per_class(self, grouping: Mapping, ap: torch.Tensor,
                          n_pos: torch.Tensor) -> None:
         path = self._resolve_output_path()
-        parent = osp.dirname(path)
-        if parent:
-            os.makedirs(parent, exist_ok=True)
+        if path is None:
+            return
         group_of = {}
         for g in GROUPS:
             for c in grouping['groups'][g]:
                 group_of[c] = g
-        counts = grouping['counts']
-        with open(path, 'w', newline='', encoding='utf-8') as f:
-            writer = csv.writer(f)
-            writer.writerow(('class_index', 'class_name', 'train_count',
-                             'group', 'num_test_positives', 'ap'))
-            for c in range(grouping['num_classes']):
-                value = float(ap[c])
-                writer.writerow(
-                    (c, grouping['names'][c],
-                     '' if counts is None else int(counts[c]),
-                     group_of.get(c, ''), int(n_pos[c]),
-                     '' if np.isnan(value) else repr(value)))
+        write_per_class_csv(path, grouping['names'], grouping['counts'],
+                            group_of, n_pos.tolist(), ap.tolist())
+        self.last_per_class_file = path
         print_log(f'per-class AP written to {path}', logger='current')
