@@ -89,9 +89,10 @@ def test_dist_train_and_test_two_cpu_processes(tmp_path):
         'tools/dist_test.sh', config, ckpt, '2', '--work-dir', work,
         '--dump', dump, '--cfg-options', *_options(root)
     ])
-    assert 'Test results (test split)' in out
-    mean_ap = [line.split()[1] for line in out.splitlines()
-               if line.strip().startswith('lt/mAP ')]
+    assert f'Test results: test split ({root}/test.lst)' in out
+    # the markdown row '| lt/mAP | 0.1234 |' (rank 0 prints the table)
+    mean_ap = [line.split('|')[2] for line in out.splitlines()
+               if line.startswith('| lt/mAP ')]
     assert len(mean_ap) == 1, out[-3000:]  # printed by rank 0 only
     # every test video exactly once, gathered from the 2 ranks
     with open(dump, 'rb') as f:
