@@ -591,6 +591,59 @@ def summarize(path: str, split: str = 'test') -> str:
     return '\n'.join(lines)
 
 
+def select(path: str, min_seeds: int = 3) -> str:
+    """Choose the MEID variant on VALIDATION and check it on test.
+
+    Candidates: every ``meid:*`` arm (with its post-hoc inference
+    variants) that has ``min_seeds`` seeds on every preset. Score: the
+    validation overall mAP, averaged over seeds, then over presets (tail
+    mAP breaks ties). The chosen variant is then compared on TEST with
+    ``e1`` and ``e1+e1``: the difference of the seed means and whether it
+    exceeds one seed standard deviation (the larger of the two arms').
+    """
+    recs = expand_mixtures(load_records(path))
+    presets = sorted({r['preset'] for r in recs})
+    by = {}
+    for r in recs:
+        by.setdefault((r['arm'], r['preset']), []).append(r)
+
+    def mean(arm, preset, split, group):
+        return float(np.mean([x[split][group] for x in by[(arm, preset)]]))
+
+    cands = sorted({r['arm'] for r in recs if r['arm'].startswith('meid:')
+                    and '@beta' not in r['arm']})
+    cands = [a for a in cands if all(len(by.get((a, p), [])) >= min_seeds
+                                     for p in presets)]
+    if not cands:
+        return f'no MEID arm has {min_seeds} seeds on every preset'
+    score = {a: (np.mean([mean(a, p, 'val', 'overall') for p in presets]),
+                 np.mean([mean(a, p, 'val', 'tail') for p in presets]))
+             for a in cands}
+    ranked = sorted(cands, key=lambda a: score[a], reverse=True)
+    lines = ['validation mAP overall / tail, mean over seeds and presets '
+             f'({", ".join(presets)}):']
+    lines += [f'  {a}: {score[a][0]:.3f} / {score[a][1]:.3f}' for a in ranked]
+    best = ranked[0]
+    lines += ['', f'chosen on validation: {best}', '',
+              '| preset | group | chosen (test) | vs e1 | vs e1+e1 |',
+              '|---|---|---|---|---|']
+    for p in presets:
+        for g in ('overall', 'tail'):
+            chosen = [x['test'][g] for x in by[(best, p)]]
+            cells = [_ms(chosen)]
+            for ref in ('e1', 'e1+e1'):
+                other = [x['test'][g] for x in by.get((ref, p), [])]
+                if len(other) < 2 or len(chosen) < 2:
+                    cells.append('n/a')
+                    continue
+                diff = np.mean(chosen) - np.mean(other)
+                std = max(np.std(chosen, ddof=1), np.std(other, ddof=1))
+                cells.append(f'{diff:+.3f} ({"> " if diff > std else "<= "}'
+                             f'std {std:.3f})')
+            lines.append(f'| {p} | {g} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('work_dir', help='data and runs go below it')
@@ -599,6 +652,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    'and exit')
     p.add_argument('--split', default='test', choices=('val', 'test'),
                    help='split of the --summarize tables')
+    p.add_argument('--select', action='store_true',
+                   help='with --summarize: choose the MEID variant on '
+                   'validation and compare it with e1 and e1+e1 on test')
     p.add_argument('--presets', nargs='+', default=['premise'],
                    help='generator presets (data generated once into '
                    'work_dir/data/<preset>)')
@@ -659,7 +715,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.summarize:
-        print(summarize(args.summarize, args.split))
+        print(select(args.summarize) if args.select else
+              summarize(args.summarize, args.split))
         return 0
     torch.set_num_threads(args.threads)
     from mmengine.logging import MMLogger
