@@ -74,11 +74,14 @@ def test_train_test_resume(tiny_data, tmp_path):
                     'per_class_ap_validate_epoch_2.csv'], csvs
     assert '| group  | classes | evaluated | no positive |' in out
 
+    with open(osp.join(work_dir, 'nonlinear_synthetic.py')) as f:
+        train_dump = f.read()
+    assert 'max_epochs=2' in train_dump
+
     dump = str(tmp_path / 'preds.pkl')
-    out = _run([
-        'tools/test.py', config,
-        osp.join(work_dir, 'epoch_2.pth'), '--dump', dump, *common
-    ], cwd=REPO)
+    # 'last': the work dir's last_checkpoint (epoch_2.pth)
+    out = _run(['tools/test.py', config, 'last', '--dump', dump, *common,
+                'train_cfg.max_epochs=12'], cwd=REPO)
     assert (f'Test results: test split ({tiny_data}/test.lst)\n'
             in out), out[-2000:]
     pngs = glob.glob(osp.join(work_dir, '*', 'per_class_ap_test_epoch_2.png'))
@@ -96,6 +99,12 @@ def test_train_test_resume(tiny_data, tmp_path):
     with open(pngs[0][:-4] + '.csv') as f:
         assert f.read() == from_dump  # same APs as the test run
     assert '| group  | classes | with AP |' in plot_out
+    assert f"load_from = '{osp.join(work_dir, 'epoch_2.pth')}'" in out
+    # the training run's config dump is intact; the test run's is beside it
+    with open(osp.join(work_dir, 'nonlinear_synthetic.py')) as f:
+        assert f.read() == train_dump
+    with open(osp.join(work_dir, 'nonlinear_synthetic_test.py')) as f:
+        assert 'max_epochs=12' in f.read()
     for key in ('lt/mAP', 'lt/mAP_head', 'lt/mAP_medium', 'lt/mAP_tail'):
         assert key in out
     with open(dump, 'rb') as f:

@@ -17,5 +17,4 @@ if [ ! -f "$DATA/meta.json" ]; then
     python "$TOOLS/data/generate_synthetic.py" "$DATA"
 fi
 python "$TOOLS/train.py" "$CONFIG" --work-dir "$WORK_DIR" "$@"
-CKPT=$(cat "$WORK_DIR/last_checkpoint")
-python "$TOOLS/test.py" "$CONFIG" "$CKPT" --work-dir "$WORK_DIR"
+python "$TOOLS/test.py" "$CONFIG" last --work-dir "$WORK_DIR"

@@ -19,14 +19,24 @@ from meid_mmaction.evaluation.reports import (
     plot_per_class_ap,
     read_per_class_csv,
 )
-from meid_mmaction.utils.cli import add_common_args, build_runner, load_config
+from meid_mmaction.utils.cli import (
+    add_common_args,
+    as_test_config,
+    build_runner,
+    load_config,
+    resolve_checkpoint,
+)
 from meid_mmaction.utils.distributed import distributed_session
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Test a recognizer')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint',
+        help='checkpoint file, or best (best validation score of the run, '
+        'any stage), best_stage1 / best_stage2 (best within a MEID stage) '
+        'or last, looked up in the work dir')
     parser.add_argument(
         '--dump',
         type=str,
@@ -42,10 +52,10 @@ def parse_args():
 
 def main():
     args = parse_args()
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     cfg = load_config(args)
-    cfg.load_from = args.checkpoint
+    # keep the training run's config dump: this one is <name>_test.py
+    cfg = as_test_config(cfg)
+    cfg.load_from = resolve_checkpoint(args.checkpoint, cfg.work_dir)
     if args.dump is not None:
         if not args.dump.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--dump must be a .pkl file, got {args.dump}')

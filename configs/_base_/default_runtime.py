@@ -6,8 +6,11 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20, ignore_last=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # CheckpointHook that also keeps the best checkpoint of each MEID stage:
+    # best_<metric>_epoch_<e>.pth is the best of the whole run (any stage),
+    # best_<metric>_stage<s>_epoch_<e>.pth the best within stage s
     checkpoint=dict(
-        type='CheckpointHook', interval=1, save_best='auto',
+        type='StageCheckpointHook', interval=1, save_best='auto',
         max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     sync_buffers=dict(type='SyncBuffersHook'))

@@ -53,3 +53,30 @@ def build_runner(cfg: Config):
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)
     return RUNNERS.build(cfg)
+
+
+def resolve_checkpoint(checkpoint: str, work_dir: str) -> str:
+    """A checkpoint path, or ``best`` / ``best_stage1`` / ``best_stage2`` /
+    ``last`` looked up in ``work_dir`` (see
+    :func:`meid_mmaction.engine.hooks.find_checkpoint`)."""
+    from ..engine.hooks import CHECKPOINT_CHOICES, find_checkpoint
+    if not osp.isfile(checkpoint) and checkpoint in CHECKPOINT_CHOICES:
+        return find_checkpoint(work_dir, checkpoint)
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(
+            f'checkpoint not found: {checkpoint} (a file, or one of '
+            f'{list(CHECKPOINT_CHOICES)} in the work dir {work_dir})')
+    return checkpoint
+
+
+def as_test_config(cfg: Config) -> Config:
+    """``cfg`` under the file name ``<config name>_test.py``.
+
+    The runner dumps its config into the work dir under the config's file
+    name; a test run under this name keeps the training run's dump intact.
+    """
+    name = osp.splitext(osp.basename(cfg.filename or 'config.py'))[0]
+    return Config(
+        cfg.to_dict(),
+        cfg_text=cfg.text or '# test config\n',
+        filename=f'{name}_test.py')

@@ -2,5 +2,13 @@
 from .eval_context_hook import EvalContextHook
 from .frame_sampling_seed_hook import FrameSamplingSeedHook
 from .long_tail_loss_hook import LongTailLossHook
+from .stage_checkpoint_hook import (
+    CHECKPOINT_CHOICES,
+    StageCheckpointHook,
+    find_checkpoint,
+)
 
-__all__ = ['EvalContextHook', 'FrameSamplingSeedHook', 'LongTailLossHook']
+__all__ = [
+    'EvalContextHook', 'FrameSamplingSeedHook', 'LongTailLossHook',
+    'StageCheckpointHook', 'CHECKPOINT_CHOICES', 'find_checkpoint'
+]
