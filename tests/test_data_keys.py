@@ -221,3 +221,33 @@ model = dict(cls_head=dict(num_classes=num_classes, in_channels=feat_dim))
     assert runner.test_dataloader.dataset.ann_file == str(
         tmp_path / 'mine' / 'eval.lst')
     assert set(metrics) >= {'lt/mAP', 'lt/mAP_head', 'lt/mAP_tail'}
+
+
+def test_bases_compose(tmp_path):
+    """Any model, dataset, schedule base and the runtime combine: their
+    keys are disjoint (no 'Duplicate key is not allowed among bases')."""
+    import glob
+    import itertools
+
+    def bases(kind):
+        return sorted(glob.glob(osp.join(CONFIGS, '_base_', kind, '*.py')))
+
+    runtime = osp.join(CONFIGS, '_base_', 'default_runtime.py')
+    models, datasets, schedules = (bases('models'), bases('datasets'),
+                                   bases('schedules'))
+    assert len(datasets) >= 5
+    keys = {}
+    for path in [*models, *datasets, *schedules, runtime]:
+        keys[path] = set(Config.fromfile(path).keys())
+    for combo in itertools.product(models, datasets, schedules):
+        owned = [keys[p] for p in (*combo, runtime)]
+        for a, b in itertools.combinations(owned, 2):
+            assert not a & b, (combo, a & b)
+    # and mmengine agrees on one combination of each dataset
+    for i, data in enumerate(datasets):
+        child = tmp_path / f'c{i}.py'
+        combo = [models[0], data, schedules[0], runtime]
+        child.write_text(f'_base_ = {combo!r}\n')
+        cfg = Config.fromfile(str(child))
+        assert {'model', 'train_dataloader', 'train_cfg',
+                'default_hooks'} <= set(cfg.keys())
