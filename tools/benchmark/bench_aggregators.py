@@ -9,12 +9,15 @@ is that arm's; on CUDA ``torch.cuda.max_memory_allocated`` is reported.
 
 ``accuracy``: on the synthetic data (``tools/data/generate_synthetic.py``),
 the nonlinear baseline, each aggregator baseline, MEID and MEID + NetVLAD,
-each with its own learning rate chosen on the validation split (seed 0),
-then mean +- std over seeds on the test split. Training reuses the
-in-memory trainer of ``bench_meid_ablation.py`` (same frame sampling,
-Adam, step schedule, clipping, class-balanced stage 2); every arm gets the
-same number of epochs (two-stage arms: ``E`` + ``E``, single-stage arms:
-``2 E``).
+each with its own learning rate chosen on the validation split (first
+seed), then mean +- std over seeds on the test split (after the last
+epoch; nothing is selected on test). Every arm is an mmengine Runner built
+from ``configs/nonlinear_synthetic.py`` / ``configs/meid_synthetic.py``
+with the arm's head, through ``bench_meid_ablation.py``'s ``make_cfg`` /
+``run_arm`` (features held in memory; Adam, step schedule, clipping,
+class-balanced stage 2 as configured). Every arm gets the same number of
+epochs: two-stage arms ``E`` + ``E``, single-stage arms ``2 E``; MEID's
+stage 2 uses a tenth of the arm's learning rate.
 
 Usage (the runs in docs/benchmarks.md)::
 
@@ -199,8 +202,8 @@ ACC_ARMS = ('nonlinear', 'netvlad', 'nextvlad', 'attention',
 
 
 def load_ablation_module():
-    """The in-memory trainer of ``bench_meid_ablation.py`` (one home for
-    the synthetic training loop)."""
+    """``bench_meid_ablation.py``: its Runner-based arm runner (the shipped
+    training path with the features held in memory) is reused here."""
     path = osp.join(osp.dirname(osp.abspath(__file__)),
                     'bench_meid_ablation.py')
     spec = importlib.util.spec_from_file_location('bench_meid_ablation',
@@ -210,65 +213,78 @@ def load_ablation_module():
     return module
 
 
-def run_arm(bench, abl, arm: str, seed: int, epochs: int,
+def run_arm(abl, args: argparse.Namespace, meta: dict, arm: str, seed: int,
             lr: float) -> dict:
-    """Train one arm for the common budget; val and test mAP."""
-    cfg = head_cfg(arm, small=True)
-    kind = cfg.pop('type')
-    head = abl.build_head(kind, bench.num_classes, bench.feat_dim,
-                          bench.groups, seed, **cfg)
-    tic = time.perf_counter()
-    if kind == 'MEIDHead':
-        bench.trainer.run_stage(head, 1, epochs, lr, seed)
-        bench.trainer.run_stage(head, 2, epochs, lr / 10, seed + 1000)
+    """Train one arm for the common budget through an mmengine Runner
+    (``configs/nonlinear_synthetic.py`` / ``configs/meid_synthetic.py``
+    with the arm's head); validation and test mAP after the last epoch.
+    """
+    cfg_head = head_cfg(arm, small=True)
+    work = osp.join(args.work_dir, 'runs', arm, f'seed{seed}', f'lr{lr:g}')
+    e = args.epochs
+    if cfg_head['type'] == 'MEIDHead':
+        head = {k: v for k, v in cfg_head.items() if k != 'type'}
+        cfg = abl.make_cfg(args, args.data_root, meta, 'meid', work, seed,
+                           e, lr, head=head, stages=(1, 2))
+        # stage 2 at a tenth of stage 1's lr, as configs/meid_synthetic.py
+        cfg.train_cfg.stage2.lr = lr * args.stage2_lr_factor
     else:
-        bench.trainer.run_stage(head, None, 2 * epochs, lr, seed)
-    out = bench.scores(head)
-    out['seconds'] = time.perf_counter() - tic
-    out['params'] = count_params(head)
-    return out
+        cfg = abl.make_cfg(args, args.data_root, meta, 'nonlinear', work,
+                           seed, 2 * e, lr)
+        if cfg_head['type'] != 'NonlinearClsHead':
+            cfg.model.cls_head = dict(
+                cfg_head, num_classes=int(meta['num_classes']),
+                in_channels=int(meta['feat_dim']))
+    val, test, runner, sec = abl.run_arm(cfg)
+    return dict(val=abl.group_map(val), test=abl.group_map(test),
+                seconds=sec, params=count_params(runner.model.cls_head))
 
 
 def accuracy(args: argparse.Namespace) -> dict:
     """Learning rate per arm on validation (first seed), then all seeds."""
+    import logging
+
+    from mmengine.logging import MMLogger
+    from mmengine.registry import init_default_scope
+
+    import meid_mmaction  # noqa: F401
     abl = load_ablation_module()
-    if args.generate:
-        root = osp.join(args.work_dir, 'data')
-        if not osp.isfile(osp.join(root, 'meta.json')):
-            subprocess.run([
-                sys.executable, 'tools/data/generate_synthetic.py', root,
-                '--preset', args.preset, '--seed', str(args.data_seed)
-            ], check=True)
-        args.data_root = root
     torch.set_num_threads(args.threads)
-    ns = argparse.Namespace(
-        data_root=args.data_root, batch_size=args.batch_size,
-        clip_len=args.clip_len, test_clip_len=args.test_clip_len,
-        milestones=(0.6, 0.8), grad_clip=20.0, cfs_norm='none',
-        lrs=dict(s2=None))
-    bench = abl.Bench(ns)
+    init_default_scope('mmaction')
+    abl.register_in_memory_dataset()
+    logging.getLogger().setLevel(logging.WARNING)
+    MMLogger.get_instance('mmengine').setLevel(logging.WARNING)
+    if args.generate:
+        args.data_root = osp.join(args.work_dir, 'data')
+        if not osp.isfile(osp.join(args.data_root, 'meta.json')):
+            subprocess.run([
+                sys.executable, 'tools/data/generate_synthetic.py',
+                args.data_root, '--preset', args.preset, '--seed',
+                str(args.data_seed)
+            ], check=True)
+    with open(osp.join(args.data_root, 'meta.json'), encoding='utf-8') as f:
+        meta = json.load(f)
     results: Dict[str, dict] = {}
     for arm in args.arms or ACC_ARMS:
         tune = {}
         for lr in args.lrs:
-            res = run_arm(bench, abl, arm, args.seeds[0], args.epochs, lr)
-            tune[lr] = res
-            print(f'{arm} lr={lr:g} val {res["val"]["overall"]:.3f} '
-                  f'({res["seconds"]:.0f} s)', file=sys.stderr, flush=True)
+            tune[lr] = run_arm(abl, args, meta, arm, args.seeds[0], lr)
+            print(f'{arm} lr={lr:g} val {tune[lr]["val"]["overall"]:.3f} '
+                  f'({tune[lr]["seconds"]:.0f} s)', file=sys.stderr,
+                  flush=True)
         best = max(tune, key=lambda lr: tune[lr]['val']['overall'])
         runs = [tune[best]] + [
-            run_arm(bench, abl, arm, s, args.epochs, best)
-            for s in args.seeds[1:]
+            run_arm(abl, args, meta, arm, s, best) for s in args.seeds[1:]
         ]
         results[arm] = dict(lr=best, runs=runs,
                             tune={str(k): v['val'] for k, v in tune.items()})
         print(f'{arm}: lr {best:g}, test overall '
               f'{[round(r["test"]["overall"], 3) for r in runs]}',
               file=sys.stderr, flush=True)
-    os.makedirs(args.work_dir, exist_ok=True)
-    with open(osp.join(args.work_dir, 'results.json'), 'w',
-              encoding='utf-8') as f:
-        json.dump(results, f, indent=1)
+        os.makedirs(args.work_dir, exist_ok=True)
+        with open(osp.join(args.work_dir, 'results.json'), 'w',
+                  encoding='utf-8') as f:
+            json.dump(results, f, indent=1)
     print_accuracy(results, args)
     return results
 
@@ -324,6 +340,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--epochs', type=int, default=10)
     p.add_argument('--lrs', type=float, nargs='+',
                    default=[3e-3, 1e-2, 3e-2])
+    p.add_argument('--stage2-lr-factor', type=float, default=0.1,
+                   help='MEID stage-2 lr = factor x the arm lr')
+    p.add_argument('--milestones', type=float, nargs='+',
+                   default=[0.6, 0.8], help='lr x0.1 at these fractions')
     p.add_argument('--batch-size', type=int, default=64)
     p.add_argument('--clip-len', type=int, default=24)
     p.add_argument('--test-clip-len', type=int, default=48)
