@@ -168,7 +168,7 @@ class MultiLabelFeatureDataset(BaseDataset):
             ClassGroups.from_counts(counts, self.head_thr, self.tail_thr,
                                     names).to_metainfo())
 
-    def set_epoch(self, seed: int, epoch: int) -> None:
+    def set_frame_seed(self, seed: int, epoch: int) -> None:
         """Seed the random frame sampling of this epoch.
 
         After this call, sample ``idx`` carries ``sample_seed = (seed,

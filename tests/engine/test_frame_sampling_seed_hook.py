@@ -47,15 +47,15 @@ def test_seeded_draw_is_exact():
     np.testing.assert_array_equal(a, b)
 
 
-def test_dataset_set_epoch(dataset):
+def test_dataset_set_frame_seed(dataset):
     assert 'sample_seed' not in dataset[0]
-    dataset.set_epoch(5, 0)
+    dataset.set_frame_seed(5, 0)
     first = [dataset[i]['frame_inds'] for i in range(4)]
     assert dataset[2]['sample_seed'] == (5, 0, 2)
     again = [dataset[i]['frame_inds'] for i in range(4)]
     for x, y in zip(first, again):
         np.testing.assert_array_equal(x, y)
-    dataset.set_epoch(5, 1)
+    dataset.set_frame_seed(5, 1)
     later = [dataset[i]['frame_inds'] for i in range(4)]
     assert any(not np.array_equal(x, y) for x, y in zip(first, later))
 
@@ -86,7 +86,28 @@ def test_hook_skips_persistent_workers(dataset, capsys):
     assert dataset[1]['sample_seed'] == (11, 3, 1)
 
 
-def test_hook_ignores_datasets_without_set_epoch():
+def test_hook_ignores_datasets_without_set_frame_seed():
     hook = FrameSamplingSeedHook()
     hook.before_train_epoch(_runner(object(), persistent=False,
                                     num_workers=0))
+
+
+@pytest.mark.parametrize('workers', [1, 2])
+def test_draws_do_not_depend_on_dataloader_workers(dataset, workers):
+    """The same epoch gives the same frames with 0, 1 or 2 workers (each
+    worker has its own global random state; the draws must not use it)."""
+    from torch.utils.data import DataLoader
+
+    def draws(num_workers):
+        dataset.set_frame_seed(7, 2)
+        loader = DataLoader(dataset, batch_size=1, num_workers=num_workers,
+                            collate_fn=lambda b: b[0]['frame_inds'],
+                            timeout=120 if num_workers else 0)
+        return [inds.tolist() for inds in loader]
+
+    main_process = draws(0)
+    assert len({tuple(d) for d in main_process}) > 1  # samples differ
+    assert draws(workers) == main_process
+    dataset.set_frame_seed(7, 3)
+    other_epoch = [dataset[i]['frame_inds'].tolist() for i in range(4)]
+    assert other_epoch != main_process

@@ -79,7 +79,8 @@ def make_cfg(root, work_dir, **train_cfg):
     loop = dict(
         type='TwoStageTrainLoop',
         stage1=dict(max_epochs=2, milestones=[1]),
-        stage2=dict(max_epochs=2, lr=1e-3, milestones=[1]),
+        stage2=dict(max_epochs=2, lr=1e-3, milestones=[1],
+                    sampler=dict(type='ClassBalancedSampler')),
         val_interval=100)
     loop.update(train_cfg)
     return dict(
@@ -223,9 +224,12 @@ def test_loop_config_errors(full_run, tmp_path):
         (dict(stage1=dict(epochs=3)), r"stage1 has unknown keys \['epochs'\]"),
         (dict(stage2=dict(max_epochs=0)), 'stage2 max_epochs must be a '
          'positive int, got 0'),
-        (dict(stage2=dict(milestones=[3, 1])), r'milestones must be '
-         r'increasing positive ints, got \[3, 1\]'),
-        (dict(stage1=dict(lr=-1.)), 'stage1 lr must be > 0 or None'),
+        (dict(stage2=dict(max_epochs=2, milestones=[3, 1])),
+         r'milestones must be increasing positive ints, got \[3, 1\]'),
+        (dict(stage1=dict(max_epochs=2, lr=-1.)),
+         'stage1 lr must be > 0 or None'),
+        (dict(stage1=dict(lr=1e-3)), 'stage1 max_epochs must be a '
+         'positive int, got None'),
     ]
     for train_cfg, match in bad:
         cfg = make_cfg(root, str(tmp_path), **train_cfg)

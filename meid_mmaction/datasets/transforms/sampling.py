@@ -38,7 +38,7 @@ class SampleFeatureFrames(BaseTransform):
 
     Training draws come from ``numpy.random.default_rng(sample_seed)`` when
     the sample carries ``sample_seed`` (set by
-    :meth:`MultiLabelFeatureDataset.set_epoch`, i.e. by
+    :meth:`MultiLabelFeatureDataset.set_frame_seed`, i.e. by
     ``FrameSamplingSeedHook``: a function of seed, epoch and sample index,
     so exact on resume and independent of the worker count), else from the
     global ``numpy.random`` state.

@@ -3,11 +3,14 @@ from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
+from ..interfaces import frame_seeded_dataset
+
 
 @HOOKS.register_module()
 class FrameSamplingSeedHook(Hook):
-    """Before each training epoch, call ``dataset.set_epoch(seed, epoch)``
-    on the current training dataset (if it has that method).
+    """Before each training epoch, call ``dataset.set_frame_seed(seed,
+    epoch)`` on the current training dataset if it is
+    :class:`~meid_mmaction.engine.interfaces.FrameSeeded`.
 
     Frame draws then depend only on the run's seed, the epoch and the sample
     index: a resumed run draws the same frames as an uninterrupted one, and
@@ -23,9 +26,10 @@ class FrameSamplingSeedHook(Hook):
         self._warned = False
 
     def before_train_epoch(self, runner) -> None:
+        """Seed the frame draws of the epoch about to start."""
         loader = runner.train_loop.dataloader
-        dataset = getattr(loader, 'dataset', None)
-        if not callable(getattr(dataset, 'set_epoch', None)):
+        dataset = frame_seeded_dataset(loader)
+        if dataset is None:
             return
         if getattr(loader, 'persistent_workers', False) \
                 and getattr(loader, 'num_workers', 0) > 0:
@@ -40,4 +44,4 @@ class FrameSamplingSeedHook(Hook):
                     level=30)
                 self._warned = True
             return
-        dataset.set_epoch(runner.seed, runner.epoch)
+        dataset.set_frame_seed(runner.seed, runner.epoch)

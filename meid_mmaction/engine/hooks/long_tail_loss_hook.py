@@ -1,14 +1,12 @@
 """Hand the training split's class statistics and the epoch to the model."""
 from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
-
-def _modules_with(model, method: str) -> list:
-    """Modules of ``model`` (unwrapped) that have a callable ``method``."""
-    if is_model_wrapper(model):
-        model = model.module
-    return [m for m in model.modules() if callable(getattr(m, method, None))]
+from ..interfaces import (
+    EpochScheduled,
+    hand_class_statistics,
+    modules_implementing,
+)
 
 
 @HOOKS.register_module()
@@ -32,35 +30,11 @@ class LongTailLossHook(Hook):
     priority = 'NORMAL'
 
     def before_train(self, runner) -> None:
-        """Hand the class counts / groups to the modules that use them."""
-        counts_users = _modules_with(runner.model, 'set_class_counts')
-        groups_users = _modules_with(runner.model, 'set_class_groups')
-        if not counts_users and not groups_users:
-            return
-        dataset = runner.train_dataloader.dataset
-        metainfo = getattr(dataset, 'metainfo', None) or {}
-        for key, users, method in (
-                ('class_counts', counts_users, 'set_class_counts'),
-                ('class_groups', groups_users, 'set_class_groups')):
-            if not users:
-                continue
-            value = metainfo.get(key)
-            if value is None:
-                needy = [
-                    type(m).__name__ for m in users
-                    if not getattr(m, 'counts_from_config', False)
-                ]
-                if not needy:
-                    continue
-                raise ValueError(
-                    f"LongTailLossHook: the training dataset "
-                    f"{type(dataset).__name__} publishes no metainfo['{key}']"
-                    f', which {sorted(set(needy))} need (or give '
-                    "'class_counts' in the loss config)")
-            for module in users:
-                getattr(module, method)(value)
+        """Hand the class counts / groups to the modules that use them
+        (:func:`~meid_mmaction.engine.interfaces.hand_class_statistics`)."""
+        hand_class_statistics(runner.model, runner.train_dataloader.dataset)
 
     def before_train_epoch(self, runner) -> None:
         """Tell the epoch-scheduled losses which epoch is starting."""
-        for module in _modules_with(runner.model, 'set_train_epoch'):
+        for module in modules_implementing(runner.model, EpochScheduled):
             module.set_train_epoch(runner.epoch)

@@ -11,15 +11,17 @@ from mmengine.optim import OptimWrapperDict
 from mmengine.runner import EpochBasedTrainLoop
 from torch.utils.data import DataLoader
 
-from meid_mmaction.datasets.class_groups import ClassGroups
+from ..interfaces import (
+    StagedModule,
+    hand_class_statistics,
+    modules_implementing,
+)
 
 _STAGE_KEYS = ('max_epochs', 'lr', 'milestones', 'gamma', 'sampler')
-_STAGE_DEFAULTS = {
-    1: dict(max_epochs=100, lr=None, milestones=(30, 60), gamma=0.1,
-            sampler=None),
-    2: dict(max_epochs=100, lr=1e-4, milestones=(30, 60), gamma=0.1,
-            sampler=dict(type='ClassBalancedSampler')),
-}
+# Neutral values for the optional keys; MEID's recipe (epochs, lrs,
+# milestones, the stage-2 sampler) is stated once, in
+# configs/_base_/schedules/meid_two_stage.py.
+_STAGE_OPTIONAL = dict(lr=None, milestones=(), gamma=0.1, sampler=None)
 _STAGE_NAMES = {1: 'expert 1 (attention expert)',
                 2: 'expert 2 (complementary expert)'}
 _LR_MULT_KEY = 'two_stage_lr_mult'
@@ -34,18 +36,24 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
     ``[E1, E1 + E2)`` stage 2 (with ``stages=(2,)`` all epochs are stage 2).
     At the start of every epoch the loop
 
-    * calls ``set_train_stage(stage)`` on every module of the model that has
-      it (``MEIDHead``): the stage goes into the head's buffer and only the
+    * calls ``set_train_stage(stage)`` on every
+      :class:`~meid_mmaction.engine.interfaces.StagedModule` of the model
+      (``MEIDHead``): the stage goes into the head's buffer and only the
       stage's expert is trainable; in stage 2 every other part of the model
       (a backbone, say) also gets ``requires_grad=False`` and eval mode;
-    * switches to the stage's dataloader (stage 2: the train dataloader's
-      dataset with ``ClassBalancedSampler``; the sampler seed and
-      ``set_epoch`` make the order a function of the epoch);
+    * switches to the stage's dataloader (the train dataloader's dataset
+      with the stage's ``sampler``, e.g. ``ClassBalancedSampler`` in stage
+      2; the sampler seed and ``set_epoch`` make the order a function of
+      the epoch);
     * sets the learning rate of every parameter group to
       ``lr_stage * gamma ** #(milestones <= epoch - stage_start)`` times the
       group's multiplier (its lr relative to the optimizer's lr when first
       seen, kept in the group and so in checkpoints). ``param_scheduler``
-      must therefore be empty.
+      must therefore be empty: mmengine's schedulers multiply the current
+      lr step by step from one base lr per run, while stage 2 restarts from
+      its own lr and milestones counted from the stage start; setting the
+      lr as a function of the global epoch is what makes ``--resume`` from
+      any epoch exact without replaying schedulers.
 
     A single optimizer holds all parameters. Whenever parameters are frozen
     at an epoch start, their ``.grad`` is set to None and their optimizer
@@ -55,8 +63,10 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
     which would otherwise keep stage 1's gradients as zeros for Adam's
     moments and SGD's weight decay to act on). Validation runs after the
     last epoch of every stage in addition to ``val_interval``. Before
-    training, the dataset's ``metainfo['class_groups']`` is handed to every
-    module with ``set_class_groups`` (the distillation necks).
+    training, the dataset's class groups / counts reach the modules through
+    :func:`~meid_mmaction.engine.interfaces.hand_class_statistics` (the
+    same hand-off as ``LongTailLossHook``), so the distillation necks are
+    set also without that hook.
 
     Under DDP use ``model_wrapper_cfg=dict(type='MMDistributedDataParallel',
     find_unused_parameters=True)``: each stage leaves one expert unused.
@@ -65,11 +75,12 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
         runner (Runner): The runner.
         dataloader (dict): Train dataloader config (stage 1 uses it as is
             unless ``stage1['sampler']`` is set).
-        stage1 (dict, optional): ``max_epochs`` (100), ``lr`` (None: the
-            optimizer's lr), ``milestones`` ((30, 60), epochs from the stage
-            start), ``gamma`` (0.1), ``sampler`` (None: the dataloader's).
-        stage2 (dict, optional): Same keys; defaults ``lr=1e-4`` and
-            ``sampler=dict(type='ClassBalancedSampler')``.
+        stage1 (dict): ``max_epochs`` (required), ``lr`` (None: the
+            optimizer's lr), ``milestones`` (epochs from the stage start;
+            none by default), ``gamma`` (0.1), ``sampler`` (None: the
+            dataloader's). MEID's values are in
+            ``configs/_base_/schedules/meid_two_stage.py``.
+        stage2 (dict): Same keys.
         stages (sequence of int): Stages to run, ``(1, 2)`` (default),
             ``(1,)`` or ``(2,)`` (start from a stage-1 checkpoint with
             ``load_from``).
@@ -92,8 +103,8 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
         if stages not in ((1, 2), (1, ), (2, )):
             raise ValueError(f'TwoStageTrainLoop: stages={stages!r} is not '
                              'supported; expected (1, 2), (1,) or (2,)')
-        cfgs = {1: self._stage_cfg(1, stage1), 2: self._stage_cfg(2, stage2)}
-        self.plan = [(s, cfgs[s]) for s in stages]
+        given = {1: stage1, 2: stage2}
+        self.plan = [(s, self._stage_cfg(s, given[s])) for s in stages]
         self.stage_starts = []
         total = 0
         for _, cfg in self.plan:
@@ -122,7 +133,7 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
     # construction helpers
     @staticmethod
     def _stage_cfg(stage: int, cfg: Optional[dict]) -> dict:
-        out = dict(_STAGE_DEFAULTS[stage])
+        out = dict(_STAGE_OPTIONAL)
         cfg = dict(cfg or {})
         unknown = sorted(set(cfg) - set(_STAGE_KEYS))
         if unknown:
@@ -130,8 +141,9 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
                              f'keys {unknown}; expected a subset of '
                              f'{list(_STAGE_KEYS)}')
         out.update(cfg)
-        epochs = out['max_epochs']
-        if not isinstance(epochs, int) or epochs < 1:
+        epochs = out.get('max_epochs')
+        if isinstance(epochs, bool) or not isinstance(epochs, int) \
+                or epochs < 1:
             raise ValueError(f'TwoStageTrainLoop: stage{stage} max_epochs '
                              f'must be a positive int, got {epochs!r}')
         milestones = list(out['milestones'] or [])
@@ -161,8 +173,8 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
         }
         loader_cfg['dataset'] = self._base_dataloader.dataset
         loader_cfg['sampler'] = copy.deepcopy(cfg['sampler'])
-        diff_rank_seed = self.runner._randomness_cfg.get(
-            'diff_rank_seed', False)
+        randomness = self.runner.cfg.get('randomness') or {}
+        diff_rank_seed = randomness.get('diff_rank_seed', False)
         return self.runner.build_dataloader(
             loader_cfg, seed=self.runner.seed, diff_rank_seed=diff_rank_seed)
 
@@ -172,22 +184,13 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
         """Index into ``plan`` of the stage that trains global ``epoch``."""
         return max(bisect.bisect_right(self.stage_starts, epoch) - 1, 0)
 
-    @property
-    def current_stage(self) -> int:
-        """The stage (1 or 2) of the current epoch."""
-        idx = min(self.stage_index(self._epoch), len(self.plan) - 1)
-        return self.plan[idx][0]
-
     def _model(self):
         model = self.runner.model
         return model.module if is_model_wrapper(model) else model
 
     def _stage_heads(self) -> list:
         model = self._model()
-        heads = [
-            m for m in model.modules()
-            if callable(getattr(m, 'set_train_stage', None))
-        ]
+        heads = modules_implementing(model, StagedModule)
         if not heads:
             raise ValueError(
                 'TwoStageTrainLoop needs a model with a two-stage head (a '
@@ -281,27 +284,6 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
                 f'{self._trainable_summary()}',
                 logger='current')
 
-    def _set_class_groups(self) -> None:
-        consumers = [
-            m for m in self._model().modules()
-            if callable(getattr(m, 'set_class_groups', None))
-        ]
-        if not consumers:
-            return
-        dataset = self._base_dataloader.dataset
-        metainfo = getattr(dataset, 'metainfo', None) or {}
-        if not metainfo.get('class_groups') and \
-                metainfo.get('class_counts') is None:
-            raise ValueError(
-                f'TwoStageTrainLoop: the train dataset '
-                f'{type(dataset).__name__} publishes no '
-                "metainfo['class_groups'] (head/medium/tail class indices), "
-                'which the distillation loss needs')
-        grouping = ClassGroups.from_metainfo(
-            metainfo, where=f'TwoStageTrainLoop ({type(dataset).__name__})')
-        for module in consumers:
-            module.set_class_groups(grouping.groups)
-
     # ------------------------------------------------------------------
     # running
     def run(self):
@@ -320,7 +302,9 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
                 logger='current',
                 level=30)
         self._stage_heads()
-        self._set_class_groups()
+        hand_class_statistics(self.runner.model,
+                              self._base_dataloader.dataset,
+                              where='TwoStageTrainLoop')
         stage_ends = {
             start + cfg['max_epochs']
             for start, (_, cfg) in zip(self.stage_starts, self.plan)
