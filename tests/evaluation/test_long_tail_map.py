@@ -228,27 +228,44 @@ def _random_samples(n, c, seed):
                                       for y in labels])
 
 
-def test_two_ranks_simulated_equals_single_process():
+def _sklearn_reference(samples, groups, topk):
+    """mAP per group with scikit-learn and top-k hits with a stable sort
+    (ties to the lower class index), from the raw scores and labels."""
+    from meid_mmaction.utils.compat import get_gt_label, get_pred_score
+    s = np.array([get_pred_score(d).numpy() for d in samples])
+    y = np.array([get_gt_label(d).numpy() for d in samples]) > 0
+    ap = {k: average_precision_score(y[:, k], s[:, k])
+          for k in range(s.shape[1]) if y[:, k].any()}
+    out = {'mAP': np.mean(list(ap.values()))}
+    for g, idx in groups.items():
+        out[f'mAP_{g}'] = np.mean([ap[k] for k in idx if k in ap])
+    order = np.argsort(-s, axis=1, kind='stable')
+    labelled = y.any(axis=1)
+    for k in topk:
+        hit = np.take_along_axis(y, order[:, :k], axis=1).any(axis=1)
+        out[f'top{k}'] = hit[labelled].mean()
+    return out
+
+
+def test_result_order_does_not_matter_and_matches_sklearn():
+    """Gathered results arrive in rank order, not input order: any order
+    gives the scikit-learn values of the whole set."""
     n, c = 11, 6
     meta = dict(class_counts=(9, 8, 5, 4, 2, 1), group_thresholds=(6, 2))
     samples = _random_samples(n, c, seed=3)
-    single = LongTailMAP(topk=(1, 3))
-    single.dataset_meta = meta
-    expected = _run(single, samples)
-    # DefaultSampler(shuffle=False, round_up=True): pad to 12 with sample 0,
-    # rank r takes indices r::2; collect_results interleaves and truncates.
-    indices = list(range(n)) + [0]
-    ranks = []
-    for r in range(2):
-        m = LongTailMAP(topk=(1, 3))
-        m.dataset_meta = meta
-        for i in indices[r::2]:
-            m.process({}, [samples[i]])
-        ranks.append(m.results)
-    gathered = [x for pair in zip(*ranks) for x in pair][:n]
-    merged = LongTailMAP(topk=(1, 3))
-    merged.dataset_meta = meta
-    assert merged.compute_metrics(gathered) == expected
+    expected = _sklearn_reference(
+        samples, dict(head=[0, 1], medium=[2, 3], tail=[4, 5]), (1, 3))
+    metric = LongTailMAP(topk=(1, 3))
+    metric.dataset_meta = meta
+    for sample in samples:
+        metric.process({}, [sample])
+    for seed in range(3):
+        perm = np.random.default_rng(seed).permutation(n)
+        merged = LongTailMAP(topk=(1, 3))
+        merged.dataset_meta = meta
+        res = merged.compute_metrics([metric.results[i] for i in perm])
+        for key, value in expected.items():
+            assert res[key] == pytest.approx(value, abs=1e-12), key
 
 
 def _dist_worker(rank, n, c, meta, out_dir):

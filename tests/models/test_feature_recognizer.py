@@ -142,6 +142,43 @@ def test_backbone_is_applied():
                                (probs[2] + probs[3]) / 2)
 
 
+class FrameMaxNeck(nn.Module):
+    """Test neck: appends the max over frames as one more frame and
+    returns ``(features, aux losses)`` like MMAction2's necks."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def forward(self, x, data_samples=None):
+        self.seen.append(data_samples)
+        return torch.cat([x, x.max(dim=1, keepdim=True).values], 1), dict()
+
+
+def test_neck_is_applied_after_the_backbone():
+    init_default_scope('mmaction')
+    model = MODELS.build(
+        dict(
+            type='FeatureRecognizer',
+            backbone=dict(type=DoubleFeatures),
+            neck=dict(type=FrameMaxNeck),
+            cls_head=dict(
+                type='NonlinearClsHead', num_classes=C,
+                in_channels=D))).eval()
+    assert model.with_neck
+    x = torch.randn(2, 1, 5, D)
+    samples = _samples(2)
+    feats, kwargs = model.extract_feat(x, data_samples=samples)
+    doubled = 2 * x.reshape(2, 5, D)
+    expected = torch.cat([doubled, doubled.max(1, keepdim=True).values], 1)
+    assert feats.shape == (2, 6, D) and kwargs == dict(num_segs=1)
+    torch.testing.assert_close(feats, expected)
+    assert model.neck.seen[-1] is samples
+    out = model(x, samples, mode='predict')
+    torch.testing.assert_close(
+        get_pred_score(out[0]), torch.sigmoid(model.cls_head(expected))[0])
+
+
 def test_loss_with_views_is_refused(model):
     with pytest.raises(ValueError,
                        match=re.escape('training expects one view per '
