@@ -152,8 +152,8 @@ def test_build_backbone_weights(model_files, tmp_path):
     torch.save(dict(state_dict={'backbone.conv1.conv.weight':
                                 torch.zeros(1)}), str(bad))
     with pytest.raises(ValueError, match=r'bad\.pth: weights do not match '
-                       r'the backbone of .*resnet18_cfg\.py: \d+ missing '
-                       r'keys'):
+                       r'the backbone of .*resnet18_cfg\.py: .*missing '
+                       r'keys in source state_dict: conv1\.bn\.weight'):
         build_backbone(cfg, str(bad))
     cfg.model.pop('backbone')
     with pytest.raises(ValueError, match=r'resnet18_cfg\.py: no model.'

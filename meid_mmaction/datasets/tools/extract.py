@@ -33,13 +33,22 @@ REPORT_FILE = 'extract_report.json'
 
 
 def _read_decord(path: str, num_frames: int) -> np.ndarray:
-    import decord
-    vr = decord.VideoReader(path, num_threads=1)
-    inds = uniform_frame_indices(len(vr), num_frames)
-    return vr.get_batch(inds.tolist()).asnumpy()
+    """MMAction2's ``DecordInit`` + ``DecordDecode`` at uniform indices."""
+    from mmaction.datasets.transforms import DecordDecode, DecordInit
+    results = DecordInit(num_threads=1).transform(dict(filename=path))
+    results['frame_inds'] = uniform_frame_indices(results['total_frames'],
+                                                  num_frames)
+    return np.stack(DecordDecode().transform(results)['imgs'])
 
 
 def _read_opencv(path: str, num_frames: int) -> np.ndarray:
+    """OpenCV fallback with exact frame positions.
+
+    MMAction2's ``OpenCVDecode`` is not used here: it seeks (inexact frame
+    positions in many codecs) and silently replaces a frame it cannot
+    decode by an earlier one, while this reader decodes sequentially, counts
+    the frames when the container does not say, and fails loudly.
+    """
     cap = cv2.VideoCapture(path)
     try:
         if not cap.isOpened():
@@ -114,24 +123,18 @@ def _short(err: Exception) -> str:
 
 def resize_crop(frames: np.ndarray, short_side: int,
                 crop_size: int) -> np.ndarray:
-    """Resize ``[K, H, W, 3]`` so the shorter side is ``short_side``
-    (bilinear), then centre-crop ``crop_size`` square:
-    ``[K, crop_size, crop_size, 3]``."""
-    k, h, w = frames.shape[:3]
+    """MMAction2's test-time ``Resize(scale=(-1, short_side))`` (bilinear,
+    shorter side to ``short_side``) and ``CenterCrop(crop_size)``:
+    ``[K, H, W, 3]`` -> ``[K, crop_size, crop_size, 3]``."""
+    from mmaction.datasets.transforms import CenterCrop, Resize
     if short_side < crop_size:
         raise ValueError(f'short_side ({short_side}) must be >= crop_size '
                          f'({crop_size})')
-    scale = short_side / min(h, w)
-    nh, nw = max(short_side, round(h * scale)), max(short_side,
-                                                      round(w * scale))
-    out = np.empty((k, crop_size, crop_size, 3), dtype=np.uint8)
-    top, left = (nh - crop_size) // 2, (nw - crop_size) // 2
-    for i in range(k):
-        img = frames[i]
-        if (nh, nw) != (h, w):
-            img = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_LINEAR)
-        out[i] = img[top:top + crop_size, left:left + crop_size]
-    return out
+    results = dict(imgs=list(frames), img_shape=frames.shape[1:3])
+    results = Resize(scale=(-1, short_side),
+                     interpolation='bilinear').transform(results)
+    results = CenterCrop(crop_size).transform(results)
+    return np.stack(results['imgs'])
 
 
 def normalisation_from_config(cfg, mean=None, std=None,
@@ -161,7 +164,10 @@ def build_backbone(cfg, checkpoint: Optional[str] = None,
     """Build ``cfg.model.backbone`` and load its weights.
 
     ``checkpoint`` may be a recognizer checkpoint (``backbone.*`` keys are
-    used) or a bare backbone state dict; the keys must match exactly.
+    used) or a bare backbone state dict; the keys must match exactly. It is
+    read with mmengine's ``CheckpointLoader`` and loaded with mmengine's
+    key revision (``revise_keys``: ``module.`` and ``backbone.`` prefixes
+    removed) and strict key / shape checks.
     Without a checkpoint, the backbone's own ``pretrained``/``init_cfg`` is
     used if it has one; a backbone with neither needs ``random_init=True``
     (features of a random network are only good for tests).
@@ -177,27 +183,7 @@ def build_backbone(cfg, checkpoint: Optional[str] = None,
     bb_cfg = model_cfg['backbone']
     backbone = MODELS.build(bb_cfg)
     if checkpoint is not None:
-        from mmengine.runner.checkpoint import _load_checkpoint
-        ckpt = _load_checkpoint(checkpoint, map_location='cpu')
-        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) \
-            else ckpt
-        state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
-        if any(k.startswith('backbone.') for k in state):
-            state = {k[len('backbone.'):]: v for k, v in state.items()
-                     if k.startswith('backbone.')}
-        own = backbone.state_dict()
-        missing = [k for k in own if k not in state]
-        unexpected = [k for k in state if k not in own]
-        shapes = [f'{k}: {tuple(state[k].shape)} vs {tuple(v.shape)}'
-                  for k, v in own.items()
-                  if k in state and tuple(state[k].shape) != tuple(v.shape)]
-        if missing or unexpected or shapes:
-            raise ValueError(
-                f'{checkpoint}: weights do not match the backbone of {src}: '
-                f'{len(missing)} missing keys {missing[:5]}, '
-                f'{len(unexpected)} unexpected keys {unexpected[:5]}, '
-                f'{len(shapes)} shape mismatches {shapes[:5]}')
-        backbone.load_state_dict(state, strict=True)
+        _load_backbone_weights(backbone, checkpoint, src)
     elif bb_cfg.get('pretrained') or bb_cfg.get('init_cfg'):
         backbone.init_weights()
     elif not random_init:
@@ -209,6 +195,31 @@ def build_backbone(cfg, checkpoint: Optional[str] = None,
         backbone.init_weights()
     backbone.eval()  # some backbones' train() does not return self
     return backbone
+
+
+_REVISE_KEYS = [(r'^module\.', ''), (r'^backbone\.', '')]
+_BACKBONE_KEY = re.compile(r'^(module\.)?backbone\.')
+
+
+def _load_backbone_weights(backbone: torch.nn.Module, checkpoint: str,
+                           src: str) -> None:
+    """Load a recognizer or bare backbone checkpoint, strictly."""
+    from mmengine.runner.checkpoint import (
+        CheckpointLoader,
+        _load_checkpoint_to_model,
+    )
+    ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
+    if any(_BACKBONE_KEY.match(k) for k in state):
+        state = {k: v for k, v in state.items() if _BACKBONE_KEY.match(k)}
+    try:
+        _load_checkpoint_to_model(backbone, dict(state_dict=state),
+                                  strict=True, logger='silent',
+                                  revise_keys=_REVISE_KEYS)
+    except RuntimeError as err:
+        text = ' '.join(str(err).split())
+        raise ValueError(f'{checkpoint}: weights do not match the backbone '
+                         f'of {src}: {text[:1000]}') from None
 
 
 class FrameExtractor:
