@@ -10,7 +10,7 @@ of a split are held in memory (:class:`InMemoryFeatureDataset`, a
 ``MultiLabelFeatureDataset`` whose ``OpenFeatures`` step reads a dict
 instead of files), so that CPU runs take seconds.
 
-Arms (``docs/METHOD.md``, "Ablations"); budget ``2 E`` epochs each:
+Arms (``docs/method.md``, "Ablations"); budget ``2 E`` epochs each:
 
 * ``nonlinear``   ``NonlinearClsHead`` (VideoLT's baseline), ``2 E`` epochs;
 * ``e1_plain``    expert 1 without attention and distillation, ``2 E``;
@@ -66,7 +66,7 @@ GROUPS = ('head', 'medium', 'tail')
 
 # MEIDHead options of each stage-2 variant; source in the comment.
 VARIANTS: Dict[str, dict] = {
-    # paper (METHOD.md): L(Y + Y_F), sigmoid(Y + Y_F), R = 1 / (A + beta)
+    # paper (docs/method.md): L(Y + Y_F), sigmoid(Y + Y_F), R = 1 / (A + beta)
     'paper': {},
     # release: L(Y_F), 0.5 sigmoid(Y) + 0.5 sigmoid(Y_F)
     'release': dict(stage2_loss='expert2', inference='prob_mix'),
