@@ -248,10 +248,47 @@ def test_value_validation_names_file(src, tmp_path):
                        match=r'vid05\.npy: values exceed the float16 range '
                        r'\(max 65504\.0\)'):
         pack_features(src_dir, str(tmp_path / 'p16'), dtype='float16')
-    # fixing the file and rerunning resumes the interrupted run
+    assert not osp.exists(osp.join(str(tmp_path / 'p16'),
+                                   'packed_index.json'))
+    # fixing the file and rerunning resumes the interrupted run (the 9 good
+    # videos were written)
     np.save(osp.join(src_dir, 'vid05.npy'), arrays['vid05'])
     summary = pack_features(src_dir, str(tmp_path / 'p16'), dtype='float16')
-    assert summary['skipped'] == 5 and summary['written'] == 5
+    assert summary['skipped'] == 9 and summary['written'] == 1
+
+
+def test_every_bad_file_is_reported(src, tmp_path, capsys):
+    src_dir, arrays = src
+    np.save(osp.join(src_dir, 'vid02.npy'), np.zeros((0, D), np.float32))
+    np.save(osp.join(src_dir, 'vid07.npy'), np.zeros((3, D + 1), np.float32))
+    ids = [f'vid{i:02d}' for i in range(10)] + ['missing']
+    with pytest.raises(ValueError) as info:
+        pack_features(src_dir, str(tmp_path / 'p'), ids)
+    text = str(info.value)
+    assert text.startswith('3 bad source feature file(s); nothing was '
+                           'written:')
+    assert 'vid02.npy: features must be [T, D]' in text
+    assert 'vid07.npy: feature dim 7 differs from 6' in text
+    assert "feature file of video 'missing' not found" in text
+    assert not osp.exists(str(tmp_path / 'p'))
+    # values: both bad files named, the good ones kept for the rerun
+    for i in (2, 7):
+        bad = arrays[f'vid0{i}'].copy()
+        bad[0, 0] = np.inf
+        np.save(osp.join(src_dir, f'vid0{i}.npy'), bad)
+    with pytest.raises(ValueError) as info:
+        pack_features(src_dir, str(tmp_path / 'p'))
+    text = str(info.value)
+    assert text.startswith('2 bad source feature file(s); the other videos '
+                           'were packed')
+    assert 'vid02.npy: 1 non-finite values' in text
+    assert 'vid07.npy: 1 non-finite values' in text
+    # the tool prints the same list and exits with 1
+    assert _load_cli().main([src_dir, str(tmp_path / 'p'),
+                             '--no-progress']) == 1
+    err = capsys.readouterr().err
+    assert err.startswith('error: 2 bad source feature file(s)')
+    assert 'vid02.npy' in err and 'vid07.npy' in err
 
 
 def test_writer_rejects_duplicate_and_bad_id(tmp_path):

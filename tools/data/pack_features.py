@@ -73,10 +73,16 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     progress = not args.no_progress
     if not args.verify_only:
-        ids = list_source_ids(args.src, args.ann_file)
-        summary = pack_features(args.src, args.out, ids, dtype=args.dtype,
-                                shard_bytes=args.shard_size,
-                                progress=progress)
+        try:
+            ids = list_source_ids(args.src, args.ann_file)
+            summary = pack_features(args.src, args.out, ids,
+                                    dtype=args.dtype,
+                                    shard_bytes=args.shard_size,
+                                    progress=progress)
+        except (ValueError, FileNotFoundError) as err:
+            # every bad file at once (like tools/data/check_dataset.py)
+            print(f'error: {err}', file=sys.stderr)
+            return 1
         print(f'packed {summary["written"]} videos ({summary["skipped"]} '
               f'already there) into {args.out}: {summary["videos"]} videos '
               f'in {summary["shards"]} shards')

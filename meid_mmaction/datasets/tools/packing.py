@@ -397,39 +397,68 @@ def list_source_ids(src_dir: str,
     return ids
 
 
+def _refuse(problems: List[Tuple[str, str]], what: str) -> None:
+    """Raise one error listing every bad source file.
+
+    ``FileNotFoundError`` when every problem is a missing file, else
+    ``ValueError``.
+    """
+    lines = '\n'.join(f'  {msg}' for _, msg in problems)
+    text = (f'{len(problems)} bad source feature file(s); {what}:\n'
+            f'{lines}')
+    if all(kind == 'missing' for kind, _ in problems):
+        raise FileNotFoundError(text)
+    raise ValueError(text)
+
+
 def scan_sources(src_dir: str, video_ids: Sequence[str]
                  ) -> Tuple[int, Dict[str, Tuple[int, int]]]:
     """Check the headers of ``<src_dir>/<id>.npy`` (nothing else is read).
 
+    Every file is checked; the error (raised after the scan) lists every
+    missing or malformed file, like ``tools/data/check_dataset.py``.
+
     Returns:
         tuple: ``(dim, shapes)`` with ``shapes[id] = (T, D)``.
+
+    Raises:
+        FileNotFoundError: Every problem is a missing file.
+        ValueError: Some file is unreadable, not ``[T, D]`` real numbers
+            with ``T, D > 0``, or has another ``D`` than the first file.
     """
     dim = None
     first = None
     shapes = {}
+    problems: List[Tuple[str, str]] = []
     for vid in video_ids:
         path = osp.join(src_dir, f'{vid}.npy')
         if not osp.isfile(path):
-            raise FileNotFoundError(
-                f'feature file of video {vid!r} not found: {path}')
+            problems.append(('missing', f'feature file of video {vid!r} '
+                             f'not found: {path}'))
+            continue
         try:
             arr = np.load(path, mmap_mode='r', allow_pickle=False)
         except ValueError as e:
-            raise ValueError(f'{path}: cannot read as a .npy array: {e}') \
-                from None
+            problems.append(
+                ('unreadable', f'{path}: cannot read as a .npy array: {e}'))
+            continue
         if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-            raise ValueError(f'{path}: features must be [T, D] with T, D > '
-                             f'0, got shape {arr.shape}')
-        if arr.dtype.kind not in 'fiu':
-            raise ValueError(f'{path}: features must be real numbers, got '
-                             f'dtype {arr.dtype}')
-        if dim is None:
+            problems.append(('shape', f'{path}: features must be [T, D] '
+                             f'with T, D > 0, got shape {arr.shape}'))
+        elif arr.dtype.kind not in 'fiu':
+            problems.append(('dtype', f'{path}: features must be real '
+                             f'numbers, got dtype {arr.dtype}'))
+        elif dim is None:
             dim, first = arr.shape[1], path
+            shapes[vid] = arr.shape
         elif arr.shape[1] != dim:
-            raise ValueError(f'{path}: feature dim {arr.shape[1]} differs '
-                             f'from {dim} of {first}')
-        shapes[vid] = arr.shape
+            problems.append(('dim', f'{path}: feature dim {arr.shape[1]} '
+                             f'differs from {dim} of {first}'))
+        else:
+            shapes[vid] = arr.shape
         del arr
+    if problems:
+        _refuse(problems, 'nothing was written')
     return dim, shapes
 
 
@@ -442,8 +471,10 @@ def pack_features(src_dir: str, out_dir: str,
 
     Resumable: videos already in ``out_dir`` (finished or interrupted run
     with the same dtype) are skipped. All headers are checked before
-    anything is written; values (finite, in range of ``dtype``) while
-    writing.
+    anything is written (every bad file is reported at once); values
+    (finite, in range of ``dtype``) while writing: a video with bad values
+    is not written, the others are, and at the end every bad file is
+    reported and no index is written (fix them and run again to resume).
 
     Returns:
         dict: ``written`` and ``skipped`` counts, ``videos`` and ``shards``
@@ -455,12 +486,23 @@ def pack_features(src_dir: str, out_dir: str,
     writer = PackedStoreWriter(out_dir, dtype=dtype, shard_bytes=shard_bytes)
     todo = [v for v in video_ids if not writer.has(v)]
     bar = ProgressBar(len(todo)) if progress and todo else None
+    bad: List[Tuple[str, str]] = []
     with writer:
         for vid in todo:
             path = osp.join(src_dir, f'{vid}.npy')
-            writer.append(vid, np.load(path, allow_pickle=False), path)
+            try:
+                writer.append(vid, np.load(path, allow_pickle=False), path)
+            except ValueError as err:
+                bad.append(('values', str(err)))
             if bar is not None:
                 bar.update()
+        if bad:
+            _end_progress(bar)
+            bar = None
+            # leaving the block with an error keeps the progress, no index
+            _refuse(bad, f'the other videos were packed into {out_dir} '
+                    'without an index; fix the files and run the same '
+                    'command again to finish')
     _end_progress(bar)
     return dict(written=len(todo), skipped=len(video_ids) - len(todo),
                 videos=len(writer.videos), shards=len(writer.shards))
