@@ -283,3 +283,22 @@ def test_read_charades_timelines(tmp_path):
     nolen = _write(tmp_path / 'nolen.csv', 'id,actions\nB1,c001 1 2\n')
     with pytest.raises(ValueError, match="missing column 'length'"):
         read_charades_timelines(nolen, 4)
+
+
+def test_reference_counts_are_the_targets(tmp_path):
+    tr, te, cl = _tiny_charades(tmp_path)
+    free = build_benchmark(tr, te, cl, None, max_count=40, min_count=2,
+                           num_train=None, num_val=10, num_test=20,
+                           head_thr=20, tail_thr=5)
+    # the counts of a previous build as the reference: reproduced exactly
+    again = build_benchmark(tr, te, cl, None, num_train=None, num_val=10,
+                            num_test=20, head_thr=20, tail_thr=5,
+                            reference_counts=free['train_counts'])
+    assert again['target_counts'] == [float(c)
+                                      for c in free['train_counts']]
+    assert again['options']['reference_counts'] is True
+    assert (again['num_head'], again['num_tail']) == (free['num_head'],
+                                                      free['num_tail'])
+    with pytest.raises(ValueError, match='reference_counts must be 5 '
+                       r'counts >= 0, got shape \(3,\)'):
+        build_benchmark(tr, te, cl, None, reference_counts=[1, 2, 3])

@@ -16,10 +16,13 @@ the statistics table. The method is described in
 import argparse
 import sys
 
+from meid_mmaction.datasets.annotations import parse_label_list
+from meid_mmaction.datasets.class_groups import counts_from_labels
 from meid_mmaction.datasets.tools.charades_lt import (
     PRESETS,
     build_benchmark,
     format_stats,
+    read_classes,
 )
 
 
@@ -59,6 +62,11 @@ def parse_args(argv=None):
     parser.add_argument('--tail-thr', type=int, default=20,
                         help='tail classes: count <= tail-thr')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--reference-list',
+        help='a released training list (e.g. CharadesLT_train.txt): its '
+        'per-class counts become the targets (instead of the profile) and '
+        'its size the requested number of training videos')
     return parser.parse_args(argv)
 
 
@@ -72,6 +80,12 @@ def main(argv=None) -> int:
             opts[key] = value
     if opts['num_train'] is not None and opts['num_train'] <= 0:
         opts['num_train'] = None
+    reference = None
+    if args.reference_list is not None:
+        _, ref_labels = parse_label_list(args.reference_list, None)
+        reference = counts_from_labels(ref_labels,
+                                       len(read_classes(args.classes)))
+        opts['num_train'] = len(ref_labels)
     stats = build_benchmark(
         args.train_csv,
         args.test_csv,
@@ -80,6 +94,7 @@ def main(argv=None) -> int:
         head_thr=args.head_thr,
         tail_thr=args.tail_thr,
         seed=args.seed,
+        reference_counts=reference,
         **opts)
     print(f'{args.preset} preset -> {args.out_dir}')
     print(format_stats(stats))

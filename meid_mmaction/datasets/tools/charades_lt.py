@@ -535,11 +535,19 @@ def build_benchmark(train_csv: str,
                     num_test: int = 1012,
                     head_thr: int = 100,
                     tail_thr: int = 20,
-                    seed: int = 0) -> dict:
+                    seed: int = 0,
+                    reference_counts: Optional[Sequence[int]] = None
+                    ) -> dict:
     """Build the benchmark; write it to ``out_dir`` if given.
 
     The defaults are ``PRESETS['charades']``; see the module docstring for
     the options.
+
+    Args:
+        reference_counts (Sequence[int], optional): ``[C]`` per-class
+            training counts to use as the targets directly (e.g. those of a
+            released training list), instead of the profile given by
+            ``max_count``, ``min_count``, ``profile`` and ``exponent``.
 
     Returns:
         dict: the statistics (also written to ``<out_dir>/stats.json``),
@@ -551,9 +559,16 @@ def build_benchmark(train_csv: str,
     te_ids, te_labels, te_drop = read_charades_csv(test_csv, num_classes)
     if not tr_ids:
         raise ValueError(f'{train_csv}: no video with an action')
-    targets = target_counts(
-        counts_from_labels(tr_labels, num_classes), max_count, min_count,
-        profile, exponent, seed)
+    if reference_counts is not None:
+        targets = np.asarray(reference_counts, dtype=np.float64)
+        if targets.shape != (num_classes, ) or (targets < 0).any():
+            raise ValueError(
+                f'reference_counts must be {num_classes} counts >= 0, got '
+                f'shape {targets.shape}')
+    else:
+        targets = target_counts(
+            counts_from_labels(tr_labels, num_classes), max_count,
+            min_count, profile, exponent, seed)
     sel = subsample_long_tailed(
         tr_labels, targets, num_train, size_weight=size_weight, seed=seed)
     val_idx, test_idx = split_eval(len(te_ids), num_val, num_test, seed)
@@ -579,7 +594,8 @@ def build_benchmark(train_csv: str,
         num_test=num_test,
         head_thr=head_thr,
         tail_thr=tail_thr,
-        seed=seed)
+        seed=seed,
+        reference_counts=reference_counts is not None)
     if out_dir is not None:
         os.makedirs(out_dir, exist_ok=True)
         write_label_list(osp.join(out_dir, 'train.lst'), *train)
