@@ -6,6 +6,7 @@ Target row (docs/method.md): CharadesEgoLT / ResNet-101 (NeXtVLAD) / MEID,
 reproduced. Same model and settings as meid_charadeslt_r101.py, on the
 CharadesEgoLT data (built with tools/data/build_charades_lt.py --preset
 charadesego, docs/data.md).
+MEID variant: the paper's, as in meid_charadeslt_r101.py (see there why).
 """
 _base_ = ['meid_charadeslt_r101.py']
 

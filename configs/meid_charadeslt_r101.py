@@ -9,6 +9,15 @@ NeXtVLAD as in the Charades runs (expansion 2, 8 groups, 64 clusters,
 group attention, hidden 1024, ReLU6) replaces the weighted-mean pooling of
 both experts (expert 1 pools with A, expert 2 with R; the motion branch
 keeps its mean).
+
+MEID variant: the paper's (docs/method.md, "MEID variants": L(Y + Y_F),
+sigmoid(Y + Y_F), R = 1 / (A + beta), own trainable necks, class-balanced
+stage 2 without label mask), because this config targets the paper's
+published row. On the CPU study of docs/benchmarks.md the variant chosen on
+validation is cfs_norm='rank' with inference='prob_mix' (as in
+configs/meid_synthetic.py; --cfg-options model.cls_head.cfs_norm=rank
+model.cls_head.inference=prob_mix); it has not been tried on CharadesLT
+features.
 """
 _base_ = [
     '_base_/models/meid_feature.py',

@@ -13,6 +13,14 @@ with its own instance (2 x 134 M projection weights): expert 1 pools its
 frame embeddings T with its attention A as frame weights, expert 2 pools
 T' with R = 1 / (A + beta); the motion branch keeps its plain mean
 (aggregate_motion=False).
+
+MEID variant: the paper's (docs/method.md, "MEID variants": L(Y + Y_F),
+sigmoid(Y + Y_F), R = 1 / (A + beta), own trainable necks, class-balanced
+stage 2 without label mask), because this config targets the paper's
+published row. On the CPU study of docs/benchmarks.md the variant chosen on
+validation is cfs_norm='rank' with inference='prob_mix' (as in
+configs/meid_synthetic.py; --cfg-options model.cls_head.cfs_norm=rank
+model.cls_head.inference=prob_mix); it has not been tried on VideoLT.
 """
 _base_ = [
     '_base_/models/meid_feature.py', '_base_/datasets/videolt_features.py',

@@ -3,6 +3,14 @@ training draws 60), weighted-mean pooling.
 
 Target row (docs/method.md): VideoLT / ResNet-50 / MEID, 0.619 overall /
 0.750 head / 0.661 medium / 0.524 tail mAP. Not yet reproduced.
+
+MEID variant: the paper's (docs/method.md, "MEID variants": L(Y + Y_F),
+sigmoid(Y + Y_F), R = 1 / (A + beta), own trainable necks, class-balanced
+stage 2 without label mask), because this config targets the paper's
+published row. On the CPU study of docs/benchmarks.md the variant chosen on
+validation is cfs_norm='rank' with inference='prob_mix' (as in
+configs/meid_synthetic.py; --cfg-options model.cls_head.cfs_norm=rank
+model.cls_head.inference=prob_mix); it has not been tried on VideoLT.
 """
 _base_ = [
     '_base_/models/meid_feature.py', '_base_/datasets/videolt_features.py',

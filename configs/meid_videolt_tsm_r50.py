@@ -4,6 +4,7 @@ training draws 60), weighted-mean pooling.
 Target row (docs/method.md, MEID's supplementary): VideoLT / TSM-ResNet-50
 / MEID, 0.695 overall / 0.814 head / 0.739 medium / 0.600 tail mAP. Not yet
 reproduced.
+MEID variant: the paper's, as in meid_videolt_r50.py (see there why).
 """
 _base_ = ['meid_videolt_r50.py']
 

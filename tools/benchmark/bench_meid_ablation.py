@@ -64,6 +64,11 @@ import torch
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GROUPS = ('head', 'medium', 'tail')
 
+# The paper's values of every variant key of MEIDHead (docs/method.md).
+PAPER_VARIANT = dict(stage2_loss='sum', inference='logit_sum',
+                     inference_weight=0.5, cfs_norm='none',
+                     cfs_background_thr=0.0, distill2_necks='own')
+
 # MEIDHead options of each stage-2 variant; source in the comment.
 VARIANTS: Dict[str, dict] = {
     # paper (docs/method.md): L(Y + Y_F), sigmoid(Y + Y_F), R = 1 / (A + beta)
@@ -205,6 +210,11 @@ def make_cfg(args, root: str, meta: dict, kind: str, work_dir: str,
                                     milestones=ms, gamma=0.1)]
         cfg.optim_wrapper.optimizer.lr = lr
     else:
+        # every variant key explicitly: the paper's values, then the arm's
+        # (configs/meid_synthetic.py itself defaults to the recommended
+        # variant)
+        cfg.model.cls_head.update(PAPER_VARIANT)
+        cfg.model.cls_head.loss_distill.neck_mode = 'free'
         for key, value in (head or {}).items():
             if key == 'loss_distill' and value is not None:
                 cfg.model.cls_head.loss_distill.update(value)
