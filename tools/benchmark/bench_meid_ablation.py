@@ -38,12 +38,20 @@ head-class logits to that of the tail-class logits (``Var_head / Var_tail``,
 averaged over classes of each group, test split) for ``Y`` (expert 1) and
 ``Y_F`` (expert 2), with and without distillation.
 
-Usage (the study in ``docs/benchmarks.md``)::
+Usage (the study in ``docs/benchmarks.md``, "MEID's second expert")::
 
     python tools/benchmark/bench_meid_ablation.py work_dirs/meid_study \\
         --presets premise premise_static charades \\
-        --charades-dir ../shared/data/charades --seeds 0 1 2 \\
-        --out-json work_dirs/meid_study/results.jsonl --diagnose
+        --charades-dir ../shared/data/charades --seeds 0 1 2 --epochs 5 \\
+        --batch-size 128 --clip-len 16 --test-clip-len 24 \\
+        --lr nonlinear=0.1 e1=0.01 s2=0.01 \\
+        --arms e1 e1+e1 meid:paper meid:release meid:cfs_rank meid:mask \\
+        --first-seed-arms nonlinear e1_plain e1_nodistill meid:no_distill \\
+            meid:necks_unit meid:necks_expert1 \\
+        --betas 0.3 0.7 --diagnose --diagnose-all \\
+        --out-json work_dirs/meid_study/results.jsonl
+    python tools/benchmark/bench_meid_ablation.py x \\
+        --summarize work_dirs/meid_study/results.jsonl [--split val] [--select]
 """
 import argparse
 import copy
