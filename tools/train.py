@@ -30,6 +30,13 @@ def parse_args():
         '--deterministic',
         action='store_true',
         help='deterministic cuDNN / algorithms')
+    parser.add_argument(
+        '--check-data',
+        choices=['off', 'lists', 'headers', 'full'],
+        default=None,
+        help='pre-flight check of all splits before training (default '
+        '"headers": lists, count file and feature shapes; "full" also reads '
+        'every value for NaN / inf); see DatasetCheckHook')
     add_common_args(parser)
     return parser.parse_args()
 
@@ -52,6 +59,12 @@ def merge_args(cfg, args):
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
+    if args.check_data is not None:
+        hooks = [h for h in cfg.get('custom_hooks') or []
+                 if h.get('type') != 'DatasetCheckHook']
+        cfg.custom_hooks = hooks + [
+            dict(type='DatasetCheckHook', check=args.check_data)
+        ]
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
     if args.seed is not None or args.deterministic:

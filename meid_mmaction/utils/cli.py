@@ -45,11 +45,25 @@ def load_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
+def add_dataset_check(cfg: Config, check: str = 'headers') -> None:
+    """Add ``DatasetCheckHook(check=check)`` to ``cfg.custom_hooks``
+    unless the config has one (whose settings are then kept)."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(h.get('type') in ('DatasetCheckHook',
+                                 'mmaction.DatasetCheckHook')
+               for h in hooks if isinstance(h, dict)):
+        hooks.append(dict(type='DatasetCheckHook', check=check))
+    cfg.custom_hooks = hooks
+
+
 def build_runner(cfg: Config):
     """Build the runner named in the config (``runner_type``) or the
-    default one."""
+    default one, with the data checks of ``DatasetCheckHook`` (model vs
+    dataset ``num_classes``; pre-flight check of the splits before
+    training), see :func:`add_dataset_check`."""
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
+    add_dataset_check(cfg)
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)
     return RUNNERS.build(cfg)

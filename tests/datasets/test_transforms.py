@@ -168,7 +168,9 @@ def test_load_rejects_non_finite(tmp_path, bad):
     with pytest.raises(
             ValueError,
             match=re.escape(f"{path}: non-finite (NaN/inf) features in "
-                            "video 'bad' at frames [4]")):
+                            "video 'bad' at frames [4] (find every such "
+                            'problem at once with `python '
+                            'tools/data/check_dataset.py --config')):
         LoadFeatureFrames()(results)
     # Frames that are not read are not checked.
     results['frame_inds'] = np.array([0, 5])

@@ -5,16 +5,18 @@ the checker collects every problem, grouped by kind, so one run shows all
 that is wrong with a dataset. Checks:
 
 * video lists: line format, integer labels in ``[0, num_classes)``,
-  duplicate ids (within and across splits);
+  duplicate ids within a split (``duplicate_id``) and videos in several
+  splits (``id_in_several_splits``);
 * count file: line format, class indices ``0..C-1``, ``C == num_classes``,
   counts equal to the counts recomputed from the training list;
 * features (opened through :func:`build_feature_store`, so ``.npy``
   directories and packed stores both work): missing, unreadable, rank not 2,
-  ``D != feat_dim``, ``T != num_frames``, NaN / inf anywhere (the whole
-  array is read).
+  ``D != feat_dim``, ``T != num_frames`` (from the headers), NaN / inf
+  anywhere (the whole array is read; ``check_values=False`` skips this).
 
 The result is a JSON-serialisable report (:func:`check_dataset`).
 """
+import copy
 import os.path as osp
 import sys
 from collections import OrderedDict
@@ -152,8 +154,12 @@ def check_count_file(path: str, num_classes: Optional[int],
 
 
 def check_feature(store, video_id: str, feat_dim: Optional[int],
-                  num_frames: Optional[int]) -> List[Tuple[str, str]]:
-    """Problems ``[(kind, message)]`` of one video's features."""
+                  num_frames: Optional[int],
+                  check_values: bool = True) -> List[Tuple[str, str]]:
+    """Problems ``[(kind, message)]`` of one video's features.
+
+    With ``check_values=False`` only the header (shape) is read.
+    """
     try:
         arr = store.open(video_id)
     except (FileNotFoundError, KeyError) as e:
@@ -174,6 +180,8 @@ def check_feature(store, video_id: str, feat_dim: Optional[int],
     if num_frames is not None and shape[0] != num_frames:
         found.append(('wrong_frames', f'{where}: shape {shape}, expected '
                       f'T = {num_frames}'))
+    if not check_values:
+        return found
     try:
         data = np.asarray(arr)
     except Exception as e:  # noqa: BLE001
@@ -195,8 +203,11 @@ def check_features(feature_root: str,
                    num_frames: Optional[int],
                    problems: Problems,
                    workers: int = 1,
-                   progress: bool = True) -> int:
+                   progress: bool = True,
+                   check_values: bool = True) -> int:
     """Check the features of every video, ``workers`` threads in parallel.
+
+    ``check_values=False`` reads only the headers (shapes), not the values.
 
     Returns:
         int: the number of videos whose features passed every check.
@@ -213,7 +224,7 @@ def check_features(feature_root: str,
     good = 0
 
     def one(vid):
-        return check_feature(store, vid, feat_dim, num_frames)
+        return check_feature(store, vid, feat_dim, num_frames, check_values)
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         # map keeps the list order, so the examples are deterministic
@@ -228,19 +239,23 @@ def check_features(feature_root: str,
     return good
 
 
-def splits_from_config(config: str,
+def splits_from_config(config,
                        num_classes: Optional[int] = None,
-                       cfg_options: Optional[dict] = None) -> dict:
+                       cfg_options: Optional[dict] = None,
+                       split_keys: Sequence[Tuple[str, str]] = SPLIT_KEYS
+                       ) -> dict:
     """Dataset settings from an mmengine config.
 
     Reads ``train/val/test_dataloader.dataset`` (descending into wrapper
     datasets) with ``data_root`` applied like the datasets do.
 
     Args:
-        config (str): Config file.
+        config (str | Config): Config file, or a loaded config (not
+            modified).
         num_classes (int, optional): Overrides the datasets' value.
         cfg_options (dict, optional): ``key=value`` overrides merged into
             the config first, as ``--cfg-options`` of ``tools/train.py``.
+        split_keys: ``(split name, dataloader key)`` pairs to read.
 
     Returns:
         dict: ``splits`` (name -> ``ann_file``, ``feature_root``,
@@ -249,13 +264,17 @@ def splits_from_config(config: str,
     from mmengine.config import Config
 
     from ...utils.data_keys import apply_data_keys
-    cfg = Config.fromfile(config)
+    if isinstance(config, Config):
+        cfg = copy.deepcopy(config)  # the caller's config is kept
+        config = cfg.filename or 'config'
+    else:
+        cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     apply_data_keys(cfg)
     splits: Dict[str, dict] = OrderedDict()
     count_file = None
-    for name, key in SPLIT_KEYS:
+    for name, key in split_keys:
         loader = cfg.get(key)
         if not loader or 'dataset' not in loader:
             continue
@@ -298,7 +317,8 @@ def check_dataset(splits: Dict[str, dict],
                   count_file: Optional[str] = None,
                   workers: int = 1,
                   progress: bool = True,
-                  check_features_too: bool = True) -> dict:
+                  check_features_too: bool = True,
+                  check_values: bool = True) -> dict:
     """Check every split; return the report.
 
     Args:
@@ -306,6 +326,15 @@ def check_dataset(splits: Dict[str, dict],
             ``num_frames``). The count file is compared with the split named
             ``'train'`` (or the first one).
         num_classes (int, optional): if None, taken from the count file.
+        workers (int): threads reading features.
+        progress (bool): show a progress bar while reading features.
+        check_features_too (bool): open every video's features.
+        check_values (bool): read the whole arrays (NaN / inf); False reads
+            only the headers (shapes).
+
+    Splits reading the same list (e.g. a test loader on the validation
+    list) are compared with each other for shared ids only if their lists
+    differ, and features are checked once per (list, feature directory).
 
     Returns:
         dict: ``ok``, ``num_problems``, ``problems`` (kind -> ``count``,
@@ -316,23 +345,32 @@ def check_dataset(splits: Dict[str, dict],
         num_classes = check_count_file(count_file, None, None, Problems())
     per_split: Dict[str, dict] = OrderedDict()
     all_labels: Dict[str, List[List[int]]] = {}
-    owner: Dict[str, str] = {}
+    owner: Dict[str, Tuple[str, str]] = {}
+    checked: Dict[tuple, str] = {}  # (list, features ...) -> split name
     for name, split in splits.items():
+        key = (split['ann_file'], split['feature_root'],
+               split.get('feat_dim'), split.get('num_frames'))
+        if key in checked:  # the same list and features: checked already
+            per_split[name] = dict(per_split[checked[key]])
+            all_labels[name] = all_labels[checked[key]]
+            continue
+        checked[key] = name
         ids, labels = check_label_list(split['ann_file'], num_classes,
                                        problems)
         all_labels[name] = labels
         for vid in ids:
-            if vid in owner and owner[vid] != name:
+            first = owner.setdefault(vid, (name, split['ann_file']))
+            if first[1] != split['ann_file']:
                 problems.add(
-                    'duplicate_id', f'video {vid!r} is in split {name!r} '
-                    f'({split["ann_file"]}) and in split {owner[vid]!r}')
-            owner.setdefault(vid, name)
+                    'id_in_several_splits', f'video {vid!r} is in split '
+                    f'{name!r} ({split["ann_file"]}) and in split '
+                    f'{first[0]!r} ({first[1]})')
         good = 0
         if check_features_too:
             good = check_features(split['feature_root'], ids,
                                   split.get('feat_dim'),
                                   split.get('num_frames'), problems,
-                                  workers, progress)
+                                  workers, progress, check_values)
         per_split[name] = dict(
             ann_file=split['ann_file'],
             feature_root=split['feature_root'],

@@ -1,4 +1,5 @@
 # Each module registers its component at definition; add one import per module.
+from .dataset_check_hook import DatasetCheckHook
 from .eval_context_hook import EvalContextHook
 from .frame_sampling_seed_hook import FrameSamplingSeedHook
 from .long_tail_loss_hook import LongTailLossHook
@@ -9,6 +10,7 @@ from .stage_checkpoint_hook import (
 )
 
 __all__ = [
-    'EvalContextHook', 'FrameSamplingSeedHook', 'LongTailLossHook',
-    'StageCheckpointHook', 'CHECKPOINT_CHOICES', 'find_checkpoint'
+    'DatasetCheckHook', 'EvalContextHook', 'FrameSamplingSeedHook',
+    'LongTailLossHook', 'StageCheckpointHook', 'CHECKPOINT_CHOICES',
+    'find_checkpoint'
 ]
