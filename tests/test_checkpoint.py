@@ -16,6 +16,9 @@ from mmengine.runner.checkpoint import CheckpointLoader
 import meid_mmaction  # noqa: F401  (registers the checkpoint loader)
 from meid_mmaction.utils import checkpoint as ckpt_mod
 from meid_mmaction.utils.checkpoint import (
+    CheckpointReadError,
+    check_resume_checkpoint,
+    find_resume_checkpoint,
     history_buffer_getattr,
     load_checkpoint_file,
 )
@@ -224,8 +227,129 @@ def test_history_buffer_getattr_direct():
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(FileNotFoundError):
-        load_checkpoint_file(str(tmp_path / 'nope.pth'))
+    path = str(tmp_path / 'nope.pth')
+    with pytest.raises(FileNotFoundError,
+                       match=f'{path} can not be found'):
+        load_checkpoint_file(path)
+
+
+def _broken(tmp_path, good, kind, name):
+    """Write a broken copy of the checkpoint file ``good``."""
+    data = open(good, 'rb').read()
+    content = dict(empty=b'', truncated=data[:len(data) // 2],
+                   text=b'this is not a checkpoint\n' * 4,
+                   random=bytes(range(7, 256)) * 3)[kind]
+    path = tmp_path / name
+    path.write_bytes(content)
+    return str(path)
+
+
+@pytest.mark.parametrize('kind, text', [
+    ('empty', r'cannot read the checkpoint: the file is empty \(0 bytes\)'),
+    ('truncated', r'cannot read the checkpoint: the file is truncated: it '
+     r'starts as a torch checkpoint \(zip archive\) but its end is '
+     r'missing \(\d+ bytes\); it was probably cut off'),
+    ('text', r'cannot read the checkpoint: not a torch checkpoint: the file '
+     r'\(100 bytes\) is neither a zip archive'),
+    ('random', r'cannot read the checkpoint: not a torch checkpoint'),
+])
+def test_unreadable_file_is_named(tmp_path, mmengine_ckpt, kind, text):
+    path = _broken(tmp_path, mmengine_ckpt[0], kind, f'{kind}.pth')
+    with pytest.raises(CheckpointReadError, match=f'^{path}: {text}'):
+        load_checkpoint_file(path)
+    # the same through mmengine (load_from, --resume, tools/test.py)
+    with pytest.raises(CheckpointReadError, match=f'^{path}: {text}'):
+        CheckpointLoader.load_checkpoint(path)
+
+
+def test_corrupt_archive_is_named(tmp_path, mmengine_ckpt):
+    # a complete zip directory, but a member's bytes are damaged
+    data = bytearray(open(mmengine_ckpt[0], 'rb').read())
+    data[100:400] = b'x' * 300
+    path = tmp_path / 'corrupt.pth'
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointReadError,
+                       match=f'^{path}: cannot read the checkpoint, the file '
+                       r'is corrupt \('):
+        load_checkpoint_file(str(path))
+
+
+def test_resume_needs_a_training_checkpoint(tmp_path, mmengine_ckpt):
+    assert check_resume_checkpoint(mmengine_ckpt[0])['epoch'] == 1
+    path = tmp_path / 'weights.pth'
+    torch.save({'fc.weight': torch.zeros(2)}, path)
+    with pytest.raises(CheckpointReadError,
+                       match=f"^{path}: not a training checkpoint to resume "
+                       r"from \(needs 'state_dict' and 'meta' with 'epoch' "
+                       r"and 'iter'; found \['fc.weight'\]\). To start a new "
+                       'run from these weights, use load_from=<file> without '
+                       '--resume'):
+        check_resume_checkpoint(str(path))
+
+
+def _work_dir(tmp_path, good, epochs=(1, 2, 3), last=3):
+    """``epoch_N.pth`` copies of ``good`` and a ``last_checkpoint``."""
+    work = tmp_path / 'work'
+    work.mkdir()
+    for e in epochs:
+        (work / f'epoch_{e}.pth').write_bytes(open(good, 'rb').read())
+    (work / 'best_acc_epoch_9.pth').write_bytes(b'')  # never a candidate
+    if last is not None:
+        (work / 'last_checkpoint').write_text(str(work / f'epoch_{last}.pth'))
+    return work
+
+
+def test_find_resume_latest(tmp_path, mmengine_ckpt):
+    work = _work_dir(tmp_path, mmengine_ckpt[0])
+    assert find_resume_checkpoint(str(work)) == (str(work / 'epoch_3.pth'),
+                                                 [])
+
+
+def test_find_resume_falls_back_to_previous_good(tmp_path, mmengine_ckpt):
+    work = _work_dir(tmp_path, mmengine_ckpt[0])
+    _broken(work, mmengine_ckpt[0], 'truncated', 'epoch_3.pth')
+    _broken(work, mmengine_ckpt[0], 'empty', 'epoch_2.pth')
+    path, warnings = find_resume_checkpoint(str(work))
+    assert path == str(work / 'epoch_1.pth')
+    assert len(warnings) == 1
+    assert warnings[0].startswith(
+        f'--resume: {work / "epoch_3.pth"}: cannot read the checkpoint: the '
+        'file is truncated')
+    assert f'{work / "epoch_2.pth"}: cannot read the checkpoint: the file ' \
+        'is empty (0 bytes)' in warnings[0]
+    assert warnings[0].endswith(
+        f'Resuming from {work / "epoch_1.pth"} instead (the newest '
+        'checkpoint that can be read)')
+
+
+def test_find_resume_without_last_checkpoint_file(tmp_path, mmengine_ckpt):
+    work = _work_dir(tmp_path, mmengine_ckpt[0], epochs=(2, 10), last=None)
+    path, warnings = find_resume_checkpoint(str(work))
+    assert path == str(work / 'epoch_10.pth')  # numeric, not text order
+    assert warnings == [
+        f'--resume: {work / "last_checkpoint"} not found. Resuming from '
+        f'{work / "epoch_10.pth"} instead (the newest checkpoint that can be '
+        'read)'
+    ]
+
+
+def test_find_resume_nothing_to_resume(tmp_path):
+    assert find_resume_checkpoint(str(tmp_path)) == (None, [
+        f'--resume: no checkpoint in the work dir {tmp_path} (no '
+        'last_checkpoint file, no epoch_*.pth / iter_*.pth): training starts '
+        'from scratch'
+    ])
+    assert find_resume_checkpoint(str(tmp_path / 'not_made'))[0] is None
+
+
+def test_find_resume_none_readable(tmp_path, mmengine_ckpt):
+    work = _work_dir(tmp_path, mmengine_ckpt[0], epochs=(1, ), last=1)
+    _broken(work, mmengine_ckpt[0], 'text', 'epoch_1.pth')
+    with pytest.raises(CheckpointReadError,
+                       match=r'^--resume: no checkpoint in the work dir '
+                       f'{work} can be read: {work / "epoch_1.pth"}: cannot '
+                       'read the checkpoint: not a torch checkpoint'):
+        find_resume_checkpoint(str(work))
 
 
 class _ToyModel(BaseModel):

@@ -1,6 +1,10 @@
 """Train a model from a config: ``python tools/train.py CONFIG [options]``."""
 import argparse
 
+from meid_mmaction.utils.checkpoint import (
+    check_resume_checkpoint,
+    find_resume_checkpoint,
+)
 from meid_mmaction.utils.cli import add_common_args, build_runner, load_config
 from meid_mmaction.utils.distributed import distributed_session
 
@@ -13,8 +17,10 @@ def parse_args():
         nargs='?',
         type=str,
         const='auto',
-        help='resume from the given checkpoint, or from the latest one in '
-        'the work dir when no path is given')
+        help='resume from the given checkpoint (an error if it cannot be '
+        'read), or, without a path, from the latest checkpoint of the work '
+        'dir (the newest readable one if the latest is broken; a warning '
+        'and a fresh start if the work dir has none)')
     parser.add_argument(
         '--amp', action='store_true', help='automatic mixed precision')
     parser.add_argument(
@@ -53,12 +59,6 @@ def merge_args(cfg, args):
                              f'AmpOptimWrapper, got {optim_wrapper!r}')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
-    elif args.resume is not None:
-        cfg.resume = True
-        cfg.load_from = args.resume
     if args.check_data is not None:
         hooks = [h for h in cfg.get('custom_hooks') or []
                  if h.get('type') != 'DatasetCheckHook']
@@ -77,12 +77,43 @@ def merge_args(cfg, args):
     return cfg
 
 
+def resolve_resume(cfg, resume):
+    """Set ``cfg.resume`` / ``cfg.load_from`` for ``--resume [PATH]``.
+
+    The checkpoint is checked here, before anything is built: an explicit
+    path that cannot be read is an error naming it; without a path the
+    latest readable checkpoint of the work dir is used.
+
+    Returns:
+        list: warnings to log (fallback to an earlier checkpoint, or no
+        checkpoint at all and a fresh start).
+    """
+    if resume is None:
+        return []
+    if resume == 'auto':
+        path, notes = find_resume_checkpoint(cfg.work_dir)
+    else:
+        check_resume_checkpoint(resume)
+        path, notes = resume, []
+    if path is None:  # nothing to resume: a fresh run (keeps load_from)
+        cfg.resume = False
+    else:
+        cfg.resume = True
+        cfg.load_from = path
+    return notes
+
+
 def main():
     args = parse_args()
     cfg = merge_args(load_config(args), args)
+    notes = resolve_resume(cfg, args.resume)
     # N processes on CPU (gloo) or GPUs; the group is destroyed at the end
     with distributed_session(cfg):
-        build_runner(cfg).train()
+        runner = build_runner(cfg)
+        for note in notes:
+            runner.logger.warning(note)
+        runner.train()
+        del runner  # the group is freed only when nothing references it
 
 
 if __name__ == '__main__':

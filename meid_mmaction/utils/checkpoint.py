@@ -12,12 +12,20 @@ load, and refuse any other pickled global with an error naming it.
 Like mmengine's own loader it expands ``~`` and raises
 ``FileNotFoundError`` for a missing file. On torch < 2.5 (no scoped
 allow-list) it falls back to torch's default ``torch.load`` and says so once.
+
+A file that cannot be read (empty, truncated, not a torch file) raises
+:class:`CheckpointReadError` naming it and saying what is wrong.
+:func:`find_resume_checkpoint` picks the checkpoint ``--resume`` continues
+from: the latest one, or the newest earlier one that can be read.
 """
 import functools
+import os
 import os.path as osp
 import pickle
+import re
 import warnings
-from typing import List, Tuple
+import zipfile
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -114,6 +122,36 @@ def _warn_no_safe_globals() -> None:
         stacklevel=3)
 
 
+class CheckpointReadError(ValueError):
+    """A checkpoint file exists but cannot be read (the message names it)."""
+
+
+#: the first bytes of a zip archive (torch >= 1.6 checkpoints)
+_ZIP_MAGIC = b'PK\x03\x04'
+#: the first byte of a pickle (legacy torch checkpoints start with one)
+_PICKLE_PROTO = b'\x80'
+
+
+def _container_problem(filename: str) -> Optional[str]:
+    """What is wrong with the file as a torch checkpoint container, read
+    from its size, first bytes and zip directory (None if it looks fine)."""
+    size = osp.getsize(filename)
+    if size == 0:
+        return 'the file is empty (0 bytes)'
+    with open(filename, 'rb') as f:
+        head = f.read(4)
+    if head == _ZIP_MAGIC:
+        if not zipfile.is_zipfile(filename):
+            return ('the file is truncated: it starts as a torch checkpoint '
+                    f'(zip archive) but its end is missing ({size} bytes); '
+                    'it was probably cut off while being written')
+        return None
+    if head[:1] == _PICKLE_PROTO:  # torch's legacy (pre-zip) format
+        return None
+    return (f'not a torch checkpoint: the file ({size} bytes) is neither a '
+            'zip archive (torch.save) nor a legacy torch file')
+
+
 def load_checkpoint_file(filename: str, map_location=None):
     """``torch.load`` with ``weights_only=True`` and the allow-list.
 
@@ -123,12 +161,30 @@ def load_checkpoint_file(filename: str, map_location=None):
 
     Raises:
         FileNotFoundError: if the file does not exist.
+        CheckpointReadError: if the file is empty, truncated, not a torch
+            checkpoint or otherwise unreadable; the message names the file
+            and the problem.
         pickle.UnpicklingError: if the file pickles any global outside the
             allow-list; the message names the offending globals.
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
+    problem = _container_problem(filename)
+    if problem is not None:
+        raise CheckpointReadError(
+            f'{filename}: cannot read the checkpoint: {problem}')
+    try:
+        return _load(filename, map_location)
+    except (pickle.UnpicklingError, CheckpointReadError):
+        raise
+    except Exception as err:  # noqa: BLE001 - any reader error is named
+        raise CheckpointReadError(
+            f'{filename}: cannot read the checkpoint, the file is corrupt '
+            f'({type(err).__name__}: {err})') from err
+
+
+def _load(filename: str, map_location):
     if not _supports_safe_globals():
         # torch < 2.5 has no scoped allow-list; keep torch's own default.
         _warn_no_safe_globals()
@@ -164,3 +220,99 @@ def register_checkpoint_loader() -> None:
     :func:`load_checkpoint_file`."""
     CheckpointLoader.register_scheme(
         prefixes='', loader=load_checkpoint_file, force=True)
+
+
+def check_resume_checkpoint(filename: str) -> dict:
+    """Load ``filename`` and check that a run can resume from it.
+
+    Returns:
+        dict: the checkpoint's ``meta``.
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointReadError: the file cannot be read, or it is not a
+            training checkpoint (no ``meta`` with ``epoch`` and ``iter``, or
+            no ``state_dict``).
+    """
+    checkpoint = load_checkpoint_file(filename, map_location='cpu')
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    if not isinstance(meta, dict) or not {'epoch', 'iter'} <= set(meta) \
+            or 'state_dict' not in checkpoint:
+        keys = sorted(map(str, checkpoint)) if isinstance(
+            checkpoint, dict) else type(checkpoint).__name__
+        raise CheckpointReadError(
+            f'{filename}: not a training checkpoint to resume from (needs '
+            "'state_dict' and 'meta' with 'epoch' and 'iter'; found "
+            f'{keys}). To start a new run from these weights, use '
+            'load_from=<file> without --resume')
+    return meta
+
+
+_NUMBERED = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
+
+
+def _numbered_checkpoints(work_dir: str) -> List[str]:
+    """``epoch_N.pth`` / ``iter_N.pth`` in ``work_dir``, newest first."""
+    if not osp.isdir(work_dir):
+        return []
+    found = []
+    for name in os.listdir(work_dir):
+        match = _NUMBERED.match(name)
+        if match:
+            found.append((int(match.group(2)), osp.join(work_dir, name)))
+    return [path for _, path in sorted(found, reverse=True)]
+
+
+def find_resume_checkpoint(work_dir: str) -> Tuple[Optional[str], List[str]]:
+    """The checkpoint ``--resume`` (without a path) continues from.
+
+    Candidates, in order: the file named in ``work_dir/last_checkpoint``
+    (mmengine's latest), then ``epoch_N.pth`` / ``iter_N.pth`` in
+    ``work_dir`` from the highest ``N`` down. The first that
+    :func:`check_resume_checkpoint` accepts is used; skipping any candidate
+    (unreadable, missing, or no ``last_checkpoint`` file) gives a warning.
+
+    Returns:
+        tuple: ``(path, warnings)``; ``path`` is None when the work dir has
+        no checkpoint at all (a warning says training starts from scratch).
+
+    Raises:
+        CheckpointReadError: checkpoints exist but none can be read; the
+            message lists each file and its problem.
+    """
+    candidates = []
+    last_file = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(last_file):
+        with open(last_file, encoding='utf-8') as f:
+            latest = f.read().strip()
+        if latest:
+            candidates.append(latest)
+    for path in _numbered_checkpoints(work_dir):
+        if not any(osp.exists(c) and osp.samefile(c, path)
+                   for c in candidates):
+            candidates.append(path)
+    if not candidates:
+        return None, [
+            f'--resume: no checkpoint in the work dir {work_dir} (no '
+            'last_checkpoint file, no epoch_*.pth / iter_*.pth): training '
+            'starts from scratch'
+        ]
+    problems = []
+    if not osp.isfile(last_file):
+        problems.append(f'{last_file} not found')
+    for path in candidates:
+        try:
+            check_resume_checkpoint(path)
+        except (FileNotFoundError, CheckpointReadError) as err:
+            problems.append(str(err))
+            continue
+        warnings = []
+        if problems:
+            warnings.append('--resume: ' + '; '.join(problems) +
+                            f'. Resuming from {path} instead (the newest '
+                            'checkpoint that can be read)')
+        return path, warnings
+    raise CheckpointReadError(
+        f'--resume: no checkpoint in the work dir {work_dir} can be read: ' +
+        '; '.join(problems) + '. Delete the broken files to start from '
+        'scratch, or pass --resume <checkpoint>')
