@@ -38,6 +38,6 @@ def test_ci_runs_the_readme_commands():
     setup = [c for c in readme if c.startswith('pip install')]
     assert len(setup) == 1, setup  # the set-up is one command
     assert ci == [setup[0], 'bash tools/demo.sh', 'python -m pytest -q',
-                  'ruff check .']
+                  'ruff check .', 'interrogate meid_mmaction']
     for command in ci:
         assert command in readme, command

@@ -1,3 +1,4 @@
+"""The CharadesLT / CharadesEgoLT feature datasets."""
 from mmaction.registry import DATASETS
 
 from .multilabel_feature_dataset import MultiLabelFeatureDataset

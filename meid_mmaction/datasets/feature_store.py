@@ -23,6 +23,7 @@ class NpyFeatureStore:
         self.root = root
 
     def location(self, video_id: str) -> str:
+        """``<root>/<video id>.npy``, for reading and messages."""
         return osp.join(self.root, f'{video_id}.npy')
 
     def open(self, video_id: str) -> np.ndarray:

@@ -70,7 +70,7 @@ class MultiLabelFeatureDataset(BaseDataset):
                  head_thr: int,
                  tail_thr: int,
                  pipeline: Sequence[Union[dict, Callable]] = (),
-                 data_prefix: Union[dict, str] = dict(feat=''),
+                 data_prefix: Union[dict, str] = dict(feat=''),  # noqa: B006
                  count_file: Optional[str] = None,
                  train_ann_file: Optional[str] = None,
                  feat_dim: Optional[int] = None,

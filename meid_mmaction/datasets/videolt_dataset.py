@@ -1,3 +1,4 @@
+"""The VideoLT feature dataset."""
 from mmaction.registry import DATASETS
 
 from .multilabel_feature_dataset import MultiLabelFeatureDataset

@@ -99,7 +99,7 @@ def test_shard_size_limit(src, tmp_path):
         cur += n
     expected.append(cur)
     assert [s['rows'] for s in index['shards']] == expected
-    for i, s in enumerate(index['shards']):
+    for s in index['shards']:
         path = osp.join(out, s['file'])
         assert np.load(path, mmap_mode='r').shape == (s['rows'], D)
         assert osp.getsize(path) == 128 + s['rows'] * row_bytes

@@ -363,7 +363,7 @@ def test_tail_with_head_and_avoid_head_placement(tmp_path):
     # every video with a non-head class also has a head class
     assert all(set(lab) & head for lab in labels if set(lab) - head)
     frames = {}
-    for vid, segs in _train_segments(tmp_path / 'p').items():
+    for vid in _train_segments(tmp_path / 'p'):
         frames[vid] = len(np.load(tmp_path / 'p' / 'features' /
                                   f'{vid}.npy'))
     checked = 0

@@ -79,6 +79,24 @@ def _is_int(value) -> bool:
             and not isinstance(value, (bool, np.bool_)))
 
 
+def _array_to_classes(label: np.ndarray, where: str) -> List[int]:
+    """Class indices of an integer array or a floating multi-hot ``[C]``."""
+    if np.issubdtype(label.dtype, np.floating):
+        if label.ndim != 1:
+            raise ValueError(
+                f'{where}: a floating label is read as a multi-hot '
+                f'vector [C], got shape {tuple(label.shape)}')
+        if not np.all(np.isfinite(label)):
+            raise ValueError(f'{where}: multi-hot label contains NaN '
+                             'or inf')
+        return np.flatnonzero(label).tolist()
+    if np.issubdtype(label.dtype, np.integer):
+        return label.reshape(-1).tolist()
+    raise ValueError(
+        f'{where}: label array of dtype {label.dtype} is neither '
+        'integer class indices nor a floating multi-hot vector')
+
+
 def _label_to_classes(label, idx: int, source: str) -> List[int]:
     """Turn one sample's label into a list of class indices.
 
@@ -101,21 +119,7 @@ def _label_to_classes(label, idx: int, source: str) -> List[int]:
     if isinstance(label, torch.Tensor):
         label = label.detach().cpu().numpy()
     if isinstance(label, np.ndarray):
-        if np.issubdtype(label.dtype, np.floating):
-            if label.ndim != 1:
-                raise ValueError(
-                    f'{where}: a floating label is read as a multi-hot '
-                    f'vector [C], got shape {tuple(label.shape)}')
-            if not np.all(np.isfinite(label)):
-                raise ValueError(f'{where}: multi-hot label contains NaN '
-                                 'or inf')
-            classes = np.flatnonzero(label).tolist()
-        elif np.issubdtype(label.dtype, np.integer):
-            classes = label.reshape(-1).tolist()
-        else:
-            raise ValueError(
-                f'{where}: label array of dtype {label.dtype} is neither '
-                'integer class indices nor a floating multi-hot vector')
+        classes = _array_to_classes(label, where)
     elif _is_int(label):
         classes = [int(label)]
     elif isinstance(label, (list, tuple)):

@@ -46,12 +46,15 @@ class Problems:
         self.groups: 'OrderedDict[str, dict]' = OrderedDict()
 
     def add(self, kind: str, message: str) -> None:
+        """Count a problem of ``kind``; keep its message if among the
+        first ``NUM_EXAMPLES``."""
         group = self.groups.setdefault(kind, dict(count=0, examples=[]))
         group['count'] += 1
         if len(group['examples']) < NUM_EXAMPLES:
             group['examples'].append(message)
 
     def count(self, kind: Optional[str] = None) -> int:
+        """Problems of ``kind`` (all kinds when None)."""
         if kind is None:
             return sum(g['count'] for g in self.groups.values())
         return self.groups.get(kind, dict(count=0))['count']

@@ -23,6 +23,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 import torch
+from mmengine.utils import ProgressBar
 
 from ..annotations import parse_label_list
 from ..transforms.sampling import uniform_frame_indices
@@ -363,14 +364,7 @@ def extract_features(pairs: Sequence[Tuple[str, str]], out_dir: str,
         ``skipped_done``, ``failed`` (list of ``video_id``/``path``/
         ``error``) and the settings.
     """
-    if out_format not in ('npy', 'packed'):
-        raise ValueError(f"out_format must be 'npy' or 'packed', got "
-                         f'{out_format!r}')
-    if dtype not in ('float32', 'float16'):
-        raise ValueError(f"dtype must be 'float32' or 'float16', got "
-                         f'{dtype!r}')
-    if batch_videos <= 0:
-        raise ValueError(f'batch_videos must be > 0, got {batch_videos}')
+    _check_options(out_format, dtype, batch_videos)
     os.makedirs(out_dir, exist_ok=True)
     report_path = report_path or osp.join(out_dir, REPORT_FILE)
     writer = None
@@ -390,33 +384,12 @@ def extract_features(pairs: Sequence[Tuple[str, str]], out_dir: str,
         _VideoDataset(todo, num_frames, short_side, crop_size, backend),
         batch_size=batch_videos, num_workers=workers, shuffle=False,
         collate_fn=list)
-    bar = None
-    if progress and todo:
-        from mmengine.utils import ProgressBar
-        bar = ProgressBar(len(todo))
+    bar = ProgressBar(len(todo)) if progress and todo else None
     start = time.time()
     try:
         for batch in loader:
-            good = [b for b in batch if b['error'] is None]
-            for b in batch:
-                if b['error'] is not None:
-                    report['failed'].append(dict(
-                        video_id=b['video_id'], path=b['path'],
-                        error=b['error']))
-            if good:
-                feats = extractor(np.concatenate([b['frames']
-                                                  for b in good]))
-                feats = feats.reshape(len(good), num_frames, -1)
-                for b, f in zip(good, feats):
-                    f = validate_features(f.astype(dtype), b['path'])
-                    if writer is not None:
-                        writer.append(b['video_id'], f, b['path'])
-                    else:
-                        _save_npy_atomic(
-                            osp.join(out_dir, f'{b["video_id"]}.npy'), f)
-                    report['backends'][b['backend']] = \
-                        report['backends'].get(b['backend'], 0) + 1
-                    report['extracted'] += 1
+            _extract_batch(batch, extractor, num_frames, dtype, out_dir,
+                           writer, report)
             if bar is not None:
                 for _ in batch:
                     bar.update()
@@ -436,6 +409,44 @@ def extract_features(pairs: Sequence[Tuple[str, str]], out_dir: str,
             writer.abort()
     _write_report(report_path, report)
     return report
+
+
+def _check_options(out_format: str, dtype: str, batch_videos: int) -> None:
+    """Raise ``ValueError`` naming a bad option of :func:`extract_features`.
+    """
+    if out_format not in ('npy', 'packed'):
+        raise ValueError(f"out_format must be 'npy' or 'packed', got "
+                         f'{out_format!r}')
+    if dtype not in ('float32', 'float16'):
+        raise ValueError(f"dtype must be 'float32' or 'float16', got "
+                         f'{dtype!r}')
+    if batch_videos <= 0:
+        raise ValueError(f'batch_videos must be > 0, got {batch_videos}')
+
+
+def _extract_batch(batch: List[dict], extractor: FrameExtractor,
+                   num_frames: int, dtype: str, out_dir: str,
+                   writer: Optional[PackedStoreWriter], report: dict) -> None:
+    """Features of the decodable videos of ``batch``, written out; failures
+    and counts go to ``report``."""
+    good = [b for b in batch if b['error'] is None]
+    for b in batch:
+        if b['error'] is not None:
+            report['failed'].append(dict(
+                video_id=b['video_id'], path=b['path'], error=b['error']))
+    if not good:
+        return
+    feats = extractor(np.concatenate([b['frames'] for b in good]))
+    feats = feats.reshape(len(good), num_frames, -1)
+    for b, f in zip(good, feats):
+        f = validate_features(f.astype(dtype), b['path'])
+        if writer is not None:
+            writer.append(b['video_id'], f, b['path'])
+        else:
+            _save_npy_atomic(osp.join(out_dir, f'{b["video_id"]}.npy'), f)
+        report['backends'][b['backend']] = \
+            report['backends'].get(b['backend'], 0) + 1
+        report['extracted'] += 1
 
 
 def _write_report(path: str, report: Dict) -> None:

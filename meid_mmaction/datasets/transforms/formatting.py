@@ -31,6 +31,7 @@ class PackFeatureInputs(BaseTransform):
         self.meta_keys = tuple(meta_keys)
 
     def transform(self, results: dict) -> dict:
+        """Pack ``features`` into ``inputs`` and a data sample."""
         feats = torch.from_numpy(results['features'])
         num_clips = results.get('num_clips', 1)
         inputs = feats.view(num_clips, -1, feats.shape[-1])

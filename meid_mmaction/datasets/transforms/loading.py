@@ -41,6 +41,7 @@ class OpenFeatures(BaseTransform):
         return store
 
     def transform(self, results: dict) -> dict:
+        """Open the features of ``results['video_id']`` (lazily)."""
         store = self._store(results['feature_root'])
         video_id = results['video_id']
         location = store.location(video_id)
@@ -85,6 +86,7 @@ class LoadFeatureFrames(BaseTransform):
     """
 
     def transform(self, results: dict) -> dict:
+        """Read the rows ``frame_inds`` as float32 ``[K, D]``."""
         frame_inds = results['frame_inds']
         # Fancy indexing a memmap reads only the selected rows.
         feats = np.asarray(results['features'][frame_inds], dtype=np.float32)

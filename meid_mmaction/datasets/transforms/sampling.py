@@ -76,6 +76,7 @@ class SampleFeatureFrames(BaseTransform):
         return np.sort(inds, axis=1).reshape(-1)
 
     def transform(self, results: dict) -> dict:
+        """Set ``frame_inds`` (and ``clip_len`` / ``num_clips``)."""
         total = int(results['total_frames'])
         if total <= 0:
             raise ValueError(f'video {results.get("video_id")!r} has '

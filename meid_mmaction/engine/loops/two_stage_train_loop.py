@@ -264,7 +264,7 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
             head.set_train_stage(stage)
         self._frozen_outside = []
         if stage == 2:
-            for name, module in self._outside_modules(heads):
+            for _, module in self._outside_modules(heads):
                 module.requires_grad_(False)
                 self._frozen_outside.append(module)
         self._release_frozen()

@@ -216,6 +216,7 @@ class LongTailMAP(BaseMetric):
 
     @dataset_meta.setter
     def dataset_meta(self, dataset_meta: dict) -> None:
+        """Set by the evaluator; the grouping is resolved again."""
         self._dataset_meta = dataset_meta
         self._grouping = None
 

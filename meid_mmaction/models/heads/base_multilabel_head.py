@@ -63,7 +63,7 @@ class BaseMultiLabelHead(BaseHead):
     def __init__(self,
                  num_classes: int,
                  in_channels: int,
-                 loss_cls: dict = dict(type='MultiLabelFocalLoss'),
+                 loss_cls: dict = dict(type='MultiLabelFocalLoss'),  # noqa: B006
                  label_smooth_eps: float = 0.0,
                  topk: Union[int, Sequence[int]] = (),
                  average_clips: str = 'prob',

@@ -149,8 +149,8 @@ class MEIDHead(BaseMultiLabelHead):
                  aggregator: Optional[dict] = None,
                  aggregate_motion: bool = False,
                  frames_per_view: Optional[int] = None,
-                 loss_cls: dict = dict(type='MultiLabelFocalLoss'),
-                 loss_distill: Optional[dict] = dict(
+                 loss_cls: dict = dict(type='MultiLabelFocalLoss'),  # noqa: B006
+                 loss_distill: Optional[dict] = dict(  # noqa: B006
                      type='HeadTailDistillLoss'),
                  init_cfg: Optional[dict] = None,
                  **kwargs) -> None:

@@ -24,8 +24,9 @@ class NonlinearClsHead(BaseMultiLabelHead):
                  in_channels: int,
                  hidden_channels: int = None,
                  dropout_ratio: float = 0.5,
-                 loss_cls: dict = dict(type='MultiLabelFocalLoss'),
-                 init_cfg=dict(type='Normal', layer='Linear', std=0.01),
+                 loss_cls: dict = dict(type='MultiLabelFocalLoss'),  # noqa: B006
+                 init_cfg=dict(type='Normal', layer='Linear',  # noqa: B006
+                               std=0.01),
                  **kwargs) -> None:
         super().__init__(
             num_classes=num_classes,
