@@ -87,6 +87,7 @@ def head_cfg(arm: str, small: bool = False) -> dict:
 
 
 def count_params(module: torch.nn.Module) -> int:
+    """Number of parameters of ``module``."""
     return sum(p.numel() for p in module.parameters())
 
 
@@ -295,6 +296,7 @@ def _ms(values: List[float]) -> str:
 
 
 def print_accuracy(results: dict, args: argparse.Namespace) -> None:
+    """Markdown table (mean +- std over seeds) of ``results``."""
     print(f'{len(args.seeds)} seeds, {args.epochs} (+{args.epochs}) epochs, '
           f'lr chosen on validation among {args.lrs}')
     print('| arm | lr | params | val overall | test overall | head | '
@@ -312,6 +314,8 @@ def print_accuracy(results: dict, args: argparse.Namespace) -> None:
 
 # ----------------------------------------------------------------------
 def parse_args(argv=None) -> argparse.Namespace:
+    """Command line: ``speed``, ``speed-one`` (one arm, internal) or
+    ``accuracy``."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     sub = parser.add_subparsers(dest='mode', required=True)
     for name in ('speed', 'speed-one'):
@@ -352,6 +356,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> None:
+    """Entry point."""
     args = parse_args(argv)
     if args.mode == 'speed-one':
         print(json.dumps(speed_one(args)))
