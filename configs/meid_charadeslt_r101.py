@@ -13,9 +13,9 @@ keeps its mean).
 MEID variant: the paper's (docs/method.md, "MEID variants": L(Y + Y_F),
 sigmoid(Y + Y_F), R = 1 / (A + beta), own trainable necks, class-balanced
 stage 2 without label mask), because this config targets the paper's
-published row. On the CPU study of docs/benchmarks.md the variant chosen on
-validation is cfs_norm='rank' with inference='prob_mix' (as in
-configs/meid_synthetic.py; --cfg-options model.cls_head.cfs_norm=rank
+published row. On the CPU study of docs/benchmarks.md the variant chosen
+on validation keeps this model and scores 0.5 sigmoid(Y) + 0.5 sigmoid(Y_F)
+(the released code's inference; --cfg-options
 model.cls_head.inference=prob_mix); it has not been tried on CharadesLT
 features.
 """

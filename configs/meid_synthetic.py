@@ -7,15 +7,14 @@ _base_ = [
 ]
 
 # MEID variant: the one chosen on validation in docs/benchmarks.md ("MEID's
-# second expert": 3 presets x 3 seeds): complementary frame selection on the
-# within-video rank of A (ours) and the released code's inference
-# 0.5 sigmoid(Y) + 0.5 sigmoid(Y_F); stage 2 keeps the paper's objective
-# L(Y + Y_F). The paper's variant: configs/meid_synthetic_paper.py.
+# second expert": 3 presets x 3 seeds): the paper's model and stage-2
+# objective L(Y + Y_F), scored as in the authors' released code,
+# 0.5 sigmoid(Y) + 0.5 sigmoid(Y_F). The paper's variant:
+# configs/meid_synthetic_paper.py.
 model = dict(
     cls_head=dict(
         num_classes=50,
         in_channels=96,
-        cfs_norm='rank',
         inference='prob_mix',
         inference_weight=0.5))
 
