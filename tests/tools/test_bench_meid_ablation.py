@@ -49,7 +49,7 @@ def test_arms_through_runner_and_summary(tmp_path, capsys):
     capsys.readouterr()
     tool.main(['x', '--summarize', out])
     text = capsys.readouterr().out
-    assert '| meid:release+mask|mix=0.5 | 1 |' in text
+    assert '| meid:release+mask [mix=0.5] | 1 |' in text
     tool.main(['x', '--summarize', out, '--select'])
     assert 'no MEID arm has 3 seeds' in capsys.readouterr().out
     with pytest.raises(SystemExit):

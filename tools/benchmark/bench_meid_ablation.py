@@ -569,6 +569,12 @@ def expand_mixtures(recs: List[dict]) -> List[dict]:
     return out
 
 
+def display(arm: str) -> str:
+    """Arm name for a markdown cell: ``a|mix=0.5`` -> ``a [mix=0.5]``."""
+    name, _, tag = arm.partition('|')
+    return f'{name} [{tag}]' if tag else name
+
+
 def summarize(path: str, split: str = 'test') -> str:
     """Markdown tables (mean ± std over seeds) per preset."""
     recs = expand_mixtures(load_records(path))
@@ -583,7 +589,7 @@ def summarize(path: str, split: str = 'test') -> str:
                   '|---|---|---|---|---|---|']
         for arm in sorted(rows, key=lambda a: (a.count('|'), a)):
             runs = rows[arm]
-            lines.append(f'| {arm} | {len(runs)} | ' + ' | '.join(
+            lines.append(f'| {display(arm)} | {len(runs)} | ' + ' | '.join(
                 _ms([x[split][g] for x in runs])
                 for g in ('overall', ) + GROUPS) + ' |')
         diag = [r for r in rows.get('e1', []) + rows.get('e1_nodistill', [])
