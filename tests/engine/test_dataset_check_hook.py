@@ -159,7 +159,8 @@ def test_preflight_bad_test_features_fail_at_train_start(data, tmp_path):
     assert f"{osp.join(data, 'feats', 'x2.npy')}: shape (5, 7), expected " \
            'D = 6' in msg
     assert "feature file of video 'x3' not found" in msg
-    assert 'python tools/data/check_dataset.py --config' in msg
+    assert 'python tools/data/check_dataset.py --config <config> ' \
+        '--headers-only` (plus the same --cfg-options)' in msg
     assert not osp.isdir(str(tmp_path / 'w')) or not any(
         f.endswith('.pth') for f in os.listdir(str(tmp_path / 'w')))
 

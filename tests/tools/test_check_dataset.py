@@ -153,6 +153,19 @@ def test_cli_explicit_and_report(tmp_path, capsys):
         _cli().main(['--ann-file', lst])
 
 
+def test_cli_headers_only_skips_values(tmp_path):
+    lst, feat = _dataset(tmp_path, [('a', [0]), ('b', [1])])
+    bad = np.zeros((6, 4), np.float32)
+    bad[2, 1] = np.inf
+    np.save(osp.join(feat, 'b.npy'), bad)
+    args = ['--ann-file', lst, '--data-prefix', feat, '--feat-dim', '4',
+            '--no-progress']
+    assert _cli().main(args) == 1  # the values are read: inf found
+    assert _cli().main(args + ['--headers-only']) == 0
+    np.save(osp.join(feat, 'b.npy'), np.zeros((6, 5), np.float32))
+    assert _cli().main(args + ['--headers-only']) == 1  # shape: D = 5
+
+
 def test_config_input(tmp_path):
     root = tmp_path / 'data'
     root.mkdir()

@@ -54,6 +54,10 @@ def parse_args(argv=None):
     parser.add_argument('--report', help='write the JSON report here')
     parser.add_argument('--no-features', action='store_true',
                         help='check lists and count file only')
+    parser.add_argument('--headers-only', action='store_true',
+                        help='read only the header (shape) of every feature '
+                        'file, not the values (no NaN / inf check); what '
+                        'training checks by default before it starts')
     parser.add_argument('--no-progress', action='store_true')
     args = parser.parse_args(argv)
     if (args.config is None) == (args.ann_file is None):
@@ -101,7 +105,8 @@ def main(argv=None) -> int:
         count_file=count_file,
         workers=args.workers,
         progress=not args.no_progress,
-        check_features_too=not args.no_features)
+        check_features_too=not args.no_features,
+        check_values=not args.headers_only)
     print(format_report(report))
     if args.report:
         with open(args.report, 'w', encoding='utf-8') as f:

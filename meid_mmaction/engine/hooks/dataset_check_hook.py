@@ -236,10 +236,12 @@ class DatasetCheckHook(Hook):
             return None, warnings
         report['ok'] = False
         config = runner.cfg.filename or '<config>'
+        flags = {'lists': ' --no-features', 'headers': ' --headers-only',
+                 'full': ''}[self.check]
         error = (
             'The pre-flight check of the data found problems (nothing was '
             'trained):\n' + format_report(report) + '\nSee every problem '
-            f'with `{CHECK_TOOL} --config {config}` (plus the same '
+            f'with `{CHECK_TOOL} --config {config}{flags}` (plus the same '
             '--cfg-options), fix the data or the config, and train again; '
             '`tools/train.py --check-data off` skips this check.')
         return error, warnings
