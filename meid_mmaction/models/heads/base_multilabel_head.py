@@ -150,7 +150,11 @@ class BaseMultiLabelHead(BaseHead):
                      data_samples: SampleList) -> Dict[str, torch.Tensor]:
         """Classification loss of logits ``[B, C]`` (masked when the
         samples carry a drawn class, see :meth:`loss_mask_from`) and the
-        ``top{k}_hit`` rates of ``topk`` (not losses: logged only)."""
+        ``top{k}_hit`` rates of ``topk`` (not losses: logged only). Logits
+        in float16 / bfloat16 (mixed precision) are cast to float32 first,
+        so every classification loss computes in float32."""
+        if cls_scores.dtype in (torch.float16, torch.bfloat16):
+            cls_scores = cls_scores.float()
         targets = self.targets_from(data_samples, cls_scores.device)
         if cls_scores.shape != targets.shape:
             raise ValueError(

@@ -237,13 +237,21 @@ class MEIDHead(BaseMultiLabelHead):
         # DDP only registers parameters that require grad when it wraps the
         # model, and expert 2 must be among them for stage 2.
         self.register_buffer('train_stage', torch.ones((), dtype=torch.long))
+        # Host copy of ``train_stage``: reading the buffer (``.item()``)
+        # would synchronise with the GPU several times per step.
+        self._stage = 1
 
     # ------------------------------------------------------------------
     # stages
     @property
     def stage(self) -> int:
         """Current stage: 1 (expert 1 only) or 2 (both experts)."""
-        return int(self.train_stage.item())
+        return self._stage
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """Load as usual, then refresh the host copy of ``train_stage``."""
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        self._stage = int(self.train_stage.item())
 
     def stage_modules(self, stage: int) -> Tuple[nn.Module, ...]:
         """Modules trained in ``stage`` (the expert and its necks)."""
@@ -262,6 +270,7 @@ class MEIDHead(BaseMultiLabelHead):
         if stage not in (1, 2):
             raise ValueError(f'stage must be 1 or 2, got {stage!r}')
         self.train_stage.fill_(stage)
+        self._stage = stage
         for s in (1, 2):
             for module in self.stage_modules(s):
                 module.requires_grad_(s == stage)

@@ -44,6 +44,9 @@ def head_tail_distill_loss(head_feats: torch.Tensor,
                          f'with the same shape, got '
                          f'{tuple(head_feats.shape)} and '
                          f'{tuple(tail_feats.shape)}')
+    if head_feats.dtype in (torch.float16, torch.bfloat16):
+        # mixed precision: variances of [B, K] in float32
+        head_feats, tail_feats = head_feats.float(), tail_feats.float()
     diff = (head_feats.var(dim=0, unbiased=False) -
             tail_feats.var(dim=0, unbiased=False))
     if distance == 'l2':
@@ -111,11 +114,18 @@ class HeadTailDistillLoss(nn.Module):
         self.register_buffer('tail_mask', torch.zeros(self.num_classes))
         # 1 once set_class_groups has run (persisted in checkpoints).
         self.register_buffer('groups_set', torch.zeros((), dtype=torch.long))
+        # Host copy of ``groups_set`` (no GPU sync in ``forward``).
+        self._groups_set = False
 
     @property
     def has_class_groups(self) -> bool:
         """Whether the head / tail groups have been set."""
-        return bool(self.groups_set.item())
+        return self._groups_set
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """Load as usual, then refresh the host copy of ``groups_set``."""
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        self._groups_set = bool(self.groups_set.item())
 
     def set_class_groups(self, class_groups: Dict[str, Sequence[int]]) -> None:
         """Fill the head / tail masks from a dataset's class grouping.
@@ -149,10 +159,11 @@ class HeadTailDistillLoss(nn.Module):
                 self._init_neck(self.neck_head, head_mask)
                 self._init_neck(self.neck_tail, tail_mask)
             self.groups_set.fill_(1)
+            self._groups_set = True
 
     @staticmethod
     def _init_neck(neck: nn.Linear, mask: torch.Tensor) -> None:
-        fan_in = max(int(mask.sum().item()), 1)
+        fan_in = max(int(mask.sum().item()), 1)  # once, at set-up
         bound = 1.0 / math.sqrt(fan_in)
         neck.weight.uniform_(-bound, bound)
         neck.weight.mul_(mask)
