@@ -7,6 +7,7 @@ from mmaction.registry import DATASETS
 from mmengine.dataset import BaseDataset
 
 from .annotations import parse_class_counts, parse_label_list
+from .batched_reading import BatchedFeatureReader, check_bank_cfg
 from .class_groups import ClassGroups, counts_from_labels
 from .samplers.class_aware_sampler import decode_drawn_index
 
@@ -57,6 +58,19 @@ class MultiLabelFeatureDataset(BaseDataset):
             each video is opened.
         test_mode (bool): Whether the dataset is for val / test.
         data_root (str, optional): Prefix joined to relative paths.
+        batch_read (bool): Fetch each batch with one vectorised read
+            (``__getitems__``; one sorted read per shard of a packed store)
+            instead of one pipeline run per video: same frames, values and
+            packed samples. Needs the standard pipeline (``OpenFeatures``,
+            ``SampleFeatureFrames``, ``LoadFeatureFrames``,
+            ``PackFeatureInputs``). Defaults to False.
+        feature_bank (dict, optional): Hold the whole split in memory and
+            gather batches there (implies batched reads):
+            ``dict(device='cpu' | 'cuda[:i]', dtype='float16' | 'float32' |
+            'int8', memory_limit=None)``; int8 stores a per-channel scale
+            and logs its reconstruction error. Loaded on the first batch
+            (refused, naming the bytes needed and available, if it does not
+            fit); needs ``num_workers=0``. See ``docs/design.md``.
     """
 
     METAINFO: dict = dict()
@@ -76,6 +90,8 @@ class MultiLabelFeatureDataset(BaseDataset):
                  feat_dim: Optional[int] = None,
                  test_mode: bool = False,
                  data_root: Optional[str] = None,
+                 batch_read: bool = False,
+                 feature_bank: Optional[dict] = None,
                  **kwargs) -> None:
         if not isinstance(num_classes, int) or num_classes <= 0:
             raise ValueError(
@@ -94,6 +110,7 @@ class MultiLabelFeatureDataset(BaseDataset):
         self._sampling_seed: Optional[Tuple[int, int]] = None
         self._label_offsets = np.zeros(1, dtype=np.int64)
         self._label_flat = np.zeros(0, dtype=np.int32)
+        feature_bank = check_bank_cfg(feature_bank)
         super().__init__(
             ann_file=ann_file,
             data_root=data_root or '',
@@ -101,6 +118,10 @@ class MultiLabelFeatureDataset(BaseDataset):
             pipeline=list(pipeline),
             test_mode=test_mode,
             **kwargs)
+        self._batched = None
+        if batch_read or feature_bank is not None:
+            self._batched = BatchedFeatureReader(self.pipeline.transforms,
+                                                 feature_bank)
 
     def _join(self, path: Optional[str]) -> Optional[str]:
         if path is None or osp.isabs(path) or not self.data_root:
@@ -180,21 +201,50 @@ class MultiLabelFeatureDataset(BaseDataset):
         """
         self._sampling_seed = (int(seed), int(epoch))
 
-    def prepare_data(self, idx: int):
-        """Run the pipeline on sample ``idx`` (a plain index, or an encoded
-        ``(video, class)`` index whose class becomes ``drawn_class``)."""
+    def _decode_index(self, idx: int):
+        """``(video index, drawn class or None)`` of a sample index."""
         idx, drawn_class = decode_drawn_index(idx, len(self))
         if drawn_class is not None and not \
                 0 <= drawn_class < self.num_classes:
             raise ValueError(
                 f'encoded sample index decodes to class {drawn_class}, '
                 f'outside [0, {self.num_classes})')
+        return idx, drawn_class
+
+    def prepare_data(self, idx: int):
+        """Run the pipeline on sample ``idx`` (a plain index, or an encoded
+        ``(video, class)`` index whose class becomes ``drawn_class``)."""
+        idx, drawn_class = self._decode_index(idx)
         data_info = self.get_data_info(idx)
         if drawn_class is not None:
             data_info['drawn_class'] = drawn_class
         if self._sampling_seed is not None:
             data_info['sample_seed'] = (*self._sampling_seed, int(idx))
         return self.pipeline(data_info)
+
+    def __getitems__(self, indices: Sequence[int]) -> list:
+        """Samples ``indices`` at once (torch's batched fetch).
+
+        With ``batch_read`` or ``feature_bank``: one vectorised read for the
+        batch (equal to ``[self[i] for i in indices]``); otherwise exactly
+        that.
+        """
+        if self._batched is None:
+            return [self[i] for i in indices]
+        if not self._fully_initialized:
+            self.full_init()
+        videos, drawn = zip(*(self._decode_index(i) for i in indices))
+        return self._batched.read(self, videos, drawn)
+
+    def load_feature_bank(self):
+        """Load the configured feature bank now (else: at the first
+        batch); returns the :class:`FeatureBank`."""
+        if self._batched is None or self._batched.bank_cfg is None:
+            raise ValueError('load_feature_bank: this dataset has no '
+                             'feature_bank config')
+        if not self._fully_initialized:
+            self.full_init()
+        return self._batched.load_bank(self)
 
     def get_cat_ids(self, idx: int) -> List[int]:
         """All class indices of sample ``idx``."""

@@ -1,0 +1,291 @@
+"""Read a whole batch of feature clips at once.
+
+:class:`BatchedFeatureReader` does for a batch of dataset indices what the
+standard pipeline ``OpenFeatures`` -> ``SampleFeatureFrames`` ->
+``LoadFeatureFrames`` -> ``PackFeatureInputs`` does for one sample, with
+the same frames (:func:`seeded_frame_indices` / :func:`uniform_frame_indices`
+of the same seeds), the same values and the same packed output, but with
+one vectorised read per batch: from the feature store
+(``read_frames(video_ids, frame_inds)``, one sorted read per shard for a
+packed store) or from a :class:`FeatureBank` in RAM / GPU memory. It backs
+``MultiLabelFeatureDataset.__getitems__`` (``batch_read=True`` or
+``feature_bank=dict(...)``).
+"""
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmaction.structures import ActionDataSample
+
+from ..utils.compat import set_gt_label
+from .feature_bank import BANK_DTYPES, FeatureBank
+from .feature_store import build_feature_store
+from .transforms import (
+    LoadFeatureFrames,
+    OpenFeatures,
+    PackFeatureInputs,
+    SampleFeatureFrames,
+)
+from .transforms.sampling import seeded_frame_indices, uniform_frame_indices
+
+_PIPELINE = (OpenFeatures, SampleFeatureFrames, LoadFeatureFrames,
+             PackFeatureInputs)
+_BANK_KEYS = ('device', 'dtype', 'memory_limit')
+
+
+def check_bank_cfg(feature_bank: Optional[dict]) -> Optional[dict]:
+    """Validate a ``feature_bank`` config; returns it with defaults."""
+    if feature_bank is None:
+        return None
+    if not isinstance(feature_bank, dict):
+        raise ValueError('feature_bank must be None or a dict with keys '
+                         f'{_BANK_KEYS}, got {feature_bank!r}')
+    unknown = sorted(set(feature_bank) - set(_BANK_KEYS))
+    if unknown:
+        raise ValueError(f'feature_bank has unknown keys {unknown}; '
+                         f'expected a subset of {list(_BANK_KEYS)}')
+    cfg = dict(device='cpu', dtype='float16', memory_limit=None)
+    cfg.update(feature_bank)
+    if cfg['dtype'] not in BANK_DTYPES:
+        raise ValueError(f"feature_bank dtype must be one of {BANK_DTYPES}, "
+                         f"got {cfg['dtype']!r}")
+    device = str(cfg['device'])
+    if device != 'cpu' and not device.startswith('cuda'):
+        raise ValueError("feature_bank device must be 'cpu' or 'cuda[:i]', "
+                         f'got {device!r}')
+    return cfg
+
+
+class BatchedFeatureReader:
+    """Batch-at-once equivalent of a dataset's feature pipeline.
+
+    Args:
+        pipeline (Sequence): The dataset's transforms; must be exactly
+            ``OpenFeatures``, ``SampleFeatureFrames``, ``LoadFeatureFrames``,
+            ``PackFeatureInputs`` (their arguments are honoured).
+        feature_bank (dict, optional): ``device`` (``'cpu'`` or
+            ``'cuda[:i]'``), ``dtype`` (``'float32'``, ``'float16'``,
+            ``'int8'``), ``memory_limit`` (bytes, optional). None: read from
+            the feature store.
+    """
+
+    def __init__(self,
+                 pipeline: Sequence,
+                 feature_bank: Optional[dict] = None) -> None:
+        kinds = tuple(type(t) for t in pipeline)
+        if kinds != _PIPELINE:
+            raise ValueError(
+                'batch_read / feature_bank support exactly the pipeline '
+                f'{[k.__name__ for k in _PIPELINE]}, got '
+                f'{[k.__name__ for k in kinds]}; use the per-sample path '
+                '(batch_read=False, feature_bank=None) for other transforms')
+        opener, sampler, _, packer = pipeline
+        self.feat_dim = opener.feat_dim
+        self.clip_len = sampler.clip_len
+        self.num_clips = sampler.num_clips
+        self.test_mode = sampler.test_mode
+        self.meta_keys = packer.meta_keys
+        self.bank_cfg = check_bank_cfg(feature_bank)
+        self.bank: Optional[FeatureBank] = None
+        self._stores: Dict[str, object] = {}
+        self._ids: Optional[List[str]] = None
+        self._totals: Optional[np.ndarray] = None
+        self._uniform: Dict[int, np.ndarray] = {}
+
+    def __getstate__(self):
+        # No open memory maps or banks into pickled copies (workers).
+        state = self.__dict__.copy()
+        state.update(_stores={}, bank=None)
+        return state
+
+    # ------------------------------------------------------------ set-up
+    def _store(self, root: str):
+        store = self._stores.get(root)
+        if store is None:
+            store = build_feature_store(root)
+            self._stores[root] = store
+        return store
+
+    def _split_info(self, dataset):
+        if self._ids is None:
+            infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+            roots = {info['feature_root'] for info in infos}
+            if len(roots) != 1:
+                raise ValueError('batched reads need one feature root per '
+                                 f'dataset, got {sorted(roots)}')
+            self._root = roots.pop()
+            self._ids = [info['video_id'] for info in infos]
+            self._totals = np.full(len(infos), -1, dtype=np.int64)
+            self._dataset_feat_dim = infos[0].get('feat_dim') \
+                if infos else None
+        return self._ids
+
+    def load_bank(self, dataset) -> FeatureBank:
+        """Load (once) the feature bank of ``dataset``'s split."""
+        if self.bank is None:
+            if self.bank_cfg is None:
+                raise ValueError('this dataset has no feature_bank config')
+            if torch.utils.data.get_worker_info() is not None:
+                raise ValueError(
+                    'feature_bank: the bank is loaded once in the main '
+                    'process and gathers batches itself; set the '
+                    'dataloader num_workers=0 (a worker would load its own '
+                    'copy of the whole split)')
+            ids = self._split_info(dataset)
+            self.bank = FeatureBank.load(
+                self._store(self._root),
+                ids,
+                device=self.bank_cfg['device'],
+                dtype=self.bank_cfg['dtype'],
+                feat_dim=self.feat_dim or self._dataset_feat_dim,
+                memory_limit=self.bank_cfg['memory_limit'],
+                name=getattr(dataset, 'ann_file', 'split'))
+        return self.bank
+
+    # ------------------------------------------------------------ frames
+    def _frame_counts(self, store, idx: np.ndarray) -> np.ndarray:
+        """``[B]`` frame counts (opened once per video and process)."""
+        totals = self._totals[idx]
+        feat_dim = self.feat_dim or self._dataset_feat_dim
+        for pos in np.nonzero(totals < 0)[0]:
+            vid = self._ids[idx[pos]]
+            arr = store.open(vid)
+            if arr.ndim != 2 or arr.shape[0] == 0 or (
+                    feat_dim is not None and arr.shape[1] != feat_dim):
+                raise ValueError(
+                    f'{store.location(vid)}: features of video {vid!r} '
+                    f'have shape {tuple(arr.shape)}, expected [frames > 0, '
+                    f'{feat_dim if feat_dim is not None else "D"}]')
+            self._totals[idx[pos]] = totals[pos] = arr.shape[0]
+        return totals
+
+    def frame_indices(self, dataset, idx: np.ndarray, totals: np.ndarray,
+                      device=None):
+        """``[B, num_clips * clip_len]`` int64 frames of samples ``idx``.
+
+        The per-sample pipeline's frames: uniform in test mode, else
+        :func:`seeded_frame_indices` of ``(seed, epoch, index)`` after
+        ``dataset.set_epoch``, else the global ``numpy.random`` state in
+        sample order. A tensor on ``device`` if given, else numpy.
+        """
+        seed = getattr(dataset, '_sampling_seed', None)
+        if not self.test_mode and seed is not None:
+            return seeded_frame_indices([(*seed, int(i)) for i in idx],
+                                        totals, self.clip_len,
+                                        self.num_clips, device=device)
+        rows = []
+        for total in totals.tolist():
+            if self.test_mode:
+                inds = self._uniform.get(total)
+                if inds is None:
+                    inds = uniform_frame_indices(total, self.clip_len,
+                                                 self.num_clips)
+                    self._uniform[total] = inds
+            else:
+                inds = np.sort(np.random.randint(
+                    0, total, size=(self.num_clips, self.clip_len)),
+                    axis=1).reshape(-1)
+            rows.append(inds)
+        inds = np.stack(rows).astype(np.int64)
+        return inds if device is None else torch.from_numpy(inds).to(device)
+
+    # -------------------------------------------------------------- read
+    def read(self,
+             dataset,
+             indices: Sequence[int],
+             drawn: Optional[Sequence[Optional[int]]] = None) -> List[dict]:
+        """Samples ``indices`` as the per-sample pipeline packs them.
+
+        Args:
+            dataset: The dataset (labels, seeds, split).
+            indices (Sequence[int]): ``B`` video indices.
+            drawn (Sequence[int | None], optional): Per sample, the class a
+                label-masked sampler drew it for (``drawn_class``).
+        """
+        ids = self._split_info(dataset)
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if self.bank_cfg is not None:
+            bank = self.load_bank(dataset)
+            totals = bank.lengths_host[idx]
+            frames = self.frame_indices(dataset, idx, totals, bank.device)
+            feats = bank.gather(torch.from_numpy(idx).to(bank.device),
+                                frames)
+            frames_host = frames.cpu().numpy() \
+                if 'frame_inds' in self.meta_keys else None
+            store = None
+        else:
+            store = self._store(self._root)
+            totals = self._frame_counts(store, idx)
+            frames_host = self.frame_indices(dataset, idx, totals)
+            vids = [ids[i] for i in idx.tolist()]
+            feats = torch.from_numpy(
+                self._read_store(store, vids, frames_host))
+        return self._pack(dataset, idx, feats, frames_host, totals, drawn)
+
+    def _read_store(self, store, vids: List[str],
+                    frames: np.ndarray) -> np.ndarray:
+        if callable(getattr(store, 'read_frames', None)):
+            feats = store.read_frames(vids, frames)
+        else:
+            feats = np.stack([
+                np.asarray(store.open(v)[f], dtype=np.float32)
+                for v, f in zip(vids, frames)
+            ])
+        feats = np.asarray(feats, dtype=np.float32)
+        finite = np.isfinite(feats).all(axis=2)
+        if not finite.all():
+            b = int(np.nonzero(~finite.all(axis=1))[0][0])
+            bad = np.unique(frames[b][~finite[b]])
+            raise ValueError(
+                f'{store.location(vids[b])}: non-finite (NaN/inf) features '
+                f'in video {vids[b]!r} at frames {bad[:10].tolist()}')
+        return feats
+
+    def _pack(self, dataset, idx: np.ndarray, feats: torch.Tensor,
+              frames: Optional[np.ndarray], totals: np.ndarray,
+              drawn) -> List[dict]:
+        """Per-sample ``dict(inputs, data_samples)`` like
+        ``PackFeatureInputs``; inputs are views of one batch tensor."""
+        num_classes = dataset.num_classes
+        lo = dataset._label_offsets[idx]
+        hi = dataset._label_offsets[idx + 1]
+        empty = np.nonzero(hi == lo)[0]
+        if len(empty):
+            raise ValueError(f'video {self._ids[idx[empty[0]]]!r} has an '
+                             'empty label')
+        flat = np.concatenate(
+            [dataset._label_flat[a:b] for a, b in zip(lo, hi)])
+        rows = np.repeat(np.arange(len(idx)), hi - lo)
+        target = torch.zeros(len(idx), num_classes, dtype=torch.float32)
+        target[torch.from_numpy(rows), torch.from_numpy(
+            flat.astype(np.int64))] = 1.0
+        inputs = feats.view(len(idx), self.num_clips, self.clip_len,
+                            feats.shape[-1])
+        seed = getattr(dataset, '_sampling_seed', None)
+        extra = [k for k in self.meta_keys if k not in (
+            'video_id', 'frame_inds', 'total_frames', 'num_clips',
+            'clip_len', 'sample_seed', 'feature_location')]
+        out = []
+        for b, i in enumerate(idx.tolist()):
+            meta = dict(video_id=self._ids[i],
+                        total_frames=int(totals[b]),
+                        num_clips=self.num_clips,
+                        clip_len=self.clip_len)
+            if frames is not None:
+                meta['frame_inds'] = frames[b]
+            if seed is not None:
+                meta['sample_seed'] = (*seed, i)
+            if 'feature_location' in self.meta_keys:
+                meta['feature_location'] = (
+                    self._store(self._root).location(self._ids[i]))
+            if extra:
+                info = dataset.get_data_info(i)
+                meta.update({k: info[k] for k in extra if k in info})
+            meta = {k: meta[k] for k in self.meta_keys if k in meta}
+            if drawn is not None and drawn[b] is not None:
+                meta['drawn_class'] = int(drawn[b])  # as PackFeatureInputs
+            data_sample = ActionDataSample()
+            set_gt_label(data_sample, target[b])
+            data_sample.set_metainfo(meta)
+            out.append(dict(inputs=inputs[b], data_samples=data_sample))
+        return out
