@@ -1,4 +1,5 @@
-"""Training data-pipeline throughput: per-file .npy vs packed stores.
+"""Training-input throughput: per-file .npy, packed stores, batched reads
+and the in-memory feature bank.
 
 Builds a synthetic VideoLT-shaped data set (``[150, 2048]`` float32 per
 video) as per-file ``.npy``, then packs it as float32 and float16, and
@@ -15,10 +16,24 @@ file of the variant, the default; ``drop``: ``echo 3 >
 much of the variant is still cached after eviction. Variants are run
 round-robin, ``--repeats`` times; the table gives the median.
 
+With ``--fast-paths`` the same epoch is also timed, in the same process
+and round-robin with the per-sample variants, for the batched paths:
+``batch_read=True`` on the packed float16 store (``__getitems__``, one
+sorted read per shard and batch, same workers) and the RAM feature bank
+(``feature_bank=dict(dtype='float16' | 'int8')``, no worker); every
+variant then goes through ``ActionDataPreprocessor`` (videos/s up to the
+model input), and ``--cache cold warm`` times each disk variant both after
+eviction and with a warm page cache. The bank's one-time load is reported
+separately (not in videos/s).
+
 Usage::
 
     python tools/benchmark/bench_data_pipeline.py --work-dir WORK \\
         [--num-videos 1000] [--repeats 3] [--evict fadvise] [--keep]
+    # issue 11 (CharadesLT shape, all paths, cold and warm):
+    python tools/benchmark/bench_data_pipeline.py --work-dir WORK \\
+        --num-videos 2000 --frames 200 --batch-size 128 --fast-paths \\
+        --pack-dtypes float16 --cache cold warm --repeats 3 --keep
 
 ``WORK`` receives about 3 GB per 1,000 videos and is deleted at the end
 unless ``--keep`` (an existing data set there of the same shape is
@@ -87,7 +102,8 @@ def evict(root, mode):
             os.close(fd)
 
 
-def make_data(work, num_videos, frames, dim, num_classes, seed):
+def make_data(work, num_videos, frames, dim, num_classes, seed,
+              pack_dtypes=('float32', 'float16')):
     """Per-file float32 .npy + a training list; reused if already there."""
     from meid_mmaction.datasets.tools.packing import (
         list_source_ids,
@@ -97,7 +113,8 @@ def make_data(work, num_videos, frames, dim, num_classes, seed):
     ann = osp.join(work, 'train.lst')
     meta_path = osp.join(work, 'bench_meta.json')
     meta = dict(num_videos=num_videos, frames=frames, dim=dim,
-                num_classes=num_classes, seed=seed)
+                num_classes=num_classes, seed=seed,
+                pack_dtypes=list(pack_dtypes))
     if osp.isfile(meta_path) and json.load(open(meta_path)) == meta:
         print(f'reusing the data set in {work}')
     else:
@@ -123,26 +140,41 @@ def make_data(work, num_videos, frames, dim, num_classes, seed):
             f.writelines(lines)
         os.sync()
         print(f'wrote {num_videos} .npy files in {time.time() - t0:.1f} s')
-        for dtype in ('float32', 'float16'):
+        for dtype in pack_dtypes:
             t0 = time.time()
             pack_features(npy, osp.join(work, f'packed_{dtype}'),
                           list_source_ids(npy), dtype=dtype)
             print(f'packed {dtype} in {time.time() - t0:.1f} s')
         with open(meta_path, 'w') as f:
             json.dump(meta, f)
-    return ann, {
-        'per-file .npy float32': npy,
-        'packed float32': osp.join(work, 'packed_float32'),
-        'packed float16': osp.join(work, 'packed_float16'),
+    variants = {'per-file .npy float32': (npy, {})}
+    for dtype in pack_dtypes:
+        variants[f'packed {dtype}'] = (osp.join(work, f'packed_{dtype}'), {})
+    return ann, variants
+
+
+def fast_variants(work):
+    """The batched paths (issue 11) on the packed float16 store."""
+    packed = osp.join(work, 'packed_float16')
+    return {
+        'packed float16 batched': (packed, dict(batch_read=True)),
+        'RAM bank float16': (packed, dict(
+            feature_bank=dict(dtype='float16'), workers=0)),
+        'RAM bank int8': (packed, dict(
+            feature_bank=dict(dtype='int8'), workers=0)),
     }
 
 
-def time_epoch(ann, feat_dir, args):
-    """(videos/s after the first batch, first-batch seconds)."""
+def time_epoch(ann, feat_dir, args, options=None):
+    """(videos/s after the first batch, first-batch seconds, bank load
+    seconds or None)."""
     import torch
+    from mmaction.models.data_preprocessors import ActionDataPreprocessor
     from mmengine.dataset import pseudo_collate
 
     from meid_mmaction.datasets import MultiLabelFeatureDataset
+    options = dict(options or {})
+    workers = options.pop('workers', args.workers)
     pipeline = [
         dict(type='OpenFeatures'),
         dict(type='SampleFeatureFrames', clip_len=args.clip_len),
@@ -152,20 +184,29 @@ def time_epoch(ann, feat_dir, args):
     dataset = MultiLabelFeatureDataset(
         ann_file=ann, num_classes=args.num_classes, head_thr=100,
         tail_thr=20, pipeline=pipeline, data_prefix=dict(feat=feat_dir),
-        feat_dim=args.dim)
+        feat_dim=args.dim, **options)
+    dataset.set_epoch(args.seed, 0)  # as FrameSamplingSeedHook does
+    load = None
+    if 'feature_bank' in options:
+        t0 = time.perf_counter()
+        dataset.load_feature_bank()
+        load = time.perf_counter() - t0
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=args.batch_size, shuffle=True,
-        num_workers=args.workers, collate_fn=pseudo_collate)
+        num_workers=workers, collate_fn=pseudo_collate)
+    pre = ActionDataPreprocessor() if args.fast_paths else None
     t0 = time.perf_counter()
     it = iter(loader)
     first = next(it)
     t1 = time.perf_counter()
     n = 0
     for batch in it:
+        if pre is not None:
+            batch = pre(batch, training=True)
         n += len(batch['inputs'])
     t2 = time.perf_counter()
     assert first['inputs'][0].shape == (1, args.clip_len, args.dim)
-    return n / (t2 - t1), t1 - t0
+    return n / (t2 - t1), t1 - t0, load
 
 
 def main(argv=None) -> int:
@@ -186,47 +227,79 @@ def main(argv=None) -> int:
     parser.add_argument('--keep', action='store_true',
                         help='keep the data set in --work-dir')
     parser.add_argument('--json', default=None, help='write results here')
+    parser.add_argument('--fast-paths', action='store_true',
+                        help='also time batched reads and the RAM bank, '
+                        'through ActionDataPreprocessor')
+    parser.add_argument('--pack-dtypes', nargs='+',
+                        default=['float32', 'float16'],
+                        choices=('float32', 'float16'))
+    parser.add_argument('--cache', nargs='+', default=None,
+                        choices=('cold', 'warm'),
+                        help='time disk variants cold (evicted with '
+                        '--evict) and/or warm; default: as --evict says')
     args = parser.parse_args(argv)
+    if args.fast_paths and 'float16' not in args.pack_dtypes:
+        parser.error('--fast-paths needs float16 in --pack-dtypes')
     from mmengine.registry import init_default_scope
     init_default_scope('mmaction')
 
-    ann, variants = make_data(args.work_dir, args.num_videos, args.frames,
-                              args.dim, args.num_classes, args.seed)
-    results = {name: dict(rates=[], first=[], cached_after_evict=[])
-               for name in variants}
+    ann, disk = make_data(args.work_dir, args.num_videos, args.frames,
+                          args.dim, args.num_classes, args.seed,
+                          args.pack_dtypes)
+    if args.fast_paths:
+        disk.update(fast_variants(args.work_dir))
+    caches = args.cache or ['warm' if args.evict == 'none' else 'cold']
+    runs = []  # (name, cache, root, options)
+    for name, (root, options) in disk.items():
+        if 'feature_bank' in options:
+            runs.append((name, 'in memory', root, options))
+        else:
+            runs += [(name, c, root, options) for c in caches]
+    results = {(n, c): dict(rates=[], first=[], cached_after_evict=[],
+                            bank_load=[])
+               for n, c, _, _ in runs}
     for rep in range(args.repeats):
-        for name, root in variants.items():
-            evict(root, args.evict)
-            results[name]['cached_after_evict'].append(cached_bytes(root))
-            rate, first = time_epoch(ann, root, args)
-            results[name]['rates'].append(rate)
-            results[name]['first'].append(first)
-            print(f'[{rep + 1}/{args.repeats}] {name}: {rate:.1f} videos/s '
-                  f'(first batch {first:.2f} s, load {os.getloadavg()[0]:.1f})'
-                  , flush=True)
-    base = statistics.median(results['per-file .npy float32']['rates'])
+        for name, cache, root, options in runs:
+            r = results[(name, cache)]
+            if cache == 'cold' or 'feature_bank' in options:
+                evict(root, args.evict)
+                r['cached_after_evict'].append(cached_bytes(root))
+            rate, first, load = time_epoch(ann, root, args, options)
+            r['rates'].append(rate)
+            r['first'].append(first)
+            r['bank_load'].append(load)
+            extra = '' if load is None else f', bank load {load:.1f} s'
+            print(f'[{rep + 1}/{args.repeats}] {name} ({cache}): '
+                  f'{rate:.1f} videos/s (first batch {first:.2f} s{extra}, '
+                  f'load {os.getloadavg()[0]:.1f})', flush=True)
+    base_cache = 'cold' if 'cold' in caches else 'warm'
+    base = statistics.median(
+        results[('per-file .npy float32', base_cache)]['rates'])
     print(f'\n{args.num_videos} videos [{args.frames}, {args.dim}], '
           f'clip_len {args.clip_len}, batch {args.batch_size}, '
           f'{args.workers} workers, evict={args.evict}, median of '
           f'{args.repeats}\n')
-    print('| layout | disk size | videos/s (median) | all runs | vs per-file '
-          '|')
-    print('|---|---|---|---|---|')
-    for name, root in variants.items():
-        r = results[name]
+    print('| layout | cache | disk size | videos/s (median) | all runs | '
+          f'vs per-file {base_cache} |')
+    print('|---|---|---|---|---|---|')
+    for name, cache, root, _ in runs:
+        r = results[(name, cache)]
         apparent, allocated = disk_bytes(root)
         r.update(median=statistics.median(r['rates']),
                  disk_apparent=apparent, disk_allocated=allocated)
-        runs = ', '.join(f'{x:.0f}' for x in r['rates'])
-        print(f'| {name} | {allocated / 2**30:.2f} GiB | {r["median"]:.1f} '
-              f'| {runs} | {r["median"] / base:.2f}x |')
+        rates = ', '.join(f'{x:.0f}' for x in r['rates'])
+        print(f'| {name} | {cache} | {allocated / 2**30:.2f} GiB | '
+              f'{r["median"]:.1f} | {rates} | {r["median"] / base:.2f}x |')
     cached = [c for r in results.values() for c in r['cached_after_evict']
               if c is not None]
     if cached:
         print(f'\nbytes still cached right after eviction: max {max(cached)}')
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(dict(args=vars(args), results=results), f, indent=1)
+            json.dump(dict(args=vars(args),
+                           results={f'{n} ({c})': r
+                                    for (n, c), r in results.items()}),
+                      f, indent=1)
     if not args.keep:
         shutil.rmtree(args.work_dir)
     return 0

@@ -1,0 +1,250 @@
+"""Where a MEID training step's time goes, at VideoLT shape.
+
+Builds the model of a config (default ``configs/meid_videolt_r101.py``:
+``FeatureRecognizer`` + ``MEIDHead``, ``C = 1004``, ``D = 2048``) with the
+config's optimizer wrapper, on random inputs ``[B, 1, N, D]`` and multi-hot
+targets, and times for stage 1 and stage 2:
+
+* each phase of the head's training step, run in the same order as
+  ``MEIDHead.loss`` and on the same tensors: stage 1 ``embedding``,
+  ``attention``, ``pool+classifier`` (expert 1); stage 2 ``expert 1 (no
+  grad)``, ``cfs+embedding``, ``motion branch``, ``fuse+classifier`` (expert
+  2); then ``loss_cls``, ``loss_distill``, ``backward``, ``optimizer``
+  (gradient clipping + update + zero_grad);
+* the whole ``model.train_step`` (data preprocessor, forward, loss,
+  backward, optimizer, as the runner calls it) and the tensor -> Python
+  conversions (``item``, ``tolist``, ``bool`` / ``int`` / ``float`` of a
+  tensor: host synchronisations on a GPU) it makes, split into those of
+  the model's ``loss`` and the rest (mmengine's logging of the gradient
+  norm).
+
+CUDA timings synchronise around every phase. ``--amp bf16 | fp16`` runs the
+forward and losses under ``torch.autocast`` (the optimizer wrapper becomes
+``AmpOptimWrapper``, as ``tools/train.py --amp`` does).
+
+Usage::
+
+    python tools/benchmark/bench_step.py [--device cpu|cuda] [--batch 128]
+        [--frames 60] [--repeats 3] [--amp none|bf16|fp16] [--threads 1]
+        [--json out.json]
+"""
+import argparse
+import json
+import statistics
+import sys
+import time
+from contextlib import contextmanager, nullcontext
+
+import torch
+
+SYNCS = ('item', 'tolist', '__bool__', '__int__', '__float__')
+
+
+@contextmanager
+def count_syncs(counter):
+    """Count tensor -> Python conversions inside the block, by kind,
+    calling function, file and the tensor's device."""
+    originals = {n: getattr(torch.Tensor, n) for n in SYNCS}
+
+    def wrap(name, fn):
+
+        def counted(self, *args, **kwargs):
+            caller = sys._getframe(1).f_code
+            where = (f'{name} in {caller.co_name} '
+                     f'({caller.co_filename.rsplit("/", 2)[-2:][-1]}, '
+                     f'{self.device.type})')
+            counter[where] = counter.get(where, 0) + 1
+            return fn(self, *args, **kwargs)
+
+        return counted
+
+    for n, fn in originals.items():
+        setattr(torch.Tensor, n, wrap(n, fn))
+    try:
+        yield counter
+    finally:
+        for n, fn in originals.items():
+            setattr(torch.Tensor, n, fn)
+
+
+def build(args):
+    from mmaction.registry import MODELS
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmaction')
+    cfg = Config.fromfile(args.config)
+    model = MODELS.build(cfg.model).to(args.device)
+    model.init_weights()
+    head = model.cls_head
+    c = head.num_classes
+    groups = dict(head=list(range(0, c // 6)),
+                  medium=list(range(c // 6, c // 2)),
+                  tail=list(range(c // 2, c)))
+    for m in (head.distill1, head.distill2):
+        if m is not None:
+            m.set_class_groups(groups)
+    optim_cfg = dict(cfg.optim_wrapper)
+    if args.amp != 'none':
+        optim_cfg.update(type='AmpOptimWrapper', dtype=AMP_DTYPES[args.amp],
+                         loss_scale='dynamic')
+    optim = build_optim_wrapper(model, optim_cfg)
+    return model, optim, c
+
+
+AMP_DTYPES = dict(bf16='bfloat16', fp16='float16')
+
+
+def make_batch(args, c):
+    from mmaction.structures import ActionDataSample
+
+    from meid_mmaction.utils import set_gt_label
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(args.batch, 1, args.frames, args.dim, generator=g)
+    samples = []
+    for i in range(args.batch):
+        target = torch.zeros(c)
+        target[torch.randint(c, (1 + i % 2, ), generator=g)] = 1.
+        samples.append(set_gt_label(ActionDataSample(), target))
+    return dict(inputs=list(x), data_samples=samples)
+
+
+class Timer:
+
+    def __init__(self, device):
+        self.device = torch.device(device)
+        self.times = {}
+
+    def sync(self):
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize(self.device)
+
+    @contextmanager
+    def __call__(self, name):
+        self.sync()
+        t0 = time.perf_counter()
+        yield
+        self.sync()
+        self.times.setdefault(name, []).append(time.perf_counter() - t0)
+
+
+def phases_once(model, optim, data, stage, timer, autocast):
+    """One step, phase by phase (the computation of ``MEIDHead.loss``)."""
+    from meid_mmaction.models.heads.meid_modules import (
+        complementary_weights,
+        motion_features,
+        weighted_mean_pool,
+    )
+    head = model.cls_head
+    batch = model.data_preprocessor(data, training=True)
+    x = batch['inputs'].reshape(-1, *batch['inputs'].shape[2:])
+    targets = head.targets_from(batch['data_samples'], x.device)
+    e1, e2 = head.expert1, head.expert2
+    with autocast:
+        if stage == 1:
+            with timer('embedding'):
+                t = e1.embed(x)
+            with timer('attention'):
+                w = e1.attention(x)
+            with timer('pool+classifier'):
+                y = e1.fc_cls(weighted_mean_pool(t, w, e1.eps))
+            logits, expert_logits, distill = y, y, head.distill1
+        else:
+            with timer('expert 1 (no grad)'):
+                with torch.no_grad():
+                    y, w = e1.forward_with_weights(x)
+            with timer('cfs+embedding'):
+                r = complementary_weights(w, e2.beta, e2.cfs_norm)
+                x_c = weighted_mean_pool(e2.embed(x), r)
+            with timer('motion branch'):
+                x_m = e2.motion_embed(motion_features(x)).mean(dim=1)
+            with timer('fuse+classifier'):
+                y_f = e2.fc_cls(e2.fuse(torch.cat([x_c, x_m], dim=-1)))
+            logits, expert_logits, distill = y + y_f, y_f, head.distill2
+        with timer('loss_cls'):
+            loss = head.loss_cls(logits, targets)
+        with timer('loss_distill'):
+            loss = loss + distill(expert_logits)
+    with timer('backward'):
+        optim.backward(loss)
+    with timer('optimizer'):
+        optim.step()
+        optim.zero_grad()
+
+
+def bench_stage(model, optim, data, stage, args):
+    head = model.cls_head
+    head.set_train_stage(stage)
+    model.train()
+    autocast = (torch.autocast(torch.device(args.device).type,
+                               dtype=getattr(torch, AMP_DTYPES[args.amp]))
+                if args.amp != 'none' else nullcontext())
+    timer = Timer(args.device)
+    for rep in range(args.warmup + args.repeats):
+        if rep == args.warmup:
+            timer.times.clear()
+        phases_once(model, optim, data, stage, timer, autocast)
+        with timer('train_step (total)'):
+            model.train_step(data, optim)
+    syncs_loss, syncs_all = {}, {}
+    batch = model.data_preprocessor(data, training=True)
+    with count_syncs(syncs_loss), autocast:
+        model(**batch, mode='loss')
+    with count_syncs(syncs_all):
+        model.train_step(data, optim)
+    timer.sync()
+    return dict(
+        times={k: statistics.median(v)
+               for k, v in timer.times.items()},
+        syncs_in_loss=sum(syncs_loss.values()),
+        syncs_in_train_step=sum(syncs_all.values()),
+        sync_kinds=syncs_all)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--config', default='configs/meid_videolt_r101.py')
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--batch', type=int, default=128)
+    parser.add_argument('--frames', type=int, default=60)
+    parser.add_argument('--dim', type=int, default=2048)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--amp', choices=('none', 'bf16', 'fp16'),
+                        default='none')
+    parser.add_argument('--stages', type=int, nargs='+', default=[1, 2])
+    parser.add_argument('--threads', type=int, default=1,
+                        help='torch CPU threads (default 1: shared machine)')
+    parser.add_argument('--json', default=None)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    import meid_mmaction  # noqa: F401
+    model, optim, c = build(args)
+    data = make_batch(args, c)
+    out = {}
+    for stage in args.stages:
+        res = bench_stage(model, optim, data, stage, args)
+        out[f'stage{stage}'] = res
+        total = res['times'].pop('train_step (total)')
+        print(f'\nstage {stage}: B {args.batch}, N {args.frames}, D '
+              f'{args.dim}, C {c}, device {args.device}, amp {args.amp}, '
+              f'median of {args.repeats}')
+        print('| phase | ms | share of the phase sum |')
+        print('|---|---|---|')
+        s = sum(res['times'].values())
+        for k, v in res['times'].items():
+            print(f'| {k} | {v * 1e3:.1f} | {v / s:.0%} |')
+        print(f'| sum of phases | {s * 1e3:.1f} | |')
+        print(f'| model.train_step (total) | {total * 1e3:.1f} | |')
+        res['times']['train_step (total)'] = total
+        print(f"tensor->Python conversions: {res['syncs_in_loss']} in the "
+              f"model's loss, {res['syncs_in_train_step']} in the whole "
+              f"train_step ({res['sync_kinds']})")
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(args=vars(args), results=out), f, indent=1)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
