@@ -153,16 +153,18 @@ def make_data(work, num_videos, frames, dim, num_classes, seed,
     return ann, variants
 
 
-def fast_variants(work):
+def fast_variants(work, bank_device='cpu'):
     """The batched paths (issue 11) on the packed float16 store."""
     packed = osp.join(work, 'packed_float16')
-    return {
-        'packed float16 batched': (packed, dict(batch_read=True)),
-        'RAM bank float16': (packed, dict(
-            feature_bank=dict(dtype='float16'), workers=0)),
-        'RAM bank int8': (packed, dict(
-            feature_bank=dict(dtype='int8'), workers=0)),
-    }
+    out = {'packed float16 batched': (packed, dict(batch_read=True))}
+    devices = [('RAM', 'cpu')]
+    if bank_device != 'cpu':
+        devices.append(('GPU', bank_device))
+    for name, device in devices:
+        for dtype in ('float16', 'int8'):
+            out[f'{name} bank {dtype}'] = (packed, dict(
+                feature_bank=dict(dtype=dtype, device=device), workers=0))
+    return out
 
 
 def time_epoch(ann, feat_dir, args, options=None):
@@ -230,6 +232,9 @@ def main(argv=None) -> int:
     parser.add_argument('--fast-paths', action='store_true',
                         help='also time batched reads and the RAM bank, '
                         'through ActionDataPreprocessor')
+    parser.add_argument('--bank-device', default='cpu',
+                        help="with --fast-paths: also time banks on this "
+                        "device (e.g. 'cuda')")
     parser.add_argument('--pack-dtypes', nargs='+',
                         default=['float32', 'float16'],
                         choices=('float32', 'float16'))
@@ -247,7 +252,7 @@ def main(argv=None) -> int:
                           args.dim, args.num_classes, args.seed,
                           args.pack_dtypes)
     if args.fast_paths:
-        disk.update(fast_variants(args.work_dir))
+        disk.update(fast_variants(args.work_dir, args.bank_device))
     caches = args.cache or ['warm' if args.evict == 'none' else 'cold']
     runs = []  # (name, cache, root, options)
     for name, (root, options) in disk.items():

@@ -18,6 +18,13 @@ targets, and times for stage 1 and stage 2:
   the model's ``loss`` and the rest (mmengine's logging of the gradient
   norm).
 
+``--bank-gather`` also times one batch from a feature bank on the device
+(2,000 random videos of 150 frames, float16 and int8; seeded frame draw +
+gather of ``B x N`` frames), and ``--project-videos V --project-epochs E``
+prints the projected time of a two-stage run of ``E`` epochs per stage over
+``V`` videos (``ceil(V / B)`` steps per epoch, each the measured
+``train_step`` plus the float16 bank batch).
+
 CUDA timings synchronise around every phase. ``--amp bf16 | fp16`` runs the
 forward and losses under ``torch.autocast`` (the optimizer wrapper becomes
 ``AmpOptimWrapper``, as ``tools/train.py --amp`` does).
@@ -201,6 +208,40 @@ def bench_stage(model, optim, data, stage, args):
         sync_kinds=syncs_all)
 
 
+def bench_gather(args, repeats=20):
+    """Median seconds of one bank batch (draw + gather), per bank dtype."""
+    from meid_mmaction.datasets.feature_bank import FeatureBank
+    from meid_mmaction.datasets.transforms.sampling import (
+        seeded_frame_indices,
+    )
+    device = torch.device(args.device)
+    videos, frames = 2000, 150
+    lengths = torch.full((videos, ), frames, dtype=torch.int64)
+    first = torch.arange(videos, dtype=torch.int64) * frames
+    out = {}
+    for dtype in ('float16', 'int8'):
+        if dtype == 'int8':
+            data = torch.randint(-127, 128, (videos * frames, args.dim),
+                                 dtype=torch.int8, device=device)
+            scale = torch.rand(args.dim, device=device)
+        else:
+            data = torch.randn(videos * frames, args.dim, device=device,
+                               dtype=torch.float16)
+            scale = None
+        bank = FeatureBank(data, first.to(device), lengths.to(device), scale)
+        timer = Timer(device)
+        for rep in range(repeats + 2):
+            idx = torch.randint(videos, (args.batch, ))
+            with timer('gather'):
+                inds = seeded_frame_indices(
+                    [(0, rep, int(i)) for i in idx], bank.lengths_host[idx],
+                    args.frames, device=device)
+                bank.gather(idx.to(device), inds)
+        out[dtype] = statistics.median(timer.times['gather'][2:])
+        del bank, data
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--config', default='configs/meid_videolt_r101.py')
@@ -215,6 +256,9 @@ def main(argv=None) -> int:
     parser.add_argument('--stages', type=int, nargs='+', default=[1, 2])
     parser.add_argument('--threads', type=int, default=1,
                         help='torch CPU threads (default 1: shared machine)')
+    parser.add_argument('--bank-gather', action='store_true')
+    parser.add_argument('--project-videos', type=int, default=None)
+    parser.add_argument('--project-epochs', type=int, default=100)
     parser.add_argument('--json', default=None)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -240,6 +284,22 @@ def main(argv=None) -> int:
         print(f"tensor->Python conversions: {res['syncs_in_loss']} in the "
               f"model's loss, {res['syncs_in_train_step']} in the whole "
               f"train_step ({res['sync_kinds']})")
+    if args.bank_gather:
+        out['bank_gather'] = bench_gather(args)
+        for k, v in out['bank_gather'].items():
+            print(f'bank batch ({k}, draw + gather of {args.batch} x '
+                  f'{args.frames} frames): {v * 1e3:.2f} ms')
+    if args.project_videos:
+        steps = -(-args.project_videos // args.batch) * args.project_epochs
+        gather = out.get('bank_gather', {}).get('float16', 0.0)
+        total = sum(steps * (out[f'stage{s}']['times']['train_step (total)']
+                             + gather) for s in args.stages)
+        out['projected_hours'] = total / 3600
+        print(f'projected run: {len(args.stages)} stage(s) x '
+              f'{args.project_epochs} epochs x {steps // args.project_epochs}'
+              f' steps ({args.project_videos} videos, batch {args.batch}): '
+              f'{total / 3600:.2f} h (train_step + float16 bank batch; no '
+              'validation)')
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(args=vars(args), results=out), f, indent=1)

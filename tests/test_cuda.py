@@ -1,0 +1,201 @@
+"""Checks that need a CUDA GPU (pytest marker ``cuda``; all skip without
+one). ``tools/benchmark/gpu_check.sh`` runs them with the speed benchmarks.
+The feature bank on the GPU is checked in
+``tests/datasets/test_batched_reading.py`` (same marker)."""
+import os
+
+import pytest
+import torch
+from mmaction.registry import MODELS
+from mmaction.structures import ActionDataSample
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+from test_configs import CONFIGS, dummy_inputs
+
+import meid_mmaction  # noqa: F401
+from meid_mmaction.evaluation.metrics import LongTailMAP
+from meid_mmaction.utils import set_gt_label, set_pred_score
+
+pytestmark = [
+    pytest.mark.cuda,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+]
+GROUPS = dict(head=[0, 1], medium=[2], tail=[3, 4])
+
+
+def _samples(n, c, seed):
+    g = torch.Generator().manual_seed(seed)
+    scores = torch.round(torch.rand(n, c, generator=g), decimals=2)
+    labels = torch.rand(n, c, generator=g) < 0.2
+    labels[torch.arange(n), torch.randint(c, (n, ), generator=g)] = True
+    out = []
+    for s, y in zip(scores, labels):
+        d = ActionDataSample()
+        set_pred_score(d, s)
+        set_gt_label(d, y.float())
+        out.append(d)
+    return out
+
+
+def test_long_tail_map_cuda_equals_cpu():
+    c = 40
+    meta = dict(class_counts=tuple(range(c, 0, -1)), group_thresholds=(25,
+                                                                        8))
+    results = {}
+    for device in ('cpu', 'cuda'):
+        metric = LongTailMAP(topk=(1, 5), device=device)
+        metric.dataset_meta = meta
+        samples = _samples(300, c, seed=0)
+        for i in range(0, 300, 32):
+            metric.process({}, samples[i:i + 32])
+        results[device] = metric.compute_metrics(metric.results)
+    assert results['cpu'].keys() == results['cuda'].keys()
+    for key, value in results['cpu'].items():
+        assert results['cuda'][key] == pytest.approx(value, abs=1e-12), key
+
+
+def _batch(cfg, model, batch=4):
+    c = cfg.model.cls_head.num_classes
+    samples = []
+    for i in range(batch):
+        target = torch.zeros(c)
+        target[[i, c - 1 - i]] = 1.
+        samples.append(set_gt_label(ActionDataSample(), target))
+    return dict(inputs=list(dummy_inputs(cfg, batch)), data_samples=samples)
+
+
+@pytest.mark.parametrize('dtype', ['bfloat16', 'float16'])
+@pytest.mark.parametrize('path', CONFIGS, ids=os.path.basename)
+def test_amp_training_steps_every_config(path, dtype):
+    """``--amp``: AmpOptimWrapper train steps (both MEID stages) give
+    finite float32 losses and finite, updated parameters."""
+    cfg = Config.fromfile(path)
+    init_default_scope(cfg.get('default_scope', 'mmaction'))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).cuda()
+    head = model.cls_head
+    for m in model.modules():
+        if hasattr(m, 'set_class_groups'):
+            m.set_class_groups(GROUPS)
+    optim_cfg = dict(cfg.optim_wrapper)
+    optim_cfg.update(type='AmpOptimWrapper', dtype=dtype,
+                     loss_scale='dynamic')
+    optim = build_optim_wrapper(model, optim_cfg)
+    data = _batch(cfg, model)
+    stages = [1, 2] if hasattr(head, 'set_train_stage') else [1]
+    for stage in stages:
+        if hasattr(head, 'set_train_stage'):
+            head.set_train_stage(stage)
+        model.train()
+        before = {n: p.detach().clone()
+                  for n, p in model.named_parameters() if p.requires_grad}
+        for _ in range(3):  # fp16: the first steps may skip (loss scale)
+            log = model.train_step(data, optim)
+        for key, value in log.items():
+            assert value.dtype == torch.float32, (key, value.dtype)
+            assert torch.isfinite(value), (path, stage, key, value)
+        params = dict(model.named_parameters())
+        assert all(torch.isfinite(params[n]).all() for n in before)
+        moved = [n for n, p in before.items() if not torch.equal(
+            p, params[n].detach())]
+        assert moved, f'{path} stage {stage}: no parameter was updated'
+
+
+@pytest.mark.parametrize('stage', [1, 2])
+def test_meid_training_step_makes_no_host_sync(stage):
+    """No GPU -> host synchronisation in MEIDHead's loss and backward."""
+    head = MODELS.build(
+        dict(type='MEIDHead', num_classes=5, in_channels=16)).cuda()
+    for m in (head.distill1, head.distill2):
+        m.set_class_groups(GROUPS)
+    head.set_train_stage(stage)
+    head.train()
+    x = torch.randn(4, 6, 16, device='cuda')
+    data = []
+    for i in range(4):
+        target = torch.zeros(5, device='cuda')
+        target[i] = 1.
+        data.append(set_gt_label(ActionDataSample(), target))
+    head.loss(x, data)  # warm-up (lazy CUDA initialisation)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode('error')
+    try:
+        losses = head.loss(x, data)
+        sum(losses.values()).backward()
+    finally:
+        torch.cuda.set_sync_debug_mode('default')
+
+
+def _nccl_worker(rank, out_dir):
+    import torch.distributed as tdist
+    from torch.nn.parallel import DistributedDataParallel
+
+    torch.cuda.set_device(rank)
+    tdist.init_process_group(
+        'nccl', init_method=f'file://{os.path.join(out_dir, "rdzv")}',
+        rank=rank, world_size=2)
+    try:
+        init_default_scope('mmaction')
+        torch.manual_seed(0)
+        head = MODELS.build(
+            dict(type='MEIDHead', num_classes=5, in_channels=16)).cuda()
+        for m in (head.distill1, head.distill2):
+            m.set_class_groups(GROUPS)
+        ddp = DistributedDataParallel(head, device_ids=[rank],
+                                      find_unused_parameters=True)
+        g = torch.Generator().manual_seed(1)
+        x = torch.randn(8, 6, 16, generator=g)[rank::2].cuda()
+        y = torch.zeros(8, 5)
+        y[torch.arange(8), torch.arange(8) % 5] = 1
+        data = [set_gt_label(ActionDataSample(), t.cuda())
+                for t in y[rank::2]]
+        loss = ddp.module.loss_by_feat(ddp(x), data)['loss_cls']
+        loss.backward()
+        grad = head.expert1.fc_cls.weight.grad.cpu()
+        torch.save(grad, os.path.join(out_dir, f'grad{rank}.pt'))
+        metric = LongTailMAP(topk=(1, ), collect_device='gpu')
+        metric.dataset_meta = dict(class_counts=(9, 8, 5, 4, 2),
+                                   group_thresholds=(6, 2))
+        samples = _samples(10, 5, seed=2)
+        metric.process({}, samples[rank::2])
+        torch.save(metric.evaluate(10), os.path.join(out_dir, f'm{rank}.pt'))
+    finally:
+        tdist.destroy_process_group()
+
+
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason='needs 2 GPUs')
+def test_two_process_nccl(tmp_path):
+    """DDP over NCCL: the gradient of the classification loss equals the
+    single-process full-batch gradient, and LongTailMAP gathered over NCCL
+    equals the single-process metric."""
+    torch.multiprocessing.spawn(_nccl_worker, args=(str(tmp_path), ),
+                                nprocs=2, join=True)
+    init_default_scope('mmaction')
+    torch.manual_seed(0)
+    head = MODELS.build(dict(type='MEIDHead', num_classes=5, in_channels=16))
+    for m in (head.distill1, head.distill2):
+        m.set_class_groups(GROUPS)
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(8, 6, 16, generator=g)
+    x = torch.cat([x[0::2], x[1::2]])  # rank 0's half, then rank 1's
+    y = torch.zeros(8, 5)
+    y[torch.arange(8), torch.arange(8) % 5] = 1
+    y = torch.cat([y[0::2], y[1::2]])
+    data = [set_gt_label(ActionDataSample(), t) for t in y]
+    head.loss_by_feat(head(x), data)['loss_cls'].backward()
+    expected = head.expert1.fc_cls.weight.grad
+    for r in range(2):
+        torch.testing.assert_close(torch.load(tmp_path / f'grad{r}.pt'),
+                                   expected, rtol=1e-4, atol=1e-6)
+    single = LongTailMAP(topk=(1, ), device='cpu')
+    single.dataset_meta = dict(class_counts=(9, 8, 5, 4, 2),
+                               group_thresholds=(6, 2))
+    single.process({}, _samples(10, 5, seed=2))
+    want = {f'lt/{k}': v
+            for k, v in single.compute_metrics(single.results).items()}
+    for r in range(2):
+        got = torch.load(tmp_path / f'm{r}.pt')
+        assert got.keys() == want.keys()
+        for key, value in want.items():
+            assert got[key] == pytest.approx(value, abs=1e-12), key
