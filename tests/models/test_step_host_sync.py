@@ -17,8 +17,9 @@ def make_head(**kwargs):
     cfg = dict(type='MEIDHead', num_classes=C, in_channels=D)
     cfg.update(kwargs)
     head = MODELS.build(cfg)
-    for m in (head.distill1, head.distill2):
-        m.set_class_groups(GROUPS)
+    for m in head.modules():
+        if hasattr(m, 'set_class_groups'):
+            m.set_class_groups(GROUPS)
     return head
 
 
@@ -62,6 +63,34 @@ def test_training_step_has_no_tensor_to_python(stage, expert2, no_host_sync):
     losses = head.loss(x, data)
     sum(losses.values()).backward()
     assert set(losses) == {'loss_cls', 'loss_distill'}
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(cfs_norm='max'),
+    dict(cfs_norm='rank', cfs_background_thr=0.5),
+    dict(stage2_loss='expert2', distill2_necks='expert1'),
+    dict(loss_distill=dict(type='HeadTailDistillLoss', neck_mode='unit')),
+    dict(loss_distill=dict(type='HeadTailDistillLoss', neck_mode='frozen')),
+], ids=lambda kw: '-'.join(f'{k}={v}' for k, v in kw.items())[:40])
+def test_variants_step_has_no_tensor_to_python(kwargs):
+    head = make_head(**kwargs)
+    for stage in (1, 2):
+        head.set_train_stage(stage)
+        head.train()
+        x, data = batch()
+        with pytest.MonkeyPatch.context() as mp:
+            for name in SYNCS:
+                mp.setattr(torch.Tensor, name, _raiser(name))
+            losses = head.loss(x, data)
+            sum(losses.values()).backward()
+
+
+def _raiser(name):
+
+    def raising(*args, **kwargs):
+        raise AssertionError(f'host sync: Tensor.{name} called')
+
+    return raising
 
 
 def test_host_copies_follow_loaded_state():
