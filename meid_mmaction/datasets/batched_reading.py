@@ -86,17 +86,33 @@ class BatchedFeatureReader:
         self.test_mode = sampler.test_mode
         self.meta_keys = packer.meta_keys
         self.bank_cfg = check_bank_cfg(feature_bank)
-        self.bank: Optional[FeatureBank] = None
+        # Shared by deep copies (mmengine deep-copies a dataset handed to
+        # build_dataloader, e.g. for MEID's stage-2 loader): one bank each.
+        self._shared = dict(bank=None)
         self._stores: Dict[str, object] = {}
         self._ids: Optional[List[str]] = None
         self._totals: Optional[np.ndarray] = None
         self._uniform: Dict[int, np.ndarray] = {}
 
+    @property
+    def bank(self) -> Optional[FeatureBank]:
+        """The loaded bank (None before the first batch)."""
+        return self._shared['bank']
+
     def __getstate__(self):
         # No open memory maps or banks into pickled copies (workers).
         state = self.__dict__.copy()
-        state.update(_stores={}, bank=None)
+        state.update(_stores={}, _shared=dict(bank=None))
         return state
+
+    def __deepcopy__(self, memo):
+        # Same split, same bank: a copy shares the (loaded or future) bank
+        # and the caches instead of holding a second copy of the split.
+        new = self.__class__.__new__(self.__class__)
+        new.__dict__.update(self.__dict__)  # not copy.copy: __getstate__
+        new._stores = {}
+        memo[id(self)] = new
+        return new
 
     # ------------------------------------------------------------ set-up
     def _store(self, root: str):
@@ -132,7 +148,7 @@ class BatchedFeatureReader:
                     'dataloader num_workers=0 (a worker would load its own '
                     'copy of the whole split)')
             ids = self._split_info(dataset)
-            self.bank = FeatureBank.load(
+            self._shared['bank'] = FeatureBank.load(
                 self._store(self._root),
                 ids,
                 device=self.bank_cfg['device'],

@@ -1,5 +1,7 @@
 """Batched reads and the memory-resident feature bank equal the per-sample
 pipeline: same videos, same frames, same values."""
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -225,6 +227,16 @@ def test_int8_bank_reports_its_reconstruction_error(data):
     bank_ds.set_epoch(1, 1)
     assert_same([per[i] for i in IDX], bank_ds.__getitems__(IDX),
                 exact=False, atol=bank.stats['max_abs_error'] * 1.0001)
+
+
+def test_deep_copies_share_one_bank(data):
+    ds = build(data, 'npy', feature_bank=dict())
+    twin = copy.deepcopy(ds)  # as mmengine's build_dataloader does
+    bank = twin.load_feature_bank()
+    assert ds.load_feature_bank() is bank
+    ds.set_epoch(0, 0)
+    twin.set_epoch(0, 0)
+    assert_same(ds.__getitems__(IDX), twin.__getitems__(IDX))
 
 
 def test_bank_refuses_when_split_does_not_fit(data):
