@@ -12,7 +12,10 @@ from torch.utils.data import DataLoader
 
 from meid_mmaction.datasets import MultiLabelFeatureDataset
 from meid_mmaction.datasets.feature_bank import FeatureBank
-from meid_mmaction.datasets.packed_store import pack_features
+from meid_mmaction.datasets.packed_store import (
+    PackedFeatureStore,
+    pack_features,
+)
 from meid_mmaction.datasets.samplers import encode_drawn_index
 from meid_mmaction.datasets.transforms import SampleFeatureFrames
 from meid_mmaction.datasets.transforms.sampling import (
@@ -204,6 +207,21 @@ def test_bank_equals_per_sample_up_to_stored_dtype(data, feat, mode):
             for r in ref:
                 r['inputs'] = r['inputs'].half().float()
         assert_same(ref, out)
+
+
+def test_packed_read_frames_equals_per_video_reads(data):
+    store = PackedFeatureStore(str(data / 'packed_float16'))
+    assert len({store._locate(f'v{i}')[0] for i in range(NUM)}) > 1
+    vids = ['v10', 'v0', 'v4', 'v10']
+    frames = np.array([[12, 0, 5], [0, 2, 2], [6, 1, 1], [3, 3, 12]])
+    out = store.read_frames(vids, frames)
+    assert out.dtype == np.float32 and out.shape == (4, 3, D)
+    for o, v, f in zip(out, vids, frames):
+        np.testing.assert_array_equal(
+            o, np.asarray(store.open(v)[f], dtype=np.float32))
+    with pytest.raises(IndexError, match=r'v0\) *: frames \[3\] outside '
+                       r'\[0, 3\)'):
+        store.read_frames(['v1', 'v0'], np.array([[0], [3]]))
 
 
 def test_int8_bank_reports_its_reconstruction_error(data):
