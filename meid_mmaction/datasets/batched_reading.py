@@ -247,7 +247,9 @@ class BatchedFeatureReader:
                 np.asarray(store.open(v)[f], dtype=np.float32)
                 for v, f in zip(vids, frames)
             ])
-        feats = np.asarray(feats, dtype=np.float32)
+        feats = np.asarray(feats)
+        if feats.dtype not in (np.float16, np.float32):
+            feats = feats.astype(np.float32)
         finite = np.isfinite(feats).all(axis=2)
         if not finite.all():
             b = int(np.nonzero(~finite.all(axis=1))[0][0])
@@ -261,7 +263,9 @@ class BatchedFeatureReader:
               frames: Optional[np.ndarray], totals: np.ndarray,
               drawn) -> List[dict]:
         """Per-sample ``dict(inputs, data_samples)`` like
-        ``PackFeatureInputs``; inputs are views of one batch tensor."""
+        ``PackFeatureInputs``; inputs are views of one batch tensor in the
+        stored dtype (float16 or float32; ``FeatureDataPreprocessor`` or
+        ``ActionDataPreprocessor`` cast to float32)."""
         num_classes = dataset.num_classes
         lo = dataset._label_offsets[idx]
         hi = dataset._label_offsets[idx + 1]

@@ -255,7 +255,7 @@ class FeatureBank:
 
     def gather(self, indices: torch.Tensor,
                frame_inds: torch.Tensor) -> torch.Tensor:
-        """Frames ``frame_inds`` of videos ``indices`` as float32.
+        """Frames ``frame_inds`` of videos ``indices``.
 
         Args:
             indices (torch.Tensor): ``[B]`` int64 video positions (on the
@@ -264,11 +264,12 @@ class FeatureBank:
                 each video (``0 <= f < T_i``).
 
         Returns:
-            torch.Tensor: ``[B, F, D]`` float32 on the bank's device
-            (``int8 * scale`` for an int8 bank).
+            torch.Tensor: ``[B, F, D]`` on the bank's device, in the bank's
+            dtype (float16 / float32: the stored values; the data
+            preprocessor casts to float32), or float32 ``int8 * scale``.
         """
         rows = self.first_rows[indices].unsqueeze(1) + frame_inds
-        out = self.data.index_select(0, rows.reshape(-1)).to(torch.float32)
+        out = self.data.index_select(0, rows.reshape(-1))
         if self.scale is not None:
-            out.mul_(self.scale)
+            out = out.to(torch.float32).mul_(self.scale)
         return out.view(*frame_inds.shape, self.data.shape[1])

@@ -1,1 +1,7 @@
-from . import aggregators, heads, losses, recognizers  # noqa: F401
+from . import (  # noqa: F401
+    aggregators,
+    data_preprocessors,
+    heads,
+    losses,
+    recognizers,
+)

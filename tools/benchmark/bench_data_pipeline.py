@@ -242,7 +242,12 @@ def main(argv=None) -> int:
                         choices=('cold', 'warm'),
                         help='time disk variants cold (evicted with '
                         '--evict) and/or warm; default: as --evict says')
+    parser.add_argument('--threads', type=int, default=1,
+                        help='torch threads of the main process (default '
+                        '1: shared machine)')
     args = parser.parse_args(argv)
+    import torch
+    torch.set_num_threads(args.threads)
     if args.fast_paths and 'float16' not in args.pack_dtypes:
         parser.error('--fast-paths needs float16 in --pack-dtypes')
     from mmengine.registry import init_default_scope

@@ -34,4 +34,4 @@ model = dict(
             distance='l2',
             loss_weight=0.1,
             neck_mode='free')),  # paper; ours: 'frozen', 'unit'
-    data_preprocessor=dict(type='ActionDataPreprocessor'))
+    data_preprocessor=dict(type='FeatureDataPreprocessor'))

@@ -7,4 +7,4 @@ model = dict(
         in_channels=2048,
         dropout_ratio=0.5,
         loss_cls=dict(type='MultiLabelFocalLoss', gamma=1.0, alpha=1.0)),
-    data_preprocessor=dict(type='ActionDataPreprocessor'))
+    data_preprocessor=dict(type='FeatureDataPreprocessor'))

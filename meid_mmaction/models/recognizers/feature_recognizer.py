@@ -23,7 +23,8 @@ class FeatureRecognizer(BaseRecognizer):
         backbone (dict, optional): A module on per-frame features. Defaults
             to None (identity).
         data_preprocessor (dict, optional): Defaults to
-            ``ActionDataPreprocessor`` (stacks and casts to float32).
+            ``FeatureDataPreprocessor`` (``ActionDataPreprocessor`` that
+            takes a batched read's views as one tensor; casts to float32).
     """
 
     def __init__(self,
@@ -40,7 +41,8 @@ class FeatureRecognizer(BaseRecognizer):
             neck=neck,
             train_cfg=train_cfg,
             test_cfg=test_cfg,
-            data_preprocessor=data_preprocessor)
+            data_preprocessor=data_preprocessor
+            or dict(type='FeatureDataPreprocessor'))
 
     def extract_feat(self,
                      inputs: torch.Tensor,

@@ -1,0 +1,75 @@
+"""Data preprocessor for feature inputs that keeps batched reads zero-copy.
+"""
+from typing import Optional, Sequence
+
+import torch
+from mmaction.models.data_preprocessors import ActionDataPreprocessor
+from mmaction.registry import MODELS
+
+
+def batch_of_views(inputs) -> Optional[torch.Tensor]:
+    """The ``[B, ...]`` tensor whose rows are ``inputs``, without a copy.
+
+    Returns a view of the storage shared by ``inputs`` when they are ``B``
+    contiguous tensors of one shape, dtype and device lying one after the
+    other in that storage (the per-sample views that
+    ``MultiLabelFeatureDataset`` returns for a batched read or a feature
+    bank); None otherwise. Its values equal ``torch.stack(inputs)``.
+
+    Args:
+        inputs (Sequence[torch.Tensor]): Per-sample tensors.
+    """
+    if not isinstance(inputs, (list, tuple)) or not inputs:
+        return None
+    first = inputs[0]
+    if not isinstance(first, torch.Tensor) or not first.is_contiguous():
+        return None
+    numel, offset = first.numel(), first.storage_offset()
+    ptr = first.untyped_storage().data_ptr()
+    for i, t in enumerate(inputs):
+        if (not isinstance(t, torch.Tensor) or t.shape != first.shape
+                or t.dtype != first.dtype or t.device != first.device
+                or not t.is_contiguous()
+                or t.untyped_storage().data_ptr() != ptr
+                or t.storage_offset() != offset + i * numel):
+            return None
+    return first.as_strided((len(inputs), *first.shape),
+                            (numel, *first.stride()), offset)
+
+
+@MODELS.register_module()
+class FeatureDataPreprocessor(ActionDataPreprocessor):
+    """``ActionDataPreprocessor`` that skips the stacking copy when the
+    samples of a batch are already views of one batch tensor.
+
+    Batched reads and the feature bank (``MultiLabelFeatureDataset``
+    ``batch_read`` / ``feature_bank``) return per-sample views of one
+    ``[B, V, N, D]`` tensor, in the stored dtype (float16 for a float16
+    bank). Here they are taken as that tensor (:func:`batch_of_views`),
+    moved to the model's device in one copy and cast to float32
+    (``to_float32``), instead of being copied once per sample and stacked.
+    The result equals ``ActionDataPreprocessor``'s. Anything else (separate
+    per-sample tensors, normalisation, ``to_rgb``) goes through
+    ``ActionDataPreprocessor`` unchanged.
+
+    Args: as ``ActionDataPreprocessor``.
+    """
+
+    def forward(self, data, training: bool = False):
+        """Batch, move, cast (and blend when training) ``data``."""
+        batch = None
+        if isinstance(data, dict) and not self._enable_normalize \
+                and not self.to_rgb:
+            batch = batch_of_views(data.get('inputs'))
+        if batch is None:
+            return super().forward(data, training=training)
+        out = self.cast_data(
+            {k: v for k, v in data.items() if k != 'inputs'})
+        inputs = self.cast_data(batch)
+        if self.to_float32:
+            inputs = inputs.to(torch.float32)
+        data_samples: Sequence = out.get('data_samples')
+        if training and self.blending is not None:
+            inputs, data_samples = self.blending(inputs, data_samples)
+        out.update(inputs=inputs, data_samples=data_samples)
+        return out
