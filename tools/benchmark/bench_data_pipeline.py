@@ -21,7 +21,7 @@ and round-robin with the per-sample variants, for the batched paths:
 ``batch_read=True`` on the packed float16 store (``__getitems__``, one
 sorted read per shard and batch, same workers) and the RAM feature bank
 (``feature_bank=dict(dtype='float16' | 'int8')``, no worker); every
-variant then goes through ``ActionDataPreprocessor`` (videos/s up to the
+variant then goes through ``FeatureDataPreprocessor`` (videos/s up to the
 model input), and ``--cache cold warm`` times each disk variant both after
 eviction and with a warm page cache. The bank's one-time load is reported
 separately (not in videos/s).
@@ -171,7 +171,6 @@ def time_epoch(ann, feat_dir, args, options=None):
     """(videos/s after the first batch, first-batch seconds, bank load
     seconds or None)."""
     import torch
-    from mmaction.models.data_preprocessors import ActionDataPreprocessor
     from mmengine.dataset import pseudo_collate
 
     from meid_mmaction.datasets import MultiLabelFeatureDataset
@@ -196,7 +195,10 @@ def time_epoch(ann, feat_dir, args, options=None):
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=args.batch_size, shuffle=True,
         num_workers=workers, collate_fn=pseudo_collate)
-    pre = ActionDataPreprocessor() if args.fast_paths else None
+    from meid_mmaction.models.data_preprocessors import (
+        FeatureDataPreprocessor,
+    )
+    pre = FeatureDataPreprocessor() if args.fast_paths else None
     t0 = time.perf_counter()
     it = iter(loader)
     first = next(it)
@@ -231,7 +233,7 @@ def main(argv=None) -> int:
     parser.add_argument('--json', default=None, help='write results here')
     parser.add_argument('--fast-paths', action='store_true',
                         help='also time batched reads and the RAM bank, '
-                        'through ActionDataPreprocessor')
+                        'through FeatureDataPreprocessor')
     parser.add_argument('--bank-device', default='cpu',
                         help="with --fast-paths: also time banks on this "
                         "device (e.g. 'cuda')")

@@ -19,4 +19,4 @@ model = dict(
         mlp_channels=None,
         dropout_ratio=0.5,
         loss_cls=dict(type='MultiLabelFocalLoss', gamma=1.0, alpha=1.0)),
-    data_preprocessor=dict(type='ActionDataPreprocessor'))
+    data_preprocessor=dict(type='FeatureDataPreprocessor'))
