@@ -127,6 +127,9 @@ class FeatureBank:
             raise ValueError(f'feature_bank dtype must be one of '
                              f'{BANK_DTYPES}, got {dtype!r}')
         device = torch.device(device)
+        if device.type == 'cuda' and not torch.cuda.is_available():
+            raise ValueError(f"feature_bank device='{device}' but CUDA is "
+                             "not available; use device='cpu' (RAM)")
         if not video_ids:
             raise ValueError(f'feature_bank: the {name} split has no video')
         lengths = np.empty(len(video_ids), dtype=np.int64)

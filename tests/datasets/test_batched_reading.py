@@ -277,6 +277,13 @@ def test_bank_config_errors(data, bad, match):
         build(data, 'npy', feature_bank=bad)
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason='CUDA present')
+def test_cuda_bank_without_cuda_is_refused(data):
+    ds = build(data, 'npy', feature_bank=dict(device='cuda'))
+    with pytest.raises(ValueError, match='CUDA is not available'):
+        ds.load_feature_bank()
+
+
 def test_unsupported_pipeline_is_refused(data):
     pipe = pipeline()[:3] + [dict(type='PackActionInputs')]
     with pytest.raises(ValueError, match='support exactly the pipeline'):

@@ -65,9 +65,7 @@ if [ ! -f "$DATA/meta.json" ]; then
     python tools/data/generate_synthetic.py "$DATA" > "$OUT/gen.log" 2>&1
 fi
 BANK_OPTS=(
-    "train_dataloader.dataset.data_root=$DATA"
-    "val_dataloader.dataset.data_root=$DATA"
-    "test_dataloader.dataset.data_root=$DATA"
+    "data_root=$DATA"
     train_dataloader.num_workers=0 val_dataloader.num_workers=0
     test_dataloader.num_workers=0
     train_dataloader.persistent_workers=False
@@ -90,9 +88,7 @@ section "Two-process NCCL training (tools/dist_train.sh)"
 if [ "$NGPU" -ge 2 ]; then
     run dist_train_nccl env PORT=${PORT:-29531} bash tools/dist_train.sh \
         configs/meid_synthetic.py 2 --work-dir "$OUT/dist_nccl" \
-        --cfg-options "train_dataloader.dataset.data_root=$DATA" \
-        "val_dataloader.dataset.data_root=$DATA" \
-        "test_dataloader.dataset.data_root=$DATA"
+        --cfg-options "data_root=$DATA"
     grep -E 'Epoch\(val\).*mAP' "$OUT/dist_train_nccl.log" | tail -1 \
         | sed 's/^/    /' >> "$REPORT"
 else
