@@ -18,8 +18,8 @@ from mmengine.logging import print_log
 BANK_DTYPES = ('float32', 'float16', 'int8')
 _TORCH_DTYPES = dict(
     float32=torch.float32, float16=torch.float16, int8=torch.int8)
-# Rows staged on the host per copy to a GPU bank.
-_STAGE_BYTES = 64 << 20
+# Smallest magnitude that float16 rounds to infinity.
+_FLOAT16_OVERFLOW = 65520.0
 
 
 def available_memory(device: torch.device) -> int:
@@ -161,7 +161,7 @@ class FeatureBank:
         np.cumsum(lengths[:-1], out=first[1:])
         scale, stats = None, {}
         if dtype == 'int8':
-            scale = cls._int8_scale(store, video_ids, dim)
+            scale = cls._int8_scale(store, video_ids, dim, device)
         data = torch.empty((rows, dim), dtype=_TORCH_DTYPES[dtype],
                            device=device)
         errors = cls._fill(data, store, video_ids, first, scale, dtype)
@@ -174,8 +174,7 @@ class FeatureBank:
         bank = cls(data,
                    torch.from_numpy(first).to(device),
                    torch.from_numpy(lengths).to(device),
-                   None if scale is None else torch.from_numpy(scale).to(
-                       device), stats)
+                   scale, stats)
         msg = (f'feature_bank: {name} split, {len(video_ids)} videos, '
                f'{rows} frames x {dim} as {dtype} on {device}: '
                f'{_gib(bank.nbytes)}')
@@ -188,7 +187,7 @@ class FeatureBank:
 
     @staticmethod
     def _read(store, vid: str) -> np.ndarray:
-        arr = np.asarray(store.open(vid))
+        arr = np.array(store.open(vid))  # read into writable memory
         if arr.dtype.kind == 'f' and not np.isfinite(arr).all():
             rows = np.unique(np.nonzero(~np.isfinite(arr))[0])
             raise ValueError(
@@ -197,64 +196,47 @@ class FeatureBank:
         return arr
 
     @classmethod
-    def _int8_scale(cls, store, video_ids: Sequence[str],
-                    dim: int) -> np.ndarray:
-        amax = np.zeros(dim, dtype=np.float32)
+    def _int8_scale(cls, store, video_ids: Sequence[str], dim: int,
+                    device: torch.device) -> torch.Tensor:
+        """Per-channel ``max_v |x_vd| / 127`` (1 where a channel is all
+        zero), ``[D]`` float32, computed on ``device``."""
+        amax = torch.zeros(dim, dtype=torch.float32, device=device)
         for vid in video_ids:
-            arr = cls._read(store, vid)
-            np.maximum(amax, np.abs(arr).max(axis=0).astype(np.float32),
-                       out=amax)
-        scale = amax / np.float32(127)
+            x = torch.from_numpy(cls._read(store, vid)).to(device)
+            amax = torch.maximum(amax, x.abs().amax(dim=0).to(torch.float32))
+        scale = amax / 127
         scale[scale == 0] = 1.0
         return scale
 
     @classmethod
     def _fill(cls, data: torch.Tensor, store, video_ids, first: np.ndarray,
-              scale: Optional[np.ndarray], dtype: str):
-        """Copy every video into ``data``; int8: also measure the error."""
-        on_host = data.device.type == 'cpu'
-        dim = data.shape[1]
-        stage_rows = max(1, _STAGE_BYTES // (dim * data.element_size()))
-        host = data.numpy() if on_host else None
-        staged, stage_start = [], 0
-        sq_err = sq_ref = 0.0
-        max_err = 0.0
+              scale: Optional[torch.Tensor], dtype: str):
+        """Copy every video into ``data``, converting (int8: quantising and
+        measuring the error) on the bank's device."""
+        device = data.device
+        sq_err = torch.zeros((), dtype=torch.float64, device=device)
+        sq_ref = torch.zeros((), dtype=torch.float64, device=device)
+        max_err = torch.zeros((), dtype=torch.float32, device=device)
         for i, vid in enumerate(video_ids):
             arr = cls._read(store, vid)
+            if dtype == 'float16' and arr.dtype != np.float16 and \
+                    arr.size and np.abs(arr).max() >= _FLOAT16_OVERFLOW:
+                raise ValueError(
+                    f'{store.location(vid)}: values of video {vid!r} '
+                    'exceed the float16 range (max 65504); use '
+                    "feature_bank dtype='float32' or 'int8'")
+            x = torch.from_numpy(arr).to(device)
             if dtype == 'int8':
-                x = arr.astype(np.float32, copy=False)
-                q = np.clip(np.rint(x / scale), -127, 127).astype(np.int8)
-                err = q.astype(np.float32) * scale - x
-                sq_err += float(np.square(err, dtype=np.float64).sum())
-                sq_ref += float(np.square(x, dtype=np.float64).sum())
-                max_err = max(max_err, float(np.abs(err).max()))
-                out = q
-            else:
-                with np.errstate(over='ignore'):
-                    out = np.asarray(arr, dtype=dtype)
-                if dtype == 'float16' and not np.isfinite(out).all():
-                    raise ValueError(
-                        f'{store.location(vid)}: values of video {vid!r} '
-                        'exceed the float16 range (max 65504); use '
-                        "feature_bank dtype='float32' or 'int8'")
+                x = x.to(torch.float32)
+                q = torch.round(x / scale).clamp_(-127, 127)
+                err = q * scale - x
+                sq_err += err.to(torch.float64).square().sum()
+                sq_ref += x.to(torch.float64).square().sum()
+                max_err = torch.maximum(max_err, err.abs().max())
+                x = q
             start = int(first[i])
-            if on_host:
-                host[start:start + out.shape[0]] = out
-                continue
-            if not staged:
-                stage_start = start
-            staged.append(out)
-            if sum(len(s) for s in staged) >= stage_rows:
-                cls._copy(data, stage_start, staged)
-                staged = []
-        if staged:
-            cls._copy(data, stage_start, staged)
-        return sq_err, sq_ref, max_err
-
-    @staticmethod
-    def _copy(data: torch.Tensor, start: int, chunks) -> None:
-        block = torch.from_numpy(np.concatenate(chunks)).pin_memory()
-        data[start:start + block.shape[0]].copy_(block)
+            data[start:start + x.shape[0]] = x.to(data.dtype)
+        return float(sq_err), float(sq_ref), float(max_err)
 
     def gather(self, indices: torch.Tensor,
                frame_inds: torch.Tensor) -> torch.Tensor:

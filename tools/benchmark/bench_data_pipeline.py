@@ -43,6 +43,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import resource
 import shutil
 import statistics
 import subprocess
@@ -167,9 +168,17 @@ def fast_variants(work, bank_device='cpu'):
     return out
 
 
+def _cpu_seconds():
+    """CPU seconds of this process plus its finished children (the
+    DataLoader workers, once joined)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def time_epoch(ann, feat_dir, args, options=None):
     """(videos/s after the first batch, first-batch seconds, bank load
-    seconds or None)."""
+    seconds or None, CPU milliseconds per video over the whole epoch)."""
     import torch
     from mmengine.dataset import pseudo_collate
 
@@ -199,6 +208,7 @@ def time_epoch(ann, feat_dir, args, options=None):
         FeatureDataPreprocessor,
     )
     pre = FeatureDataPreprocessor() if args.fast_paths else None
+    cpu0 = _cpu_seconds()
     t0 = time.perf_counter()
     it = iter(loader)
     first = next(it)
@@ -209,8 +219,10 @@ def time_epoch(ann, feat_dir, args, options=None):
             batch = pre(batch, training=True)
         n += len(batch['inputs'])
     t2 = time.perf_counter()
+    del it  # workers joined: their CPU time is in RUSAGE_CHILDREN
+    cpu_ms = (_cpu_seconds() - cpu0) * 1e3 / (n + len(first['inputs']))
     assert first['inputs'][0].shape == (1, args.clip_len, args.dim)
-    return n / (t2 - t1), t1 - t0, load
+    return n / (t2 - t1), t1 - t0, load, cpu_ms
 
 
 def main(argv=None) -> int:
@@ -268,7 +280,7 @@ def main(argv=None) -> int:
         else:
             runs += [(name, c, root, options) for c in caches]
     results = {(n, c): dict(rates=[], first=[], cached_after_evict=[],
-                            bank_load=[])
+                            bank_load=[], cpu_ms=[])
                for n, c, _, _ in runs}
     for rep in range(args.repeats):
         for name, cache, root, options in runs:
@@ -276,32 +288,40 @@ def main(argv=None) -> int:
             if cache == 'cold' or 'feature_bank' in options:
                 evict(root, args.evict)
                 r['cached_after_evict'].append(cached_bytes(root))
-            rate, first, load = time_epoch(ann, root, args, options)
+            rate, first, load, cpu_ms = time_epoch(ann, root, args, options)
+            r['cpu_ms'].append(cpu_ms)
             r['rates'].append(rate)
             r['first'].append(first)
             r['bank_load'].append(load)
             extra = '' if load is None else f', bank load {load:.1f} s'
             print(f'[{rep + 1}/{args.repeats}] {name} ({cache}): '
-                  f'{rate:.1f} videos/s (first batch {first:.2f} s{extra}, '
-                  f'load {os.getloadavg()[0]:.1f})', flush=True)
+                  f'{rate:.1f} videos/s, {cpu_ms:.2f} CPU ms/video (first '
+                  f'batch {first:.2f} s{extra}, load '
+                  f'{os.getloadavg()[0]:.1f})', flush=True)
     base_cache = 'cold' if 'cold' in caches else 'warm'
     base = statistics.median(
         results[('per-file .npy float32', base_cache)]['rates'])
+    base_cpu = statistics.median(
+        results[('per-file .npy float32', base_cache)]['cpu_ms'])
     print(f'\n{args.num_videos} videos [{args.frames}, {args.dim}], '
           f'clip_len {args.clip_len}, batch {args.batch_size}, '
           f'{args.workers} workers, evict={args.evict}, median of '
           f'{args.repeats}\n')
     print('| layout | cache | disk size | videos/s (median) | all runs | '
-          f'vs per-file {base_cache} |')
-    print('|---|---|---|---|---|---|')
+          f'vs per-file {base_cache} | CPU ms / video (median) | CPU vs '
+          'per-file |')
+    print('|---|---|---|---|---|---|---|---|')
     for name, cache, root, _ in runs:
         r = results[(name, cache)]
         apparent, allocated = disk_bytes(root)
         r.update(median=statistics.median(r['rates']),
+                 cpu_median=statistics.median(r['cpu_ms']),
                  disk_apparent=apparent, disk_allocated=allocated)
         rates = ', '.join(f'{x:.0f}' for x in r['rates'])
         print(f'| {name} | {cache} | {allocated / 2**30:.2f} GiB | '
-              f'{r["median"]:.1f} | {rates} | {r["median"] / base:.2f}x |')
+              f'{r["median"]:.1f} | {rates} | {r["median"] / base:.2f}x | '
+              f'{r["cpu_median"]:.2f} | {base_cpu / r["cpu_median"]:.1f}x '
+              'less |')
     cached = [c for r in results.values() for c in r['cached_after_evict']
               if c is not None]
     if cached:
