@@ -181,7 +181,7 @@ class BatchedFeatureReader:
 
         The per-sample pipeline's frames: uniform in test mode, else
         :func:`seeded_frame_indices` of ``(seed, epoch, index)`` after
-        ``dataset.set_epoch``, else the global ``numpy.random`` state in
+        ``dataset.set_frame_seed``, else the global ``numpy.random`` state in
         sample order. A tensor on ``device`` if given, else numpy.
         """
         seed = getattr(dataset, '_sampling_seed', None)

@@ -165,7 +165,7 @@ def test_batch_read_equals_per_sample(data, feat, mode):
     per = build(data, feat, pipeline=pipeline(**mode))
     bat = build(data, feat, pipeline=pipeline(**mode), batch_read=True)
     for ds in (per, bat):
-        ds.set_epoch(3, 1)
+        ds.set_frame_seed(3, 1)
     assert_same([per[i] for i in IDX], bat.__getitems__(IDX))
     # the per-sample dataset's __getitems__ is the plain loop
     assert_same([per[i] for i in IDX], per.__getitems__(IDX))
@@ -177,7 +177,7 @@ def test_label_masked_indices_keep_their_drawn_class(data):
     per = build(data, 'npy')
     bank = build(data, 'npy', feature_bank=dict(dtype='float32'))
     for ds in (per, bank):
-        ds.set_epoch(0, 0)
+        ds.set_frame_seed(0, 0)
     ref = [per[i] for i in indices]
     out = bank.__getitems__(indices)
     assert_same(ref, out)
@@ -194,12 +194,12 @@ def test_label_masked_indices_keep_their_drawn_class(data):
                                   dict(clip_len=8, test_mode=True)])
 def test_bank_equals_per_sample_up_to_stored_dtype(data, feat, mode):
     per = build(data, feat, pipeline=pipeline(**mode))
-    per.set_epoch(0, 4)
+    per.set_frame_seed(0, 4)
     ref = [per[i] for i in IDX]
     for dtype in ('float32', 'float16'):
         bank = build(data, feat, pipeline=pipeline(**mode),
                      feature_bank=dict(dtype=dtype))
-        bank.set_epoch(0, 4)
+        bank.set_frame_seed(0, 4)
         out = bank.__getitems__(IDX)
         if dtype == 'float16' and feat == 'npy':
             # per-file float32 values rounded to the bank's float16
@@ -239,8 +239,8 @@ def test_int8_bank_reports_its_reconstruction_error(data):
     assert bank.stats['relative_rmse'] == pytest.approx(
         np.linalg.norm(err) / np.linalg.norm(x), rel=1e-5)
     assert bank.stats['max_abs_error'] <= scale.max() / 2 * 1.0001
-    per.set_epoch(1, 1)
-    bank_ds.set_epoch(1, 1)
+    per.set_frame_seed(1, 1)
+    bank_ds.set_frame_seed(1, 1)
     assert_same([per[i] for i in IDX], bank_ds.__getitems__(IDX),
                 exact=False, atol=bank.stats['max_abs_error'] * 1.0001)
 
@@ -250,8 +250,8 @@ def test_deep_copies_share_one_bank(data):
     twin = copy.deepcopy(ds)  # as mmengine's build_dataloader does
     bank = twin.load_feature_bank()
     assert ds.load_feature_bank() is bank
-    ds.set_epoch(0, 0)
-    twin.set_epoch(0, 0)
+    ds.set_frame_seed(0, 0)
+    twin.set_frame_seed(0, 0)
     assert_same(ds.__getitems__(IDX), twin.__getitems__(IDX))
 
 
@@ -338,7 +338,7 @@ def test_dataloader_and_preprocessor_same_batches(data):
     bat = build(data, 'packed_float16', batch_read=True)
     bank = build(data, 'packed_float16', feature_bank=dict())
     for ds in (per, bat, bank):
-        ds.set_epoch(11, 2)
+        ds.set_frame_seed(11, 2)
     ref = _model_inputs(_loader(per, workers=2))
     for got in (_model_inputs(_loader(bat, workers=2)),
                 _model_inputs(_loader(bank))):
@@ -363,7 +363,7 @@ def test_cuda_bank_equals_cpu_bank(data, dtype):
     cpu = build(data, 'npy', feature_bank=dict(dtype=dtype))
     gpu = build(data, 'npy', feature_bank=dict(dtype=dtype, device='cuda'))
     for ds in (cpu, gpu):
-        ds.set_epoch(2, 9)
+        ds.set_frame_seed(2, 9)
     out = gpu.__getitems__(IDX)
     assert out[0]['inputs'].is_cuda
     assert_same(cpu.__getitems__(IDX), out)

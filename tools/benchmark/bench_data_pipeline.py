@@ -195,7 +195,7 @@ def time_epoch(ann, feat_dir, args, options=None):
         ann_file=ann, num_classes=args.num_classes, head_thr=100,
         tail_thr=20, pipeline=pipeline, data_prefix=dict(feat=feat_dir),
         feat_dim=args.dim, **options)
-    dataset.set_epoch(args.seed, 0)  # as FrameSamplingSeedHook does
+    dataset.set_frame_seed(args.seed, 0)  # as FrameSamplingSeedHook does
     load = None
     if 'feature_bank' in options:
         t0 = time.perf_counter()
