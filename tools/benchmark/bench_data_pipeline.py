@@ -208,6 +208,11 @@ def time_epoch(ann, feat_dir, args, options=None):
         FeatureDataPreprocessor,
     )
     pre = FeatureDataPreprocessor() if args.fast_paths else None
+    # a GPU bank feeds a model on that GPU
+    device = torch.device(
+        options.get('feature_bank', {}).get('device', 'cpu'))
+    if pre is not None and device.type == 'cuda':
+        pre = pre.to(device)
     cpu0 = _cpu_seconds()
     t0 = time.perf_counter()
     it = iter(loader)
@@ -218,6 +223,8 @@ def time_epoch(ann, feat_dir, args, options=None):
         if pre is not None:
             batch = pre(batch, training=True)
         n += len(batch['inputs'])
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
     t2 = time.perf_counter()
     del it  # workers joined: their CPU time is in RUSAGE_CHILDREN
     cpu_ms = (_cpu_seconds() - cpu0) * 1e3 / (n + len(first['inputs']))
