@@ -18,12 +18,14 @@ default_hooks = dict(
 # Frame draws as a function of (seed, epoch, sample): exact on resume and
 # independent of the worker count (needs non-persistent training workers).
 # LongTailLossHook hands the training split's class counts / groups and the
-# epoch (DRW) to the losses that use them. EvalContextHook: metrics learn
-# which list / checkpoint they evaluate (LongTailMAP names its per-class CSV
-# after them).
+# epoch (DRW) to the losses that use them; FrameStackAPHook measures the
+# per-class training AP that FrameStack uses (each does nothing when no
+# module of the model needs it). EvalContextHook: metrics learn which list /
+# checkpoint they evaluate (LongTailMAP names its per-class CSV after them).
 custom_hooks = [
     dict(type='FrameSamplingSeedHook'),
     dict(type='LongTailLossHook'),
+    dict(type='FrameStackAPHook'),
     dict(type='EvalContextHook')
 ]
 

@@ -1,5 +1,6 @@
 from . import (  # noqa: F401
     aggregators,
+    blending,
     data_preprocessors,
     heads,
     losses,

@@ -2,6 +2,7 @@
 from .dataset_check_hook import DatasetCheckHook
 from .eval_context_hook import EvalContextHook
 from .frame_sampling_seed_hook import FrameSamplingSeedHook
+from .frame_stack_ap_hook import FrameStackAPHook
 from .long_tail_loss_hook import LongTailLossHook
 from .stage_checkpoint_hook import (
     CHECKPOINT_CHOICES,
@@ -11,6 +12,7 @@ from .stage_checkpoint_hook import (
 
 __all__ = [
     'DatasetCheckHook', 'EvalContextHook', 'FrameSamplingSeedHook',
+    'FrameStackAPHook',
     'LongTailLossHook', 'StageCheckpointHook', 'CHECKPOINT_CHOICES',
     'find_checkpoint'
 ]

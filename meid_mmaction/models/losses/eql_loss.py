@@ -1,12 +1,11 @@
 """Equalization loss (Tan et al., 2020), sigmoid multi-label forms."""
 from typing import Optional, Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from mmaction.registry import MODELS
-from mmengine.dist import get_dist_info
 
+from ...utils.rng import step_torch_generator
 from .utils import ClassCountsLoss, check_reduction, reduce_loss
 
 _MODES = ('random', 'threshold')
@@ -142,10 +141,7 @@ class EQLLoss(ClassCountsLoss):
         if self.seed is None:
             return (torch.rand(shape, device=device) <
                     self.drop_prob).float()
-        rank, _ = get_dist_info()
-        seq = np.random.SeedSequence(
-            [self.seed % (1 << 63), rank, int(self.num_steps)])
-        gen = torch.Generator().manual_seed(int(seq.generate_state(1)[0]))
+        gen = step_torch_generator(self.seed, int(self.num_steps))
         draws = torch.rand(shape, generator=gen) < self.drop_prob
         return draws.float().to(device)
 

@@ -1,0 +1,115 @@
+"""Base of the multi-label batch augmentations (mixup, FrameStack)."""
+from typing import Optional, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+from mmaction.utils import SampleList
+
+from ...utils.compat import (
+    get_drawn_class,
+    get_gt_label,
+    set_gt_label,
+    to_multi_hot,
+)
+from ...utils.rng import step_rng
+
+
+class MultiLabelBlending(nn.Module):
+    """A batch augmentation applied by ``ActionDataPreprocessor(blending=)``.
+
+    MMAction2's data preprocessor calls ``blending(inputs, data_samples)``
+    on training batches only. This base reads the multi-hot targets ``[B,
+    C]`` of the data samples (any label format, through
+    :mod:`meid_mmaction.utils.compat`), calls :meth:`blend` and writes the
+    mixed (soft) targets back. It is an ``nn.Module`` inside the model, so
+    its buffers (the step counter, FrameStack's AP) are saved in
+    checkpoints. Random draws come from a generator seeded with ``(seed,
+    rank, step)`` (:func:`~meid_mmaction.utils.rng.step_rng`), so training
+    is deterministic for a seed and ``--resume`` continues exactly.
+
+    Args:
+        num_classes (int): Number of classes ``C``.
+        seed (int): Seed of the draws. Defaults to 0.
+    """
+
+    def __init__(self, num_classes: int, seed: int = 0) -> None:
+        super().__init__()
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(
+                f'num_classes must be a positive int, got {num_classes!r}')
+        if not isinstance(seed, int):
+            raise ValueError(f'seed must be an int, got {seed!r}')
+        self.num_classes = num_classes
+        self.seed = seed
+        self.register_buffer('num_steps', torch.zeros((), dtype=torch.long))
+
+    def next_rng(self) -> np.random.Generator:
+        """The generator of this step; advances the step counter."""
+        rng = step_rng(self.seed, int(self.num_steps))
+        self.num_steps += 1
+        return rng
+
+    def blend(self, inputs: torch.Tensor, targets: torch.Tensor,
+              rng: np.random.Generator
+              ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Mix a batch: inputs ``[B, ...]``, targets ``[B, C]``."""
+        raise NotImplementedError
+
+    def forward(self, inputs: torch.Tensor, data_samples: SampleList,
+                **kwargs) -> Tuple[torch.Tensor, SampleList]:
+        """Blend a training batch.
+
+        Args:
+            inputs (torch.Tensor): ``[B, V, N, D]`` or ``[B, N, D]``.
+            data_samples (list[ActionDataSample]): With multi-hot labels.
+
+        Returns:
+            tuple: The blended inputs and the data samples with soft
+            targets ``[C]``.
+        """
+        if len(data_samples) != inputs.shape[0]:
+            raise ValueError(f'{len(data_samples)} data samples for '
+                             f'{inputs.shape[0]} inputs')
+        if any(get_drawn_class(ds) is not None for ds in data_samples):
+            raise ValueError(
+                f'{type(self).__name__} mixes targets, which the label mask '
+                'of resampling (sampler label_mask=True) cannot follow; use '
+                'one or the other')
+        targets = torch.stack([
+            to_multi_hot(get_gt_label(ds), self.num_classes)
+            for ds in data_samples
+        ]).to(inputs.device)
+        inputs, targets = self.blend(inputs, targets, self.next_rng())
+        for ds, target in zip(data_samples, targets):
+            set_gt_label(ds, target)
+        return inputs, data_samples
+
+    def extra_repr(self) -> str:
+        """Shown in ``print(model)``."""
+        return f'num_classes={self.num_classes}, seed={self.seed}'
+
+
+def endpoint_frame_indices(num_frames: int, count: int) -> np.ndarray:
+    """``count`` uniformly spaced integer frame indices in ``[0, N)``.
+
+    ``floor(linspace(0, N - 1, count))`` (VideoLT's FrameStack): the first
+    and last frames are always taken. This differs on purpose from
+    :func:`~meid_mmaction.datasets.transforms.sampling.uniform_frame_indices`
+    (segment centres, the test-time sampling), to match FrameStack exactly.
+
+    Args:
+        num_frames (int): ``N``.
+        count (int): How many indices (0 gives none).
+
+    Returns:
+        np.ndarray: int64 ``[count]``, non-decreasing.
+    """
+    return np.floor(np.linspace(0, num_frames - 1, count)).astype(np.int64)
+
+
+def check_prob(name: str, value: Optional[float]) -> float:
+    """``value`` as a float in ``[0, 1]``, else a ValueError naming it."""
+    if value is None or not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f'{name} must be in [0, 1], got {value!r}')
+    return float(value)

@@ -1,0 +1,129 @@
+"""FrameStack (VideoLT): stack frames of two videos, more of the harder."""
+from typing import Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmaction.registry import MODELS
+
+from .base_blending import MultiLabelBlending, check_prob, endpoint_frame_indices
+
+_EPS = 1e-5
+
+
+@MODELS.register_module()
+class FrameStack(MultiLabelBlending):
+    """AP-driven frame stacking of VideoLT (``docs/method.md``).
+
+    Per-class training APs ``AP_c`` (buffer ``class_ap`` ``[C]``, zeros
+    until ``FrameStackAPHook`` sets the previous epoch's) give each video a
+    score ``ap_i = sum_c y_ic AP_c / C``. In each batch the first
+    ``int(ratio * B)`` videos are each paired with a partner ``j`` drawn by
+    a random permutation of those videos; with ``beta = ap_i / (ap_i +
+    ap_j)`` (0.5 when the sum is below 1e-5) the new clip of ``L = N``
+    frames is ``int(beta * L)`` uniformly spaced frames of the partner
+    followed by ``L - int(beta * L)`` of the video itself (indices
+    ``floor(linspace(0, N - 1, k))``), with target ``(1 - beta) y_i +
+    beta y_j``. The other videos are left as they are. A video whose
+    classes already have a high AP thus gives more of its clip to its
+    partner.
+
+    Inputs are ``[B, 1, N, D]`` (one view, as training pipelines give) or
+    ``[B, N, D]``; the clip length stays ``N`` (set it with the training
+    pipeline's ``clip_len``, VideoLT: 60). Use as
+    ``data_preprocessor=dict(type='ActionDataPreprocessor',
+    blending=dict(type='FrameStack', num_classes=C))``; the AP hook is in
+    ``default_runtime.py``.
+
+    Args:
+        num_classes (int): Number of classes ``C``.
+        ratio (float): Share of each batch that is stacked. Defaults to 0.5
+            (VideoLT: the first half).
+        seed (int): Seed of the pairing draws. Defaults to 0.
+    """
+
+    def __init__(self, num_classes: int, ratio: float = 0.5,
+                 seed: int = 0) -> None:
+        super().__init__(num_classes, seed)
+        self.ratio = check_prob('ratio', ratio)
+        self.register_buffer('class_ap', torch.zeros(num_classes))
+
+    def set_class_ap(self, ap: Union[Sequence[float], torch.Tensor]) -> None:
+        """Take the per-class training AP ``[C]`` for the next epoch."""
+        ap = torch.as_tensor(ap, dtype=torch.float32).flatten()
+        if ap.numel() != self.num_classes:
+            raise ValueError(f'FrameStack: got {ap.numel()} class APs, '
+                             f'expected num_classes={self.num_classes}')
+        if not bool(torch.isfinite(ap).all()) or bool((ap < 0).any()) or \
+                bool((ap > 1).any()):
+            raise ValueError('FrameStack: class APs must be finite values in '
+                             '[0, 1]')
+        self.class_ap.copy_(ap.to(self.class_ap.device))
+
+    def plan(self, targets: torch.Tensor, num_frames: int,
+             rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray,
+                                                np.ndarray, np.ndarray]:
+        """Pairs, betas and the frame gather of one batch.
+
+        Args:
+            targets (torch.Tensor): ``[B, C]``.
+            num_frames (int): ``N = L``.
+            rng (np.random.Generator): This step's generator.
+
+        Returns:
+            tuple: ``partner`` ``[S]`` (``S`` stacked videos), ``beta``
+            ``[S]`` float64, ``src_video`` ``[S, L]`` and ``src_frame``
+            ``[S, L]``: stacked clip ``i`` takes frame ``src_frame[i, t]``
+            of video ``src_video[i, t]``.
+        """
+        num_stack = int(self.ratio * targets.shape[0])
+        ap_video = (targets.detach().double().cpu() *
+                    self.class_ap.detach().double().cpu()).sum(1)
+        ap_video = (ap_video / self.num_classes).numpy()
+        partner = rng.permutation(num_stack)
+        src_video = np.empty((num_stack, num_frames), dtype=np.int64)
+        src_frame = np.empty((num_stack, num_frames), dtype=np.int64)
+        betas = np.empty(num_stack, dtype=np.float64)
+        for i in range(num_stack):
+            j = int(partner[i])
+            total = ap_video[i] + ap_video[j]
+            beta = 0.5 if total < _EPS else ap_video[i] / total
+            from_partner = int(beta * num_frames)
+            betas[i] = beta
+            src_video[i, :from_partner] = j
+            src_video[i, from_partner:] = i
+            src_frame[i, :from_partner] = endpoint_frame_indices(
+                num_frames, from_partner)
+            src_frame[i, from_partner:] = endpoint_frame_indices(
+                num_frames, num_frames - from_partner)
+        return partner, betas, src_video, src_frame
+
+    def blend(self, inputs: torch.Tensor, targets: torch.Tensor,
+              rng: np.random.Generator
+              ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Stack the first ``int(ratio * B)`` videos with their partners."""
+        squeeze = inputs.dim() == 4
+        if squeeze:
+            if inputs.shape[1] != 1:
+                raise ValueError(
+                    'FrameStack expects one view per training video, got '
+                    f'inputs {tuple(inputs.shape)} [B, V, N, D]')
+            inputs = inputs[:, 0]
+        if inputs.dim() != 3:
+            raise ValueError('FrameStack expects [B, 1, N, D] or [B, N, D] '
+                             f'features, got {tuple(inputs.shape)}')
+        partner, betas, src_video, src_frame = self.plan(
+            targets, inputs.shape[1], rng)
+        num_stack = len(partner)
+        out, new_targets = inputs.clone(), targets.clone()
+        if num_stack:
+            dev = inputs.device
+            out[:num_stack] = inputs[torch.from_numpy(src_video).to(dev),
+                                     torch.from_numpy(src_frame).to(dev)]
+            beta = torch.from_numpy(betas).to(targets)[:, None]
+            new_targets[:num_stack] = (1 - beta) * targets[:num_stack] + \
+                beta * targets[torch.from_numpy(partner).to(dev)]
+        return (out.unsqueeze(1) if squeeze else out), new_targets
+
+    def extra_repr(self) -> str:
+        """Shown in ``print(model)``."""
+        return super().extra_repr() + f', ratio={self.ratio}'
