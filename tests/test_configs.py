@@ -17,7 +17,8 @@ from meid_mmaction.utils.data_keys import apply_data_keys
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', 'configs'))
 CONFIGS = sorted(
     glob.glob(osp.join(ROOT, '*.py')) +
-    glob.glob(osp.join(ROOT, 'aggregators', '*.py')))
+    glob.glob(osp.join(ROOT, 'aggregators', '*.py')) +
+    glob.glob(osp.join(ROOT, 'baselines', '*.py')))
 
 
 def shrink(cfg):
@@ -27,6 +28,9 @@ def shrink(cfg):
     projections are not built here (their sizes: test_model_zoo.py)."""
     head = cfg.model.cls_head
     head.num_classes = min(head.num_classes, 12)
+    blending = cfg.model.get('data_preprocessor', {}).get('blending')
+    if blending:  # MultiLabelMixup / FrameStack
+        blending.num_classes = head.num_classes
     if cfg.model.type != 'FeatureRecognizer':
         return
     head.in_channels = 16
@@ -81,11 +85,21 @@ def test_config_builds_and_steps(path):
     model = MODELS.build(cfg.model)
     num_classes = cfg.model.cls_head.num_classes
     batch = 2
+    label_mask = cfg.train_dataloader.sampler.get('label_mask', False)
     data_samples = []
     for i in range(batch):
         target = torch.zeros(num_classes)
         target[[i, num_classes - 1 - i]] = 1.
         data_samples.append(set_gt_label(ActionDataSample(), target))
+        if label_mask:  # drawn through its first class
+            data_samples[-1].set_metainfo(dict(drawn_class=i))
+    # what LongTailLossHook hands over at the start of training
+    groups = dict(head=[0, 1], medium=[2], tail=[3, 4])
+    for m in model.modules():
+        if hasattr(m, 'set_class_counts'):
+            m.set_class_counts([100 // (c + 1) for c in range(num_classes)])
+        if hasattr(m, 'set_class_groups'):
+            m.set_class_groups(groups)
     data = model.data_preprocessor(
         dict(inputs=list(dummy_inputs(cfg, batch)),
              data_samples=data_samples),
@@ -94,10 +108,6 @@ def test_config_builds_and_steps(path):
     stages = [1]
     if hasattr(head, 'set_train_stage'):
         stages = [1, 2]
-        groups = dict(head=[0, 1], medium=[2], tail=[3, 4])
-        for m in model.modules():
-            if hasattr(m, 'set_class_groups'):
-                m.set_class_groups(groups)
     for stage in stages:
         if hasattr(head, 'set_train_stage'):
             head.set_train_stage(stage)

@@ -183,6 +183,19 @@ def test_eql_random_form_is_seeded_and_resumable():
     assert not torch.equal(other(logits, targets), steps_a[0])
 
 
+def test_eql_tail_from_the_dataset_grouping():
+    loss = EQLLoss(class_counts=[100, 10, 1], mode='threshold',
+                   reduction='none')
+    with pytest.raises(ValueError, match='EQLLoss: no tail classes'):
+        loss(LOGITS, TARGETS)
+    loss.set_class_groups(dict(head=[0], medium=[1], tail=[2]))
+    assert loss.tail_mask().tolist() == [0., 0., 1.]
+    out = loss(LOGITS, TARGETS)
+    assert out[1, 2].item() == 0 and out[1, 0].item() > 0
+    with pytest.raises(ValueError, match='give tail_thr or tail_freq, not'):
+        EQLLoss(tail_thr=3, tail_freq=0.1)
+
+
 def test_eql_random_drop_rate_is_right():
     counts = [100, 10, 1]
     loss = EQLLoss(class_counts=counts, tail_thr=10, drop_prob=0.1, seed=3,

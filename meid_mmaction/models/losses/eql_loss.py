@@ -1,5 +1,5 @@
 """Equalization loss (Tan et al., 2020), sigmoid multi-label forms."""
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -70,10 +70,13 @@ def eql_loss(logits: torch.Tensor,
 class EQLLoss(ClassCountsLoss):
     """Equalization loss on sigmoid logits.
 
-    Tail classes are those with ``n_c <= tail_thr`` training videos
-    (VideoLT: 100), or, if ``tail_freq`` is given, those whose share of the
-    training labels ``n_c / sum(n)`` is below it (the original's frequency
-    threshold ``lambda``).
+    Tail classes are, by default (``tail_thr=None``), the training
+    dataset's tail group (``metainfo['class_groups']['tail']``, handed over
+    by ``LongTailLossHook``; VideoLT: ``n_c <= 100``, the evaluator's
+    grouping); with ``tail_thr`` those with ``n_c <= tail_thr`` training
+    videos; with ``tail_freq`` those whose share of the training labels
+    ``n_c / sum(n)`` is below it (the original's frequency threshold
+    ``lambda``).
 
     * ``mode='random'`` (VideoLT): a negative of a tail class loses its
       loss when a Bernoulli(``drop_prob``) draw fires, fresh every step.
@@ -90,8 +93,8 @@ class EQLLoss(ClassCountsLoss):
         mode (str): ``'random'`` (default) or ``'threshold'``.
         drop_prob (float): Bernoulli probability ``gamma`` of the random
             form. Defaults to 1.76e-3.
-        tail_thr (int): Tail classes have ``n_c <= tail_thr``. Defaults to
-            100.
+        tail_thr (int, optional): Tail classes have ``n_c <= tail_thr``.
+            Defaults to None (the dataset's tail group).
         tail_freq (float, optional): Use ``n_c / sum(n) < tail_freq``
             instead. Defaults to None.
         seed (int, optional): Seed of the random draws. Defaults to 0.
@@ -104,7 +107,7 @@ class EQLLoss(ClassCountsLoss):
                  class_counts: Optional[Sequence[int]] = None,
                  mode: str = 'random',
                  drop_prob: float = 1.76e-3,
-                 tail_thr: int = 100,
+                 tail_thr: Optional[int] = None,
                  tail_freq: Optional[float] = None,
                  seed: Optional[int] = 0,
                  reduction: str = 'mean',
@@ -121,20 +124,44 @@ class EQLLoss(ClassCountsLoss):
             raise ValueError(f'seed must be an int or None, got {seed!r}')
         self.mode = mode
         self.drop_prob = float(drop_prob)
-        self.tail_thr = int(tail_thr)
+        if tail_thr is not None and tail_freq is not None:
+            raise ValueError('give tail_thr or tail_freq, not both')
+        self.tail_thr = None if tail_thr is None else int(tail_thr)
         self.tail_freq = tail_freq
         self.seed = seed
         self.reduction = check_reduction(reduction)
         self.loss_weight = float(loss_weight)
         super().__init__(class_counts)
         self.register_buffer('num_steps', torch.zeros((), dtype=torch.long))
+        self._tail_classes: Optional[List[int]] = None
+
+    def set_class_groups(self, class_groups: dict) -> None:
+        """Take the dataset's tail group (used when ``tail_thr`` and
+        ``tail_freq`` are None)."""
+        if not isinstance(class_groups, dict) or 'tail' not in class_groups:
+            raise ValueError("class_groups must be a dict with key 'tail', "
+                             f'got {class_groups!r:.200}')
+        self._tail_classes = [int(c) for c in class_groups['tail']]
 
     def tail_mask(self) -> torch.Tensor:
         """``[C]`` float 0/1: the classes whose negatives may be dropped."""
         counts = self.class_counts.to(torch.float64)
         if self.tail_freq is not None:
             return (counts / counts.sum() < self.tail_freq).float()
-        return (counts <= self.tail_thr).float()
+        if self.tail_thr is not None:
+            return (counts <= self.tail_thr).float()
+        if self._tail_classes is None:
+            raise ValueError(
+                'EQLLoss: no tail classes; give tail_thr or tail_freq, or '
+                "train with LongTailLossHook (hands over metainfo"
+                "['class_groups'])")
+        mask = torch.zeros_like(counts, dtype=torch.float32)
+        bad = [c for c in self._tail_classes if not 0 <= c < len(mask)]
+        if bad:
+            raise ValueError(f'EQLLoss: tail classes {bad[:10]} outside '
+                             f'[0, {len(mask)})')
+        mask[self._tail_classes] = 1.0
+        return mask
 
     def draw(self, shape, device) -> torch.Tensor:
         """Bernoulli(``drop_prob``) draws ``[B, C]`` of the current step."""

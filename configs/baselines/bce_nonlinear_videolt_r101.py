@@ -1,0 +1,13 @@
+# VideoLT baseline row "plain BCE": ResNet-101 ImageNet features, VideoLT's
+# nonlinear classifier, sigmoid BCE. Published (docs/method.md, "The
+# baselines the field compares against"): 0.516 overall mAP.
+#   python tools/train.py configs/baselines/bce_nonlinear_videolt_r101.py
+# Every other baseline row of VideoLT ResNet-101 is a small diff over this.
+_base_ = [
+    '../_base_/models/nonlinear_feature.py',
+    '../_base_/datasets/videolt_features.py',
+    '../_base_/schedules/adam_100e.py', '../_base_/default_runtime.py'
+]
+
+model = dict(cls_head=dict(loss_cls=dict(type='MultiLabelFocalLoss',
+                                         gamma=0.0)))

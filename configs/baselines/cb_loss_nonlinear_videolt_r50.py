@@ -1,0 +1,10 @@
+# VideoLT baseline row: class-balanced loss (sigmoid BCE, beta = 0.9999).
+# ResNet-50 features, nonlinear classifier. Published (MEID paper, VideoLT
+# ResNet-50): 0.495 overall mAP.
+#   python tools/train.py configs/baselines/cb_loss_nonlinear_videolt_r50.py
+_base_ = ['cb_loss_nonlinear_videolt_r101.py']
+
+feat_dir = 'features/ResNet50'
+train_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))
+val_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))
+test_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))

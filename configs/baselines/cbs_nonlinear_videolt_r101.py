@@ -1,0 +1,9 @@
+# VideoLT baseline row: class-balanced sampling with the label mask.
+# ResNet-101 features, nonlinear classifier. Published (docs/method.md,
+# VideoLT ResNet-101, nonlinear classifier): 0.507 overall mAP.
+#   python tools/train.py configs/baselines/cbs_nonlinear_videolt_r101.py
+_base_ = ['bce_nonlinear_videolt_r101.py']
+
+train_dataloader = dict(
+    sampler=dict(
+        _delete_=True, type='ClassBalancedSampler', label_mask=True))

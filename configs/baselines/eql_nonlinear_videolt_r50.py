@@ -1,0 +1,11 @@
+# VideoLT baseline row: EQL, VideoLT's random form (drop probability 1.76e-3
+# on the negatives of tail classes).
+# ResNet-50 features, nonlinear classifier. Published (MEID paper, VideoLT
+# ResNet-50): 0.502 overall mAP.
+#   python tools/train.py configs/baselines/eql_nonlinear_videolt_r50.py
+_base_ = ['eql_nonlinear_videolt_r101.py']
+
+feat_dir = 'features/ResNet50'
+train_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))
+val_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))
+test_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))

@@ -1,0 +1,6 @@
+# CharadesLT baseline row: sigmoid focal loss (alpha = 1, gamma = 1).
+# ResNet-101 features, nonlinear classifier. No published number for this row.
+#   python tools/train.py configs/baselines/focal_nonlinear_charadeslt_r101.py
+_base_ = ['bce_nonlinear_charadeslt_r101.py']
+
+model = dict(cls_head=dict(loss_cls=dict(gamma=1.0)))

@@ -1,0 +1,10 @@
+# VideoLT baseline row: sigmoid focal loss (alpha = 1, gamma = 1).
+# ResNet-50 features, nonlinear classifier. No published ResNet-50 number for
+# this row.
+#   python tools/train.py configs/baselines/focal_nonlinear_videolt_r50.py
+_base_ = ['focal_nonlinear_videolt_r101.py']
+
+feat_dir = 'features/ResNet50'
+train_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))
+val_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))
+test_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))

@@ -1,0 +1,10 @@
+# VideoLT baseline row: mixup (lambda ~ Beta(1, 1)).
+# ResNet-50 features, nonlinear classifier. Published (MEID paper, VideoLT
+# ResNet-50): 0.484 overall mAP.
+#   python tools/train.py configs/baselines/mixup_nonlinear_videolt_r50.py
+_base_ = ['mixup_nonlinear_videolt_r101.py']
+
+feat_dir = 'features/ResNet50'
+train_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))
+val_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))
+test_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))
