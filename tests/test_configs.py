@@ -124,3 +124,31 @@ def test_config_builds_and_steps(path):
             score = get_pred_score(p)
             assert score.shape == (num_classes, )
             assert ((score >= 0) & (score <= 1)).all()
+
+
+BASELINES = sorted(glob.glob(osp.join(ROOT, 'baselines', '*.py')))
+ROWS = ('bce', 'focal', 'cb_loss', 'ldam_drw', 'eql', 'cbs', 'srs', 'mixup',
+        'framestack')
+
+
+def test_every_baseline_row_has_a_config_stating_its_target():
+    names = {osp.basename(p) for p in BASELINES}
+    for row in ROWS:
+        for data in ('videolt_r101', 'videolt_r50', 'charadeslt_r101'):
+            assert f'{row}_nonlinear_{data}.py' in names
+    for path in BASELINES:
+        with open(path) as f:
+            text = ' '.join(f.read().lower().split())
+        assert 'published' in text, path  # names its target (or none)
+        cfg = Config.fromfile(path)
+        apply_data_keys(cfg)
+        feat = cfg.train_dataloader.dataset.data_prefix['feat']
+        if '_r50' in path or '_r101' in path:
+            assert feat == ('features/ResNet50' if '_r50' in path else
+                            'features/ResNet101'), (path, feat)
+        sampler = cfg.train_dataloader.sampler
+        if osp.basename(path).startswith(('cbs_', 'srs_')):
+            assert sampler.get('label_mask') is True, path
+        blending = cfg.model.get('data_preprocessor', {}).get('blending')
+        if blending:
+            assert blending.num_classes == cfg.model.cls_head.num_classes

@@ -5,6 +5,3 @@
 _base_ = ['cbs_nonlinear_videolt_r101.py']
 
 feat_dir = 'features/ResNet50'
-train_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))
-val_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))
-test_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))

@@ -1,7 +1,8 @@
 # FrameStack (VideoLT's baseline) with the nonlinear classifier on the
 # synthetic demo data: the first half of each batch is stacked with a
 # partner, frames allotted by the per-class training AP of the previous
-# epoch (FrameStackAPHook, in default_runtime.py).
+# epoch (FrameStackAPHook, in default_runtime.py). Synthetic data: no
+# published number; see docs/benchmarks.md for ours.
 #   python tools/train.py configs/baselines/framestack_nonlinear_synthetic.py
 _base_ = ['../nonlinear_synthetic.py']
 

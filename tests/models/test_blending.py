@@ -4,6 +4,7 @@ import pytest
 import torch
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
+from mmengine.registry import init_default_scope
 from scipy.stats import kstest
 from sklearn.metrics import average_precision_score
 
@@ -203,3 +204,38 @@ def test_ap_hook_measures_the_epoch_and_hands_it_over():
     # nothing is recorded between epochs
     runner.model.head.loss_cls(logits, targets)
     assert hook._scores == []
+
+
+@pytest.mark.parametrize('head', [
+    dict(type='NonlinearClsHead'),
+    dict(type='AggregatorClsHead',
+         aggregators=[dict(type='NetVLAD', num_clusters=2,
+                           hidden_channels=8)]),
+    dict(type='MEIDHead', loss_distill=None),
+], ids=['nonlinear', 'aggregator', 'meid_stage1'])
+@pytest.mark.parametrize('blending', ['FrameStack', 'MultiLabelMixup'])
+def test_blending_with_every_head_and_the_ap_hook(head, blending):
+    init_default_scope('mmaction')
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='FeatureRecognizer',
+        cls_head=dict(head, num_classes=3, in_channels=4),
+        data_preprocessor=dict(
+            type='ActionDataPreprocessor',
+            blending=dict(type=blending, num_classes=3))))
+    runner = type('R', (), {})()
+    runner.model = model
+    hook = FrameStackAPHook()
+    hook.before_train_epoch(runner)
+    for _ in range(2):
+        batch = model.data_preprocessor(
+            dict(inputs=list(torch.randn(4, 1, 6, 4)),
+                 data_samples=samples(Y)), training=True)
+        model.train()
+        losses = model(**batch, mode='loss')
+        sum(losses.values()).backward()
+    hook.after_train_epoch(runner)
+    if blending == 'FrameStack':
+        ap = model.data_preprocessor.blending.class_ap
+        assert bool((ap > 0).any()) and len(hook._scores) == 0
+    assert int(model.data_preprocessor.blending.num_steps) == 2

@@ -5,7 +5,11 @@ import numpy as np
 import torch
 from mmaction.registry import MODELS
 
-from .base_blending import MultiLabelBlending, check_prob, endpoint_frame_indices
+from .base_blending import (
+    MultiLabelBlending,
+    check_prob,
+    endpoint_frame_indices,
+)
 
 _EPS = 1e-5
 
