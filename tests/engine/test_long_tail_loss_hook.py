@@ -145,7 +145,8 @@ def test_missing_metainfo_is_reported(root, tmp_path):
     from meid_mmaction.engine.hooks import LongTailLossHook
 
     class FakeDataset:
-        metainfo = dict(classes=('a', 'b', 'c'))
+        metainfo = dict(classes=('a', 'b', 'c'),
+                        class_groups=dict(head=[0], medium=[1], tail=[2]))
 
     class FakeRunner:
         model = torch.nn.Sequential(
@@ -155,4 +156,7 @@ def test_missing_metainfo_is_reported(root, tmp_path):
     with pytest.raises(ValueError, match="FakeDataset publishes no "
                        "metainfo\\['class_counts'\\], which "
                        "\\['ClassBalancedLoss'\\] need"):
+        LongTailLossHook().before_train(FakeRunner())
+    FakeDataset.metainfo = dict(classes=('a', 'b', 'c'))
+    with pytest.raises(ValueError, match='FakeDataset has no class counts'):
         LongTailLossHook().before_train(FakeRunner())

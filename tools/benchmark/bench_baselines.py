@@ -35,10 +35,12 @@ import logging
 import os.path as osp
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 import numpy as np
 import torch
+
+from meid_mmaction.datasets.label_list_dataset import LabelListDataset
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from bench_meid_ablation import (  # noqa: E402
@@ -65,20 +67,11 @@ ARMS = {
 }
 
 
-class MaskedLabelDataset:
-    """What the class-aware samplers read, decoding drawn indices."""
+class MaskedLabelDataset(LabelListDataset):
+    """Label lists whose encoded (video, class) indices this script
+    decodes itself (``decode_drawn_index``), as the feature datasets do."""
 
     accepts_drawn_index = True
-
-    def __init__(self, labels: List[List[int]], num_classes: int) -> None:
-        self._labels = labels
-        self.metainfo = dict(classes=tuple(map(str, range(num_classes))))
-
-    def __len__(self) -> int:
-        return len(self._labels)
-
-    def get_label_lists(self) -> List[List[int]]:
-        return self._labels
 
 
 class _Model(torch.nn.Module):
@@ -94,10 +87,8 @@ class Bench:
     """Data in memory and one training run per (arm, lr, seed)."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        from meid_mmaction.datasets.annotations import (
-            parse_class_counts,
-            split_groups,
-        )
+        from meid_mmaction.datasets.annotations import parse_class_counts
+        from meid_mmaction.datasets.class_groups import ClassGroups
         self.args = args
         meta = load_meta(args.data_root)
         self.num_classes = int(meta['num_classes'])
@@ -107,14 +98,15 @@ class Bench:
             self.num_classes)
         self.counts = [int(c) for c in counts]
         head_thr, tail_thr = meta['group_thresholds']
-        self.groups = split_groups(counts, head_thr, tail_thr)
+        self.groups = ClassGroups.from_counts(counts, head_thr,
+                                              tail_thr).groups
         self.train = SplitData(args.data_root, 'train', self.num_classes)
         self.val = SplitData(args.data_root, 'validate', self.num_classes)
         self.test = SplitData(args.data_root, 'test', self.num_classes)
         self.val_x = self.val.test_frames(args.test_clip_len)
         self.test_x = self.test.test_frames(args.test_clip_len)
-        self.dataset = MaskedLabelDataset(self.train.labels,
-                                          self.num_classes)
+        self.dataset = MaskedLabelDataset(
+            self.train.labels, [str(c) for c in range(self.num_classes)])
 
     def build(self, arm: str, seed: int):
         from mmaction.registry import MODELS
