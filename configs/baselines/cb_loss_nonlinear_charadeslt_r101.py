@@ -1,7 +1,7 @@
 # CharadesLT baseline row: class-balanced loss (sigmoid BCE, beta = 0.9999).
 # ResNet-101 features, nonlinear classifier. No published number for this row.
-#   python tools/train.py
-# configs/baselines/cb_loss_nonlinear_charadeslt_r101.py
+#   python tools/train.py \
+#       configs/baselines/cb_loss_nonlinear_charadeslt_r101.py
 _base_ = ['bce_nonlinear_charadeslt_r101.py']
 
 # class counts: the training split's, handed over by LongTailLossHook

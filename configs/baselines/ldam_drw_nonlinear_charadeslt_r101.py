@@ -1,8 +1,8 @@
 # CharadesLT baseline row: LDAM-DRW (max margin 0.5, s = 30, re-weighting
 # from epoch 50).
 # ResNet-101 features, nonlinear classifier. No published number for this row.
-#   python tools/train.py
-# configs/baselines/ldam_drw_nonlinear_charadeslt_r101.py
+#   python tools/train.py \
+#       configs/baselines/ldam_drw_nonlinear_charadeslt_r101.py
 _base_ = ['bce_nonlinear_charadeslt_r101.py']
 
 # class counts from the training split (LongTailLossHook), which also
