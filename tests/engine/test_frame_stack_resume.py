@@ -7,7 +7,7 @@ import sys
 
 import torch
 
-from meid_mmaction.datasets.synthetic import generate_synthetic_lt
+from meid_mmaction.datasets.tools.synthetic import generate_synthetic_lt
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 TINY = dict(num_classes=6, max_count=40, min_count=2, val_max_count=4,
