@@ -17,13 +17,10 @@ TINY = dict(num_classes=6, max_count=40, min_count=2, val_max_count=4,
 
 
 def _train(args, work_dir, root):
-    opts = []
+    opts = [f'data_root={root}', 'num_classes=6', 'feat_dim=8',
+            'head_thr=20', 'tail_thr=5']
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        opts += [f'{key}.dataset.data_root={root}',
-                 f'{key}.dataset.num_classes=6',
-                 f'{key}.dataset.feat_dim=8',
-                 f'{key}.dataset.head_thr=20', f'{key}.dataset.tail_thr=5',
-                 f'{key}.num_workers=0', f'{key}.persistent_workers=False']
+        opts += [f'{key}.num_workers=0', f'{key}.persistent_workers=False']
     opts += [
         'model.cls_head.num_classes=6', 'model.cls_head.in_channels=8',
         # dropout draws from torch's global RNG, which mmengine does not

@@ -160,3 +160,23 @@ def test_missing_metainfo_is_reported(root, tmp_path):
     FakeDataset.metainfo = dict(classes=('a', 'b', 'c'))
     with pytest.raises(ValueError, match='FakeDataset has no class counts'):
         LongTailLossHook().before_train(FakeRunner())
+
+
+def test_meid_stage2_label_mask_by_config(root, tmp_path):
+    cfg = make_cfg(root, str(tmp_path), dict(type='MultiLabelFocalLoss'))
+    cfg['model']['cls_head'] = dict(
+        type='MEIDHead', num_classes=C, in_channels=D, hidden_channels=8,
+        loss_distill=dict(type='HeadTailDistillLoss', neck_channels=4))
+    cfg['train_cfg'] = dict(
+        type='TwoStageTrainLoop',
+        stage1=dict(max_epochs=1, milestones=[]),
+        stage2=dict(max_epochs=1, lr=1e-3, milestones=[],
+                    sampler=dict(type='ClassBalancedSampler',
+                                 label_mask=True)),
+        val_interval=100)
+    cfg['param_scheduler'] = []
+    _, rec = run(cfg)
+    stage1 = [c for e, _, cs in rec.rows if e == 0 for c in cs]
+    stage2 = [c for e, _, cs in rec.rows if e == 1 for c in cs]
+    assert stage1 and all(c is None for c in stage1)
+    assert len(stage2) == len(TRAIN) and all(c in (0, 1, 2) for c in stage2)

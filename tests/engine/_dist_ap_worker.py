@@ -1,0 +1,61 @@
+"""Helper for ``test_frame_stack_ap_hook_dist.py``: FrameStackAPHook in 2
+real gloo ranks with different numbers of training rows.
+
+Usage: ``python _dist_ap_worker.py OUT_DIR``. Rank ``r`` records rows
+``ROWS[r]`` of a fixed score / label matrix through the hook and writes the
+class AP it ends with to ``OUT_DIR/rank{r}.json``.
+"""
+import json
+import os.path as osp
+import sys
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+ROWS = (slice(0, 5), slice(5, 12))  # 5 and 7 rows: unequal shares
+
+
+def data():
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(12, 3, generator=gen)
+    targets = (torch.rand(12, 3, generator=gen) < 0.5).float()
+    targets[0] = torch.tensor([1., 1., 1.])
+    return logits, targets
+
+
+def run(rank, out_dir):
+    dist.init_process_group(
+        'gloo', init_method=f'file://{osp.join(out_dir, "rendezvous")}',
+        rank=rank, world_size=2)
+    try:
+        from mmaction.registry import MODELS
+
+        import meid_mmaction  # noqa: F401
+        from meid_mmaction.engine.hooks import FrameStackAPHook
+
+        class Model(torch.nn.Module):
+
+            def __init__(self):
+                super().__init__()
+                self.loss_cls = MODELS.build(
+                    dict(type='MultiLabelFocalLoss'))
+                self.fs = MODELS.build(dict(type='FrameStack',
+                                            num_classes=3))
+
+        runner = type('R', (), {})()
+        runner.model = Model()
+        hook = FrameStackAPHook()
+        logits, targets = data()
+        hook.before_train_epoch(runner)
+        rows = ROWS[rank]
+        runner.model.loss_cls(logits[rows], targets[rows])
+        hook.after_train_epoch(runner)
+        with open(osp.join(out_dir, f'rank{rank}.json'), 'w') as f:
+            json.dump(runner.model.fs.class_ap.tolist(), f)
+    finally:
+        dist.destroy_process_group()
+
+
+if __name__ == '__main__':
+    mp.spawn(run, args=(sys.argv[1], ), nprocs=2, join=True)
