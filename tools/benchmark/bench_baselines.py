@@ -35,22 +35,101 @@ import logging
 import os.path as osp
 import sys
 import time
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
 
 from meid_mmaction.datasets.label_list_dataset import LabelListDataset
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from bench_meid_ablation import (  # noqa: E402
-    GROUPS,
-    SplitData,
-    evaluate,
-    load_meta,
-    milestone_epochs,
-    predict,
-)
+GROUPS = ('head', 'medium', 'tail')
+
+
+# ----------------------------------------------------------------------
+# in-memory data
+class SplitData:
+    """One split held in memory (features padded to ``[V, T_max, D]``).
+
+    Training clips: ``clip_len`` frames drawn uniformly with replacement and
+    sorted (as ``SampleFeatureFrames``); test clips: the package's
+    ``uniform_frame_indices`` (as ``SampleFeatureFrames(test_mode=True)``).
+    """
+
+    def __init__(self, root: str, split: str, num_classes: int) -> None:
+        from meid_mmaction.datasets.annotations import parse_label_list
+        ids, labels = parse_label_list(
+            osp.join(root, f'{split}.lst'), num_classes)
+        arrays = [np.load(osp.join(root, 'features', f'{v}.npy'))
+                  for v in ids]
+        t_max = max(a.shape[0] for a in arrays)
+        feats = np.zeros((len(arrays), t_max, arrays[0].shape[1]),
+                         dtype=np.float32)
+        for i, a in enumerate(arrays):
+            feats[i, :a.shape[0]] = a
+        self.labels = labels
+        self.feats = torch.from_numpy(feats)
+        self.lengths = torch.tensor([a.shape[0] for a in arrays])
+        self.targets = torch.zeros(len(ids), num_classes)
+        for i, lab in enumerate(labels):
+            self.targets[i, lab] = 1.0
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def train_frames(self, idx: torch.Tensor, clip_len: int,
+                     gen: torch.Generator) -> torch.Tensor:
+        """Random frames with replacement, sorted: ``[B, clip_len, D]``."""
+        lengths = self.lengths[idx].unsqueeze(1)
+        u = torch.rand(len(idx), clip_len, generator=gen)
+        frame = torch.minimum((u * lengths).long(), lengths - 1)
+        return self.feats[idx.unsqueeze(1), frame.sort(dim=1).values]
+
+    def test_frames(self, clip_len: int) -> torch.Tensor:
+        """Uniformly spaced frames of every video ``[V, clip_len, D]``."""
+        from meid_mmaction.datasets.transforms.sampling import (
+            uniform_frame_indices,
+        )
+        frame = torch.stack([
+            torch.from_numpy(uniform_frame_indices(int(n), clip_len))
+            for n in self.lengths
+        ])
+        return self.feats[torch.arange(len(self)).unsqueeze(1), frame]
+
+
+def load_meta(root: str) -> dict:
+    """The generator's ``meta.json`` (classes, dims, thresholds)."""
+    path = osp.join(root, 'meta.json')
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'{path} not found; generate the data first: python '
+            f'tools/data/generate_synthetic.py {root}')
+    with open(path, encoding='utf-8') as f:
+        return json.load(f)
+
+
+def milestone_epochs(epochs: int, fractions) -> List[int]:
+    """Epochs at which the lr drops (x0.1)."""
+    return sorted({max(1, int(round(f * epochs))) for f in fractions})
+
+
+@torch.no_grad()
+def predict(head, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    """Sigmoid scores ``[V, C]`` of inputs ``[V, N, D]`` (eval mode)."""
+    head.eval()
+    return torch.cat([torch.sigmoid(head(x[i:i + batch_size]))
+                      for i in range(0, len(x), batch_size)])
+
+
+def evaluate(scores: torch.Tensor, targets: torch.Tensor,
+             groups: Dict[str, List[int]]) -> Dict[str, float]:
+    """mAP overall / head / medium / tail with the package's AP."""
+    from meid_mmaction.evaluation.functional import average_precision, mean_ap
+    ap = average_precision(scores, targets)
+    out = dict(overall=mean_ap(ap))
+    for g in GROUPS:
+        out[g] = mean_ap(ap, groups[g])
+    return out
+
 
 BCE = dict(type='MultiLabelFocalLoss', gamma=0.0)
 FOCAL = dict(type='MultiLabelFocalLoss', gamma=1.0)
