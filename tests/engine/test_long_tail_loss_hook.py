@@ -158,7 +158,11 @@ def test_missing_metainfo_is_reported(root, tmp_path):
                        "\\['ClassBalancedLoss'\\] need"):
         LongTailLossHook().before_train(FakeRunner())
     FakeDataset.metainfo = dict(classes=('a', 'b', 'c'))
-    with pytest.raises(ValueError, match='FakeDataset has no class counts'):
+    FakeRunner.model = torch.nn.Sequential(
+        meid_mmaction.models.losses.EQLLoss(class_counts=[3, 2, 1]))
+    with pytest.raises(ValueError, match="FakeDataset publishes no "
+                       "metainfo\\['class_groups'\\], which "
+                       "\\['EQLLoss'\\] need"):
         LongTailLossHook().before_train(FakeRunner())
 
 
