@@ -29,32 +29,40 @@ def run(rank, out_dir):
         'gloo', init_method=f'file://{osp.join(out_dir, "rendezvous")}',
         rank=rank, world_size=2)
     try:
-        from mmaction.registry import MODELS
-
-        import meid_mmaction  # noqa: F401
-        from meid_mmaction.engine.hooks import FrameStackAPHook
-
-        class Model(torch.nn.Module):
-
-            def __init__(self):
-                super().__init__()
-                self.loss_cls = MODELS.build(
-                    dict(type='MultiLabelFocalLoss'))
-                self.fs = MODELS.build(dict(type='FrameStack',
-                                            num_classes=3))
-
-        runner = type('R', (), {})()
-        runner.model = Model()
-        hook = FrameStackAPHook()
-        logits, targets = data()
-        hook.before_train_epoch(runner)
-        rows = ROWS[rank]
-        runner.model.loss_cls(logits[rows], targets[rows])
-        hook.after_train_epoch(runner)
-        with open(osp.join(out_dir, f'rank{rank}.json'), 'w') as f:
-            json.dump(runner.model.fs.class_ap.tolist(), f)
+        work(rank, out_dir)
     finally:
-        dist.destroy_process_group()
+        # collect what references the group first (else gloo may abort
+        # at interpreter exit)
+        from meid_mmaction.utils.distributed import destroy_distributed
+        destroy_distributed()
+
+
+def work(rank, out_dir):
+    """Record this rank's rows through the hook; write the AP."""
+    from mmaction.registry import MODELS
+
+    import meid_mmaction  # noqa: F401
+    from meid_mmaction.engine.hooks import FrameStackAPHook
+
+    class Model(torch.nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.loss_cls = MODELS.build(
+                dict(type='MultiLabelFocalLoss'))
+            self.fs = MODELS.build(dict(type='FrameStack',
+                                        num_classes=3))
+
+    runner = type('R', (), {})()
+    runner.model = Model()
+    hook = FrameStackAPHook()
+    logits, targets = data()
+    hook.before_train_epoch(runner)
+    rows = ROWS[rank]
+    runner.model.loss_cls(logits[rows], targets[rows])
+    hook.after_train_epoch(runner)
+    with open(osp.join(out_dir, f'rank{rank}.json'), 'w') as f:
+        json.dump(runner.model.fs.class_ap.tolist(), f)
 
 
 if __name__ == '__main__':
