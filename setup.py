@@ -7,7 +7,8 @@ def read_requirements(name):
     path = osp.join(osp.dirname(__file__), 'requirements', name)
     with open(path, encoding='utf-8') as f:
         return [
-            line.strip() for line in f
+            line.strip()
+            for line in f
             if line.strip() and not line.startswith('#')
         ]
 

@@ -8,6 +8,7 @@ CharadesEgoLT data (built with tools/data/build_charades_lt.py --preset
 charadesego, docs/data.md).
 MEID variant: the paper's, as in meid_charadeslt_r101.py (see there why).
 """
+
 _base_ = ['meid_charadeslt_r101.py']
 
 data_root = 'data/charadesegolt'

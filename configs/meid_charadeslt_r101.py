@@ -19,10 +19,12 @@ on validation keeps this model and scores 0.5 sigmoid(Y) + 0.5 sigmoid(Y_F)
 model.cls_head.inference=prob_mix); it has not been tried on CharadesLT
 features.
 """
+
 _base_ = [
     '_base_/models/meid_feature.py',
     '_base_/datasets/charadeslt_features.py',
-    '_base_/schedules/meid_two_stage.py', '_base_/default_runtime.py'
+    '_base_/schedules/meid_two_stage.py',
+    '_base_/default_runtime.py',
 ]
 
 model = dict(
@@ -35,4 +37,7 @@ model = dict(
             groups=8,
             hidden_channels=1024,
             group_attention=True,
-            hidden_act='relu6')))
+            hidden_act='relu6',
+        ),
+    )
+)

@@ -2,6 +2,7 @@
 synthetic demo data; CPU, minutes.
 Target row: none (demo data); see docs/benchmarks.md, "Aggregators".
 """
+
 _base_ = ['./meid_synthetic.py']
 
 model = dict(
@@ -14,4 +15,7 @@ model = dict(
             gate=True,
             input_norm=True,
             assign_norm=True,
-            assign_bias=False)))
+            assign_bias=False,
+        )
+    )
+)

@@ -2,8 +2,10 @@
 #   python tools/data/generate_synthetic.py
 # Short schedule: 2 x 12 epochs.
 _base_ = [
-    '_base_/models/meid_feature.py', '_base_/datasets/synthetic_lt.py',
-    '_base_/schedules/meid_two_stage.py', '_base_/default_runtime.py'
+    '_base_/models/meid_feature.py',
+    '_base_/datasets/synthetic_lt.py',
+    '_base_/schedules/meid_two_stage.py',
+    '_base_/default_runtime.py',
 ]
 
 # MEID variant: the one chosen on validation in docs/benchmarks.md ("MEID's
@@ -16,12 +18,15 @@ model = dict(
         num_classes=50,
         in_channels=96,
         inference='prob_mix',
-        inference_weight=0.5))
+        inference_weight=0.5,
+    )
+)
 
 # The short schedule uses 10x the paper's learning rates (1e-2 / 1e-3): with
 # 1e-3 stage 1 reaches 0.33 validation mAP after 12 epochs, with 1e-2 0.54.
 train_cfg = dict(
     stage1=dict(max_epochs=12, lr=1e-2, milestones=[8, 10]),
     stage2=dict(max_epochs=12, lr=1e-3, milestones=[8, 10]),
-    val_interval=4)
+    val_interval=4,
+)
 default_hooks = dict(logger=dict(interval=10))

@@ -22,9 +22,12 @@ on validation keeps this model and scores 0.5 sigmoid(Y) + 0.5 sigmoid(Y_F)
 (the released code's inference; --cfg-options
 model.cls_head.inference=prob_mix); it has not been tried on VideoLT.
 """
+
 _base_ = [
-    '_base_/models/meid_feature.py', '_base_/datasets/videolt_features.py',
-    '_base_/schedules/meid_two_stage.py', '_base_/default_runtime.py'
+    '_base_/models/meid_feature.py',
+    '_base_/datasets/videolt_features.py',
+    '_base_/schedules/meid_two_stage.py',
+    '_base_/default_runtime.py',
 ]
 
 model = dict(
@@ -38,4 +41,7 @@ model = dict(
             input_norm=True,
             assign_norm=True,
             assign_bias=False,
-            hidden_act='relu6')))
+            hidden_act='relu6',
+        )
+    )
+)

@@ -6,6 +6,7 @@ Target row (docs/method.md, MEID's supplementary): VideoLT / TSM-ResNet-50
 reproduced.
 MEID variant: the paper's, as in meid_videolt_r50.py (see there why).
 """
+
 _base_ = ['meid_videolt_r50.py']
 
 feat_dir = 'features/TSM-R50'

@@ -1,7 +1,9 @@
 # The VideoLT nonlinear baseline on the synthetic demo data (CPU, minutes).
 _base_ = [
-    '_base_/models/nonlinear_feature.py', '_base_/datasets/synthetic_lt.py',
-    '_base_/schedules/adam_100e.py', '_base_/default_runtime.py'
+    '_base_/models/nonlinear_feature.py',
+    '_base_/datasets/synthetic_lt.py',
+    '_base_/schedules/adam_100e.py',
+    '_base_/default_runtime.py',
 ]
 
 model = dict(cls_head=dict(num_classes=50, in_channels=96))

@@ -5,6 +5,7 @@ component into MMAction2's registries. mmcv-lite's warning about the missing
 ``MultiScaleDeformableAttention`` op (unused here) is silenced first, so that
 no command prints it.
 """
+
 from ._warnings import silence_mmcv_lite_msda_warning
 
 silence_mmcv_lite_msda_warning()

@@ -6,6 +6,7 @@ could not be imported. No component of this package uses that op. The filter
 matches only that message from that module; every other warning is shown.
 It must be installed before the module is first imported.
 """
+
 import warnings
 
 MMCV_LITE_MSDA_MESSAGE = r'Fail to import ``MultiScaleDeformableAttention``'
@@ -18,4 +19,5 @@ def silence_mmcv_lite_msda_warning() -> None:
         'ignore',
         message=MMCV_LITE_MSDA_MESSAGE,
         category=UserWarning,
-        module=MMCV_TRANSFORMER_MODULE)
+        module=MMCV_TRANSFORMER_MODULE,
+    )

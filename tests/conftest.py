@@ -9,8 +9,8 @@ import pytest
 #: ``../shared/data`` next to the repository.
 SHARED_DATA = os.environ.get(
     'MEID_SHARED_DATA',
-    osp.abspath(osp.join(osp.dirname(__file__), '..', '..', 'shared',
-                         'data')))
+    osp.abspath(osp.join(osp.dirname(__file__), '..', '..', 'shared', 'data')),
+)
 
 #: seconds a multi-process test may take before its processes are killed
 #: (generous: the CI machine's cores may be shared with other jobs)
@@ -21,8 +21,10 @@ SPAWN_TIMEOUT = 180
 def shared_data():
     """Path of the shared real data (``MEID_SHARED_DATA``); skip if absent."""
     if not osp.isdir(SHARED_DATA):
-        pytest.skip(f'{SHARED_DATA} is not available (set MEID_SHARED_DATA '
-                    'to the shared data directory)')
+        pytest.skip(
+            f'{SHARED_DATA} is not available (set MEID_SHARED_DATA '
+            'to the shared data directory)'
+        )
     return SHARED_DATA
 
 
@@ -35,8 +37,10 @@ def spawn_with_timeout(fn, args=(), nprocs=2, timeout=SPAWN_TIMEOUT):
     and the test fails instead of hanging the suite.
     """
     import torch.multiprocessing as mp
+
     context = mp.start_processes(
-        fn, args=args, nprocs=nprocs, join=False, start_method='spawn')
+        fn, args=args, nprocs=nprocs, join=False, start_method='spawn'
+    )
     deadline = time.monotonic() + timeout
     while not context.join(timeout=1):
         if time.monotonic() > deadline:
@@ -44,8 +48,10 @@ def spawn_with_timeout(fn, args=(), nprocs=2, timeout=SPAWN_TIMEOUT):
                 if proc.is_alive():
                     proc.kill()
                 proc.join()
-            pytest.fail(f'{nprocs} processes of {fn.__name__} did not '
-                        f'finish within {timeout} s; killed')
+            pytest.fail(
+                f'{nprocs} processes of {fn.__name__} did not '
+                f'finish within {timeout} s; killed'
+            )
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """Loading mmengine checkpoints with ``weights_only=True`` (torch >= 2.6)."""
+
 import argparse
 import functools
 import pickle
@@ -25,7 +26,8 @@ from meid_mmaction.utils.checkpoint import (
 
 pytestmark = pytest.mark.skipif(
     not hasattr(torch.serialization, 'safe_globals'),
-    reason='torch < 2.5 has no scoped weights_only allow-list')
+    reason='torch < 2.5 has no scoped weights_only allow-list',
+)
 
 
 class Intruder:
@@ -87,12 +89,16 @@ def mmengine_ckpt(tmp_path, model):
             dtype=np.dtype('float16'),
             dataset_meta=dict(
                 classes=('a', 'b'),
-                class_groups=dict(head=[0], medium=[], tail=[1]))),
+                class_groups=dict(head=[0], medium=[], tail=[1]),
+            ),
+        ),
         state_dict=model.state_dict(),
         message_hub=hub.state_dict(),
         optimizer=dict(
-            state={}, param_groups=[dict(lr=0.1, momentum=0.9,
-                                         params=[0, 1, 2, 3])]))
+            state={},
+            param_groups=[dict(lr=0.1, momentum=0.9, params=[0, 1, 2, 3])],
+        ),
+    )
     path = tmp_path / 'epoch_1.pth'
     torch.save(checkpoint, path)
     return str(path), checkpoint
@@ -126,8 +132,9 @@ def test_load_checkpoint_file_restores_everything(mmengine_ckpt):
     assert meta['seed'] == np.int64(42)
     assert isinstance(meta['seed'], np.int64)
     assert meta['best_score'] == np.float64(0.75)
-    np.testing.assert_array_equal(meta['histogram'],
-                                  np.arange(5, dtype=np.float32))
+    np.testing.assert_array_equal(
+        meta['histogram'], np.arange(5, dtype=np.float32)
+    )
     assert meta['histogram'].dtype == np.float32
     assert meta['dtype'] == np.dtype('float16')
     assert meta['dataset_meta'] == saved['meta']['dataset_meta']
@@ -154,11 +161,11 @@ def test_mmengine_entry_points_use_the_loader(mmengine_ckpt, model):
     before = _safe_globals_set()
     raw = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     assert set(raw) == {'meta', 'state_dict', 'message_hub', 'optimizer'}
-    assert isinstance(raw['message_hub']['log_scalars']['train/loss'],
-                      HistoryBuffer)
+    assert isinstance(
+        raw['message_hub']['log_scalars']['train/loss'], HistoryBuffer
+    )
 
-    fresh = torch.nn.Sequential(
-        torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
+    fresh = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
     out = load_checkpoint(fresh, path, map_location='cpu', strict=True)
     assert out['meta']['seed'] == 42
     for key, value in model.state_dict().items():
@@ -168,9 +175,13 @@ def test_mmengine_entry_points_use_the_loader(mmengine_ckpt, model):
 
 @pytest.mark.parametrize(
     'payload, cls',
-    [(Intruder(3), Intruder), (OrderedSubclass(a=1), OrderedSubclass),
-     (argparse.Namespace(lr=0.1), argparse.Namespace)],
-    ids=['class', 'dict-subclass', 'namespace'])
+    [
+        (Intruder(3), Intruder),
+        (OrderedSubclass(a=1), OrderedSubclass),
+        (argparse.Namespace(lr=0.1), argparse.Namespace),
+    ],
+    ids=['class', 'dict-subclass', 'namespace'],
+)
 def test_other_globals_are_refused(tmp_path, payload, cls):
     path = _bad_ckpt(tmp_path, payload)
     before = _safe_globals_set()
@@ -191,7 +202,8 @@ def test_other_globals_are_refused(tmp_path, payload, cls):
 
 
 def test_plain_torch_load_still_refuses_after_a_good_load(
-        tmp_path, mmengine_ckpt):
+    tmp_path, mmengine_ckpt
+):
     good, _ = mmengine_ckpt
     bad = _bad_ckpt(tmp_path, Intruder(1))
     load_checkpoint_file(good)
@@ -204,10 +216,15 @@ def test_plain_torch_load_still_refuses_after_a_good_load(
 
 @pytest.mark.parametrize(
     'payload, text',
-    [(GetattrReducer(), "refusing getattr(ndarray, 'tofile')"),
-     (HistoryBufferReducer(),
-      "refusing getattr(HistoryBuffer, 'register_statistics')")],
-    ids=['ndarray.tofile', 'HistoryBuffer.register_statistics'])
+    [
+        (GetattrReducer(), "refusing getattr(ndarray, 'tofile')"),
+        (
+            HistoryBufferReducer(),
+            "refusing getattr(HistoryBuffer, 'register_statistics')",
+        ),
+    ],
+    ids=['ndarray.tofile', 'HistoryBuffer.register_statistics'],
+)
 def test_getattr_is_restricted(tmp_path, payload, text):
     path = _bad_ckpt(tmp_path, payload)
     with pytest.raises(pickle.UnpicklingError) as info:
@@ -216,43 +233,58 @@ def test_getattr_is_restricted(tmp_path, payload, text):
 
 
 def test_history_buffer_getattr_direct():
-    assert history_buffer_getattr(HistoryBuffer, 'mean') is \
-        HistoryBuffer.mean
-    with pytest.raises(pickle.UnpicklingError,
-                       match=r"getattr\(HistoryBuffer, '__init__'\)"):
+    assert history_buffer_getattr(HistoryBuffer, 'mean') is HistoryBuffer.mean
+    with pytest.raises(
+        pickle.UnpicklingError, match=r"getattr\(HistoryBuffer, '__init__'\)"
+    ):
         history_buffer_getattr(HistoryBuffer, '__init__')
-    with pytest.raises(pickle.UnpicklingError,
-                       match=r"getattr\(ndarray, 'min'\)"):
+    with pytest.raises(
+        pickle.UnpicklingError, match=r"getattr\(ndarray, 'min'\)"
+    ):
         history_buffer_getattr(np.ndarray, 'min')
 
 
 def test_missing_file(tmp_path):
     path = str(tmp_path / 'nope.pth')
-    with pytest.raises(FileNotFoundError,
-                       match=f'{path} can not be found'):
+    with pytest.raises(FileNotFoundError, match=f'{path} can not be found'):
         load_checkpoint_file(path)
 
 
 def _broken(tmp_path, good, kind, name):
     """Write a broken copy of the checkpoint file ``good``."""
     data = open(good, 'rb').read()
-    content = dict(empty=b'', truncated=data[:len(data) // 2],
-                   text=b'this is not a checkpoint\n' * 4,
-                   random=bytes(range(7, 256)) * 3)[kind]
+    content = dict(
+        empty=b'',
+        truncated=data[: len(data) // 2],
+        text=b'this is not a checkpoint\n' * 4,
+        random=bytes(range(7, 256)) * 3,
+    )[kind]
     path = tmp_path / name
     path.write_bytes(content)
     return str(path)
 
 
-@pytest.mark.parametrize('kind, text', [
-    ('empty', r'cannot read the checkpoint: the file is empty \(0 bytes\)'),
-    ('truncated', r'cannot read the checkpoint: the file is truncated: it '
-     r'starts as a torch checkpoint \(zip archive\) but its end is '
-     r'missing \(\d+ bytes\); it was probably cut off'),
-    ('text', r'cannot read the checkpoint: not a torch checkpoint: the file '
-     r'\(100 bytes\) is neither a zip archive'),
-    ('random', r'cannot read the checkpoint: not a torch checkpoint'),
-])
+@pytest.mark.parametrize(
+    'kind, text',
+    [
+        (
+            'empty',
+            r'cannot read the checkpoint: the file is empty \(0 bytes\)',
+        ),
+        (
+            'truncated',
+            r'cannot read the checkpoint: the file is truncated: it '
+            r'starts as a torch checkpoint \(zip archive\) but its end is '
+            r'missing \(\d+ bytes\); it was probably cut off',
+        ),
+        (
+            'text',
+            r'cannot read the checkpoint: not a torch checkpoint: the file '
+            r'\(100 bytes\) is neither a zip archive',
+        ),
+        ('random', r'cannot read the checkpoint: not a torch checkpoint'),
+    ],
+)
 def test_unreadable_file_is_named(tmp_path, mmengine_ckpt, kind, text):
     path = _broken(tmp_path, mmengine_ckpt[0], kind, f'{kind}.pth')
     with pytest.raises(CheckpointReadError, match=f'^{path}: {text}'):
@@ -268,9 +300,11 @@ def test_corrupt_archive_is_named(tmp_path, mmengine_ckpt):
     data[100:400] = b'x' * 300
     path = tmp_path / 'corrupt.pth'
     path.write_bytes(bytes(data))
-    with pytest.raises(CheckpointReadError,
-                       match=f'^{path}: cannot read the checkpoint, the file '
-                       r'is corrupt \('):
+    with pytest.raises(
+        CheckpointReadError,
+        match=f'^{path}: cannot read the checkpoint, the file '
+        r'is corrupt \(',
+    ):
         load_checkpoint_file(str(path))
 
 
@@ -278,12 +312,14 @@ def test_resume_needs_a_training_checkpoint(tmp_path, mmengine_ckpt):
     assert check_resume_checkpoint(mmengine_ckpt[0])['epoch'] == 1
     path = tmp_path / 'weights.pth'
     torch.save({'fc.weight': torch.zeros(2)}, path)
-    with pytest.raises(CheckpointReadError,
-                       match=f"^{path}: not a training checkpoint to resume "
-                       r"from \(needs 'state_dict' and 'meta' with 'epoch' "
-                       r"and 'iter'; found \['fc.weight'\]\). To start a new "
-                       'run from these weights, use load_from=<file> without '
-                       '--resume'):
+    with pytest.raises(
+        CheckpointReadError,
+        match=f'^{path}: not a training checkpoint to resume '
+        r"from \(needs 'state_dict' and 'meta' with 'epoch' "
+        r"and 'iter'; found \['fc.weight'\]\). To start a new "
+        'run from these weights, use load_from=<file> without '
+        '--resume',
+    ):
         check_resume_checkpoint(str(path))
 
 
@@ -301,8 +337,7 @@ def _work_dir(tmp_path, good, epochs=(1, 2, 3), last=3):
 
 def test_find_resume_latest(tmp_path, mmengine_ckpt):
     work = _work_dir(tmp_path, mmengine_ckpt[0])
-    assert find_resume_checkpoint(str(work)) == (str(work / 'epoch_3.pth'),
-                                                 [])
+    assert find_resume_checkpoint(str(work)) == (str(work / 'epoch_3.pth'), [])
 
 
 def test_find_resume_falls_back_to_previous_good(tmp_path, mmengine_ckpt):
@@ -314,12 +349,16 @@ def test_find_resume_falls_back_to_previous_good(tmp_path, mmengine_ckpt):
     assert len(warnings) == 1
     assert warnings[0].startswith(
         f'--resume: {work / "epoch_3.pth"}: cannot read the checkpoint: the '
-        'file is truncated')
-    assert f'{work / "epoch_2.pth"}: cannot read the checkpoint: the file ' \
+        'file is truncated'
+    )
+    assert (
+        f'{work / "epoch_2.pth"}: cannot read the checkpoint: the file '
         'is empty (0 bytes)' in warnings[0]
+    )
     assert warnings[0].endswith(
         f'Resuming from {work / "epoch_1.pth"} instead (the newest '
-        'checkpoint that can be read)')
+        'checkpoint that can be read)'
+    )
 
 
 def test_find_resume_without_last_checkpoint_file(tmp_path, mmengine_ckpt):
@@ -334,21 +373,26 @@ def test_find_resume_without_last_checkpoint_file(tmp_path, mmengine_ckpt):
 
 
 def test_find_resume_nothing_to_resume(tmp_path):
-    assert find_resume_checkpoint(str(tmp_path)) == (None, [
-        f'--resume: no checkpoint in the work dir {tmp_path} (no '
-        'last_checkpoint file, no epoch_*.pth / iter_*.pth): training starts '
-        'from scratch'
-    ])
+    assert find_resume_checkpoint(str(tmp_path)) == (
+        None,
+        [
+            f'--resume: no checkpoint in the work dir {tmp_path} (no '
+            'last_checkpoint file, no epoch_*.pth / iter_*.pth): training '
+            'starts from scratch'
+        ],
+    )
     assert find_resume_checkpoint(str(tmp_path / 'not_made'))[0] is None
 
 
 def test_find_resume_none_readable(tmp_path, mmengine_ckpt):
-    work = _work_dir(tmp_path, mmengine_ckpt[0], epochs=(1, ), last=1)
+    work = _work_dir(tmp_path, mmengine_ckpt[0], epochs=(1,), last=1)
     _broken(work, mmengine_ckpt[0], 'text', 'epoch_1.pth')
-    with pytest.raises(CheckpointReadError,
-                       match=r'^--resume: no checkpoint in the work dir '
-                       f'{work} can be read: {work / "epoch_1.pth"}: cannot '
-                       'read the checkpoint: not a torch checkpoint'):
+    with pytest.raises(
+        CheckpointReadError,
+        match=r'^--resume: no checkpoint in the work dir '
+        f'{work} can be read: {work / "epoch_1.pth"}: cannot '
+        'read the checkpoint: not a torch checkpoint',
+    ):
         find_resume_checkpoint(str(work))
 
 
@@ -362,18 +406,18 @@ class _ToyModel(BaseModel):
     def forward(self, inputs, labels=None, mode='tensor'):
         out = self.fc(torch.stack(inputs)).squeeze(1)
         if mode == 'loss':
-            return dict(loss=((out - torch.stack(labels))**2).mean())
+            return dict(loss=((out - torch.stack(labels)) ** 2).mean())
         return out
 
 
 class _ToyData(torch.utils.data.Dataset):
-
     def __len__(self):
         return 4
 
     def __getitem__(self, i):
-        return dict(inputs=torch.full((2, ), float(i)),
-                    labels=torch.tensor(float(i)))
+        return dict(
+            inputs=torch.full((2,), float(i)), labels=torch.tensor(float(i))
+        )
 
 
 def _toy_runner(work_dir, max_epochs, **kwargs):
@@ -385,18 +429,21 @@ def _toy_runner(work_dir, max_epochs, **kwargs):
             dataset=_ToyData(),
             sampler=dict(type='DefaultSampler', shuffle=True),
             batch_size=2,
-            collate_fn=dict(type='pseudo_collate')),
-        optim_wrapper=dict(
-            optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
+            collate_fn=dict(type='pseudo_collate'),
+        ),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
         param_scheduler=dict(
-            type='MultiStepLR', milestones=[1], begin=0, end=2),
+            type='MultiStepLR', milestones=[1], begin=0, end=2
+        ),
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
         default_hooks=dict(
             checkpoint=dict(type='CheckpointHook', interval=1),
-            logger=dict(type='LoggerHook', interval=1)),
+            logger=dict(type='LoggerHook', interval=1),
+        ),
         randomness=dict(seed=1),
         default_scope='mmengine',
-        **kwargs)
+        **kwargs,
+    )
 
 
 def test_runner_checkpoint_saves_and_resumes(tmp_path):
@@ -429,8 +476,10 @@ def test_user_home_is_expanded(mmengine_ckpt, tmp_path, monkeypatch):
     monkeypatch.setenv('HOME', str(home))
     raw = CheckpointLoader.load_checkpoint('~/ck.pth', map_location='cpu')
     assert raw['meta']['seed'] == 42
-    with pytest.raises(FileNotFoundError,
-                       match=re.escape(f'{home}/other.pth can not be found')):
+    with pytest.raises(
+        FileNotFoundError,
+        match=re.escape(f'{home}/other.pth can not be found'),
+    ):
         load_checkpoint_file('~/other.pth')
 
 
@@ -440,14 +489,16 @@ def test_old_torch_fallback_warns_once(mmengine_ckpt, monkeypatch):
     ckpt_mod._warn_no_safe_globals.cache_clear()
     # what torch.load itself would do on torch < 2.5 (no allow-list needed)
     monkeypatch.setattr(
-        torch, 'load', functools.partial(torch.load, weights_only=False))
+        torch, 'load', functools.partial(torch.load, weights_only=False)
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
         for _ in range(3):
             raw = load_checkpoint_file(path, map_location='cpu')
     assert raw['meta']['seed'] == 42
-    messages = [str(w.message) for w in caught
-                if 'safe_globals' in str(w.message)]
+    messages = [
+        str(w.message) for w in caught if 'safe_globals' in str(w.message)
+    ]
     assert len(messages) == 1
     assert 'default instead of weights_only=True' in messages[0]
     ckpt_mod._warn_no_safe_globals.cache_clear()

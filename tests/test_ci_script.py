@@ -1,4 +1,5 @@
 """``.ci/run`` runs exactly the README's set-up, demo and test commands."""
+
 import os.path as osp
 import re
 
@@ -13,8 +14,9 @@ def _read(name):
 def _readme_commands():
     """Commands of the README's bash blocks (comments stripped)."""
     commands = []
-    for block in re.findall(r'```bash\n(.*?)```', _read('README.md'),
-                            flags=re.S):
+    for block in re.findall(
+        r'```bash\n(.*?)```', _read('README.md'), flags=re.S
+    ):
         for line in block.splitlines():
             line = line.split('#', 1)[0].strip()
             if line:
@@ -37,7 +39,13 @@ def test_ci_runs_the_readme_commands():
     ci = _ci_commands()
     setup = [c for c in readme if c.startswith('pip install')]
     assert len(setup) == 1, setup  # the set-up is one command
-    assert ci == [setup[0], 'bash tools/demo.sh', 'python -m pytest -q',
-                  'ruff check .', 'interrogate meid_mmaction']
+    assert ci == [
+        setup[0],
+        'bash tools/demo.sh',
+        'python -m pytest -q',
+        'ruff check .',
+        'ruff format --check .',
+        'interrogate meid_mmaction',
+    ]
     for command in ci:
         assert command in readme, command

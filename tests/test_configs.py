@@ -1,5 +1,6 @@
 """Every config in configs/ builds its model, and a loss and a predict step
 run on dummy inputs of the config's shapes."""
+
 import glob
 import os.path as osp
 
@@ -16,9 +17,10 @@ from meid_mmaction.utils.data_keys import apply_data_keys
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', 'configs'))
 CONFIGS = sorted(
-    glob.glob(osp.join(ROOT, '*.py')) +
-    glob.glob(osp.join(ROOT, 'aggregators', '*.py')) +
-    glob.glob(osp.join(ROOT, 'baselines', '*.py')))
+    glob.glob(osp.join(ROOT, '*.py'))
+    + glob.glob(osp.join(ROOT, 'aggregators', '*.py'))
+    + glob.glob(osp.join(ROOT, 'baselines', '*.py'))
+)
 
 
 def shrink(cfg):
@@ -42,8 +44,13 @@ def shrink(cfg):
     if head.get('aggregator'):
         aggs.append(head.aggregator)
     for agg in aggs:
-        small = dict(num_clusters=4, hidden_channels=8, groups=4,
-                     key_channels=4, value_channels=4)
+        small = dict(
+            num_clusters=4,
+            hidden_channels=8,
+            groups=4,
+            key_channels=4,
+            value_channels=4,
+        )
         agg.update({k: v for k, v in small.items() if agg.get(k)})
 
 
@@ -67,10 +74,15 @@ def dummy_inputs(cfg, batch):
 
 def test_configs_found():
     names = {osp.basename(p) for p in CONFIGS}
-    for name in ('meid_videolt_r101.py', 'meid_videolt_r50.py',
-                 'meid_videolt_tsm_r50.py', 'meid_charadeslt_r101.py',
-                 'meid_charadesegolt_r101.py', 'meid_synthetic.py',
-                 'meid_r50_videodataset_example.py'):
+    for name in (
+        'meid_videolt_r101.py',
+        'meid_videolt_r50.py',
+        'meid_videolt_tsm_r50.py',
+        'meid_charadeslt_r101.py',
+        'meid_charadesegolt_r101.py',
+        'meid_synthetic.py',
+        'meid_r50_videodataset_example.py',
+    ):
         assert name in names
 
 
@@ -89,7 +101,7 @@ def test_config_builds_and_steps(path):
     data_samples = []
     for i in range(batch):
         target = torch.zeros(num_classes)
-        target[[i, num_classes - 1 - i]] = 1.
+        target[[i, num_classes - 1 - i]] = 1.0
         data_samples.append(set_gt_label(ActionDataSample(), target))
         if label_mask:  # drawn through its first class
             data_samples[-1].set_metainfo(dict(drawn_class=i))
@@ -101,9 +113,9 @@ def test_config_builds_and_steps(path):
         if hasattr(m, 'set_class_groups'):
             m.set_class_groups(groups)
     data = model.data_preprocessor(
-        dict(inputs=list(dummy_inputs(cfg, batch)),
-             data_samples=data_samples),
-        training=True)
+        dict(inputs=list(dummy_inputs(cfg, batch)), data_samples=data_samples),
+        training=True,
+    )
     head = model.cls_head
     stages = [1]
     if hasattr(head, 'set_train_stage'):
@@ -122,13 +134,22 @@ def test_config_builds_and_steps(path):
             preds = model(**data, mode='predict')
         for p in preds:
             score = get_pred_score(p)
-            assert score.shape == (num_classes, )
+            assert score.shape == (num_classes,)
             assert ((score >= 0) & (score <= 1)).all()
 
 
 BASELINES = sorted(glob.glob(osp.join(ROOT, 'baselines', '*.py')))
-ROWS = ('bce', 'focal', 'cb_loss', 'ldam_drw', 'eql', 'cbs', 'srs', 'mixup',
-        'framestack')
+ROWS = (
+    'bce',
+    'focal',
+    'cb_loss',
+    'ldam_drw',
+    'eql',
+    'cbs',
+    'srs',
+    'mixup',
+    'framestack',
+)
 
 
 def test_every_baseline_row_has_a_config_stating_its_target():
@@ -144,8 +165,9 @@ def test_every_baseline_row_has_a_config_stating_its_target():
         apply_data_keys(cfg)
         feat = cfg.train_dataloader.dataset.data_prefix['feat']
         if '_r50' in path or '_r101' in path:
-            assert feat == ('features/ResNet50' if '_r50' in path else
-                            'features/ResNet101'), (path, feat)
+            assert feat == (
+                'features/ResNet50' if '_r50' in path else 'features/ResNet101'
+            ), (path, feat)
         sampler = cfg.train_dataloader.sampler
         if osp.basename(path).startswith(('cbs_', 'srs_')):
             assert sampler.get('label_mask') is True, path

@@ -2,6 +2,7 @@
 one). ``tools/benchmark/gpu_check.sh`` runs them with the speed benchmarks.
 The feature bank on the GPU is checked in
 ``tests/datasets/test_batched_reading.py`` (same marker)."""
+
 import os
 
 import pytest
@@ -19,7 +20,7 @@ from meid_mmaction.utils import set_gt_label, set_pred_score
 
 pytestmark = [
     pytest.mark.cuda,
-    pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+    pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA'),
 ]
 GROUPS = dict(head=[0, 1], medium=[2], tail=[3, 4])
 
@@ -28,7 +29,7 @@ def _samples(n, c, seed):
     g = torch.Generator().manual_seed(seed)
     scores = torch.round(torch.rand(n, c, generator=g), decimals=2)
     labels = torch.rand(n, c, generator=g) < 0.2
-    labels[torch.arange(n), torch.randint(c, (n, ), generator=g)] = True
+    labels[torch.arange(n), torch.randint(c, (n,), generator=g)] = True
     out = []
     for s, y in zip(scores, labels):
         d = ActionDataSample()
@@ -40,15 +41,14 @@ def _samples(n, c, seed):
 
 def test_long_tail_map_cuda_equals_cpu():
     c = 40
-    meta = dict(class_counts=tuple(range(c, 0, -1)), group_thresholds=(25,
-                                                                        8))
+    meta = dict(class_counts=tuple(range(c, 0, -1)), group_thresholds=(25, 8))
     results = {}
     for device in ('cpu', 'cuda'):
         metric = LongTailMAP(topk=(1, 5), device=device)
         metric.dataset_meta = meta
         samples = _samples(300, c, seed=0)
         for i in range(0, 300, 32):
-            metric.process({}, samples[i:i + 32])
+            metric.process({}, samples[i : i + 32])
         results[device] = metric.compute_metrics(metric.results)
     assert results['cpu'].keys() == results['cuda'].keys()
     for key, value in results['cpu'].items():
@@ -60,7 +60,7 @@ def _batch(cfg, model, batch=4):
     samples = []
     for i in range(batch):
         target = torch.zeros(c)
-        target[[i, c - 1 - i]] = 1.
+        target[[i, c - 1 - i]] = 1.0
         samples.append(set_gt_label(ActionDataSample(), target))
     return dict(inputs=list(dummy_inputs(cfg, batch)), data_samples=samples)
 
@@ -79,8 +79,7 @@ def test_amp_training_steps_every_config(path, dtype):
         if hasattr(m, 'set_class_groups'):
             m.set_class_groups(GROUPS)
     optim_cfg = dict(cfg.optim_wrapper)
-    optim_cfg.update(type='AmpOptimWrapper', dtype=dtype,
-                     loss_scale='dynamic')
+    optim_cfg.update(type='AmpOptimWrapper', dtype=dtype, loss_scale='dynamic')
     optim = build_optim_wrapper(model, optim_cfg)
     data = _batch(cfg, model)
     stages = [1, 2] if hasattr(head, 'set_train_stage') else [1]
@@ -88,8 +87,11 @@ def test_amp_training_steps_every_config(path, dtype):
         if hasattr(head, 'set_train_stage'):
             head.set_train_stage(stage)
         model.train()
-        before = {n: p.detach().clone()
-                  for n, p in model.named_parameters() if p.requires_grad}
+        before = {
+            n: p.detach().clone()
+            for n, p in model.named_parameters()
+            if p.requires_grad
+        }
         for _ in range(3):  # fp16: the first steps may skip (loss scale)
             log = model.train_step(data, optim)
         for key, value in log.items():
@@ -97,8 +99,11 @@ def test_amp_training_steps_every_config(path, dtype):
             assert torch.isfinite(value), (path, stage, key, value)
         params = dict(model.named_parameters())
         assert all(torch.isfinite(params[n]).all() for n in before)
-        moved = [n for n, p in before.items() if not torch.equal(
-            p, params[n].detach())]
+        moved = [
+            n
+            for n, p in before.items()
+            if not torch.equal(p, params[n].detach())
+        ]
         assert moved, f'{path} stage {stage}: no parameter was updated'
 
 
@@ -106,7 +111,8 @@ def test_amp_training_steps_every_config(path, dtype):
 def test_meid_training_step_makes_no_host_sync(stage):
     """No GPU -> host synchronisation in MEIDHead's loss and backward."""
     head = MODELS.build(
-        dict(type='MEIDHead', num_classes=5, in_channels=16)).cuda()
+        dict(type='MEIDHead', num_classes=5, in_channels=16)
+    ).cuda()
     for m in (head.distill1, head.distill2):
         m.set_class_groups(GROUPS)
     head.set_train_stage(stage)
@@ -115,7 +121,7 @@ def test_meid_training_step_makes_no_host_sync(stage):
     data = []
     for i in range(4):
         target = torch.zeros(5, device='cuda')
-        target[i] = 1.
+        target[i] = 1.0
         data.append(set_gt_label(ActionDataSample(), target))
     head.loss(x, data)  # warm-up (lazy CUDA initialisation)
     torch.cuda.synchronize()
@@ -133,30 +139,35 @@ def _nccl_worker(rank, out_dir):
 
     torch.cuda.set_device(rank)
     tdist.init_process_group(
-        'nccl', init_method=f'file://{os.path.join(out_dir, "rdzv")}',
-        rank=rank, world_size=2)
+        'nccl',
+        init_method=f'file://{os.path.join(out_dir, "rdzv")}',
+        rank=rank,
+        world_size=2,
+    )
     try:
         init_default_scope('mmaction')
         torch.manual_seed(0)
         head = MODELS.build(
-            dict(type='MEIDHead', num_classes=5, in_channels=16)).cuda()
+            dict(type='MEIDHead', num_classes=5, in_channels=16)
+        ).cuda()
         for m in (head.distill1, head.distill2):
             m.set_class_groups(GROUPS)
-        ddp = DistributedDataParallel(head, device_ids=[rank],
-                                      find_unused_parameters=True)
+        ddp = DistributedDataParallel(
+            head, device_ids=[rank], find_unused_parameters=True
+        )
         g = torch.Generator().manual_seed(1)
         x = torch.randn(8, 6, 16, generator=g)[rank::2].cuda()
         y = torch.zeros(8, 5)
         y[torch.arange(8), torch.arange(8) % 5] = 1
-        data = [set_gt_label(ActionDataSample(), t.cuda())
-                for t in y[rank::2]]
+        data = [set_gt_label(ActionDataSample(), t.cuda()) for t in y[rank::2]]
         loss = ddp.module.loss_by_feat(ddp(x), data)['loss_cls']
         loss.backward()
         grad = head.expert1.fc_cls.weight.grad.cpu()
         torch.save(grad, os.path.join(out_dir, f'grad{rank}.pt'))
-        metric = LongTailMAP(topk=(1, ), collect_device='gpu')
-        metric.dataset_meta = dict(class_counts=(9, 8, 5, 4, 2),
-                                   group_thresholds=(6, 2))
+        metric = LongTailMAP(topk=(1,), collect_device='gpu')
+        metric.dataset_meta = dict(
+            class_counts=(9, 8, 5, 4, 2), group_thresholds=(6, 2)
+        )
         samples = _samples(10, 5, seed=2)
         metric.process({}, samples[rank::2])
         torch.save(metric.evaluate(10), os.path.join(out_dir, f'm{rank}.pt'))
@@ -169,8 +180,9 @@ def test_two_process_nccl(tmp_path):
     """DDP over NCCL: the gradient of the classification loss equals the
     single-process full-batch gradient, and LongTailMAP gathered over NCCL
     equals the single-process metric."""
-    torch.multiprocessing.spawn(_nccl_worker, args=(str(tmp_path), ),
-                                nprocs=2, join=True)
+    torch.multiprocessing.spawn(
+        _nccl_worker, args=(str(tmp_path),), nprocs=2, join=True
+    )
     init_default_scope('mmaction')
     torch.manual_seed(0)
     head = MODELS.build(dict(type='MEIDHead', num_classes=5, in_channels=16))
@@ -186,14 +198,20 @@ def test_two_process_nccl(tmp_path):
     head.loss_by_feat(head(x), data)['loss_cls'].backward()
     expected = head.expert1.fc_cls.weight.grad
     for r in range(2):
-        torch.testing.assert_close(torch.load(tmp_path / f'grad{r}.pt'),
-                                   expected, rtol=1e-4, atol=1e-6)
-    single = LongTailMAP(topk=(1, ), device='cpu')
-    single.dataset_meta = dict(class_counts=(9, 8, 5, 4, 2),
-                               group_thresholds=(6, 2))
+        torch.testing.assert_close(
+            torch.load(tmp_path / f'grad{r}.pt'),
+            expected,
+            rtol=1e-4,
+            atol=1e-6,
+        )
+    single = LongTailMAP(topk=(1,), device='cpu')
+    single.dataset_meta = dict(
+        class_counts=(9, 8, 5, 4, 2), group_thresholds=(6, 2)
+    )
     single.process({}, _samples(10, 5, seed=2))
-    want = {f'lt/{k}': v
-            for k, v in single.compute_metrics(single.results).items()}
+    want = {
+        f'lt/{k}': v for k, v in single.compute_metrics(single.results).items()
+    }
     for r in range(2):
         got = torch.load(tmp_path / f'm{r}.pt')
         assert got.keys() == want.keys()

@@ -1,5 +1,6 @@
 """Data keys: set once (child config or --cfg-options), honoured by the
 three feature dataloaders; a conflicting per-loader value is an error."""
+
 import os.path as osp
 
 import pytest
@@ -30,49 +31,69 @@ def _datasets(cfg):
 
 
 def _clip_lens(cfg):
-    return [[t.clip_len for t in cfg[k].dataset.pipeline
-             if t.type == 'SampleFeatureFrames'] for k in LOADERS]
+    return [
+        [
+            t.clip_len
+            for t in cfg[k].dataset.pipeline
+            if t.type == 'SampleFeatureFrames'
+        ]
+        for k in LOADERS
+    ]
 
 
 def test_shipped_bases_fill_the_loaders():
     cfg = _load('meid_videolt_r101.py')
-    for ds, split in zip(_datasets(cfg),
-                         ('train.lst', 'validate.lst', 'test.lst')):
+    for ds, split in zip(
+        _datasets(cfg), ('train.lst', 'validate.lst', 'test.lst')
+    ):
         assert ds.type == 'VideoLTDataset'
         assert ds.data_root == 'data/videolt'
         assert ds.ann_file == split
         assert ds.data_prefix == dict(feat='features/ResNet101')
-        assert (ds.num_classes, ds.feat_dim, ds.head_thr,
-                ds.tail_thr) == (1004, 2048, 500, 100)
+        assert (ds.num_classes, ds.feat_dim, ds.head_thr, ds.tail_thr) == (
+            1004,
+            2048,
+            500,
+            100,
+        )
         assert ds.count_file == 'count-labels-train.lst'
     assert _clip_lens(cfg) == [[60], [150], [150]]
     assert cfg.train_dataloader.sampler == dict(type='DefaultSampler')
     cfg = _load('meid_charadeslt_r101.py')
     assert [d.ann_file for d in _datasets(cfg)] == [
-        'train.lst', 'val.lst', 'test.lst']
+        'train.lst',
+        'val.lst',
+        'test.lst',
+    ]
     assert _clip_lens(cfg) == [[60], [200], [200]]
     cfg = _load('meid_charadesegolt_r101.py')
     assert {d.data_root for d in _datasets(cfg)} == {'data/charadesegolt'}
     assert {d.type for d in _datasets(cfg)} == {'CharadesLTDataset'}
 
 
-@pytest.mark.parametrize('name,feat', [
-    ('meid_videolt_r50.py', 'features/ResNet50'),
-    ('meid_videolt_tsm_r50.py', 'features/TSM-R50'),
-])
+@pytest.mark.parametrize(
+    'name,feat',
+    [
+        ('meid_videolt_r50.py', 'features/ResNet50'),
+        ('meid_videolt_tsm_r50.py', 'features/TSM-R50'),
+    ],
+)
 def test_backbone_configs(name, feat):
     for ds in _datasets(_load(name)):
         assert ds.data_prefix == dict(feat=feat)
 
 
 def test_cfg_options_override_once():
-    cfg = _load('meid_videolt_r101.py', {
-        'feat_dir': 'features/TSM-R50',
-        'data_root': 'data/elsewhere',
-        'val_split': 'my_val.lst',
-        'test_clip_len': 30,
-        'head_thr': 7,
-    })
+    cfg = _load(
+        'meid_videolt_r101.py',
+        {
+            'feat_dir': 'features/TSM-R50',
+            'data_root': 'data/elsewhere',
+            'val_split': 'my_val.lst',
+            'test_clip_len': 30,
+            'head_thr': 7,
+        },
+    )
     for ds in _datasets(cfg):
         assert ds.data_prefix == dict(feat='features/TSM-R50')
         assert ds.data_root == 'data/elsewhere'
@@ -83,7 +104,9 @@ def test_cfg_options_override_once():
 
 
 def test_child_config_overrides_once(tmp_path):
-    cfg = _load('meid_synthetic.py', text="""
+    cfg = _load(
+        'meid_synthetic.py',
+        text="""
 data_root = 'data/mine'
 dataset_type = 'CharadesLTDataset'
 count_file = None
@@ -91,13 +114,18 @@ num_classes = 65
 train_split = 'a.lst'
 test_split = 'c.lst'
 train_clip_len = 8
-""", tmp_path=tmp_path)
+""",
+        tmp_path=tmp_path,
+    )
     train, val, test = _datasets(cfg)
     assert {d.data_root for d in (train, val, test)} == {'data/mine'}
     assert {d.type for d in (train, val, test)} == {'CharadesLTDataset'}
     assert {d.num_classes for d in (train, val, test)} == {65}
     assert (train.ann_file, val.ann_file, test.ann_file) == (
-        'a.lst', 'validate.lst', 'c.lst')
+        'a.lst',
+        'validate.lst',
+        'c.lst',
+    )
     # no count file: val / test group the classes by the training list
     assert 'count_file' not in train
     assert 'train_ann_file' not in train
@@ -108,15 +136,22 @@ train_clip_len = 8
 def test_conflicting_loader_value_is_an_error():
     cfg = Config.fromfile(osp.join(CONFIGS, 'meid_videolt_r101.py'))
     cfg.merge_from_dict({'val_dataloader.dataset.data_root': 'data/other'})
-    with pytest.raises(ValueError, match=r"val_dataloader.dataset.data_root="
-                       r"'data/other' disagrees with the data key "
-                       r"data_root='data/videolt'"):
+    with pytest.raises(
+        ValueError,
+        match=r'val_dataloader.dataset.data_root='
+        r"'data/other' disagrees with the data key "
+        r"data_root='data/videolt'",
+    ):
         apply_data_keys(cfg)
     cfg = Config.fromfile(osp.join(CONFIGS, 'meid_videolt_r101.py'))
     cfg.merge_from_dict(
-        {'train_dataloader.dataset.data_prefix': dict(feat='x')})
-    with pytest.raises(ValueError, match=r"data_prefix\['feat'\]='x' "
-                       'disagrees with the data key feat_dir'):
+        {'train_dataloader.dataset.data_prefix': dict(feat='x')}
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"data_prefix\['feat'\]='x' "
+        'disagrees with the data key feat_dir',
+    ):
         apply_data_keys(cfg)
 
 
@@ -130,9 +165,12 @@ def test_equal_loader_value_and_idempotence():
 def test_clip_len_needs_the_sampler():
     cfg = Config.fromfile(osp.join(CONFIGS, 'meid_synthetic.py'))
     cfg.train_dataloader.dataset.pipeline = [dict(type='OpenFeatures')]
-    with pytest.raises(ValueError, match='train_clip_len=24 is set but '
-                       'train_dataloader.dataset.pipeline has no '
-                       'SampleFeatureFrames'):
+    with pytest.raises(
+        ValueError,
+        match='train_clip_len=24 is set but '
+        'train_dataloader.dataset.pipeline has no '
+        'SampleFeatureFrames',
+    ):
         apply_data_keys(cfg)
     cfg.train_clip_len = None
     assert apply_data_keys(cfg) == list(LOADERS)
@@ -140,12 +178,16 @@ def test_clip_len_needs_the_sampler():
 
 def test_other_datasets_and_plain_configs_untouched():
     cfg = Config.fromfile(
-        osp.join(CONFIGS, 'meid_r50_videodataset_example.py'))
+        osp.join(CONFIGS, 'meid_r50_videodataset_example.py')
+    )
     before = cfg.to_dict()
     assert apply_data_keys(cfg) == []
     assert cfg.to_dict() == before
-    plain = dict(train_dataloader=dict(dataset=dict(
-        type='MultiLabelFeatureDataset', data_root='x')))
+    plain = dict(
+        train_dataloader=dict(
+            dataset=dict(type='MultiLabelFeatureDataset', data_root='x')
+        )
+    )
     assert apply_data_keys(plain) is None
     assert set(DATA_KEYS) >= {'data_root', 'feat_dir', 'val_split'}
 
@@ -153,14 +195,17 @@ def test_other_datasets_and_plain_configs_untouched():
 def _write_lists(root, splits, dim, frames):
     """Lists of ``(video id, labels)`` per split name, features in feats/."""
     import numpy as np
+
     rng = np.random.default_rng(0)
     (root / 'feats').mkdir(parents=True)
     for split, videos in splits.items():
         with open(root / split, 'w') as f:
             for vid, labels in videos:
-                f.write(f"{vid} {','.join(map(str, labels))}\n")
-                np.save(root / 'feats' / f'{vid}.npy',
-                        rng.standard_normal((frames, dim)).astype('float32'))
+                f.write(f'{vid} {",".join(map(str, labels))}\n')
+                np.save(
+                    root / 'feats' / f'{vid}.npy',
+                    rng.standard_normal((frames, dim)).astype('float32'),
+                )
 
 
 def test_child_config_with_data_keys_trains(tmp_path):
@@ -170,15 +215,22 @@ def test_child_config_with_data_keys_trains(tmp_path):
     import argparse
 
     from meid_mmaction.utils.cli import build_runner, load_config
+
     counts = [5, 4, 2, 1, 1]  # head > 3: 0, 1; tail <= 1: 3, 4
-    train = [(f't{c}_{i}', [c]) for c, n in enumerate(counts)
-             for i in range(n)]
+    train = [
+        (f't{c}_{i}', [c]) for c, n in enumerate(counts) for i in range(n)
+    ]
     held = [(f'{{}}{c}', [c, (c + 1) % 5]) for c in range(5)]
-    _write_lists(tmp_path / 'mine', {
-        'tr.lst': train,
-        'dev.lst': [(v.format('d'), y) for v, y in held],
-        'eval.lst': [(v.format('e'), y) for v, y in held],
-    }, dim=6, frames=7)
+    _write_lists(
+        tmp_path / 'mine',
+        {
+            'tr.lst': train,
+            'dev.lst': [(v.format('d'), y) for v, y in held],
+            'eval.lst': [(v.format('e'), y) for v, y in held],
+        },
+        dim=6,
+        frames=7,
+    )
     child = tmp_path / 'meid_mine.py'
     child.write_text(f"""_base_ = [{osp.join(CONFIGS, 'meid_synthetic.py')!r}]
 data_root = {str(tmp_path / 'mine')!r}
@@ -196,30 +248,45 @@ test_clip_len = 7
 model = dict(cls_head=dict(num_classes=num_classes, in_channels=feat_dim))
 """)
     options = {
-        'train_cfg.stage1.max_epochs': 1, 'train_cfg.stage2.max_epochs': 1,
-        'default_hooks.logger.interval': 1, 'visualizer.vis_backends': []
+        'train_cfg.stage1.max_epochs': 1,
+        'train_cfg.stage2.max_epochs': 1,
+        'default_hooks.logger.interval': 1,
+        'visualizer.vis_backends': [],
     }
     for loader in LOADERS:
-        options.update({f'{loader}.num_workers': 0,
-                        f'{loader}.persistent_workers': False,
-                        f'{loader}.batch_size': 4})
+        options.update(
+            {
+                f'{loader}.num_workers': 0,
+                f'{loader}.persistent_workers': False,
+                f'{loader}.batch_size': 4,
+            }
+        )
     args = argparse.Namespace(
-        config=str(child), cfg_options=options, launcher='none',
-        local_rank=0, work_dir=str(tmp_path / 'work'))
+        config=str(child),
+        cfg_options=options,
+        launcher='none',
+        local_rank=0,
+        work_dir=str(tmp_path / 'work'),
+    )
     runner = build_runner(load_config(args))
     runner.train()
     meta = runner.train_dataloader.dataset.metainfo
     assert meta['class_counts'] == tuple(counts)
     assert meta['group_thresholds'] == (3, 1)
     assert {k: list(v) for k, v in meta['class_groups'].items()} == dict(
-        head=[0, 1], medium=[2], tail=[3, 4])
+        head=[0, 1], medium=[2], tail=[3, 4]
+    )
     assert runner.val_dataloader.dataset.ann_file == str(
-        tmp_path / 'mine' / 'dev.lst')
-    assert runner.val_dataloader.dataset.metainfo['class_groups'] == \
-        meta['class_groups']
+        tmp_path / 'mine' / 'dev.lst'
+    )
+    assert (
+        runner.val_dataloader.dataset.metainfo['class_groups']
+        == meta['class_groups']
+    )
     metrics = runner.test()
     assert runner.test_dataloader.dataset.ann_file == str(
-        tmp_path / 'mine' / 'eval.lst')
+        tmp_path / 'mine' / 'eval.lst'
+    )
     assert set(metrics) >= {'lt/mAP', 'lt/mAP_head', 'lt/mAP_tail'}
 
 
@@ -233,8 +300,11 @@ def test_bases_compose(tmp_path):
         return sorted(glob.glob(osp.join(CONFIGS, '_base_', kind, '*.py')))
 
     runtime = osp.join(CONFIGS, '_base_', 'default_runtime.py')
-    models, datasets, schedules = (bases('models'), bases('datasets'),
-                                   bases('schedules'))
+    models, datasets, schedules = (
+        bases('models'),
+        bases('datasets'),
+        bases('schedules'),
+    )
     assert len(datasets) >= 5
     keys = {}
     for path in [*models, *datasets, *schedules, runtime]:
@@ -249,5 +319,9 @@ def test_bases_compose(tmp_path):
         combo = [models[0], data, schedules[0], runtime]
         child.write_text(f'_base_ = {combo!r}\n')
         cfg = Config.fromfile(str(child))
-        assert {'model', 'train_dataloader', 'train_cfg',
-                'default_hooks'} <= set(cfg.keys())
+        assert {
+            'model',
+            'train_dataloader',
+            'train_cfg',
+            'default_hooks',
+        } <= set(cfg.keys())

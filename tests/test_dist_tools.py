@@ -5,6 +5,7 @@ Without CUDA the tools must join the processes with gloo (the processes are
 started with ``CUDA_VISIBLE_DEVICES=''``, so a GPU machine runs this CPU path
 too); with CUDA they keep NCCL, which is not exercised here.
 """
+
 import math
 import os
 import os.path as osp
@@ -20,35 +21,66 @@ from meid_mmaction.datasets.tools.synthetic import generate_synthetic_lt
 from meid_mmaction.utils.compat import get_pred_score
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..'))
-TINY = dict(num_classes=6, max_count=100, min_count=1, val_max_count=6,
-            test_max_count=8, eval_min_count=2, feat_dim=8, min_frames=6,
-            max_frames=10, min_seg_frames=2, family_size=2, head_thr=30,
-            tail_thr=5, chunk_size=32)
+TINY = dict(
+    num_classes=6,
+    max_count=100,
+    min_count=1,
+    val_max_count=6,
+    test_max_count=8,
+    eval_min_count=2,
+    feat_dim=8,
+    min_frames=6,
+    max_frames=10,
+    min_seg_frames=2,
+    family_size=2,
+    head_thr=30,
+    tail_thr=5,
+    chunk_size=32,
+)
 BATCH = 16
 TIMEOUT = 300
 
+
 def _options(root):
     # the data keys (docs/custom_dataset.md), applied to all three loaders
-    opts = [f'data_root={root}', 'num_classes=6', 'feat_dim=8',
-            'head_thr=30', 'tail_thr=5']
+    opts = [
+        f'data_root={root}',
+        'num_classes=6',
+        'feat_dim=8',
+        'head_thr=30',
+        'tail_thr=5',
+    ]
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         opts += [
             f'{loader}.num_workers=0',
             f'{loader}.persistent_workers=False',
         ]
     return opts + [
-        'model.cls_head.num_classes=6', 'model.cls_head.in_channels=8',
-        f'train_dataloader.batch_size={BATCH}'
+        'model.cls_head.num_classes=6',
+        'model.cls_head.in_channels=8',
+        f'train_dataloader.batch_size={BATCH}',
     ]
 
 
 def _bash(args):
     # the repository's package and this interpreter, in every process
-    env = dict(os.environ, PYTHONUNBUFFERED='1', PYTHON=sys.executable,
-               PYTHONPATH=REPO, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='')
+    env = dict(
+        os.environ,
+        PYTHONUNBUFFERED='1',
+        PYTHON=sys.executable,
+        PYTHONPATH=REPO,
+        OMP_NUM_THREADS='1',
+        CUDA_VISIBLE_DEVICES='',
+    )
     env.pop('PORT', None)  # single machine: torchrun picks a free port
-    proc = subprocess.run(['bash', *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=TIMEOUT)
+    proc = subprocess.run(
+        ['bash', *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     return out
@@ -64,12 +96,21 @@ def test_dist_train_and_test_two_cpu_processes(tmp_path):
     generate_synthetic_lt(root, seed=0, **TINY)
     work = str(tmp_path / 'work')
     config = 'configs/meid_synthetic.py'
-    out = _bash([
-        'tools/dist_train.sh', config, '2', '--work-dir', work,
-        '--cfg-options', *_options(root), 'train_cfg.stage1.max_epochs=1',
-        'train_cfg.stage2.max_epochs=1', 'train_cfg.stage1.milestones=[]',
-        'train_cfg.stage2.milestones=[]'
-    ])
+    out = _bash(
+        [
+            'tools/dist_train.sh',
+            config,
+            '2',
+            '--work-dir',
+            work,
+            '--cfg-options',
+            *_options(root),
+            'train_cfg.stage1.max_epochs=1',
+            'train_cfg.stage2.max_epochs=1',
+            'train_cfg.stage1.milestones=[]',
+            'train_cfg.stage2.milestones=[]',
+        ]
+    )
     assert 'Distributed training: True' in out
     assert "dist_cfg=dict(backend='gloo')" in out
     # each of the 2 ranks draws half of the training set per epoch
@@ -81,14 +122,27 @@ def test_dist_train_and_test_two_cpu_processes(tmp_path):
     assert osp.isfile(ckpt)
 
     dump = str(tmp_path / 'preds.pkl')
-    out = _bash([
-        'tools/dist_test.sh', config, ckpt, '2', '--work-dir', work,
-        '--dump', dump, '--cfg-options', *_options(root)
-    ])
+    out = _bash(
+        [
+            'tools/dist_test.sh',
+            config,
+            ckpt,
+            '2',
+            '--work-dir',
+            work,
+            '--dump',
+            dump,
+            '--cfg-options',
+            *_options(root),
+        ]
+    )
     assert f'Test results: test split ({root}/test.lst)' in out
     # the markdown row '| lt/mAP | 0.1234 |' (rank 0 prints the table)
-    mean_ap = [line.split('|')[2] for line in out.splitlines()
-               if line.startswith('| lt/mAP ')]
+    mean_ap = [
+        line.split('|')[2]
+        for line in out.splitlines()
+        if line.startswith('| lt/mAP ')
+    ]
     assert len(mean_ap) == 1, out[-3000:]  # printed by rank 0 only
     # every test video exactly once, gathered from the 2 ranks
     with open(dump, 'rb') as f:
@@ -100,8 +154,11 @@ def test_dist_train_and_test_two_cpu_processes(tmp_path):
         labels[i, [int(c) for c in classes.split(',')]] = 1
     by_id = {p['video_id']: get_pred_score(p).numpy() for p in preds}
     scores = np.stack([by_id[v] for v, _ in test])
-    expected = np.mean([
-        average_precision_score(labels[:, c], scores[:, c]) for c in range(6)
-        if labels[:, c].any()
-    ])
+    expected = np.mean(
+        [
+            average_precision_score(labels[:, c], scores[:, c])
+            for c in range(6)
+            if labels[:, c].any()
+        ]
+    )
     assert float(mean_ap[0]) == pytest.approx(expected, abs=1e-4)

@@ -1,6 +1,7 @@
 """``meid_mmaction.utils.distributed``: the CPU path of ``--launcher
 pytorch`` (the real 2-process runs are in ``test_dist_tools.py`` and
 ``engine/test_two_stage_loop.py``)."""
+
 import datetime
 
 import pytest
@@ -9,8 +10,13 @@ from mmengine.config import Config
 
 from meid_mmaction.utils import distributed
 
-ENV = dict(RANK='1', WORLD_SIZE='2', MASTER_ADDR='127.0.0.1',
-           MASTER_PORT='29999', LOCAL_RANK='1')
+ENV = dict(
+    RANK='1',
+    WORLD_SIZE='2',
+    MASTER_ADDR='127.0.0.1',
+    MASTER_PORT='29999',
+    LOCAL_RANK='1',
+)
 
 
 @pytest.fixture
@@ -18,33 +24,50 @@ def no_cuda(monkeypatch):
     calls = []
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     monkeypatch.setattr(distributed.dist, 'is_initialized', lambda: False)
-    monkeypatch.setattr(distributed.dist, 'init_process_group',
-                        lambda **kw: calls.append(kw))
+    monkeypatch.setattr(
+        distributed.dist, 'init_process_group', lambda **kw: calls.append(kw)
+    )
     for key, value in ENV.items():
         monkeypatch.setenv(key, value)
     return calls
 
 
 def test_cpu_sets_gloo_and_wrapper_without_device_ids(no_cuda):
-    cfg = Config(dict(launcher='pytorch', find_unused_parameters=True,
-                      env_cfg=dict(dist_cfg=dict(backend='nccl',
-                                                 timeout=60))))
+    cfg = Config(
+        dict(
+            launcher='pytorch',
+            find_unused_parameters=True,
+            env_cfg=dict(dist_cfg=dict(backend='nccl', timeout=60)),
+        )
+    )
     assert distributed.setup_cpu_distributed(cfg) is True
-    assert no_cuda == [dict(backend='gloo',
-                            timeout=datetime.timedelta(seconds=60))]
+    assert no_cuda == [
+        dict(backend='gloo', timeout=datetime.timedelta(seconds=60))
+    ]
     assert cfg.env_cfg.dist_cfg.backend == 'gloo'
     assert cfg.model_wrapper_cfg == dict(
-        type='MMDistributedDataParallel', broadcast_buffers=False,
-        find_unused_parameters=True, device_ids=None)
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
+        find_unused_parameters=True,
+        device_ids=None,
+    )
 
 
 def test_cpu_keeps_the_configured_ddp_wrapper(no_cuda):
-    cfg = Config(dict(launcher='pytorch', model_wrapper_cfg=dict(
-        type='MMDistributedDataParallel', find_unused_parameters=True)))
+    cfg = Config(
+        dict(
+            launcher='pytorch',
+            model_wrapper_cfg=dict(
+                type='MMDistributedDataParallel', find_unused_parameters=True
+            ),
+        )
+    )
     distributed.setup_cpu_distributed(cfg)
     assert cfg.model_wrapper_cfg == dict(
-        type='MMDistributedDataParallel', find_unused_parameters=True,
-        device_ids=None)
+        type='MMDistributedDataParallel',
+        find_unused_parameters=True,
+        device_ids=None,
+    )
     assert no_cuda == [dict(backend='gloo')]
 
 
@@ -62,7 +85,10 @@ def test_not_launched_or_cuda_does_nothing(no_cuda, monkeypatch):
 def test_missing_torchrun_environment(no_cuda, monkeypatch):
     monkeypatch.delenv('MASTER_PORT')
     monkeypatch.delenv('WORLD_SIZE')
-    with pytest.raises(RuntimeError, match=r'missing WORLD_SIZE, '
-                       r'MASTER_PORT\. Start N processes with `bash '
-                       r'tools/dist_train.sh CONFIG N`'):
+    with pytest.raises(
+        RuntimeError,
+        match=r'missing WORLD_SIZE, '
+        r'MASTER_PORT\. Start N processes with `bash '
+        r'tools/dist_train.sh CONFIG N`',
+    ):
         distributed.setup_cpu_distributed(Config(dict(launcher='pytorch')))

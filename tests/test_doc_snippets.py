@@ -7,6 +7,7 @@ line names (``# configs/<name>.py``), or else appended to a child of
 it, a tiny dataset is written where its feature loaders point, and the
 runner builds its model, every dataloader (one batch each) and evaluator.
 """
+
 import glob
 import os
 import os.path as osp
@@ -26,7 +27,8 @@ from meid_mmaction.utils.data_keys import _is_feature_dataset, apply_data_keys
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 DOCS = [osp.join(ROOT, 'README.md')] + sorted(
-    glob.glob(osp.join(ROOT, 'docs', '*.md')))
+    glob.glob(osp.join(ROOT, 'docs', '*.md'))
+)
 FENCE = re.compile(r'^( *)```python\n(.*?)^\1```', re.M | re.S)
 PATH = re.compile(r'^# (configs/[\w/.-]+\.py)\s*$')
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -39,14 +41,18 @@ def extract_snippets(path):
     out = []
     for m in FENCE.finditer(text):
         indent = len(m.group(1))
-        code = '\n'.join(line[indent:]
-                         for line in m.group(2).splitlines()) + '\n'
+        code = (
+            '\n'.join(line[indent:] for line in m.group(2).splitlines()) + '\n'
+        )
         out.append((text.count('\n', 0, m.start()) + 1, code))
     return out
 
 
-SNIPPETS = [(osp.relpath(doc, ROOT), line, code) for doc in DOCS
-            for line, code in extract_snippets(doc)]
+SNIPPETS = [
+    (osp.relpath(doc, ROOT), line, code)
+    for doc in DOCS
+    for line, code in extract_snippets(doc)
+]
 
 
 def test_snippets_found():
@@ -63,8 +69,9 @@ def _write_dataset(ds: dict, frames: int) -> None:
     classes = ds.get('num_classes') or 4
     dim = ds.get('feat_dim') or 8
     prefix = ds['data_prefix']
-    feat_dir = osp.join(root, prefix['feat'] if isinstance(prefix, dict)
-                        else prefix)
+    feat_dir = osp.join(
+        root, prefix['feat'] if isinstance(prefix, dict) else prefix
+    )
     os.makedirs(feat_dir, exist_ok=True)
     rng = np.random.default_rng(0)
     tag = osp.splitext(osp.basename(ds['ann_file']))[0]
@@ -72,8 +79,10 @@ def _write_dataset(ds: dict, frames: int) -> None:
     for c in range(classes):
         vid = f'{tag}_{c}'
         lines.append(f'{vid} {c},{(c + 1) % classes}\n')
-        np.save(osp.join(feat_dir, f'{vid}.npy'),
-                rng.standard_normal((frames, dim)).astype(np.float32))
+        np.save(
+            osp.join(feat_dir, f'{vid}.npy'),
+            rng.standard_normal((frames, dim)).astype(np.float32),
+        )
     for name in (ds['ann_file'], ds.get('train_ann_file')):
         if name and not osp.isfile(osp.join(root, name)):
             with open(osp.join(root, name), 'w') as f:
@@ -98,8 +107,12 @@ def build_config_snippet(code: str, tmp_path) -> Config:
     apply_data_keys(cfg)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     MODELS.build(cfg.model)
-    frames = max(cfg.get('num_frames') or 0, cfg.get('test_clip_len') or 0,
-                 cfg.get('train_clip_len') or 0, 8)
+    frames = max(
+        cfg.get('num_frames') or 0,
+        cfg.get('test_clip_len') or 0,
+        cfg.get('train_clip_len') or 0,
+        8,
+    )
     for name in LOADERS:
         loader = cfg.get(name)
         if loader and _is_feature_dataset(loader.dataset.type):
@@ -115,7 +128,8 @@ def build_config_snippet(code: str, tmp_path) -> Config:
 
 
 @pytest.mark.parametrize(
-    'doc,line,code', SNIPPETS, ids=[f'{d}:{n}' for d, n, _ in SNIPPETS])
+    'doc,line,code', SNIPPETS, ids=[f'{d}:{n}' for d, n, _ in SNIPPETS]
+)
 def test_snippet_runs(doc, line, code, tmp_path, monkeypatch):
     shutil.copytree(osp.join(ROOT, 'configs'), tmp_path / 'configs')
     monkeypatch.chdir(tmp_path)

@@ -1,6 +1,7 @@
 """End to end through ``tools/train.py`` and ``tools/test.py`` on tiny
 synthetic data: train, test the checkpoint (with a prediction dump), resume.
 """
+
 import glob
 import os
 import os.path as osp
@@ -13,10 +14,22 @@ import pytest
 from meid_mmaction.datasets.tools.synthetic import generate_synthetic_lt
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..'))
-TINY = dict(num_classes=6, max_count=100, min_count=1, val_max_count=6,
-            test_max_count=8, eval_min_count=2, feat_dim=8, min_frames=6,
-            max_frames=10, min_seg_frames=2, family_size=2, head_thr=30,
-            tail_thr=5, chunk_size=32)
+TINY = dict(
+    num_classes=6,
+    max_count=100,
+    min_count=1,
+    val_max_count=6,
+    test_max_count=8,
+    eval_min_count=2,
+    feat_dim=8,
+    min_frames=6,
+    max_frames=10,
+    min_seg_frames=2,
+    family_size=2,
+    head_thr=30,
+    tail_thr=5,
+    chunk_size=32,
+)
 
 
 def _run(args, cwd):
@@ -25,24 +38,36 @@ def _run(args, cwd):
     # package they import is this repository's (not another checkout's
     # editable install).
     env['PYTHONPATH'] = REPO
-    proc = subprocess.run([sys.executable, *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout + proc.stderr
 
 
 def _data_options(root):
     # the data keys (docs/custom_dataset.md), applied to all three loaders
-    opts = [f'data_root={root}', 'num_classes=6', 'feat_dim=8',
-            'head_thr=30', 'tail_thr=5']
+    opts = [
+        f'data_root={root}',
+        'num_classes=6',
+        'feat_dim=8',
+        'head_thr=30',
+        'tail_thr=5',
+    ]
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         opts += [
             f'{loader}.num_workers=0',
             f'{loader}.persistent_workers=False',
         ]
     return opts + [
-        'model.cls_head.num_classes=6', 'model.cls_head.in_channels=8',
-        'train_dataloader.batch_size=16'
+        'model.cls_head.num_classes=6',
+        'model.cls_head.in_channels=8',
+        'train_dataloader.batch_size=16',
     ]
 
 
@@ -56,22 +81,36 @@ def tiny_data(tmp_path_factory):
 def test_train_test_resume(tiny_data, tmp_path):
     config = osp.join(REPO, 'configs', 'nonlinear_synthetic.py')
     work_dir = str(tmp_path / 'work')
-    common = ['--work-dir', work_dir, '--cfg-options',
-              *_data_options(tiny_data)]
+    common = [
+        '--work-dir',
+        work_dir,
+        '--cfg-options',
+        *_data_options(tiny_data),
+    ]
 
-    out = _run([
-        'tools/train.py', config, *common, 'train_cfg.max_epochs=2',
-        'train_cfg.val_interval=1'
-    ], cwd=REPO)
+    out = _run(
+        [
+            'tools/train.py',
+            config,
+            *common,
+            'train_cfg.max_epochs=2',
+            'train_cfg.val_interval=1',
+        ],
+        cwd=REPO,
+    )
     assert 'lt/mAP' in out
     assert osp.isfile(osp.join(work_dir, 'epoch_2.pth'))
     best = [f for f in os.listdir(work_dir) if f.startswith('best_lt_mAP')]
     assert best, os.listdir(work_dir)
     # one per-class CSV per validation, named by list and epoch
-    csvs = sorted(osp.basename(p) for p in glob.glob(
-        osp.join(work_dir, '*', 'per_class_ap_*.csv')))
-    assert csvs == ['per_class_ap_validate_epoch_1.csv',
-                    'per_class_ap_validate_epoch_2.csv'], csvs
+    csvs = sorted(
+        osp.basename(p)
+        for p in glob.glob(osp.join(work_dir, '*', 'per_class_ap_*.csv'))
+    )
+    assert csvs == [
+        'per_class_ap_validate_epoch_1.csv',
+        'per_class_ap_validate_epoch_2.csv',
+    ], csvs
     assert '| group  | classes | evaluated | no positive |' in out
 
     with open(osp.join(work_dir, 'nonlinear_synthetic.py')) as f:
@@ -80,19 +119,38 @@ def test_train_test_resume(tiny_data, tmp_path):
 
     dump = str(tmp_path / 'preds.pkl')
     # 'last': the work dir's last_checkpoint (epoch_2.pth)
-    out = _run(['tools/test.py', config, 'last', '--dump', dump, *common,
-                'train_cfg.max_epochs=12'], cwd=REPO)
-    assert (f'Test results: test split ({tiny_data}/test.lst)\n'
-            in out), out[-2000:]
+    out = _run(
+        [
+            'tools/test.py',
+            config,
+            'last',
+            '--dump',
+            dump,
+            *common,
+            'train_cfg.max_epochs=12',
+        ],
+        cwd=REPO,
+    )
+    assert f'Test results: test split ({tiny_data}/test.lst)\n' in out, out[
+        -2000:
+    ]
     pngs = glob.glob(osp.join(work_dir, '*', 'per_class_ap_test_epoch_2.png'))
     assert len(pngs) == 1, out[-2000:]
     assert osp.isfile(pngs[0][:-4] + '.csv')
     # the same plot from the prediction dump, through the analysis tool
-    plot_out = _run([
-        'tools/analysis/plot_per_class_ap.py', dump, '--count-file',
-        osp.join(tiny_data, 'count-labels-train.lst'), '--head-thr', '30',
-        '--tail-thr', '5'
-    ], cwd=REPO)
+    plot_out = _run(
+        [
+            'tools/analysis/plot_per_class_ap.py',
+            dump,
+            '--count-file',
+            osp.join(tiny_data, 'count-labels-train.lst'),
+            '--head-thr',
+            '30',
+            '--tail-thr',
+            '5',
+        ],
+        cwd=REPO,
+    )
     assert osp.isfile(str(tmp_path / 'preds.png'))
     with open(str(tmp_path / 'preds_per_class_ap.csv')) as f:
         from_dump = f.read()
@@ -109,11 +167,20 @@ def test_train_test_resume(tiny_data, tmp_path):
         assert key in out
     with open(dump, 'rb') as f:
         preds = pickle.load(f)
-    num_test = sum(1 for line in open(osp.join(tiny_data, 'test.lst'))
-                   if line.strip())
+    num_test = sum(
+        1 for line in open(osp.join(tiny_data, 'test.lst')) if line.strip()
+    )
     assert len(preds) == num_test
 
-    out = _run(['tools/train.py', config, '--resume', *common,
-                'train_cfg.max_epochs=3'], cwd=REPO)
+    out = _run(
+        [
+            'tools/train.py',
+            config,
+            '--resume',
+            *common,
+            'train_cfg.max_epochs=3',
+        ],
+        cwd=REPO,
+    )
     assert 'resumed epoch: 2' in out
     assert osp.isfile(osp.join(work_dir, 'epoch_3.pth'))

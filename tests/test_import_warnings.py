@@ -1,5 +1,6 @@
 """Importing the package silences exactly mmcv-lite's
 ``MultiScaleDeformableAttention`` warning and nothing else."""
+
 import os
 import os.path as osp
 import subprocess
@@ -7,7 +8,7 @@ import sys
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 
-PROBE = '''
+PROBE = """
 import warnings
 import meid_mmaction  # noqa: F401  (installs the filter)
 import mmaction.models  # noqa: F401  (imports mmcv.cnn.bricks.transformer)
@@ -19,14 +20,20 @@ for message in ('Fail to import ``MultiScaleDeformableAttention`` from '
 warnings.warn_explicit(
     'Fail to import ``MultiScaleDeformableAttention`` elsewhere',
     UserWarning, 'other.py', 1, module='other_package')
-'''
+"""
 
 
 def _stderr(args):
     env = dict(os.environ, PYTHONPATH=REPO)
     env.pop('PYTHONWARNINGS', None)
-    proc = subprocess.run([sys.executable, *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stderr
 

@@ -6,6 +6,7 @@ overall / head / medium / tail mAP), and for ``LongTailMAP`` writes the
 per-class AP CSV and its plot (per-class AP vs. training count, PNG) into
 the run's log directory. Can dump the per-video predictions.
 """
+
 import argparse
 import os.path as osp
 
@@ -36,16 +37,19 @@ def parse_args():
         'checkpoint',
         help='checkpoint file, or best (best validation score of the run, '
         'any stage), best_stage1 / best_stage2 (best within a MEID stage) '
-        'or last, looked up in the work dir')
+        'or last, looked up in the work dir',
+    )
     parser.add_argument(
         '--dump',
         type=str,
         help='dump the predictions to a pickle file (.pkl) for offline '
-        'evaluation')
+        'evaluation',
+    )
     parser.add_argument(
         '--no-plot',
         action='store_true',
-        help='do not plot per-class AP vs. training count (PNG)')
+        help='do not plot per-class AP vs. training count (PNG)',
+    )
     add_common_args(parser)
     return parser.parse_args()
 
@@ -70,22 +74,35 @@ def main():
         runner = build_runner(cfg)
         metrics, rank = runner.test(), runner.rank
         split = describe_split(cfg, runner)
-        per_class = [(m.last_per_class_file, m.last_thresholds)
-                     for m in runner.test_loop.evaluator.metrics
-                     if getattr(m, 'last_per_class_file', None)]
+        per_class = [
+            (m.last_per_class_file, m.last_thresholds)
+            for m in runner.test_loop.evaluator.metrics
+            if getattr(m, 'last_per_class_file', None)
+        ]
         del runner  # the group is freed only when nothing references it
     if rank != 0:
         return
     print(f'\nTest results: {split}')
-    print(markdown_table(('metric', 'value'), [
-        (key, f'{value:.4f}' if isinstance(value, float) else str(value))
-        for key, value in metrics.items()
-    ]))
+    print(
+        markdown_table(
+            ('metric', 'value'),
+            [
+                (
+                    key,
+                    f'{value:.4f}' if isinstance(value, float) else str(value),
+                )
+                for key, value in metrics.items()
+            ],
+        )
+    )
     for csv_file, thresholds in per_class:
         print(f'per-class AP: {csv_file}')
         table = read_per_class_csv(csv_file)
-        print(markdown_table(('group', 'classes', 'with AP', 'mAP'),
-                             group_rows(table)))
+        print(
+            markdown_table(
+                ('group', 'classes', 'with AP', 'mAP'), group_rows(table)
+            )
+        )
         if args.no_plot:
             continue
         png = osp.splitext(csv_file)[0] + '.png'
@@ -93,7 +110,8 @@ def main():
             table,
             png,
             thresholds=thresholds,
-            title=f'{osp.basename(args.config)}, {osp.basename(csv_file)}')
+            title=f'{osp.basename(args.config)}, {osp.basename(csv_file)}',
+        )
         print(f'per-class AP plot: {png}')
 
 
@@ -119,12 +137,16 @@ def describe_split(cfg, runner):
         return 'test_dataloader (its dataset has no ann_file)'
     text = f'{split_name(ann_file, "test")} split ({ann_file})'
     norm = osp.normpath(ann_file)
-    for key, what in (('val_dataloader', 'validation'),
-                      ('train_dataloader', 'training')):
+    for key, what in (
+        ('val_dataloader', 'validation'),
+        ('train_dataloader', 'training'),
+    ):
         other = _dataset_list(cfg, key)
         if other and osp.normpath(other) == norm:
-            text += (f' -- the same list as {key}: these are {what} '
-                     'results, not test results')
+            text += (
+                f' -- the same list as {key}: these are {what} '
+                'results, not test results'
+            )
     return text
 
 

@@ -1,4 +1,5 @@
 """Train a model from a config: ``python tools/train.py CONFIG [options]``."""
+
 import argparse
 
 from meid_mmaction.utils.checkpoint import (
@@ -20,29 +21,35 @@ def parse_args():
         help='resume from the given checkpoint (an error if it cannot be '
         'read), or, without a path, from the latest checkpoint of the work '
         'dir (the newest readable one if the latest is broken; a warning '
-        'and a fresh start if the work dir has none)')
+        'and a fresh start if the work dir has none)',
+    )
     parser.add_argument(
-        '--amp', action='store_true', help='automatic mixed precision')
+        '--amp', action='store_true', help='automatic mixed precision'
+    )
     parser.add_argument(
         '--no-validate',
         action='store_true',
-        help='do not evaluate checkpoints during training')
+        help='do not evaluate checkpoints during training',
+    )
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
-        help='scale the learning rate by the actual batch size')
+        help='scale the learning rate by the actual batch size',
+    )
     parser.add_argument('--seed', type=int, default=None, help='random seed')
     parser.add_argument(
         '--deterministic',
         action='store_true',
-        help='deterministic cuDNN / algorithms')
+        help='deterministic cuDNN / algorithms',
+    )
     parser.add_argument(
         '--check-data',
         choices=['off', 'lists', 'headers', 'full'],
         default=None,
         help='pre-flight check of all splits before training (default '
         '"headers": lists, count file and feature shapes; "full" also reads '
-        'every value for NaN / inf); see DatasetCheckHook')
+        'every value for NaN / inf); see DatasetCheckHook',
+    )
     add_common_args(parser)
     return parser.parse_args()
 
@@ -55,13 +62,18 @@ def merge_args(cfg, args):
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise ValueError('--amp needs optim_wrapper.type OptimWrapper or '
-                             f'AmpOptimWrapper, got {optim_wrapper!r}')
+            raise ValueError(
+                '--amp needs optim_wrapper.type OptimWrapper or '
+                f'AmpOptimWrapper, got {optim_wrapper!r}'
+            )
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.check_data is not None:
-        hooks = [h for h in cfg.get('custom_hooks') or []
-                 if h.get('type') != 'DatasetCheckHook']
+        hooks = [
+            h
+            for h in cfg.get('custom_hooks') or []
+            if h.get('type') != 'DatasetCheckHook'
+        ]
         cfg.custom_hooks = hooks + [
             dict(type='DatasetCheckHook', check=args.check_data)
         ]

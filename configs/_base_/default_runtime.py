@@ -10,10 +10,14 @@ default_hooks = dict(
     # best_<metric>_epoch_<e>.pth is the best of the whole run (any stage),
     # best_<metric>_stage<s>_epoch_<e>.pth the best within stage s
     checkpoint=dict(
-        type='StageCheckpointHook', interval=1, save_best='auto',
-        max_keep_ckpts=3),
+        type='StageCheckpointHook',
+        interval=1,
+        save_best='auto',
+        max_keep_ckpts=3,
+    ),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    sync_buffers=dict(type='SyncBuffersHook'))
+    sync_buffers=dict(type='SyncBuffersHook'),
+)
 
 # Frame draws as a function of (seed, epoch, sample): exact on resume and
 # independent of the worker count (needs non-persistent training workers).
@@ -26,18 +30,20 @@ custom_hooks = [
     dict(type='FrameSamplingSeedHook'),
     dict(type='LongTailLossHook'),
     dict(type='FrameStackAPHook'),
-    dict(type='EvalContextHook')
+    dict(type='EvalContextHook'),
 ]
 
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'))
+    dist_cfg=dict(backend='nccl'),
+)
 
 log_processor = dict(type='LogProcessor', window_size=20, by_epoch=True)
 
 visualizer = dict(
-    type='ActionVisualizer', vis_backends=[dict(type='LocalVisBackend')])
+    type='ActionVisualizer', vis_backends=[dict(type='LocalVisBackend')]
+)
 
 log_level = 'INFO'
 load_from = None

@@ -3,10 +3,12 @@ classifier), BCE, CharadesLT ResNet-101 features.
 
 Target row: none published on CharadesLT. Not yet reproduced.
 """
+
 _base_ = [
     '../_base_/models/netvlad_attention_feature.py',
     '../_base_/datasets/charadeslt_features.py',
-    '../_base_/schedules/adam_100e.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adam_100e.py',
+    '../_base_/default_runtime.py',
 ]
 
 model = dict(cls_head=dict(num_classes=157))

@@ -6,10 +6,12 @@ Target row (docs/method.md, "Other anchors"): MOVE's aggregator baseline
 alone, VideoLT / ResNet-50, 0.676 overall mAP (head / medium / tail not
 published). Not yet reproduced.
 """
+
 _base_ = [
     '../_base_/models/netvlad_attention_feature.py',
     '../_base_/datasets/videolt_features.py',
-    '../_base_/schedules/adam_100e.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adam_100e.py',
+    '../_base_/default_runtime.py',
 ]
 
 feat_dir = 'features/ResNet50'

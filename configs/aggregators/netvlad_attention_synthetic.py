@@ -3,6 +3,7 @@ d_k = d_v = 32, concatenated) on the synthetic demo data, BCE; CPU,
 minutes.
 Target row: none (demo data); see docs/benchmarks.md, "Aggregators".
 """
+
 _base_ = ['./netvlad_synthetic.py']
 
 model = dict(
@@ -16,12 +17,16 @@ model = dict(
                 gate=True,
                 input_norm=True,
                 assign_norm=True,
-                assign_bias=False),
+                assign_bias=False,
+            ),
             dict(
                 type='AttentionPooling',
                 num_heads=4,
                 key_channels=32,
-                value_channels=32)
+                value_channels=32,
+            ),
         ],
         mlp_channels=96,
-        loss_cls=dict(type='MultiLabelFocalLoss', gamma=0.0)))
+        loss_cls=dict(type='MultiLabelFocalLoss', gamma=0.0),
+    )
+)

@@ -7,8 +7,10 @@ reproduced. This config is the aggregator with natural sampling and focal
 loss (alpha = gamma = 1), Adam 1e-3, 100 epochs; the published row also
 trains with FrameStack.
 """
+
 _base_ = [
     '../_base_/models/netvlad_feature.py',
     '../_base_/datasets/videolt_features.py',
-    '../_base_/schedules/adam_100e.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adam_100e.py',
+    '../_base_/default_runtime.py',
 ]

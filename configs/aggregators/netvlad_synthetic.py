@@ -3,10 +3,12 @@ synthetic demo data; CPU, minutes. Made by
     python tools/data/generate_synthetic.py data/synthetic_lt
 Target row: none (demo data); see docs/benchmarks.md, "Aggregators".
 """
+
 _base_ = [
     '../_base_/models/netvlad_feature.py',
-    '../_base_/datasets/synthetic_lt.py', '../_base_/schedules/adam_100e.py',
-    '../_base_/default_runtime.py'
+    '../_base_/datasets/synthetic_lt.py',
+    '../_base_/schedules/adam_100e.py',
+    '../_base_/default_runtime.py',
 ]
 
 model = dict(
@@ -22,8 +24,11 @@ model = dict(
                 gate=True,
                 input_norm=True,
                 assign_norm=True,
-                assign_bias=False)
-        ]))
+                assign_bias=False,
+            )
+        ],
+    )
+)
 
 # the demo schedule of nonlinear_synthetic.py: 12 epochs, 10x lr
 optim_wrapper = dict(optimizer=dict(lr=1e-2))

@@ -6,10 +6,12 @@
 _base_ = [
     '../_base_/models/nonlinear_feature.py',
     '../_base_/datasets/charadeslt_features.py',
-    '../_base_/schedules/adam_100e.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adam_100e.py',
+    '../_base_/default_runtime.py',
 ]
 
 model = dict(
     cls_head=dict(
-        num_classes=157,
-        loss_cls=dict(type='MultiLabelFocalLoss', gamma=0.0)))
+        num_classes=157, loss_cls=dict(type='MultiLabelFocalLoss', gamma=0.0)
+    )
+)

@@ -6,8 +6,10 @@
 _base_ = [
     '../_base_/models/nonlinear_feature.py',
     '../_base_/datasets/videolt_features.py',
-    '../_base_/schedules/adam_100e.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adam_100e.py',
+    '../_base_/default_runtime.py',
 ]
 
-model = dict(cls_head=dict(loss_cls=dict(type='MultiLabelFocalLoss',
-                                         gamma=0.0)))
+model = dict(
+    cls_head=dict(loss_cls=dict(type='MultiLabelFocalLoss', gamma=0.0))
+)

@@ -7,5 +7,6 @@ _base_ = ['bce_nonlinear_charadeslt_r101.py']
 # class counts: the training split's, handed over by LongTailLossHook
 model = dict(
     cls_head=dict(
-        loss_cls=dict(
-            _delete_=True, type='ClassBalancedLoss', beta=0.9999)))
+        loss_cls=dict(_delete_=True, type='ClassBalancedLoss', beta=0.9999)
+    )
+)

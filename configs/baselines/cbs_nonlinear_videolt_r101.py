@@ -5,5 +5,5 @@
 _base_ = ['bce_nonlinear_videolt_r101.py']
 
 train_dataloader = dict(
-    sampler=dict(
-        _delete_=True, type='ClassBalancedSampler', label_mask=True))
+    sampler=dict(_delete_=True, type='ClassBalancedSampler', label_mask=True)
+)

@@ -8,5 +8,7 @@ _base_ = ['bce_nonlinear_charadeslt_r101.py']
 model = dict(
     cls_head=dict(
         loss_cls=dict(
-            _delete_=True, type='EQLLoss', mode='random',
-            drop_prob=1.76e-3)))
+            _delete_=True, type='EQLLoss', mode='random', drop_prob=1.76e-3
+        )
+    )
+)

@@ -5,5 +5,5 @@
 _base_ = ['../aggregators/netvlad_focal_videolt_r101.py']
 
 model = dict(
-    data_preprocessor=dict(
-        blending=dict(type='FrameStack', num_classes=1004)))
+    data_preprocessor=dict(blending=dict(type='FrameStack', num_classes=1004))
+)

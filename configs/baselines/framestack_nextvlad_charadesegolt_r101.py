@@ -6,5 +6,5 @@
 _base_ = ['../aggregators/nextvlad_focal_charadesegolt_r101.py']
 
 model = dict(
-    data_preprocessor=dict(
-        blending=dict(type='FrameStack', num_classes=157)))
+    data_preprocessor=dict(blending=dict(type='FrameStack', num_classes=157))
+)

@@ -10,5 +10,5 @@ _base_ = ['bce_nonlinear_charadeslt_r101.py']
 # the per-class training AP comes from FrameStackAPHook (default_runtime)
 model = dict(
     cls_head=dict(loss_cls=dict(gamma=1.0)),
-    data_preprocessor=dict(
-        blending=dict(type='FrameStack', num_classes=157)))
+    data_preprocessor=dict(blending=dict(type='FrameStack', num_classes=157)),
+)

@@ -7,6 +7,6 @@
 _base_ = ['../nonlinear_synthetic.py']
 
 model = dict(
-    data_preprocessor=dict(
-        blending=dict(type='FrameStack', num_classes=50)))
+    data_preprocessor=dict(blending=dict(type='FrameStack', num_classes=50))
+)
 train_cfg = dict(max_epochs=3)

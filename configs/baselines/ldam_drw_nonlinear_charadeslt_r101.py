@@ -15,4 +15,7 @@ model = dict(
             max_margin=0.5,
             scale=30.0,
             drw_epoch=50,
-            drw_beta=0.9999)))
+            drw_beta=0.9999,
+        )
+    )
+)

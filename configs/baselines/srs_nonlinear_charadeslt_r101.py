@@ -4,5 +4,5 @@
 _base_ = ['bce_nonlinear_charadeslt_r101.py']
 
 train_dataloader = dict(
-    sampler=dict(
-        _delete_=True, type='SquareRootSampler', label_mask=True))
+    sampler=dict(_delete_=True, type='SquareRootSampler', label_mask=True)
+)

@@ -20,9 +20,20 @@ from .multilabel_feature_dataset import MultiLabelFeatureDataset
 from .videolt_dataset import VideoLTDataset
 
 __all__ = [
-    'parse_label_list', 'parse_label_line', 'parse_class_counts',
-    'parse_count_line', 'AnnotationLineError', 'read_train_labels',
-    'ClassGroups', 'counts_from_labels', 'split_groups', 'write_label_list',
-    'write_count_file', 'NpyFeatureStore', 'build_feature_store',
-    'MultiLabelFeatureDataset', 'VideoLTDataset', 'CharadesLTDataset'
+    'parse_label_list',
+    'parse_label_line',
+    'parse_class_counts',
+    'parse_count_line',
+    'AnnotationLineError',
+    'read_train_labels',
+    'ClassGroups',
+    'counts_from_labels',
+    'split_groups',
+    'write_label_list',
+    'write_count_file',
+    'NpyFeatureStore',
+    'build_feature_store',
+    'MultiLabelFeatureDataset',
+    'VideoLTDataset',
+    'CharadesLTDataset',
 ]

@@ -17,6 +17,7 @@ Counting classes, grouping them and writing these files live in
 Every error is a ``ValueError`` that names ``path:line`` and what was expected.
 Nothing is skipped silently: blank lines are the only lines ignored.
 """
+
 import os.path as osp
 from typing import Dict, List, Optional, Tuple
 
@@ -37,9 +38,9 @@ class AnnotationLineError(ValueError):
         self.kind = kind
 
 
-def parse_label_line(line: str, where: str,
-                     num_classes: Optional[int] = None
-                     ) -> Tuple[str, List[int]]:
+def parse_label_line(
+    line: str, where: str, num_classes: Optional[int] = None
+) -> Tuple[str, List[int]]:
     """Parse one ``<video id> <label>[,<label>...]`` line (stripped, not
     empty).
 
@@ -60,31 +61,38 @@ def parse_label_line(line: str, where: str,
         raise AnnotationLineError(
             f'{where}: expected "<video id> <label>[,<label>...]" (2 '
             f'whitespace-separated fields), got {len(parts)} fields: '
-            f'{line!r}', 'list_format')
+            f'{line!r}',
+            'list_format',
+        )
     vid, label_str = parts
     label = []
     for tok in label_str.split(','):
         if tok == '':
             raise AnnotationLineError(
                 f'{where}: empty label in {label_str!r} for video {vid!r}; '
-                'expected comma-separated class indices', 'bad_label')
+                'expected comma-separated class indices',
+                'bad_label',
+            )
         c = _to_int(tok)
         if c is None:
             raise AnnotationLineError(
                 f'{where}: label {tok!r} of video {vid!r} is not an integer '
-                'class index', 'bad_label')
+                'class index',
+                'bad_label',
+            )
         if c < 0 or (num_classes is not None and c >= num_classes):
             bound = num_classes if num_classes is not None else 'C'
             raise AnnotationLineError(
-                f'{where}: label {c} of video {vid!r} is outside '
-                f'[0, {bound})', 'label_out_of_range')
+                f'{where}: label {c} of video {vid!r} is outside [0, {bound})',
+                'label_out_of_range',
+            )
         label.append(c)
     return vid, sorted(set(label))
 
 
-def parse_label_list(path: str,
-                     num_classes: Optional[int] = None
-                     ) -> Tuple[List[str], List[List[int]]]:
+def parse_label_list(
+    path: str, num_classes: Optional[int] = None
+) -> Tuple[List[str], List[List[int]]]:
     """Read a video list (stops at the first bad line).
 
     Args:
@@ -104,12 +112,14 @@ def parse_label_list(path: str,
             line = raw.strip()
             if not line:
                 continue
-            vid, label = parse_label_line(line, f'{path}:{lineno}',
-                                          num_classes)
+            vid, label = parse_label_line(
+                line, f'{path}:{lineno}', num_classes
+            )
             if vid in seen:
                 raise ValueError(
                     f'{path}:{lineno}: duplicate video id {vid!r} '
-                    f'(first seen on line {seen[vid]})')
+                    f'(first seen on line {seen[vid]})'
+                )
             seen[vid] = lineno
             ids.append(vid)
             labels.append(label)
@@ -149,24 +159,28 @@ def parse_count_line(line: str, where: str) -> Tuple[str, int, int]:
     if len(parts) != 3:
         raise AnnotationLineError(
             f'{where}: expected "<class name> <class index> <count>", got '
-            f'{line!r}', 'count_format')
+            f'{line!r}',
+            'count_format',
+        )
     name, idx_s, cnt_s = parts
     idx, cnt = _to_int(idx_s), _count_to_int(cnt_s)
     if idx is None or cnt is None:
         raise AnnotationLineError(
             f'{where}: class index and count must be integers (the count '
             f'may be written as e.g. 137.0), got {idx_s!r} and {cnt_s!r}',
-            'count_format')
+            'count_format',
+        )
     if idx < 0 or cnt < 0:
         raise AnnotationLineError(
             f'{where}: negative class index or count in {line!r}',
-            'count_format')
+            'count_format',
+        )
     return name, idx, cnt
 
 
-def parse_class_counts(path: str,
-                       num_classes: Optional[int] = None
-                       ) -> Tuple[List[str], np.ndarray]:
+def parse_class_counts(
+    path: str, num_classes: Optional[int] = None
+) -> Tuple[List[str], np.ndarray]:
     """Read a class-count file ``<class name> <class index> <count>``.
 
     Class names may contain spaces: the last two fields are the index and the
@@ -185,32 +199,34 @@ def parse_class_counts(path: str,
             if idx in entries:
                 raise ValueError(
                     f'{path}:{lineno}: class index {idx} repeated (first on '
-                    f'line {entries[idx][2]})')
+                    f'line {entries[idx][2]})'
+                )
             entries[idx] = (name, cnt, lineno)
     n = len(entries)
     if n == 0:
         raise ValueError(f'{path}: no class in the count file (empty file)')
     if num_classes is not None and n != num_classes:
-        raise ValueError(f'{path}: the count file lists {n} classes but '
-                         f'num_classes={num_classes}')
+        raise ValueError(
+            f'{path}: the count file lists {n} classes but '
+            f'num_classes={num_classes}'
+        )
     missing = sorted(set(range(n)) - set(entries))
     if missing:
         raise ValueError(
             f'{path}: class indices must be 0..{n - 1}; missing '
-            f'{missing[:10]}{" ..." if len(missing) > 10 else ""}')
+            f'{missing[:10]}{" ..." if len(missing) > 10 else ""}'
+        )
     names = [entries[i][0] for i in range(n)]
     counts = np.array([entries[i][1] for i in range(n)], dtype=np.int64)
     return names, counts
 
 
-TRAIN_ANN_FORMATS = ('auto', 'videolt', 'video', 'rawframe',
-                     'rawframe_offset')
+TRAIN_ANN_FORMATS = ('auto', 'videolt', 'video', 'rawframe', 'rawframe_offset')
 
 
-def read_train_labels(path: str,
-                      ann_format: str = 'auto',
-                      num_classes: Optional[int] = None
-                      ) -> List[List[int]]:
+def read_train_labels(
+    path: str, ann_format: str = 'auto', num_classes: Optional[int] = None
+) -> List[List[int]]:
     """Label lists of a training annotation file.
 
     Formats (``ann_format``):
@@ -236,15 +252,20 @@ def read_train_labels(path: str,
             naming ``path:line``.
     """
     if ann_format not in TRAIN_ANN_FORMATS:
-        raise ValueError(f'train_ann_format must be one of '
-                         f'{TRAIN_ANN_FORMATS}, got {ann_format!r}')
+        raise ValueError(
+            f'train_ann_format must be one of '
+            f'{TRAIN_ANN_FORMATS}, got {ann_format!r}'
+        )
     if not osp.isfile(path):
         raise FileNotFoundError(f'training annotation file not found: {path}')
     if ann_format == 'videolt':
         return parse_label_list(path, num_classes)[1]
     skip = dict(auto=1, video=1, rawframe=2, rawframe_offset=3)[ann_format]
-    hint = (' (for RawframeDataset lists set train_ann_format='
-            "'rawframe')") if ann_format == 'auto' else ''
+    hint = (
+        (" (for RawframeDataset lists set train_ann_format='rawframe')")
+        if ann_format == 'auto'
+        else ''
+    )
     labels: List[List[int]] = []
     with open(path, encoding='utf-8') as f:
         for lineno, raw in enumerate(f, start=1):
@@ -258,19 +279,26 @@ def read_train_labels(path: str,
             if not tokens or '' in tokens:
                 raise ValueError(
                     f'{path}:{lineno}: no label (format {ann_format!r} '
-                    f'expects labels after {skip} field(s)): {raw.strip()!r}')
+                    f'expects labels after {skip} field(s)): {raw.strip()!r}'
+                )
             try:
                 label = sorted({int(t) for t in tokens})
             except ValueError:
                 raise ValueError(
                     f'{path}:{lineno}: labels must be integers (format '
-                    f'{ann_format!r}), got {tokens!r}') from None
-            bad = [c for c in label if c < 0 or (
-                num_classes is not None and c >= num_classes)]
+                    f'{ann_format!r}), got {tokens!r}'
+                ) from None
+            bad = [
+                c
+                for c in label
+                if c < 0 or (num_classes is not None and c >= num_classes)
+            ]
             if bad:
                 bound = num_classes if num_classes is not None else 'C'
-                raise ValueError(f'{path}:{lineno}: label {bad[0]} is '
-                                 f'outside [0, {bound}){hint}')
+                raise ValueError(
+                    f'{path}:{lineno}: label {bad[0]} is '
+                    f'outside [0, {bound}){hint}'
+                )
             labels.append(label)
     if not labels:
         raise ValueError(f'{path}: no video in the training list (empty)')

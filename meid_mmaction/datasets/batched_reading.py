@@ -11,6 +11,7 @@ packed store) or from a :class:`FeatureBank` in RAM / GPU memory. It backs
 ``MultiLabelFeatureDataset.__getitems__`` (``batch_read=True`` or
 ``feature_bank=dict(...)``).
 """
+
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -28,8 +29,12 @@ from .transforms import (
 )
 from .transforms.sampling import seeded_frame_indices, uniform_frame_indices
 
-_PIPELINE = (OpenFeatures, SampleFeatureFrames, LoadFeatureFrames,
-             PackFeatureInputs)
+_PIPELINE = (
+    OpenFeatures,
+    SampleFeatureFrames,
+    LoadFeatureFrames,
+    PackFeatureInputs,
+)
 _BANK_KEYS = ('device', 'dtype', 'memory_limit')
 
 
@@ -38,21 +43,28 @@ def check_bank_cfg(feature_bank: Optional[dict]) -> Optional[dict]:
     if feature_bank is None:
         return None
     if not isinstance(feature_bank, dict):
-        raise ValueError('feature_bank must be None or a dict with keys '
-                         f'{_BANK_KEYS}, got {feature_bank!r}')
+        raise ValueError(
+            'feature_bank must be None or a dict with keys '
+            f'{_BANK_KEYS}, got {feature_bank!r}'
+        )
     unknown = sorted(set(feature_bank) - set(_BANK_KEYS))
     if unknown:
-        raise ValueError(f'feature_bank has unknown keys {unknown}; '
-                         f'expected a subset of {list(_BANK_KEYS)}')
+        raise ValueError(
+            f'feature_bank has unknown keys {unknown}; '
+            f'expected a subset of {list(_BANK_KEYS)}'
+        )
     cfg = dict(device='cpu', dtype='float16', memory_limit=None)
     cfg.update(feature_bank)
     if cfg['dtype'] not in BANK_DTYPES:
-        raise ValueError(f"feature_bank dtype must be one of {BANK_DTYPES}, "
-                         f"got {cfg['dtype']!r}")
+        raise ValueError(
+            f'feature_bank dtype must be one of {BANK_DTYPES}, '
+            f'got {cfg["dtype"]!r}'
+        )
     device = str(cfg['device'])
     if device != 'cpu' and not device.startswith('cuda'):
-        raise ValueError("feature_bank device must be 'cpu' or 'cuda[:i]', "
-                         f'got {device!r}')
+        raise ValueError(
+            f"feature_bank device must be 'cpu' or 'cuda[:i]', got {device!r}"
+        )
     return cfg
 
 
@@ -69,16 +81,17 @@ class BatchedFeatureReader:
             the feature store.
     """
 
-    def __init__(self,
-                 pipeline: Sequence,
-                 feature_bank: Optional[dict] = None) -> None:
+    def __init__(
+        self, pipeline: Sequence, feature_bank: Optional[dict] = None
+    ) -> None:
         kinds = tuple(type(t) for t in pipeline)
         if kinds != _PIPELINE:
             raise ValueError(
                 'batch_read / feature_bank support exactly the pipeline '
                 f'{[k.__name__ for k in _PIPELINE]}, got '
                 f'{[k.__name__ for k in kinds]}; use the per-sample path '
-                '(batch_read=False, feature_bank=None) for other transforms')
+                '(batch_read=False, feature_bank=None) for other transforms'
+            )
         opener, sampler, _, packer = pipeline
         self.feat_dim = opener.feat_dim
         self.clip_len = sampler.clip_len
@@ -127,13 +140,16 @@ class BatchedFeatureReader:
             infos = [dataset.get_data_info(i) for i in range(len(dataset))]
             roots = {info['feature_root'] for info in infos}
             if len(roots) != 1:
-                raise ValueError('batched reads need one feature root per '
-                                 f'dataset, got {sorted(roots)}')
+                raise ValueError(
+                    'batched reads need one feature root per '
+                    f'dataset, got {sorted(roots)}'
+                )
             self._root = roots.pop()
             self._ids = [info['video_id'] for info in infos]
             self._totals = np.full(len(infos), -1, dtype=np.int64)
-            self._dataset_feat_dim = infos[0].get('feat_dim') \
-                if infos else None
+            self._dataset_feat_dim = (
+                infos[0].get('feat_dim') if infos else None
+            )
         return self._ids
 
     def load_bank(self, dataset) -> FeatureBank:
@@ -146,7 +162,8 @@ class BatchedFeatureReader:
                     'feature_bank: the bank is loaded once in the main '
                     'process and gathers batches itself; set the '
                     'dataloader num_workers=0 (a worker would load its own '
-                    'copy of the whole split)')
+                    'copy of the whole split)'
+                )
             ids = self._split_info(dataset)
             self._shared['bank'] = FeatureBank.load(
                 self._store(self._root),
@@ -155,7 +172,8 @@ class BatchedFeatureReader:
                 dtype=self.bank_cfg['dtype'],
                 feat_dim=self.feat_dim or self._dataset_feat_dim,
                 memory_limit=self.bank_cfg['memory_limit'],
-                name=getattr(dataset, 'ann_file', 'split'))
+                name=getattr(dataset, 'ann_file', 'split'),
+            )
         return self.bank
 
     # ------------------------------------------------------------ frames
@@ -166,17 +184,22 @@ class BatchedFeatureReader:
         for pos in np.nonzero(totals < 0)[0]:
             vid = self._ids[idx[pos]]
             arr = store.open(vid)
-            if arr.ndim != 2 or arr.shape[0] == 0 or (
-                    feat_dim is not None and arr.shape[1] != feat_dim):
+            if (
+                arr.ndim != 2
+                or arr.shape[0] == 0
+                or (feat_dim is not None and arr.shape[1] != feat_dim)
+            ):
                 raise ValueError(
                     f'{store.location(vid)}: features of video {vid!r} '
                     f'have shape {tuple(arr.shape)}, expected [frames > 0, '
-                    f'{feat_dim if feat_dim is not None else "D"}]')
+                    f'{feat_dim if feat_dim is not None else "D"}]'
+                )
             self._totals[idx[pos]] = totals[pos] = arr.shape[0]
         return totals
 
-    def frame_indices(self, dataset, idx: np.ndarray, totals: np.ndarray,
-                      device=None):
+    def frame_indices(
+        self, dataset, idx: np.ndarray, totals: np.ndarray, device=None
+    ):
         """``[B, num_clips * clip_len]`` int64 frames of samples ``idx``.
 
         The per-sample pipeline's frames: uniform in test mode, else
@@ -186,30 +209,40 @@ class BatchedFeatureReader:
         """
         seed = getattr(dataset, '_sampling_seed', None)
         if not self.test_mode and seed is not None:
-            return seeded_frame_indices([(*seed, int(i)) for i in idx],
-                                        totals, self.clip_len,
-                                        self.num_clips, device=device)
+            return seeded_frame_indices(
+                [(*seed, int(i)) for i in idx],
+                totals,
+                self.clip_len,
+                self.num_clips,
+                device=device,
+            )
         rows = []
         for total in totals.tolist():
             if self.test_mode:
                 inds = self._uniform.get(total)
                 if inds is None:
-                    inds = uniform_frame_indices(total, self.clip_len,
-                                                 self.num_clips)
+                    inds = uniform_frame_indices(
+                        total, self.clip_len, self.num_clips
+                    )
                     self._uniform[total] = inds
             else:
-                inds = np.sort(np.random.randint(
-                    0, total, size=(self.num_clips, self.clip_len)),
-                    axis=1).reshape(-1)
+                inds = np.sort(
+                    np.random.randint(
+                        0, total, size=(self.num_clips, self.clip_len)
+                    ),
+                    axis=1,
+                ).reshape(-1)
             rows.append(inds)
         inds = np.stack(rows).astype(np.int64)
         return inds if device is None else torch.from_numpy(inds).to(device)
 
     # -------------------------------------------------------------- read
-    def read(self,
-             dataset,
-             indices: Sequence[int],
-             drawn: Optional[Sequence[Optional[int]]] = None) -> List[dict]:
+    def read(
+        self,
+        dataset,
+        indices: Sequence[int],
+        drawn: Optional[Sequence[Optional[int]]] = None,
+    ) -> List[dict]:
         """Samples ``indices`` as the per-sample pipeline packs them.
 
         Args:
@@ -224,10 +257,12 @@ class BatchedFeatureReader:
             bank = self.load_bank(dataset)
             totals = bank.lengths_host[idx]
             frames = self.frame_indices(dataset, idx, totals, bank.device)
-            feats = bank.gather(torch.from_numpy(idx).to(bank.device),
-                                frames)
-            frames_host = frames.cpu().numpy() \
-                if 'frame_inds' in self.meta_keys else None
+            feats = bank.gather(torch.from_numpy(idx).to(bank.device), frames)
+            frames_host = (
+                frames.cpu().numpy()
+                if 'frame_inds' in self.meta_keys
+                else None
+            )
             store = None
         else:
             store = self._store(self._root)
@@ -235,18 +270,22 @@ class BatchedFeatureReader:
             frames_host = self.frame_indices(dataset, idx, totals)
             vids = [ids[i] for i in idx.tolist()]
             feats = torch.from_numpy(
-                self._read_store(store, vids, frames_host))
+                self._read_store(store, vids, frames_host)
+            )
         return self._pack(dataset, idx, feats, frames_host, totals, drawn)
 
-    def _read_store(self, store, vids: List[str],
-                    frames: np.ndarray) -> np.ndarray:
+    def _read_store(
+        self, store, vids: List[str], frames: np.ndarray
+    ) -> np.ndarray:
         if callable(getattr(store, 'read_frames', None)):
             feats = store.read_frames(vids, frames)
         else:
-            feats = np.stack([
-                np.asarray(store.open(v)[f], dtype=np.float32)
-                for v, f in zip(vids, frames)
-            ])
+            feats = np.stack(
+                [
+                    np.asarray(store.open(v)[f], dtype=np.float32)
+                    for v, f in zip(vids, frames)
+                ]
+            )
         feats = np.asarray(feats)
         if feats.dtype not in (np.float16, np.float32):
             feats = feats.astype(np.float32)
@@ -256,12 +295,19 @@ class BatchedFeatureReader:
             bad = np.unique(frames[b][~finite[b]])
             raise ValueError(
                 f'{store.location(vids[b])}: non-finite (NaN/inf) features '
-                f'in video {vids[b]!r} at frames {bad[:10].tolist()}')
+                f'in video {vids[b]!r} at frames {bad[:10].tolist()}'
+            )
         return feats
 
-    def _pack(self, dataset, idx: np.ndarray, feats: torch.Tensor,
-              frames: Optional[np.ndarray], totals: np.ndarray,
-              drawn) -> List[dict]:
+    def _pack(
+        self,
+        dataset,
+        idx: np.ndarray,
+        feats: torch.Tensor,
+        frames: Optional[np.ndarray],
+        totals: np.ndarray,
+        drawn,
+    ) -> List[dict]:
         """Per-sample ``dict(inputs, data_samples)`` like
         ``PackFeatureInputs``; inputs are views of one batch tensor in the
         stored dtype (float16 or float32; ``FeatureDataPreprocessor`` or
@@ -271,33 +317,51 @@ class BatchedFeatureReader:
         hi = dataset._label_offsets[idx + 1]
         empty = np.nonzero(hi == lo)[0]
         if len(empty):
-            raise ValueError(f'video {self._ids[idx[empty[0]]]!r} has an '
-                             'empty label')
+            raise ValueError(
+                f'video {self._ids[idx[empty[0]]]!r} has an empty label'
+            )
         flat = np.concatenate(
-            [dataset._label_flat[a:b] for a, b in zip(lo, hi)])
+            [dataset._label_flat[a:b] for a, b in zip(lo, hi)]
+        )
         rows = np.repeat(np.arange(len(idx)), hi - lo)
         target = torch.zeros(len(idx), num_classes, dtype=torch.float32)
-        target[torch.from_numpy(rows), torch.from_numpy(
-            flat.astype(np.int64))] = 1.0
-        inputs = feats.view(len(idx), self.num_clips, self.clip_len,
-                            feats.shape[-1])
+        target[
+            torch.from_numpy(rows), torch.from_numpy(flat.astype(np.int64))
+        ] = 1.0
+        inputs = feats.view(
+            len(idx), self.num_clips, self.clip_len, feats.shape[-1]
+        )
         seed = getattr(dataset, '_sampling_seed', None)
-        extra = [k for k in self.meta_keys if k not in (
-            'video_id', 'frame_inds', 'total_frames', 'num_clips',
-            'clip_len', 'sample_seed', 'feature_location')]
+        extra = [
+            k
+            for k in self.meta_keys
+            if k
+            not in (
+                'video_id',
+                'frame_inds',
+                'total_frames',
+                'num_clips',
+                'clip_len',
+                'sample_seed',
+                'feature_location',
+            )
+        ]
         out = []
         for b, i in enumerate(idx.tolist()):
-            meta = dict(video_id=self._ids[i],
-                        total_frames=int(totals[b]),
-                        num_clips=self.num_clips,
-                        clip_len=self.clip_len)
+            meta = dict(
+                video_id=self._ids[i],
+                total_frames=int(totals[b]),
+                num_clips=self.num_clips,
+                clip_len=self.clip_len,
+            )
             if frames is not None:
                 meta['frame_inds'] = frames[b]
             if seed is not None:
                 meta['sample_seed'] = (*seed, i)
             if 'feature_location' in self.meta_keys:
-                meta['feature_location'] = (
-                    self._store(self._root).location(self._ids[i]))
+                meta['feature_location'] = self._store(self._root).location(
+                    self._ids[i]
+                )
             if extra:
                 info = dataset.get_data_info(i)
                 meta.update({k: info[k] for k in extra if k in info})

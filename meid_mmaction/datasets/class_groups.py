@@ -14,6 +14,7 @@ medium / tail by thresholds, or writes the list / count files lives here:
 * :func:`write_label_list` / :func:`write_count_file` - the writers of the
   two annotation formats read by :mod:`.annotations`.
 """
+
 import dataclasses
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -23,19 +24,21 @@ GROUP_NAMES = ('head', 'medium', 'tail')
 
 #: The ``metainfo`` keys a dataset publishes (see
 #: :meth:`ClassGroups.to_metainfo`).
-METAINFO_KEYS = ('classes', 'class_counts', 'group_thresholds',
-                 'class_groups')
+METAINFO_KEYS = ('classes', 'class_counts', 'group_thresholds', 'class_groups')
 
 
 def check_thresholds(head_thr: int, tail_thr: int) -> None:
     """Raise ``ValueError`` unless ``tail_thr < head_thr``."""
     if tail_thr >= head_thr:
-        raise ValueError(f'group thresholds must satisfy tail_thr < head_thr, '
-                         f'got head_thr={head_thr}, tail_thr={tail_thr}')
+        raise ValueError(
+            f'group thresholds must satisfy tail_thr < head_thr, '
+            f'got head_thr={head_thr}, tail_thr={tail_thr}'
+        )
 
 
-def counts_from_labels(labels: Sequence[Sequence[int]],
-                       num_classes: int) -> np.ndarray:
+def counts_from_labels(
+    labels: Sequence[Sequence[int]], num_classes: int
+) -> np.ndarray:
     """Number of videos carrying each class.
 
     Args:
@@ -52,8 +55,9 @@ def counts_from_labels(labels: Sequence[Sequence[int]],
     return counts
 
 
-def split_groups(counts: Sequence[int], head_thr: int,
-                 tail_thr: int) -> Dict[str, List[int]]:
+def split_groups(
+    counts: Sequence[int], head_thr: int, tail_thr: int
+) -> Dict[str, List[int]]:
     """Group classes by training count.
 
     head: ``n > head_thr``; tail: ``n <= tail_thr``; medium: the rest.
@@ -72,15 +76,15 @@ def split_groups(counts: Sequence[int], head_thr: int,
     head = np.nonzero(counts > head_thr)[0]
     tail = np.nonzero(counts <= tail_thr)[0]
     medium = np.nonzero((counts > tail_thr) & (counts <= head_thr))[0]
-    return dict(
-        head=head.tolist(), medium=medium.tolist(), tail=tail.tolist())
+    return dict(head=head.tolist(), medium=medium.tolist(), tail=tail.tolist())
 
 
-def check_group_indices(groups: Mapping[str, Sequence[int]],
-                        num_classes: int,
-                        where: str = '',
-                        names: Sequence[str] = GROUP_NAMES
-                        ) -> Dict[str, List[int]]:
+def check_group_indices(
+    groups: Mapping[str, Sequence[int]],
+    num_classes: int,
+    where: str = '',
+    names: Sequence[str] = GROUP_NAMES,
+) -> Dict[str, List[int]]:
     """Check that every listed group holds indices in ``[0, C)``.
 
     Args:
@@ -96,21 +100,25 @@ def check_group_indices(groups: Mapping[str, Sequence[int]],
         ValueError: naming ``where``, the group and the bad indices.
     """
     prefix = f'{where}: ' if where else ''
-    if not isinstance(groups, Mapping) or \
-            any(g not in groups for g in names):
+    if not isinstance(groups, Mapping) or any(g not in groups for g in names):
         keys = [repr(g) for g in names]
-        keys = ' and '.join([', '.join(keys[:-1]), keys[-1]]
-                            if len(keys) > 1 else keys)
-        raise ValueError(f'{prefix}class_groups must be a dict with keys '
-                         f'{keys}, got '
-                         f'{groups!r:.200}')
+        keys = ' and '.join(
+            [', '.join(keys[:-1]), keys[-1]] if len(keys) > 1 else keys
+        )
+        raise ValueError(
+            f'{prefix}class_groups must be a dict with keys '
+            f'{keys}, got '
+            f'{groups!r:.200}'
+        )
     out = {}
     for g in names:
         idx = sorted(int(c) for c in groups[g])
         bad = [c for c in idx if not 0 <= c < num_classes]
         if bad:
-            raise ValueError(f"{prefix}class_groups['{g}'] has indices "
-                             f'{bad[:10]} outside [0, {num_classes})')
+            raise ValueError(
+                f"{prefix}class_groups['{g}'] has indices "
+                f'{bad[:10]} outside [0, {num_classes})'
+            )
         out[g] = idx
     return out
 
@@ -137,12 +145,13 @@ class ClassGroups:
     names: Optional[Tuple[str, ...]] = None
 
     @classmethod
-    def from_counts(cls,
-                    counts: Sequence[int],
-                    head_thr: int,
-                    tail_thr: int,
-                    names: Optional[Sequence[str]] = None
-                    ) -> 'ClassGroups':
+    def from_counts(
+        cls,
+        counts: Sequence[int],
+        head_thr: int,
+        tail_thr: int,
+        names: Optional[Sequence[str]] = None,
+    ) -> 'ClassGroups':
         """Split ``[C]`` training counts with the thresholds.
 
         Args:
@@ -156,19 +165,23 @@ class ClassGroups:
         if names is None:
             names = [f'class_{i}' for i in range(len(counts))]
         if len(names) != len(counts):
-            raise ValueError(f'{len(names)} class names for {len(counts)} '
-                             'class counts')
+            raise ValueError(
+                f'{len(names)} class names for {len(counts)} class counts'
+            )
         return cls(
             groups=split_groups(counts, head_thr, tail_thr),
             counts=counts,
             thresholds=(int(head_thr), int(tail_thr)),
-            names=tuple(str(n) for n in names))
+            names=tuple(str(n) for n in names),
+        )
 
     @classmethod
-    def from_metainfo(cls,
-                      meta: Mapping,
-                      thresholds: Optional[Tuple[int, int]] = None,
-                      where: str = 'dataset metainfo') -> 'ClassGroups':
+    def from_metainfo(
+        cls,
+        meta: Mapping,
+        thresholds: Optional[Tuple[int, int]] = None,
+        where: str = 'dataset metainfo',
+    ) -> 'ClassGroups':
         """Read the grouping a dataset published.
 
         ``meta['class_counts']`` split with ``thresholds`` when they are
@@ -195,8 +208,12 @@ class ClassGroups:
             if names is not None and len(names) != len(counts):
                 names = None
             if thresholds is None and groups:
-                return cls(groups=_plain_groups(groups), counts=counts,
-                           thresholds=_thresholds(meta), names=names)
+                return cls(
+                    groups=_plain_groups(groups),
+                    counts=counts,
+                    thresholds=_thresholds(meta),
+                    names=names,
+                )
             if thresholds is None:
                 thresholds = _thresholds(meta)
             if thresholds is None:
@@ -204,15 +221,20 @@ class ClassGroups:
                     f'{where} needs head_thr and tail_thr: the class groups '
                     "are not in dataset_meta (no 'class_groups' / "
                     "'group_thresholds'); pass e.g. head_thr=500, "
-                    'tail_thr=100 (VideoLT)')
+                    'tail_thr=100 (VideoLT)'
+                )
             return cls.from_counts(counts, *thresholds, names=names)
         if groups:
-            return cls(groups=_plain_groups(groups),
-                       thresholds=_thresholds(meta), names=names)
+            return cls(
+                groups=_plain_groups(groups),
+                thresholds=_thresholds(meta),
+                names=names,
+            )
         raise ValueError(
-            f"{where} has no class counts: the metainfo has neither "
+            f'{where} has no class counts: the metainfo has neither '
             "'class_groups' nor 'class_counts'; metainfo keys: "
-            f'{sorted(meta.keys())}')
+            f'{sorted(meta.keys())}'
+        )
 
     @property
     def num_classes(self) -> Optional[int]:
@@ -229,8 +251,9 @@ class ClassGroups:
         Plain tuples / lists / dicts only, so that checkpoints that store
         ``dataset_meta`` load with ``weights_only=True``.
         """
-        meta = dict(class_groups={g: list(self.groups.get(g, ()))
-                                  for g in GROUP_NAMES})
+        meta = dict(
+            class_groups={g: list(self.groups.get(g, ())) for g in GROUP_NAMES}
+        )
         if self.names is not None:
             meta['classes'] = tuple(self.names)
         if self.counts is not None:
@@ -244,8 +267,7 @@ class ClassGroups:
         return check_group_indices(self.groups, num_classes, where)
 
 
-def _plain_groups(groups: Mapping[str, Sequence[int]]
-                  ) -> Dict[str, List[int]]:
+def _plain_groups(groups: Mapping[str, Sequence[int]]) -> Dict[str, List[int]]:
     return {g: [int(c) for c in groups.get(g, ())] for g in GROUP_NAMES}
 
 
@@ -257,8 +279,9 @@ def _thresholds(meta: Mapping) -> Optional[Tuple[int, int]]:
     return int(head_thr), int(tail_thr)
 
 
-def write_label_list(path: str, ids: Sequence[str],
-                     labels: Sequence[Sequence[int]]) -> None:
+def write_label_list(
+    path: str, ids: Sequence[str], labels: Sequence[Sequence[int]]
+) -> None:
     """Write a video list, ``<video id> <label>[,<label>...]`` per line.
 
     Args:
@@ -268,11 +291,12 @@ def write_label_list(path: str, ids: Sequence[str],
     """
     with open(path, 'w', encoding='utf-8') as f:
         for vid, label in zip(ids, labels):
-            f.write(f"{vid} {','.join(str(int(c)) for c in label)}\n")
+            f.write(f'{vid} {",".join(str(int(c)) for c in label)}\n')
 
 
-def write_count_file(path: str, names: Sequence[str],
-                     counts: Sequence[int]) -> None:
+def write_count_file(
+    path: str, names: Sequence[str], counts: Sequence[int]
+) -> None:
     """Write a class-count file, ``<class name> <class index> <count>``.
 
     Args:

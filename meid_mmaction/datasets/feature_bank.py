@@ -8,6 +8,7 @@ device, with no file access and no worker process. The dataset builds it
 from its feature store when configured with ``feature_bank=dict(...)``
 (see :class:`MultiLabelFeatureDataset`).
 """
+
 import os
 from typing import Dict, Optional, Sequence
 
@@ -17,7 +18,8 @@ from mmengine.logging import print_log
 
 BANK_DTYPES = ('float32', 'float16', 'int8')
 _TORCH_DTYPES = dict(
-    float32=torch.float32, float16=torch.float16, int8=torch.int8)
+    float32=torch.float32, float16=torch.float16, int8=torch.int8
+)
 # Smallest magnitude that float16 rounds to infinity.
 _FLOAT16_OVERFLOW = 65520.0
 
@@ -31,8 +33,9 @@ def available_memory(device: torch.device) -> int:
     if device.type == 'cuda':
         return int(torch.cuda.mem_get_info(device)[0])
     if device.type != 'cpu':
-        raise ValueError(f'feature_bank device must be cpu or cuda, got '
-                         f'{device}')
+        raise ValueError(
+            f'feature_bank device must be cpu or cuda, got {device}'
+        )
     try:
         with open('/proc/meminfo', encoding='ascii') as f:
             for line in f:
@@ -60,12 +63,14 @@ class FeatureBank:
             reconstruction error, see :meth:`load`).
     """
 
-    def __init__(self,
-                 data: torch.Tensor,
-                 first_rows: torch.Tensor,
-                 lengths: torch.Tensor,
-                 scale: Optional[torch.Tensor] = None,
-                 stats: Optional[Dict[str, float]] = None) -> None:
+    def __init__(
+        self,
+        data: torch.Tensor,
+        first_rows: torch.Tensor,
+        lengths: torch.Tensor,
+        scale: Optional[torch.Tensor] = None,
+        stats: Optional[Dict[str, float]] = None,
+    ) -> None:
         self.data = data
         self.first_rows = first_rows
         self.lengths = lengths
@@ -82,8 +87,11 @@ class FeatureBank:
     def nbytes(self) -> int:
         """Bytes held by the bank's tensors."""
         extra = 0 if self.scale is None else self.scale.numel() * 4
-        return (self.data.numel() * self.data.element_size() +
-                2 * self.first_rows.numel() * 8 + extra)
+        return (
+            self.data.numel() * self.data.element_size()
+            + 2 * self.first_rows.numel() * 8
+            + extra
+        )
 
     @staticmethod
     def bytes_needed(rows: int, dim: int, dtype: str, videos: int) -> int:
@@ -93,14 +101,16 @@ class FeatureBank:
         return rows * dim * itemsize + 2 * videos * 8 + scale
 
     @classmethod
-    def load(cls,
-             store,
-             video_ids: Sequence[str],
-             device='cpu',
-             dtype: str = 'float16',
-             feat_dim: Optional[int] = None,
-             memory_limit: Optional[int] = None,
-             name: str = 'split') -> 'FeatureBank':
+    def load(
+        cls,
+        store,
+        video_ids: Sequence[str],
+        device='cpu',
+        dtype: str = 'float16',
+        feat_dim: Optional[int] = None,
+        memory_limit: Optional[int] = None,
+        name: str = 'split',
+    ) -> 'FeatureBank':
         """Read every video of ``video_ids`` from ``store`` into a bank.
 
         The frame counts come from the store first (headers / index only);
@@ -124,24 +134,32 @@ class FeatureBank:
             name (str): Split name for messages.
         """
         if dtype not in BANK_DTYPES:
-            raise ValueError(f'feature_bank dtype must be one of '
-                             f'{BANK_DTYPES}, got {dtype!r}')
+            raise ValueError(
+                f'feature_bank dtype must be one of '
+                f'{BANK_DTYPES}, got {dtype!r}'
+            )
         device = torch.device(device)
         if device.type == 'cuda' and not torch.cuda.is_available():
-            raise ValueError(f"feature_bank device='{device}' but CUDA is "
-                             "not available; use device='cpu' (RAM)")
+            raise ValueError(
+                f"feature_bank device='{device}' but CUDA is "
+                "not available; use device='cpu' (RAM)"
+            )
         if not video_ids:
             raise ValueError(f'feature_bank: the {name} split has no video')
         lengths = np.empty(len(video_ids), dtype=np.int64)
         dim = feat_dim
         for i, vid in enumerate(video_ids):
             arr = store.open(vid)
-            if arr.ndim != 2 or arr.shape[0] == 0 or (
-                    dim is not None and arr.shape[1] != dim):
+            if (
+                arr.ndim != 2
+                or arr.shape[0] == 0
+                or (dim is not None and arr.shape[1] != dim)
+            ):
                 raise ValueError(
                     f'{store.location(vid)}: features of video {vid!r} '
                     f'have shape {tuple(arr.shape)}, expected [frames > 0, '
-                    f'{dim if dim is not None else "D"}]')
+                    f'{dim if dim is not None else "D"}]'
+                )
             dim = int(arr.shape[1])
             lengths[i] = arr.shape[0]
         rows = int(lengths.sum())
@@ -156,32 +174,42 @@ class FeatureBank:
                 f'{_gib(needed)} on {device}, but only {_gib(available)} '
                 'are available (memory_limit or free memory); use '
                 "dtype='int8' (1 byte per value), a device with more memory, "
-                'or batch_read=True without a bank')
+                'or batch_read=True without a bank'
+            )
         first = np.zeros(len(video_ids), dtype=np.int64)
         np.cumsum(lengths[:-1], out=first[1:])
         scale, stats = None, {}
         if dtype == 'int8':
             scale = cls._int8_scale(store, video_ids, dim, device)
-        data = torch.empty((rows, dim), dtype=_TORCH_DTYPES[dtype],
-                           device=device)
+        data = torch.empty(
+            (rows, dim), dtype=_TORCH_DTYPES[dtype], device=device
+        )
         errors = cls._fill(data, store, video_ids, first, scale, dtype)
         if dtype == 'int8':
             sq_err, sq_ref, max_err = errors
             stats = dict(
                 rmse=float(np.sqrt(sq_err / (rows * dim))),
                 relative_rmse=float(np.sqrt(sq_err / max(sq_ref, 1e-30))),
-                max_abs_error=float(max_err))
-        bank = cls(data,
-                   torch.from_numpy(first).to(device),
-                   torch.from_numpy(lengths).to(device),
-                   scale, stats)
-        msg = (f'feature_bank: {name} split, {len(video_ids)} videos, '
-               f'{rows} frames x {dim} as {dtype} on {device}: '
-               f'{_gib(bank.nbytes)}')
+                max_abs_error=float(max_err),
+            )
+        bank = cls(
+            data,
+            torch.from_numpy(first).to(device),
+            torch.from_numpy(lengths).to(device),
+            scale,
+            stats,
+        )
+        msg = (
+            f'feature_bank: {name} split, {len(video_ids)} videos, '
+            f'{rows} frames x {dim} as {dtype} on {device}: '
+            f'{_gib(bank.nbytes)}'
+        )
         if stats:
-            msg += (f'; int8 reconstruction error: rmse {stats["rmse"]:.4g},'
-                    f' relative {stats["relative_rmse"]:.4g}, max '
-                    f'{stats["max_abs_error"]:.4g}')
+            msg += (
+                f'; int8 reconstruction error: rmse {stats["rmse"]:.4g},'
+                f' relative {stats["relative_rmse"]:.4g}, max '
+                f'{stats["max_abs_error"]:.4g}'
+            )
         print_log(msg, logger='current')
         return bank
 
@@ -192,12 +220,14 @@ class FeatureBank:
             rows = np.unique(np.nonzero(~np.isfinite(arr))[0])
             raise ValueError(
                 f'{store.location(vid)}: non-finite (NaN/inf) features in '
-                f'video {vid!r} at frames {rows[:10].tolist()}')
+                f'video {vid!r} at frames {rows[:10].tolist()}'
+            )
         return arr
 
     @classmethod
-    def _int8_scale(cls, store, video_ids: Sequence[str], dim: int,
-                    device: torch.device) -> torch.Tensor:
+    def _int8_scale(
+        cls, store, video_ids: Sequence[str], dim: int, device: torch.device
+    ) -> torch.Tensor:
         """Per-channel ``max_v |x_vd| / 127`` (1 where a channel is all
         zero), ``[D]`` float32, computed on ``device``."""
         amax = torch.zeros(dim, dtype=torch.float32, device=device)
@@ -209,8 +239,15 @@ class FeatureBank:
         return scale
 
     @classmethod
-    def _fill(cls, data: torch.Tensor, store, video_ids, first: np.ndarray,
-              scale: Optional[torch.Tensor], dtype: str):
+    def _fill(
+        cls,
+        data: torch.Tensor,
+        store,
+        video_ids,
+        first: np.ndarray,
+        scale: Optional[torch.Tensor],
+        dtype: str,
+    ):
         """Copy every video into ``data``, converting (int8: quantising and
         measuring the error) on the bank's device."""
         device = data.device
@@ -219,12 +256,17 @@ class FeatureBank:
         max_err = torch.zeros((), dtype=torch.float32, device=device)
         for i, vid in enumerate(video_ids):
             arr = cls._read(store, vid)
-            if dtype == 'float16' and arr.dtype != np.float16 and \
-                    arr.size and np.abs(arr).max() >= _FLOAT16_OVERFLOW:
+            if (
+                dtype == 'float16'
+                and arr.dtype != np.float16
+                and arr.size
+                and np.abs(arr).max() >= _FLOAT16_OVERFLOW
+            ):
                 raise ValueError(
                     f'{store.location(vid)}: values of video {vid!r} '
                     'exceed the float16 range (max 65504); use '
-                    "feature_bank dtype='float32' or 'int8'")
+                    "feature_bank dtype='float32' or 'int8'"
+                )
             x = torch.from_numpy(arr).to(device)
             if dtype == 'int8':
                 x = x.to(torch.float32)
@@ -235,11 +277,12 @@ class FeatureBank:
                 max_err = torch.maximum(max_err, err.abs().max())
                 x = q
             start = int(first[i])
-            data[start:start + x.shape[0]] = x.to(data.dtype)
+            data[start : start + x.shape[0]] = x.to(data.dtype)
         return float(sq_err), float(sq_ref), float(max_err)
 
-    def gather(self, indices: torch.Tensor,
-               frame_inds: torch.Tensor) -> torch.Tensor:
+    def gather(
+        self, indices: torch.Tensor, frame_inds: torch.Tensor
+    ) -> torch.Tensor:
         """Frames ``frame_inds`` of videos ``indices``.
 
         Args:

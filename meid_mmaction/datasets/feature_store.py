@@ -9,6 +9,7 @@ A feature store maps a video id to a lazily read ``[T, D]`` array. Two layouts:
 
 Use :func:`build_feature_store` to get the right one for a directory.
 """
+
 import os.path as osp
 
 import numpy as np
@@ -31,12 +32,14 @@ class NpyFeatureStore:
         path = self.location(video_id)
         if not osp.isfile(path):
             raise FileNotFoundError(
-                f'feature file of video {video_id!r} not found: {path}')
+                f'feature file of video {video_id!r} not found: {path}'
+            )
         try:
             return np.load(path, mmap_mode='r', allow_pickle=False)
         except ValueError as e:
-            raise ValueError(f'{path}: cannot read as a .npy array: {e}') \
-                from None
+            raise ValueError(
+                f'{path}: cannot read as a .npy array: {e}'
+            ) from None
 
 
 def build_feature_store(root: str):

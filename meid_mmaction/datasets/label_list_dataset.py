@@ -1,4 +1,5 @@
 """A dataset of label lists only (no features)."""
+
 from typing import List, Optional, Sequence
 
 
@@ -16,12 +17,13 @@ class LabelListDataset:
             inferred from the labels).
     """
 
-    def __init__(self,
-                 labels: Sequence[Sequence[int]],
-                 classes: Optional[Sequence[str]] = None) -> None:
+    def __init__(
+        self,
+        labels: Sequence[Sequence[int]],
+        classes: Optional[Sequence[str]] = None,
+    ) -> None:
         self._labels = labels
-        self.metainfo = ({} if classes is None else
-                         dict(classes=tuple(classes)))
+        self.metainfo = {} if classes is None else dict(classes=tuple(classes))
 
     def __len__(self) -> int:
         """Number of samples."""

@@ -1,4 +1,5 @@
 """Multi-label datasets of pre-extracted per-frame features."""
+
 import os.path as osp
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
@@ -11,10 +12,12 @@ from .batched_reading import BatchedFeatureReader, check_bank_cfg
 from .class_groups import ClassGroups, counts_from_labels
 from .samplers.class_aware_sampler import decode_drawn_index
 
-DATA_HELP = ('See docs/data.md for how to download VideoLT features or build '
-             'the CharadesLT / CharadesEgoLT benchmarks, or run '
-             '`python tools/data/generate_synthetic.py` for the synthetic '
-             'demo data.')
+DATA_HELP = (
+    'See docs/data.md for how to download VideoLT features or build '
+    'the CharadesLT / CharadesEgoLT benchmarks, or run '
+    '`python tools/data/generate_synthetic.py` for the synthetic '
+    'demo data.'
+)
 
 
 @DATASETS.register_module()
@@ -78,29 +81,34 @@ class MultiLabelFeatureDataset(BaseDataset):
     # (video, class) indices; prepare_data decodes them.
     accepts_drawn_index = True
 
-    def __init__(self,
-                 ann_file: str,
-                 num_classes: int,
-                 head_thr: int,
-                 tail_thr: int,
-                 pipeline: Sequence[Union[dict, Callable]] = (),
-                 data_prefix: Union[dict, str] = dict(feat=''),  # noqa: B006
-                 count_file: Optional[str] = None,
-                 train_ann_file: Optional[str] = None,
-                 feat_dim: Optional[int] = None,
-                 test_mode: bool = False,
-                 data_root: Optional[str] = None,
-                 batch_read: bool = False,
-                 feature_bank: Optional[dict] = None,
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        ann_file: str,
+        num_classes: int,
+        head_thr: int,
+        tail_thr: int,
+        pipeline: Sequence[Union[dict, Callable]] = (),
+        data_prefix: Union[dict, str] = dict(feat=''),  # noqa: B006
+        count_file: Optional[str] = None,
+        train_ann_file: Optional[str] = None,
+        feat_dim: Optional[int] = None,
+        test_mode: bool = False,
+        data_root: Optional[str] = None,
+        batch_read: bool = False,
+        feature_bank: Optional[dict] = None,
+        **kwargs,
+    ) -> None:
         if not isinstance(num_classes, int) or num_classes <= 0:
             raise ValueError(
-                f'num_classes must be a positive int, got {num_classes!r}')
+                f'num_classes must be a positive int, got {num_classes!r}'
+            )
         if isinstance(data_prefix, str):
             data_prefix = dict(feat=data_prefix)
         if 'feat' not in data_prefix:
-            raise ValueError("data_prefix must have the key 'feat' (the "
-                             f'feature directory), got {data_prefix!r}')
+            raise ValueError(
+                "data_prefix must have the key 'feat' (the "
+                f'feature directory), got {data_prefix!r}'
+            )
         self.num_classes = num_classes
         self.head_thr = head_thr
         self.tail_thr = tail_thr
@@ -117,11 +125,13 @@ class MultiLabelFeatureDataset(BaseDataset):
             data_prefix=data_prefix,
             pipeline=list(pipeline),
             test_mode=test_mode,
-            **kwargs)
+            **kwargs,
+        )
         self._batched = None
         if batch_read or feature_bank is not None:
-            self._batched = BatchedFeatureReader(self.pipeline.transforms,
-                                                 feature_bank)
+            self._batched = BatchedFeatureReader(
+                self.pipeline.transforms, feature_bank
+            )
 
     def _join(self, path: Optional[str]) -> Optional[str]:
         if path is None or osp.isabs(path) or not self.data_root:
@@ -132,28 +142,34 @@ class MultiLabelFeatureDataset(BaseDataset):
         """Read the list; build the class grouping and the label index."""
         if not osp.isfile(self.ann_file):
             raise FileNotFoundError(
-                f'annotation file not found: {self.ann_file}. {DATA_HELP}')
+                f'annotation file not found: {self.ann_file}. {DATA_HELP}'
+            )
         feat_root = self.data_prefix['feat']
         if not osp.isdir(feat_root):
             raise FileNotFoundError(
                 f'feature directory not found: {feat_root} (from '
-                f"data_prefix['feat']). {DATA_HELP}")
+                f"data_prefix['feat']). {DATA_HELP}"
+            )
         ids, labels = parse_label_list(self.ann_file, self.num_classes)
         self._set_groups(labels)
 
-        lengths = np.fromiter((len(x) for x in labels), dtype=np.int64,
-                              count=len(labels))
+        lengths = np.fromiter(
+            (len(x) for x in labels), dtype=np.int64, count=len(labels)
+        )
         self._label_offsets = np.concatenate([[0], np.cumsum(lengths)])
         self._label_flat = np.fromiter(
-            (c for label in labels for c in label), dtype=np.int32,
-            count=int(lengths.sum()))
+            (c for label in labels for c in label),
+            dtype=np.int32,
+            count=int(lengths.sum()),
+        )
         return [
             dict(
                 video_id=vid,
                 label=label,
                 feature_root=feat_root,
                 feat_dim=self.feat_dim,
-                num_classes=self.num_classes)
+                num_classes=self.num_classes,
+            )
             for vid, label in zip(ids, labels)
         ]
 
@@ -163,18 +179,21 @@ class MultiLabelFeatureDataset(BaseDataset):
             if not osp.isfile(count_file):
                 raise FileNotFoundError(
                     f'class-count file not found: {count_file} (config key '
-                    f"'count_file'). {DATA_HELP}")
+                    f"'count_file'). {DATA_HELP}"
+                )
             names, counts = parse_class_counts(count_file, self.num_classes)
         else:
             train_file = self._join(self.train_ann_file)
             if train_file is not None and train_file != self.ann_file:
-                _, train_labels = parse_label_list(train_file,
-                                                   self.num_classes)
+                _, train_labels = parse_label_list(
+                    train_file, self.num_classes
+                )
             elif self.test_mode:
                 raise ValueError(
                     'a val/test dataset needs the training split to group '
                     "classes: set 'count_file' or 'train_ann_file' (the "
-                    f'grouping must not come from {self.ann_file})')
+                    f'grouping must not come from {self.ann_file})'
+                )
             else:
                 train_labels = labels
             counts = counts_from_labels(train_labels, self.num_classes)
@@ -184,10 +203,13 @@ class MultiLabelFeatureDataset(BaseDataset):
             if len(names) != self.num_classes:
                 raise ValueError(
                     f"metainfo['classes'] has {len(names)} names but "
-                    f'num_classes={self.num_classes}')
+                    f'num_classes={self.num_classes}'
+                )
         self._metainfo.update(
-            ClassGroups.from_counts(counts, self.head_thr, self.tail_thr,
-                                    names).to_metainfo())
+            ClassGroups.from_counts(
+                counts, self.head_thr, self.tail_thr, names
+            ).to_metainfo()
+        )
 
     def set_frame_seed(self, seed: int, epoch: int) -> None:
         """Seed the random frame sampling of this epoch.
@@ -204,11 +226,11 @@ class MultiLabelFeatureDataset(BaseDataset):
     def _decode_index(self, idx: int):
         """``(video index, drawn class or None)`` of a sample index."""
         idx, drawn_class = decode_drawn_index(idx, len(self))
-        if drawn_class is not None and not \
-                0 <= drawn_class < self.num_classes:
+        if drawn_class is not None and not 0 <= drawn_class < self.num_classes:
             raise ValueError(
                 f'encoded sample index decodes to class {drawn_class}, '
-                f'outside [0, {self.num_classes})')
+                f'outside [0, {self.num_classes})'
+            )
         return idx, drawn_class
 
     def prepare_data(self, idx: int):
@@ -240,8 +262,9 @@ class MultiLabelFeatureDataset(BaseDataset):
         """Load the configured feature bank now (else: at the first
         batch); returns the :class:`FeatureBank`."""
         if self._batched is None or self._batched.bank_cfg is None:
-            raise ValueError('load_feature_bank: this dataset has no '
-                             'feature_bank config')
+            raise ValueError(
+                'load_feature_bank: this dataset has no feature_bank config'
+            )
         if not self._fully_initialized:
             self.full_init()
         return self._batched.load_bank(self)
@@ -255,4 +278,4 @@ class MultiLabelFeatureDataset(BaseDataset):
         """The label lists of all samples (cheap: no deserialisation)."""
         flat = self._label_flat.tolist()
         off = self._label_offsets.tolist()
-        return [flat[off[i]:off[i + 1]] for i in range(len(off) - 1)]
+        return [flat[off[i] : off[i + 1]] for i in range(len(off) - 1)]

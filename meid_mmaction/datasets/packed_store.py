@@ -22,6 +22,7 @@ workers reopen their own maps after fork). Writing, packing and verifying a
 store are data tools: :mod:`meid_mmaction.datasets.tools.packing`
 (``tools/data/pack_features.py``).
 """
+
 import json
 import os
 import os.path as osp
@@ -58,8 +59,10 @@ def check_dtype(dtype) -> np.dtype:
     """
     name = np.dtype(dtype).name if dtype is not None else None
     if name not in SUPPORTED_DTYPES:
-        raise ValueError(f'packed store dtype must be one of '
-                         f'{SUPPORTED_DTYPES}, got {dtype!r}')
+        raise ValueError(
+            f'packed store dtype must be one of '
+            f'{SUPPORTED_DTYPES}, got {dtype!r}'
+        )
     return np.dtype(name).newbyteorder('<')
 
 
@@ -71,8 +74,9 @@ def load_json_object(path: str) -> dict:
     except json.JSONDecodeError as e:
         raise ValueError(f'{path}: not valid JSON ({e})') from None
     if not isinstance(obj, dict):
-        raise ValueError(f'{path}: expected a JSON object, got '
-                         f'{type(obj).__name__}')
+        raise ValueError(
+            f'{path}: expected a JSON object, got {type(obj).__name__}'
+        )
     return obj
 
 
@@ -89,29 +93,41 @@ def load_index(root: str) -> dict:
         raise FileNotFoundError(f'packed store index not found: {path}')
     index = load_json_object(path)
     if index.get('format') != FORMAT_NAME:
-        raise ValueError(f'{path}: "format" must be {FORMAT_NAME!r}, got '
-                         f'{index.get("format")!r}')
+        raise ValueError(
+            f'{path}: "format" must be {FORMAT_NAME!r}, got '
+            f'{index.get("format")!r}'
+        )
     if index.get('version') != FORMAT_VERSION:
-        raise ValueError(f'{path}: unsupported version '
-                         f'{index.get("version")!r} (expected '
-                         f'{FORMAT_VERSION})')
+        raise ValueError(
+            f'{path}: unsupported version '
+            f'{index.get("version")!r} (expected '
+            f'{FORMAT_VERSION})'
+        )
     for key in ('dtype', 'dim', 'shards', 'videos'):
         if key not in index:
             raise ValueError(f'{path}: missing key {key!r}')
     try:
         check_dtype(index['dtype'])
     except (TypeError, ValueError):
-        raise ValueError(f'{path}: "dtype" must be one of '
-                         f'{SUPPORTED_DTYPES}, got {index["dtype"]!r}') \
-            from None
+        raise ValueError(
+            f'{path}: "dtype" must be one of '
+            f'{SUPPORTED_DTYPES}, got {index["dtype"]!r}'
+        ) from None
     shards = index['shards']
     for vid, loc in index['videos'].items():
-        if (not isinstance(loc, list) or len(loc) != 3
-                or not 0 <= loc[0] < len(shards) or loc[1] < 0
-                or loc[2] <= 0 or loc[1] + loc[2] > shards[loc[0]]['rows']):
-            raise ValueError(f'{path}: bad location {loc!r} of video '
-                             f'{vid!r} (expected [shard, start, length] '
-                             f'inside one of the {len(shards)} shards)')
+        if (
+            not isinstance(loc, list)
+            or len(loc) != 3
+            or not 0 <= loc[0] < len(shards)
+            or loc[1] < 0
+            or loc[2] <= 0
+            or loc[1] + loc[2] > shards[loc[0]]['rows']
+        ):
+            raise ValueError(
+                f'{path}: bad location {loc!r} of video '
+                f'{vid!r} (expected [shard, start, length] '
+                f'inside one of the {len(shards)} shards)'
+            )
     return index
 
 
@@ -175,7 +191,8 @@ class PackedFeatureStore:
             if not osp.isfile(path):
                 raise FileNotFoundError(
                     f'shard {idx} of packed store {self.root} not found: '
-                    f'{path}')
+                    f'{path}'
+                )
             arr = np.load(path, mmap_mode='r', allow_pickle=False)
             expected = (info['rows'], self.dim)
             if arr.shape != expected or arr.dtype != self.dtype:
@@ -183,7 +200,8 @@ class PackedFeatureStore:
                     f'{path}: shard has shape {arr.shape} dtype {arr.dtype}, '
                     f'the index expects {expected} {self.dtype} '
                     '(unfinished or modified store; run pack_features.py '
-                    '--verify-only)')
+                    '--verify-only)'
+                )
             self._maps[idx] = arr
         return arr
 
@@ -193,7 +211,8 @@ class PackedFeatureStore:
             raise FileNotFoundError(
                 f'video {video_id!r} is not in the packed feature store '
                 f'{self.root} ({osp.join(self.root, INDEX_FILE)} lists '
-                f'{len(self._videos)} videos)')
+                f'{len(self._videos)} videos)'
+            )
         return loc
 
     def location(self, video_id: str) -> str:
@@ -205,10 +224,11 @@ class PackedFeatureStore:
     def open(self, video_id: str) -> np.ndarray:
         """Rows of ``video_id``: a ``[T, D]`` memmap slice, nothing read."""
         shard, start, length = self._locate(video_id)
-        return self._shard(shard)[start:start + length]
+        return self._shard(shard)[start : start + length]
 
-    def read_frames(self, video_ids: Sequence[str],
-                    frame_inds: np.ndarray) -> np.ndarray:
+    def read_frames(
+        self, video_ids: Sequence[str], frame_inds: np.ndarray
+    ) -> np.ndarray:
         """Frames ``frame_inds[b]`` of each video ``video_ids[b]`` at once.
 
         One fancy-indexed read per shard over the batch's distinct rows in
@@ -224,18 +244,22 @@ class PackedFeatureStore:
         """
         frame_inds = np.asarray(frame_inds, dtype=np.int64)
         if frame_inds.ndim != 2 or frame_inds.shape[0] != len(video_ids):
-            raise ValueError(f'frame_inds must be [{len(video_ids)}, F], got '
-                             f'shape {frame_inds.shape}')
+            raise ValueError(
+                f'frame_inds must be [{len(video_ids)}, F], got '
+                f'shape {frame_inds.shape}'
+            )
         num, width = frame_inds.shape
-        locs = np.array([self._locate(v) for v in video_ids],
-                        dtype=np.int64).reshape(-1, 3)
+        locs = np.array(
+            [self._locate(v) for v in video_ids], dtype=np.int64
+        ).reshape(-1, 3)
         bad = (frame_inds < 0) | (frame_inds >= locs[:, 2:3])
         if bad.any():
             b = int(np.nonzero(bad.any(axis=1))[0][0])
             raise IndexError(
                 f'{self.location(video_ids[b])}: frames '
                 f'{frame_inds[b][bad[b]][:10].tolist()} outside [0, '
-                f'{locs[b, 2]})')
+                f'{locs[b, 2]})'
+            )
         rows = (locs[:, 1:2] + frame_inds).reshape(-1)
         shards = np.repeat(locs[:, 0], width)
         out = np.empty((num * width, self.dim), dtype=self.dtype)

@@ -21,6 +21,7 @@ a component takes part by implementing the method (structural typing:
 class counts / groups (:class:`~meid_mmaction.datasets.ClassGroups` in its
 ``metainfo``) reach the modules.
 """
+
 from typing import Dict, List, Optional, Protocol, Sequence, runtime_checkable
 
 from mmengine.model import is_model_wrapper
@@ -40,8 +41,7 @@ class StagedModule(Protocol):
 class ClassGroupsUser(Protocol):
     """A module that needs the head / medium / tail groups."""
 
-    def set_class_groups(self,
-                         class_groups: Dict[str, Sequence[int]]) -> None:
+    def set_class_groups(self, class_groups: Dict[str, Sequence[int]]) -> None:
         """Receive ``{'head': [...], 'medium': [...], 'tail': [...]}``."""
 
 
@@ -70,15 +70,15 @@ class FrameSeeded(Protocol):
 
 
 def modules_implementing(model, protocol: type) -> List:
-    """Modules of ``model`` (unwrapped from DDP) implementing ``protocol``.
-    """
+    """Modules of ``model`` (unwrapped from DDP) implementing ``protocol``."""
     if is_model_wrapper(model):
         model = model.module
     return [m for m in model.modules() if isinstance(m, protocol)]
 
 
-def hand_class_statistics(model, dataset,
-                          where: str = 'LongTailLossHook') -> None:
+def hand_class_statistics(
+    model, dataset, where: str = 'LongTailLossHook'
+) -> None:
     """Give every module the training dataset's class counts / groups.
 
     :class:`ClassCountsUser` modules get ``metainfo['class_counts']`` (a
@@ -97,13 +97,17 @@ def hand_class_statistics(model, dataset,
     metainfo = getattr(dataset, 'metainfo', None) or {}
     name = type(dataset).__name__
     counts = metainfo.get('class_counts')
-    needy = [type(m).__name__ for m in counts_users
-             if not getattr(m, 'counts_from_config', False)]
+    needy = [
+        type(m).__name__
+        for m in counts_users
+        if not getattr(m, 'counts_from_config', False)
+    ]
     if counts is None and needy:
         raise ValueError(
-            f"{where}: the training dataset {name} publishes no "
+            f'{where}: the training dataset {name} publishes no '
             f"metainfo['class_counts'], which {sorted(set(needy))} need (or "
-            "give 'class_counts' in the loss config)")
+            "give 'class_counts' in the loss config)"
+        )
     for module in counts_users if counts is not None else ():
         module.set_class_counts(counts)
     if not groups_users:
@@ -111,11 +115,13 @@ def hand_class_statistics(model, dataset,
     if not metainfo.get('class_groups') and counts is None:
         users = sorted({type(m).__name__ for m in groups_users})
         raise ValueError(
-            f"{where}: the training dataset {name} publishes no "
+            f'{where}: the training dataset {name} publishes no '
             f"metainfo['class_groups'], which {users} need (head/medium/"
-            'tail class indices)')
-    groups = ClassGroups.from_metainfo(metainfo,
-                                       where=f'{where} ({name})').groups
+            'tail class indices)'
+        )
+    groups = ClassGroups.from_metainfo(
+        metainfo, where=f'{where} ({name})'
+    ).groups
     for module in groups_users:
         module.set_class_groups(groups)
 

@@ -11,6 +11,7 @@ CSV columns (one row per class, in class order)::
 ``train_count`` is empty when the grouping came without counts, ``ap`` is
 empty for a class without a positive evaluation video.
 """
+
 import csv
 import math
 import os
@@ -20,8 +21,14 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 GROUPS = ('head', 'medium', 'tail')
-PER_CLASS_FIELDS = ('class_index', 'class_name', 'train_count', 'group',
-                    'num_test_positives', 'ap')
+PER_CLASS_FIELDS = (
+    'class_index',
+    'class_name',
+    'train_count',
+    'group',
+    'num_test_positives',
+    'ap',
+)
 # Shading and point colours of the groups in the plot.
 GROUP_COLORS = {'head': '#4C72B0', 'medium': '#55A868', 'tail': '#C44E52'}
 
@@ -40,11 +47,14 @@ def unique_path(path: str) -> str:
     return f'{stem}_{k}{ext}'
 
 
-def write_per_class_csv(path: str, names: Sequence[str],
-                        counts: Optional[Sequence[int]],
-                        group_of: Dict[int, str],
-                        num_positives: Sequence[int],
-                        ap: Sequence[float]) -> None:
+def write_per_class_csv(
+    path: str,
+    names: Sequence[str],
+    counts: Optional[Sequence[int]],
+    group_of: Dict[int, str],
+    num_positives: Sequence[int],
+    ap: Sequence[float],
+) -> None:
     """Write the per-class AP table (columns: :data:`PER_CLASS_FIELDS`).
 
     Args:
@@ -65,9 +75,15 @@ def write_per_class_csv(path: str, names: Sequence[str],
         for c, name in enumerate(names):
             value = float(ap[c])
             writer.writerow(
-                (c, name, '' if counts is None else int(counts[c]),
-                 group_of.get(c, ''), int(num_positives[c]),
-                 '' if math.isnan(value) else repr(value)))
+                (
+                    c,
+                    name,
+                    '' if counts is None else int(counts[c]),
+                    group_of.get(c, ''),
+                    int(num_positives[c]),
+                    '' if math.isnan(value) else repr(value),
+                )
+            )
 
 
 def read_per_class_csv(path: str) -> Dict[str, list]:
@@ -88,19 +104,25 @@ def read_per_class_csv(path: str) -> Dict[str, list]:
         rows = csv.reader(f)
         header = next(rows, None)
         if header is None or tuple(header) != PER_CLASS_FIELDS:
-            raise ValueError(f'{path}:1: expected the header '
-                             f'{",".join(PER_CLASS_FIELDS)}, got {header}')
+            raise ValueError(
+                f'{path}:1: expected the header '
+                f'{",".join(PER_CLASS_FIELDS)}, got {header}'
+            )
         for line, row in enumerate(rows, start=2):
             if not row:
                 continue
             if len(row) != len(PER_CLASS_FIELDS):
-                raise ValueError(f'{path}:{line}: expected '
-                                 f'{len(PER_CLASS_FIELDS)} fields, got '
-                                 f'{len(row)}: {row}')
+                raise ValueError(
+                    f'{path}:{line}: expected '
+                    f'{len(PER_CLASS_FIELDS)} fields, got '
+                    f'{len(row)}: {row}'
+                )
             index, name, count, group, n_pos, ap = row
-            if group not in GROUPS + ('', ):
-                raise ValueError(f'{path}:{line}: group must be one of '
-                                 f'{GROUPS} or empty, got {group!r}')
+            if group not in GROUPS + ('',):
+                raise ValueError(
+                    f'{path}:{line}: group must be one of '
+                    f'{GROUPS} or empty, got {group!r}'
+                )
             try:
                 table['class_index'].append(int(index))
                 table['train_count'].append(int(count) if count else None)
@@ -115,8 +137,9 @@ def read_per_class_csv(path: str) -> Dict[str, list]:
     return table
 
 
-def markdown_table(header: Sequence[str],
-                   rows: Sequence[Sequence[object]]) -> str:
+def markdown_table(
+    header: Sequence[str], rows: Sequence[Sequence[object]]
+) -> str:
     """A GitHub-flavoured markdown table (numbers right-aligned).
 
     Args:
@@ -129,25 +152,41 @@ def markdown_table(header: Sequence[str],
     cells = [[str(c) for c in row] for row in rows]
     for row in cells:
         if len(row) != len(header):
-            raise ValueError(f'markdown_table: row {row} has {len(row)} '
-                             f'cells, the header has {len(header)}')
-    widths = [max([len(h)] + [len(r[i]) for r in cells])
-              for i, h in enumerate(header)]
+            raise ValueError(
+                f'markdown_table: row {row} has {len(row)} '
+                f'cells, the header has {len(header)}'
+            )
+    widths = [
+        max([len(h)] + [len(r[i]) for r in cells])
+        for i, h in enumerate(header)
+    ]
 
     def numeric(i):
         return bool(cells) and all(
-            _is_number(r[i]) or r[i] == 'n/a' for r in cells)
+            _is_number(r[i]) or r[i] == 'n/a' for r in cells
+        )
 
     align = [numeric(i) for i in range(len(header))]
-    lines = ['| ' + ' | '.join(h.ljust(w) for h, w in zip(header, widths)) +
-             ' |']
-    lines.append('|' + '|'.join(
-        ('-' * (w + 1) + ':') if a else ('-' * (w + 2))
-        for w, a in zip(widths, align)) + '|')
+    lines = [
+        '| ' + ' | '.join(h.ljust(w) for h, w in zip(header, widths)) + ' |'
+    ]
+    lines.append(
+        '|'
+        + '|'.join(
+            ('-' * (w + 1) + ':') if a else ('-' * (w + 2))
+            for w, a in zip(widths, align)
+        )
+        + '|'
+    )
     for row in cells:
-        lines.append('| ' + ' | '.join(
-            c.rjust(w) if a else c.ljust(w)
-            for c, w, a in zip(row, widths, align)) + ' |')
+        lines.append(
+            '| '
+            + ' | '.join(
+                c.rjust(w) if a else c.ljust(w)
+                for c, w, a in zip(row, widths, align)
+            )
+            + ' |'
+        )
     return '\n'.join(lines)
 
 
@@ -159,9 +198,11 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def group_boundaries(counts: Sequence[int], groups: Sequence[str],
-                     thresholds: Optional[Tuple[int, int]] = None
-                     ) -> Tuple[float, float]:
+def group_boundaries(
+    counts: Sequence[int],
+    groups: Sequence[str],
+    thresholds: Optional[Tuple[int, int]] = None,
+) -> Tuple[float, float]:
     """Training-count boundaries (tail | medium, medium | head) to shade.
 
     With ``thresholds = (head_thr, tail_thr)`` the boundaries are
@@ -172,8 +213,10 @@ def group_boundaries(counts: Sequence[int], groups: Sequence[str],
     if thresholds is not None:
         head_thr, tail_thr = thresholds
         return tail_thr + 0.5, head_thr + 0.5
-    by_group = {g: [c for c, gg in zip(counts, groups) if gg == g and c]
-                for g in GROUPS}
+    by_group = {
+        g: [c for c, gg in zip(counts, groups) if gg == g and c]
+        for g in GROUPS
+    }
 
     def between(lower, upper):
         lo = max(by_group[lower]) if by_group[lower] else None
@@ -197,10 +240,12 @@ def group_boundaries(counts: Sequence[int], groups: Sequence[str],
     return low, high
 
 
-def plot_per_class_ap(table: Dict[str, list],
-                      out_file: Optional[str] = None,
-                      thresholds: Optional[Tuple[int, int]] = None,
-                      title: Optional[str] = None):
+def plot_per_class_ap(
+    table: Dict[str, list],
+    out_file: Optional[str] = None,
+    thresholds: Optional[Tuple[int, int]] = None,
+    title: Optional[str] = None,
+):
     """Per-class AP against training count: log x, groups shaded.
 
     One point per class that has both a training count ``> 0`` and an AP
@@ -228,13 +273,17 @@ def plot_per_class_ap(table: Dict[str, list],
     ap = np.asarray(table['ap'], dtype=np.float64)
     groups = table['group']
     if all(c is None for c in counts):
-        raise ValueError('plot_per_class_ap: the table has no training '
-                         'counts (train_count is empty for every class)')
-    count_arr = np.asarray([c if c is not None else 0 for c in counts],
-                           dtype=np.float64)
+        raise ValueError(
+            'plot_per_class_ap: the table has no training '
+            'counts (train_count is empty for every class)'
+        )
+    count_arr = np.asarray(
+        [c if c is not None else 0 for c in counts], dtype=np.float64
+    )
     shown = (count_arr > 0) & ~np.isnan(ap)
     low, high = group_boundaries(
-        [int(c) for c in count_arr], groups, thresholds)
+        [int(c) for c in count_arr], groups, thresholds
+    )
     xmin = min(count_arr[count_arr > 0].min(), low) / 1.5
     xmax = max(count_arr.max(), high) * 1.5
 
@@ -242,12 +291,17 @@ def plot_per_class_ap(table: Dict[str, list],
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     ax.set_xscale('log')
-    spans = {'tail': (xmin, low), 'medium': (low, high),
-             'head': (high, xmax)}
+    spans = {'tail': (xmin, low), 'medium': (low, high), 'head': (high, xmax)}
     colors = [GROUP_COLORS.get(g, '#777777') for g in groups]
-    ax.scatter(count_arr[shown], ap[shown],
-               c=[c for c, s in zip(colors, shown) if s], s=14,
-               alpha=0.8, linewidths=0, zorder=3)
+    ax.scatter(
+        count_arr[shown],
+        ap[shown],
+        c=[c for c, s in zip(colors, shown) if s],
+        s=14,
+        alpha=0.8,
+        linewidths=0,
+        zorder=3,
+    )
     for g in reversed(GROUPS):  # legend from left (tail) to right
         lo, hi = spans[g]
         ax.axvspan(lo, hi, color=GROUP_COLORS[g], alpha=0.10, zorder=0)
@@ -255,12 +309,22 @@ def plot_per_class_ap(table: Dict[str, list],
         n_members = sum(gg == g for gg in groups)
         if member.any():
             mean = float(ap[member].mean())
-            ax.hlines(mean, lo, hi, colors=GROUP_COLORS[g], linewidth=2,
-                      zorder=4,
-                      label=f'{g}: mAP {mean:.3f} ({n_members} classes)')
+            ax.hlines(
+                mean,
+                lo,
+                hi,
+                colors=GROUP_COLORS[g],
+                linewidth=2,
+                zorder=4,
+                label=f'{g}: mAP {mean:.3f} ({n_members} classes)',
+            )
         else:
-            ax.plot([], [], color=GROUP_COLORS[g],
-                    label=f'{g}: no class with an AP ({n_members} classes)')
+            ax.plot(
+                [],
+                [],
+                color=GROUP_COLORS[g],
+                label=f'{g}: no class with an AP ({n_members} classes)',
+            )
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel('training videos of the class (log scale)')
@@ -289,7 +353,7 @@ def group_rows(table: Dict[str, list]) -> List[Tuple[str, int, int, str]]:
     """
     ap = np.asarray(table['ap'], dtype=np.float64)
     rows = []
-    for g in ('all', ) + GROUPS:
+    for g in ('all',) + GROUPS:
         member = np.asarray([g == 'all' or gg == g for gg in table['group']])
         valid = member & ~np.isnan(ap)
         text = f'{ap[valid].mean():.4f}' if valid.any() else 'n/a'

@@ -18,6 +18,7 @@ A file that cannot be read (empty, truncated, not a torch file) raises
 :func:`find_resume_checkpoint` picks the checkpoint ``--resume`` continues
 from: the latest one, or the newest earlier one that can be read.
 """
+
 import functools
 import os
 import os.path as osp
@@ -33,9 +34,22 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
 _NUMPY_DTYPE_CLASSES = tuple(
-    type(np.dtype(t)) for t in (np.bool_, np.int8, np.int16, np.int32,
-                                np.int64, np.uint8, np.uint16, np.uint32,
-                                np.uint64, np.float16, np.float32, np.float64))
+    type(np.dtype(t))
+    for t in (
+        np.bool_,
+        np.int8,
+        np.int16,
+        np.int32,
+        np.int64,
+        np.uint8,
+        np.uint16,
+        np.uint32,
+        np.uint64,
+        np.float16,
+        np.float32,
+        np.float64,
+    )
+)
 
 
 def _numpy_reconstruct():
@@ -56,17 +70,24 @@ def history_buffer_getattr(obj, name: str):
     ``numpy.ndarray.tofile``); this one resolves only statistics methods of
     ``HistoryBuffer`` and refuses everything else.
     """
-    if obj is HistoryBuffer and isinstance(name, str) \
-            and not name.startswith('_'):
+    if (
+        obj is HistoryBuffer
+        and isinstance(name, str)
+        and not name.startswith('_')
+    ):
         method = getattr(HistoryBuffer, name, None)
         known = set(HistoryBuffer._statistics_methods) | {
-            'min', 'max', 'current', 'mean'
+            'min',
+            'max',
+            'current',
+            'mean',
         }
         if name in known and callable(method):
             return method
     raise pickle.UnpicklingError(
         f'refusing getattr({getattr(obj, "__name__", type(obj).__name__)}, '
-        f'{name!r}): only HistoryBuffer statistics methods are allowed')
+        f'{name!r}): only HistoryBuffer statistics methods are allowed'
+    )
 
 
 def safe_globals() -> List:
@@ -76,8 +97,10 @@ def safe_globals() -> List:
     module names, so checkpoints written with either load)."""
     reconstruct, scalar = _numpy_reconstruct()
     allowed: List = [
-        HistoryBuffer, np.ndarray, np.dtype,
-        (history_buffer_getattr, 'builtins.getattr')
+        HistoryBuffer,
+        np.ndarray,
+        np.dtype,
+        (history_buffer_getattr, 'builtins.getattr'),
     ]
     for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
         allowed.append((reconstruct, f'{module}._reconstruct'))
@@ -116,10 +139,11 @@ def _warn_no_safe_globals() -> None:
     """Say once per process that the allow-list is unavailable."""
     warnings.warn(
         f'torch {torch.__version__} has no torch.serialization.safe_globals '
-        '(torch < 2.5): meid_mmaction loads checkpoints with torch.load\'s '
+        "(torch < 2.5): meid_mmaction loads checkpoints with torch.load's "
         'default instead of weights_only=True with the mmengine allow-list',
         UserWarning,
-        stacklevel=3)
+        stacklevel=3,
+    )
 
 
 class CheckpointReadError(ValueError):
@@ -142,14 +166,18 @@ def _container_problem(filename: str) -> Optional[str]:
         head = f.read(4)
     if head == _ZIP_MAGIC:
         if not zipfile.is_zipfile(filename):
-            return ('the file is truncated: it starts as a torch checkpoint '
-                    f'(zip archive) but its end is missing ({size} bytes); '
-                    'it was probably cut off while being written')
+            return (
+                'the file is truncated: it starts as a torch checkpoint '
+                f'(zip archive) but its end is missing ({size} bytes); '
+                'it was probably cut off while being written'
+            )
         return None
     if head[:1] == _PICKLE_PROTO:  # torch's legacy (pre-zip) format
         return None
-    return (f'not a torch checkpoint: the file ({size} bytes) is neither a '
-            'zip archive (torch.save) nor a legacy torch file')
+    return (
+        f'not a torch checkpoint: the file ({size} bytes) is neither a '
+        'zip archive (torch.save) nor a legacy torch file'
+    )
 
 
 def load_checkpoint_file(filename: str, map_location=None):
@@ -173,7 +201,8 @@ def load_checkpoint_file(filename: str, map_location=None):
     problem = _container_problem(filename)
     if problem is not None:
         raise CheckpointReadError(
-            f'{filename}: cannot read the checkpoint: {problem}')
+            f'{filename}: cannot read the checkpoint: {problem}'
+        )
     try:
         return _load(filename, map_location)
     except (pickle.UnpicklingError, CheckpointReadError):
@@ -181,7 +210,8 @@ def load_checkpoint_file(filename: str, map_location=None):
     except Exception as err:  # noqa: BLE001 - any reader error is named
         raise CheckpointReadError(
             f'{filename}: cannot read the checkpoint, the file is corrupt '
-            f'({type(err).__name__}: {err})') from err
+            f'({type(err).__name__}: {err})'
+        ) from err
 
 
 def _load(filename: str, map_location):
@@ -192,18 +222,22 @@ def _load(filename: str, map_location):
     with torch.serialization.safe_globals(safe_globals()):
         try:
             return torch.load(
-                filename, map_location=map_location, weights_only=True)
+                filename, map_location=map_location, weights_only=True
+            )
         except pickle.UnpicklingError as err:
             allowed = set(_allowed_names())
             try:
                 found = torch.serialization.get_unsafe_globals_in_checkpoint(
-                    filename)
+                    filename
+                )
             except Exception:  # pragma: no cover - unreadable archive
                 found = []
             extra = sorted(g for g in found if g not in allowed)
             if extra:
-                reason = ('it pickles global(s) outside the allow-list of '
-                          f'mmengine checkpoint types: {", ".join(extra)}')
+                reason = (
+                    'it pickles global(s) outside the allow-list of '
+                    f'mmengine checkpoint types: {", ".join(extra)}'
+                )
             else:
                 # Only allowed globals, used in a refused way (e.g. the
                 # restricted getattr): report torch's own reason.
@@ -219,7 +253,8 @@ def register_checkpoint_loader() -> None:
     """Make mmengine load local checkpoints through
     :func:`load_checkpoint_file`."""
     CheckpointLoader.register_scheme(
-        prefixes='', loader=load_checkpoint_file, force=True)
+        prefixes='', loader=load_checkpoint_file, force=True
+    )
 
 
 def check_resume_checkpoint(filename: str) -> dict:
@@ -236,15 +271,22 @@ def check_resume_checkpoint(filename: str) -> dict:
     """
     checkpoint = load_checkpoint_file(filename, map_location='cpu')
     meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
-    if not isinstance(meta, dict) or not {'epoch', 'iter'} <= set(meta) \
-            or 'state_dict' not in checkpoint:
-        keys = sorted(map(str, checkpoint)) if isinstance(
-            checkpoint, dict) else type(checkpoint).__name__
+    if (
+        not isinstance(meta, dict)
+        or not {'epoch', 'iter'} <= set(meta)
+        or 'state_dict' not in checkpoint
+    ):
+        keys = (
+            sorted(map(str, checkpoint))
+            if isinstance(checkpoint, dict)
+            else type(checkpoint).__name__
+        )
         raise CheckpointReadError(
             f'{filename}: not a training checkpoint to resume from (needs '
             "'state_dict' and 'meta' with 'epoch' and 'iter'; found "
             f'{keys}). To start a new run from these weights, use '
-            'load_from=<file> without --resume')
+            'load_from=<file> without --resume'
+        )
     return meta
 
 
@@ -288,8 +330,9 @@ def find_resume_checkpoint(work_dir: str) -> Tuple[Optional[str], List[str]]:
         if latest:
             candidates.append(latest)
     for path in _numbered_checkpoints(work_dir):
-        if not any(osp.exists(c) and osp.samefile(c, path)
-                   for c in candidates):
+        if not any(
+            osp.exists(c) and osp.samefile(c, path) for c in candidates
+        ):
             candidates.append(path)
     if not candidates:
         return None, [
@@ -308,11 +351,16 @@ def find_resume_checkpoint(work_dir: str) -> Tuple[Optional[str], List[str]]:
             continue
         warnings = []
         if problems:
-            warnings.append('--resume: ' + '; '.join(problems) +
-                            f'. Resuming from {path} instead (the newest '
-                            'checkpoint that can be read)')
+            warnings.append(
+                '--resume: '
+                + '; '.join(problems)
+                + f'. Resuming from {path} instead (the newest '
+                'checkpoint that can be read)'
+            )
         return path, warnings
     raise CheckpointReadError(
-        f'--resume: no checkpoint in the work dir {work_dir} can be read: ' +
-        '; '.join(problems) + '. Delete the broken files to start from '
-        'scratch, or pass --resume <checkpoint>')
+        f'--resume: no checkpoint in the work dir {work_dir} can be read: '
+        + '; '.join(problems)
+        + '. Delete the broken files to start from '
+        'scratch, or pass --resume <checkpoint>'
+    )

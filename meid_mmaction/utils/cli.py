@@ -1,4 +1,5 @@
 """Shared command-line plumbing of ``tools/train.py`` and ``tools/test.py``."""
+
 import argparse
 import os
 import os.path as osp
@@ -16,12 +17,14 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         nargs='+',
         action=DictAction,
         help='override config keys, e.g. '
-        'train_dataloader.batch_size=64 (key=value, lists as [a,b])')
+        'train_dataloader.batch_size=64 (key=value, lists as [a,b])',
+    )
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
-        help='job launcher')
+        help='job launcher',
+    )
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
@@ -40,8 +43,9 @@ def load_config(args: argparse.Namespace) -> Config:
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+        cfg.work_dir = osp.join(
+            './work_dirs', osp.splitext(osp.basename(args.config))[0]
+        )
     return cfg
 
 
@@ -49,9 +53,11 @@ def add_dataset_check(cfg: Config, check: str = 'headers') -> None:
     """Add ``DatasetCheckHook(check=check)`` to ``cfg.custom_hooks``
     unless the config has one (whose settings are then kept)."""
     hooks = list(cfg.get('custom_hooks') or [])
-    if not any(h.get('type') in ('DatasetCheckHook',
-                                 'mmaction.DatasetCheckHook')
-               for h in hooks if isinstance(h, dict)):
+    if not any(
+        h.get('type') in ('DatasetCheckHook', 'mmaction.DatasetCheckHook')
+        for h in hooks
+        if isinstance(h, dict)
+    ):
         hooks.append(dict(type='DatasetCheckHook', check=check))
     cfg.custom_hooks = hooks
 
@@ -63,6 +69,7 @@ def build_runner(cfg: Config):
     training), see :func:`add_dataset_check`."""
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
+
     add_dataset_check(cfg)
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)
@@ -74,12 +81,14 @@ def resolve_checkpoint(checkpoint: str, work_dir: str) -> str:
     ``last`` looked up in ``work_dir`` (see
     :func:`meid_mmaction.engine.hooks.find_checkpoint`)."""
     from ..engine.hooks import CHECKPOINT_CHOICES, find_checkpoint
+
     if not osp.isfile(checkpoint) and checkpoint in CHECKPOINT_CHOICES:
         return find_checkpoint(work_dir, checkpoint)
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(
             f'checkpoint not found: {checkpoint} (a file, or one of '
-            f'{list(CHECKPOINT_CHOICES)} in the work dir {work_dir})')
+            f'{list(CHECKPOINT_CHOICES)} in the work dir {work_dir})'
+        )
     return checkpoint
 
 
@@ -93,4 +102,5 @@ def as_test_config(cfg: Config) -> Config:
     return Config(
         cfg.to_dict(),
         cfg_text=cfg.text or '# test config\n',
-        filename=f'{name}_test.py')
+        filename=f'{name}_test.py',
+    )

@@ -5,6 +5,7 @@ MMAction2 1.1 stores labels as ``LabelData`` fields (``gt_labels.item``,
 ``pred_score``). All code in this package reads and writes labels and scores
 through these helpers only.
 """
+
 from typing import Mapping, Union
 
 import torch
@@ -53,13 +54,16 @@ def get_gt_label(data_sample: ActionDataSample) -> torch.Tensor:
     for key in (_V12_GT, _V11_GT):
         if key in data_sample:
             return _unwrap(data_sample.get(key))
-    raise KeyError('data sample has no ground-truth label '
-                   f"(neither '{_V12_GT}' nor '{_V11_GT}'); "
-                   f'fields present: {sorted(data_sample.keys())}')
+    raise KeyError(
+        'data sample has no ground-truth label '
+        f"(neither '{_V12_GT}' nor '{_V11_GT}'); "
+        f'fields present: {sorted(data_sample.keys())}'
+    )
 
 
-def set_gt_label(data_sample: ActionDataSample,
-                 label: Union[torch.Tensor, list, int]) -> ActionDataSample:
+def set_gt_label(
+    data_sample: ActionDataSample, label: Union[torch.Tensor, list, int]
+) -> ActionDataSample:
     """Store a ground-truth label (int, index list or multi-hot tensor)."""
     label = _as_tensor(label)
     if USES_V12_FIELDS:
@@ -74,20 +78,24 @@ def get_pred_score(data_sample: ActionDataSample) -> torch.Tensor:
     for key in (_V12_PRED, _V11_PRED):
         if key in data_sample:
             return _unwrap(data_sample.get(key))
-    raise KeyError('data sample has no prediction '
-                   f"(neither '{_V12_PRED}' nor '{_V11_PRED}'); "
-                   f'fields present: {sorted(data_sample.keys())}')
+    raise KeyError(
+        'data sample has no prediction '
+        f"(neither '{_V12_PRED}' nor '{_V11_PRED}'); "
+        f'fields present: {sorted(data_sample.keys())}'
+    )
 
 
-def set_pred_score(data_sample: ActionDataSample,
-                   score: torch.Tensor) -> ActionDataSample:
+def set_pred_score(
+    data_sample: ActionDataSample, score: torch.Tensor
+) -> ActionDataSample:
     """Store predicted scores ``[C]`` in the installed version's field."""
     score = _as_tensor(score)
     if USES_V12_FIELDS:
         data_sample.set_field(score, _V12_PRED, dtype=torch.Tensor)
     else:
         data_sample.set_field(
-            LabelData(item=score), _V11_PRED, dtype=LabelData)
+            LabelData(item=score), _V11_PRED, dtype=LabelData
+        )
     return data_sample
 
 
@@ -110,13 +118,17 @@ def to_multi_hot(label: torch.Tensor, num_classes: int) -> torch.Tensor:
     if label.dtype == torch.bool:
         # A boolean vector is a multi-hot mask, never class indices.
         label = label.float()
-    if label.is_floating_point() and label.dim() == 1 \
-            and label.numel() == num_classes:
+    if (
+        label.is_floating_point()
+        and label.dim() == 1
+        and label.numel() == num_classes
+    ):
         return label.float()
     if label.is_floating_point():
         raise ValueError(
             f'float label of shape {tuple(label.shape)} is not a multi-hot '
-            f'vector of length num_classes={num_classes}')
+            f'vector of length num_classes={num_classes}'
+        )
     idx = label.reshape(-1).long()
     if idx.numel() and (idx.min() < 0 or idx.max() >= num_classes):
         raise ValueError(f'label {idx.tolist()} is outside [0, {num_classes})')

@@ -17,6 +17,7 @@ where it has none, keeps an equal one, and a different one is an error
 (a value set in one loader would otherwise be silently replaced). ``None``
 leaves the dataset's own default.
 """
+
 import copy
 from collections import OrderedDict
 from typing import Dict, List, Optional
@@ -39,15 +40,21 @@ DATA_KEYS: Dict[str, str] = OrderedDict(
 )
 
 # dataset argument -> data key, for every loader
-_SHARED = (('type', 'dataset_type'), ('data_root', 'data_root'),
-           ('count_file', 'count_file'), ('num_classes', 'num_classes'),
-           ('feat_dim', 'feat_dim'), ('head_thr', 'head_thr'),
-           ('tail_thr', 'tail_thr'))
+_SHARED = (
+    ('type', 'dataset_type'),
+    ('data_root', 'data_root'),
+    ('count_file', 'count_file'),
+    ('num_classes', 'num_classes'),
+    ('feat_dim', 'feat_dim'),
+    ('head_thr', 'head_thr'),
+    ('tail_thr', 'tail_thr'),
+)
 # loader -> (split key, clip-length key)
 _LOADERS = OrderedDict(
     train_dataloader=('train_split', 'train_clip_len'),
     val_dataloader=('val_split', 'test_clip_len'),
-    test_dataloader=('test_split', 'test_clip_len'))
+    test_dataloader=('test_split', 'test_clip_len'),
+)
 _SAMPLER = 'SampleFeatureFrames'
 
 
@@ -55,10 +62,12 @@ def _is_feature_dataset(ds_type) -> bool:
     from mmaction.registry import DATASETS
 
     from ..datasets import MultiLabelFeatureDataset
+
     if isinstance(ds_type, str):
         ds_type = DATASETS.get(ds_type)
     return isinstance(ds_type, type) and issubclass(
-        ds_type, MultiLabelFeatureDataset)
+        ds_type, MultiLabelFeatureDataset
+    )
 
 
 def _put(target: dict, key: str, value, where: str, data_key: str) -> None:
@@ -70,13 +79,15 @@ def _put(target: dict, key: str, value, where: str, data_key: str) -> None:
             f'{where}={target[key]!r} disagrees with the data key '
             f'{data_key}={value!r}: set {data_key} (once, at the top level '
             'of the config or with --cfg-options) instead of the per-loader '
-            'value, see docs/custom_dataset.md')
+            'value, see docs/custom_dataset.md'
+        )
     target[key] = value
 
 
 def _samplers(pipeline) -> List[dict]:
     return [
-        t for t in (pipeline or [])
+        t
+        for t in (pipeline or [])
         if isinstance(t, dict) and t.get('type') == _SAMPLER
     ]
 
@@ -103,7 +114,8 @@ def apply_data_keys(cfg) -> Optional[list]:
     for name, (split_key, clip_key) in _LOADERS.items():
         loader = cfg.get(name)
         if not isinstance(loader, dict) or not isinstance(
-                loader.get('dataset'), dict):
+            loader.get('dataset'), dict
+        ):
             continue
         # a loader may share its dicts with another (test = val): copy
         loader = cfg[name] = copy.deepcopy(loader)
@@ -119,15 +131,29 @@ def apply_data_keys(cfg) -> Optional[list]:
                 ds['data_prefix'] = dict(feat=prefix)
             elif prefix is None:
                 ds['data_prefix'] = dict()
-            _put(ds['data_prefix'], 'feat', keys['feat_dir'],
-                 f"{where}.data_prefix['feat']", 'feat_dir')
-        _put(ds, 'ann_file', keys.get(split_key), f'{where}.ann_file',
-             split_key)
-        if (name != 'train_dataloader' and ds.get('count_file') is None
-                and keys.get('train_split') is not None):
+            _put(
+                ds['data_prefix'],
+                'feat',
+                keys['feat_dir'],
+                f"{where}.data_prefix['feat']",
+                'feat_dir',
+            )
+        _put(
+            ds, 'ann_file', keys.get(split_key), f'{where}.ann_file', split_key
+        )
+        if (
+            name != 'train_dataloader'
+            and ds.get('count_file') is None
+            and keys.get('train_split') is not None
+        ):
             # no count file: val/test group classes by the training list
-            _put(ds, 'train_ann_file', keys['train_split'],
-                 f'{where}.train_ann_file', 'train_split')
+            _put(
+                ds,
+                'train_ann_file',
+                keys['train_split'],
+                f'{where}.train_ann_file',
+                'train_split',
+            )
         clip_len = keys.get(clip_key)
         if clip_len is not None:
             samplers = _samplers(ds.get('pipeline'))
@@ -135,9 +161,15 @@ def apply_data_keys(cfg) -> Optional[list]:
                 raise ValueError(
                     f'{clip_key}={clip_len!r} is set but {where}.pipeline '
                     f'has no {_SAMPLER}; set {clip_key}=None to leave the '
-                    'pipeline alone')
+                    'pipeline alone'
+                )
             for i, t in enumerate(samplers):
-                _put(t, 'clip_len', clip_len,
-                     f'{where}.pipeline[{_SAMPLER} #{i}].clip_len', clip_key)
+                _put(
+                    t,
+                    'clip_len',
+                    clip_len,
+                    f'{where}.pipeline[{_SAMPLER} #{i}].clip_len',
+                    clip_key,
+                )
         applied.append(name)
     return applied

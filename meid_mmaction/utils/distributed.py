@@ -13,6 +13,7 @@ group initialised and uses it.
 while the interpreter is alive, or the process can abort at exit with
 ``terminate called without an active exception``.
 """
+
 import contextlib
 import datetime
 import gc
@@ -30,11 +31,13 @@ def _is_ddp_wrapper(wrapper_cfg) -> bool:
     """Whether a ``model_wrapper_cfg`` builds a DistributedDataParallel."""
     from mmengine.registry import MODEL_WRAPPERS
     from torch.nn.parallel import DistributedDataParallel
+
     wrapper_type = wrapper_cfg.get('type', 'MMDistributedDataParallel')
     if isinstance(wrapper_type, str):
         wrapper_type = MODEL_WRAPPERS.get(wrapper_type)
     return isinstance(wrapper_type, type) and issubclass(
-        wrapper_type, DistributedDataParallel)
+        wrapper_type, DistributedDataParallel
+    )
 
 
 def setup_cpu_distributed(cfg: Config) -> bool:
@@ -62,15 +65,15 @@ def setup_cpu_distributed(cfg: Config) -> bool:
     Raises:
         RuntimeError: if torchrun's environment variables are missing.
     """
-    if cfg.get('launcher', 'none') != 'pytorch' or \
-            torch.cuda.is_available():
+    if cfg.get('launcher', 'none') != 'pytorch' or torch.cuda.is_available():
         return False
     missing = [k for k in TORCHRUN_ENV if k not in os.environ]
     if missing:
         raise RuntimeError(
             '--launcher pytorch expects the environment torchrun sets up, '
             f'missing {", ".join(missing)}. Start N processes with '
-            '`bash tools/dist_train.sh CONFIG N` (or torchrun).')
+            '`bash tools/dist_train.sh CONFIG N` (or torchrun).'
+        )
     env_cfg = cfg.get('env_cfg') or ConfigDict()
     dist_cfg = env_cfg.get('dist_cfg') or ConfigDict()
     dist_cfg['backend'] = 'gloo'
@@ -82,7 +85,8 @@ def setup_cpu_distributed(cfg: Config) -> bool:
             type='MMDistributedDataParallel',
             broadcast_buffers=False,
             find_unused_parameters=cfg.get('find_unused_parameters', False),
-            device_ids=None)
+            device_ids=None,
+        )
     elif _is_ddp_wrapper(wrapper):
         wrapper['device_ids'] = None
     if dist.is_initialized():

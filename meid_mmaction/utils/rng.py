@@ -7,6 +7,7 @@ on the configured seed, the rank and the step, so a run resumed from a
 checkpoint draws exactly what the uninterrupted run drew, and DDP ranks draw
 differently.
 """
+
 import numpy as np
 import torch
 from mmengine.dist import get_dist_info

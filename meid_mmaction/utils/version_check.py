@@ -1,13 +1,14 @@
 """Check at import time that the installed OpenMMLab stack is supported."""
+
 from importlib import metadata
 from typing import Optional, Tuple
 
 # import name -> (distributions to look up, min inclusive, max exclusive)
 SUPPORTED = {
-    'torch': (('torch', ), '2.0.0', None),
-    'mmengine': (('mmengine', ), '0.10.0', '0.11.0'),
+    'torch': (('torch',), '2.0.0', None),
+    'mmengine': (('mmengine',), '0.10.0', '0.11.0'),
     'mmcv': (('mmcv', 'mmcv-lite'), '2.0.0', '2.3.0'),
-    'mmaction': (('mmaction2', ), '1.1.0', '1.3.0'),
+    'mmaction': (('mmaction2',), '1.1.0', '1.3.0'),
 }
 
 
@@ -29,15 +30,15 @@ def _range_text(lo: str, hi: Optional[str]) -> str:
     return f'>={lo}' + (f', <{hi}' if hi else '')
 
 
-def check_version(name: str, version: str, lo: str,
-                  hi: Optional[str]) -> None:
+def check_version(name: str, version: str, lo: str, hi: Optional[str]) -> None:
     """Raise ``ImportError`` if ``version`` is outside ``[lo, hi)``."""
     v = _parse(version)
     if v < _parse(lo) or (hi is not None and v >= _parse(hi)):
         raise ImportError(
             f'meid_mmaction supports {name} {_range_text(lo, hi)}, but '
             f'{name} {version} is installed. Install a supported version '
-            '(see README.md, "Installation").')
+            '(see README.md, "Installation").'
+        )
 
 
 def installed_version(module_name: str) -> str:
@@ -63,5 +64,6 @@ def check_dependencies() -> None:
         except ModuleNotFoundError:
             raise ImportError(
                 f'meid_mmaction needs {name} {_range_text(lo, hi)}, which is '
-                'not installed (see README.md, "Installation").') from None
+                'not installed (see README.md, "Installation").'
+            ) from None
         check_version(name, version, lo, hi)

@@ -1,5 +1,6 @@
 """Batched reads and the memory-resident feature bank equal the per-sample
 pipeline: same videos, same frames, same values."""
+
 import copy
 
 import numpy as np
@@ -41,8 +42,10 @@ def ref_frames(seed, epoch, idx, total, clip_len, num_clips):
     out = []
     for k in range(num_clips):
         clip = [
-            ref_mix32(ref_mix32(key ^ (k * clip_len + i)) ^ 0x9E3779B9) *
-            total // 2**32 for i in range(clip_len)
+            ref_mix32(ref_mix32(key ^ (k * clip_len + i)) ^ 0x9E3779B9)
+            * total
+            // 2**32
+            for i in range(clip_len)
         ]
         out += sorted(clip)
     return out
@@ -65,7 +68,7 @@ def test_seeded_frames_uniform_and_fresh_per_epoch():
     f = seeded_frame_indices(seeds, [7] * 3000, 10)
     counts = np.bincount(f.ravel(), minlength=7)
     expected = f.size / 7
-    chi2 = ((counts - expected)**2 / expected).sum()
+    chi2 = ((counts - expected) ** 2 / expected).sum()
     assert chi2 < 22.5  # chi-square, 6 dof, p = 0.001
     assert (np.diff(f, axis=1) >= 0).all()
     # another epoch / sample: fresh draws (10**6 frames: ties are rare)
@@ -110,18 +113,26 @@ def data(tmp_path_factory):
         lines.append(f'v{i} ' + ','.join(map(str, labels)))
     (root / 'train.lst').write_text('\n'.join(lines) + '\n')
     for dtype in ('float32', 'float16'):
-        pack_features(str(root / 'npy'), str(root / f'packed_{dtype}'),
-                      dtype=dtype, shard_bytes=40 * D * 4)
+        pack_features(
+            str(root / 'npy'),
+            str(root / f'packed_{dtype}'),
+            dtype=dtype,
+            shard_bytes=40 * D * 4,
+        )
     return root
 
 
 def pipeline(clip_len=5, num_clips=1, test_mode=False):
     return [
         dict(type='OpenFeatures', feat_dim=D),
-        dict(type='SampleFeatureFrames', clip_len=clip_len,
-             num_clips=num_clips, test_mode=test_mode),
+        dict(
+            type='SampleFeatureFrames',
+            clip_len=clip_len,
+            num_clips=num_clips,
+            test_mode=test_mode,
+        ),
         dict(type='LoadFeatureFrames'),
-        dict(type='PackFeatureInputs')
+        dict(type='PackFeatureInputs'),
     ]
 
 
@@ -129,8 +140,13 @@ def build(root, feat='npy', **kwargs):
     kw = dict(pipeline=pipeline())
     kw.update(kwargs)
     return MultiLabelFeatureDataset(
-        ann_file=str(root / 'train.lst'), num_classes=C, head_thr=2,
-        tail_thr=1, data_prefix=dict(feat=str(root / feat)), **kw)
+        ann_file=str(root / 'train.lst'),
+        num_classes=C,
+        head_thr=2,
+        tail_thr=1,
+        data_prefix=dict(feat=str(root / feat)),
+        **kw,
+    )
 
 
 def assert_same(ref, out, exact=True, atol=0.0):
@@ -156,11 +172,14 @@ IDX = [7, 2, 10, 2, 0, 5]
 
 
 @pytest.mark.parametrize('feat', ['npy', 'packed_float32', 'packed_float16'])
-@pytest.mark.parametrize('mode', [
-    dict(clip_len=5),
-    dict(clip_len=4, num_clips=2),
-    dict(clip_len=8, num_clips=2, test_mode=True),
-])
+@pytest.mark.parametrize(
+    'mode',
+    [
+        dict(clip_len=5),
+        dict(clip_len=4, num_clips=2),
+        dict(clip_len=8, num_clips=2, test_mode=True),
+    ],
+)
 def test_batch_read_equals_per_sample(data, feat, mode):
     per = build(data, feat, pipeline=pipeline(**mode))
     bat = build(data, feat, pipeline=pipeline(**mode), batch_read=True)
@@ -183,22 +202,28 @@ def test_label_masked_indices_keep_their_drawn_class(data):
     assert_same(ref, out)
     drawn = [o['data_samples'].metainfo.get('drawn_class') for o in out]
     assert drawn == [4, None, 0, 2]
-    assert drawn == [r['data_samples'].metainfo.get('drawn_class')
-                     for r in ref]
+    assert drawn == [
+        r['data_samples'].metainfo.get('drawn_class') for r in ref
+    ]
     with pytest.raises(ValueError, match='decodes to class 5'):
         bank.__getitems__([6 * NUM + 1])
 
 
 @pytest.mark.parametrize('feat', ['npy', 'packed_float16'])
-@pytest.mark.parametrize('mode', [dict(clip_len=4, num_clips=2),
-                                  dict(clip_len=8, test_mode=True)])
+@pytest.mark.parametrize(
+    'mode', [dict(clip_len=4, num_clips=2), dict(clip_len=8, test_mode=True)]
+)
 def test_bank_equals_per_sample_up_to_stored_dtype(data, feat, mode):
     per = build(data, feat, pipeline=pipeline(**mode))
     per.set_frame_seed(0, 4)
     ref = [per[i] for i in IDX]
     for dtype in ('float32', 'float16'):
-        bank = build(data, feat, pipeline=pipeline(**mode),
-                     feature_bank=dict(dtype=dtype))
+        bank = build(
+            data,
+            feat,
+            pipeline=pipeline(**mode),
+            feature_bank=dict(dtype=dtype),
+        )
         bank.set_frame_seed(0, 4)
         out = bank.__getitems__(IDX)
         if dtype == 'float16' and feat == 'npy':
@@ -217,8 +242,11 @@ def test_packed_read_frames_equals_per_video_reads(data):
     assert out.dtype == np.float16 and out.shape == (4, 3, D)
     for o, v, f in zip(out, vids, frames):
         np.testing.assert_array_equal(o, store.open(v)[f])
-    with pytest.raises(IndexError, match=r'v0\) *: frames \[3\] outside '
-                       r'\[0, 3\)'):
+    with pytest.raises(
+        IndexError,
+        match=r'v0\) *: frames \[3\] outside '
+        r'\[0, 3\)',
+    ):
         store.read_frames(['v1', 'v0'], np.array([[0], [3]]))
 
 
@@ -226,23 +254,31 @@ def test_int8_bank_reports_its_reconstruction_error(data):
     per = build(data, 'npy')
     bank_ds = build(data, 'npy', feature_bank=dict(dtype='int8'))
     bank = bank_ds.load_feature_bank()
-    assert bank.data.dtype == torch.int8 and bank.scale.shape == (D, )
+    assert bank.data.dtype == torch.int8 and bank.scale.shape == (D,)
     # independent: quantise the whole split with numpy
-    x = np.concatenate([np.load(data / 'npy' / f'v{i}.npy')
-                        for i in range(NUM)])
+    x = np.concatenate(
+        [np.load(data / 'npy' / f'v{i}.npy') for i in range(NUM)]
+    )
     scale = np.abs(x).max(0) / 127
     err = np.clip(np.rint(x / scale), -127, 127) * scale - x
     assert bank.stats['max_abs_error'] == pytest.approx(
-        np.abs(err).max(), rel=1e-5)
+        np.abs(err).max(), rel=1e-5
+    )
     assert bank.stats['rmse'] == pytest.approx(
-        np.sqrt((err**2).mean()), rel=1e-5)
+        np.sqrt((err**2).mean()), rel=1e-5
+    )
     assert bank.stats['relative_rmse'] == pytest.approx(
-        np.linalg.norm(err) / np.linalg.norm(x), rel=1e-5)
+        np.linalg.norm(err) / np.linalg.norm(x), rel=1e-5
+    )
     assert bank.stats['max_abs_error'] <= scale.max() / 2 * 1.0001
     per.set_frame_seed(1, 1)
     bank_ds.set_frame_seed(1, 1)
-    assert_same([per[i] for i in IDX], bank_ds.__getitems__(IDX),
-                exact=False, atol=bank.stats['max_abs_error'] * 1.0001)
+    assert_same(
+        [per[i] for i in IDX],
+        bank_ds.__getitems__(IDX),
+        exact=False,
+        atol=bank.stats['max_abs_error'] * 1.0001,
+    )
 
 
 def test_deep_copies_share_one_bank(data):
@@ -256,22 +292,27 @@ def test_deep_copies_share_one_bank(data):
 
 
 def test_bank_refuses_when_split_does_not_fit(data):
-    ds = build(data, 'npy', feature_bank=dict(dtype='float16',
-                                              memory_limit=1000))
+    ds = build(
+        data, 'npy', feature_bank=dict(dtype='float16', memory_limit=1000)
+    )
     rows = sum(3 + i for i in range(NUM))
     needed = FeatureBank.bytes_needed(rows, D, 'float16', NUM)
     assert needed == rows * D * 2 + 2 * NUM * 8
-    with pytest.raises(ValueError,
-                       match=rf'needs {needed} bytes .* only 1000 bytes'):
+    with pytest.raises(
+        ValueError, match=rf'needs {needed} bytes .* only 1000 bytes'
+    ):
         ds.__getitems__([0])
 
 
-@pytest.mark.parametrize('bad, match', [
-    (dict(dtype='bf16'), 'dtype must be one of'),
-    (dict(device='tpu'), "device must be 'cpu' or 'cuda"),
-    (dict(devcie='cpu'), r"unknown keys \['devcie'\]"),
-    ('cpu', 'must be None or a dict'),
-])
+@pytest.mark.parametrize(
+    'bad, match',
+    [
+        (dict(dtype='bf16'), 'dtype must be one of'),
+        (dict(device='tpu'), "device must be 'cpu' or 'cuda"),
+        (dict(devcie='cpu'), r"unknown keys \['devcie'\]"),
+        ('cpu', 'must be None or a dict'),
+    ],
+)
 def test_bank_config_errors(data, bad, match):
     with pytest.raises(ValueError, match=match):
         build(data, 'npy', feature_bank=bad)
@@ -302,8 +343,11 @@ def test_non_finite_values_name_the_video(tmp_path):
     with pytest.raises(ValueError, match=r"v1\.npy: non-finite .* 'v1'"):
         ds.__getitems__([0, 1])
     bank = build(tmp_path, 'npy', feature_bank=dict())
-    with pytest.raises(ValueError, match=r"v1\.npy: non-finite .*'v1' at "
-                       r'frames \[0, 1, 2, 3\]'):
+    with pytest.raises(
+        ValueError,
+        match=r"v1\.npy: non-finite .*'v1' at "
+        r'frames \[0, 1, 2, 3\]',
+    ):
         bank.load_feature_bank()
     (tmp_path / 'npy' / 'v1.npy').unlink()
     np.save(tmp_path / 'npy' / 'v1.npy', np.full((4, D), 7e4, np.float32))
@@ -314,9 +358,14 @@ def test_non_finite_values_name_the_video(tmp_path):
 
 def _loader(ds, workers=0):
     sampler = DefaultSampler(ds, shuffle=True, seed=5)
-    return DataLoader(ds, batch_size=4, sampler=sampler,
-                      num_workers=workers, collate_fn=pseudo_collate,
-                      timeout=60 if workers else 0)
+    return DataLoader(
+        ds,
+        batch_size=4,
+        sampler=sampler,
+        num_workers=workers,
+        collate_fn=pseudo_collate,
+        timeout=60 if workers else 0,
+    )
 
 
 def _model_inputs(loader):
@@ -324,10 +373,13 @@ def _model_inputs(loader):
     out = []
     for batch in loader:
         data = pre(batch, training=True)
-        out.append((data['inputs'],
-                    [d.video_id for d in data['data_samples']],
-                    torch.stack([get_gt_label(d)
-                                 for d in data['data_samples']])))
+        out.append(
+            (
+                data['inputs'],
+                [d.video_id for d in data['data_samples']],
+                torch.stack([get_gt_label(d) for d in data['data_samples']]),
+            )
+        )
     return out
 
 
@@ -340,8 +392,10 @@ def test_dataloader_and_preprocessor_same_batches(data):
     for ds in (per, bat, bank):
         ds.set_frame_seed(11, 2)
     ref = _model_inputs(_loader(per, workers=2))
-    for got in (_model_inputs(_loader(bat, workers=2)),
-                _model_inputs(_loader(bank))):
+    for got in (
+        _model_inputs(_loader(bat, workers=2)),
+        _model_inputs(_loader(bank)),
+    ):
         assert len(got) == len(ref) == 3
         for (xr, vr, yr), (xg, vg, yg) in zip(ref, got):
             assert vr == vg

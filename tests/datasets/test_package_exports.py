@@ -1,4 +1,5 @@
 """``from meid_mmaction.datasets import *`` exports what ``__all__`` names."""
+
 import meid_mmaction.datasets as datasets
 
 
@@ -7,5 +8,9 @@ def test_star_import_exports_all_names():
     exec('from meid_mmaction.datasets import *', namespace)
     missing = [n for n in datasets.__all__ if n not in namespace]
     assert not missing
-    assert {'ClassGroups', 'split_groups', 'parse_label_line',
-            'AnnotationLineError'} <= set(namespace)
+    assert {
+        'ClassGroups',
+        'split_groups',
+        'parse_label_line',
+        'AnnotationLineError',
+    } <= set(namespace)

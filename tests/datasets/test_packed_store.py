@@ -28,8 +28,9 @@ D = 6
 
 
 def _load_cli():
-    path = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'data',
-                    'pack_features.py')
+    path = osp.join(
+        osp.dirname(__file__), '..', '..', 'tools', 'data', 'pack_features.py'
+    )
     spec = importlib.util.spec_from_file_location('pack_features_cli', path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -109,8 +110,10 @@ def test_shard_size_limit(src, tmp_path):
     # a video larger than the limit gets a shard of its own
     out2 = str(tmp_path / 'tiny')
     pack_features(src_dir, out2, shard_bytes=1)
-    assert [s['rows'] for s in json.load(
-        open(osp.join(out2, INDEX_FILE)))['shards']] == lengths
+    assert [
+        s['rows']
+        for s in json.load(open(osp.join(out2, INDEX_FILE)))['shards']
+    ] == lengths
 
 
 def test_unknown_id_and_location(src, tmp_path):
@@ -118,14 +121,17 @@ def test_unknown_id_and_location(src, tmp_path):
     out = str(tmp_path / 'p')
     pack_features(src_dir, out, video_ids=['vid01', 'vid02'])
     store = PackedFeatureStore(out)
-    with pytest.raises(FileNotFoundError,
-                       match=r"video 'vid05' is not in the packed feature "
-                       r'store .*p \(.*packed_index.json lists 2 videos\)'):
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"video 'vid05' is not in the packed feature "
+        r'store .*p \(.*packed_index.json lists 2 videos\)',
+    ):
         store.open('vid05')
     n1 = len(np.load(osp.join(src_dir, 'vid01.npy')))
     n2 = len(np.load(osp.join(src_dir, 'vid02.npy')))
     assert store.location('vid02') == (
-        f'{osp.join(out, "shard_00000.npy")}[{n1}:{n1 + n2}] (video vid02)')
+        f'{osp.join(out, "shard_00000.npy")}[{n1}:{n1 + n2}] (video vid02)'
+    )
 
 
 def test_ann_file_selects_ids(src, tmp_path):
@@ -139,12 +145,15 @@ def test_ann_file_selects_ids(src, tmp_path):
     pack_features(src_dir, out, ids)
     assert PackedFeatureStore(out).video_ids == ids
     ann2.write_text('vid01 0\nmissing 3\n')
-    with pytest.raises(FileNotFoundError,
-                       match=r"video 'missing' not found: .*missing\.npy"):
-        pack_features(src_dir, str(tmp_path / 'q'),
-                      list_source_ids(src_dir, [str(ann2)]))
-    with pytest.raises(FileNotFoundError,
-                       match=r'annotation file not found: .*nope\.lst'):
+    with pytest.raises(
+        FileNotFoundError, match=r"video 'missing' not found: .*missing\.npy"
+    ):
+        pack_features(
+            src_dir, str(tmp_path / 'q'), list_source_ids(src_dir, [str(ann2)])
+        )
+    with pytest.raises(
+        FileNotFoundError, match=r'annotation file not found: .*nope\.lst'
+    ):
         list_source_ids(src_dir, [str(tmp_path / 'nope.lst')])
 
 
@@ -165,16 +174,16 @@ def test_resume_after_kill(src, tmp_path):
         f.write('{"v":"vid0')  # cut line of a crash during logging
     assert not osp.isfile(osp.join(out, INDEX_FILE))
     assert osp.isfile(osp.join(out, STATE_FILE))
-    summary = pack_features(src_dir, out, dtype='float16',
-                            shard_bytes=20 * D * 2)  # new limit: new shards
+    summary = pack_features(
+        src_dir, out, dtype='float16', shard_bytes=20 * D * 2
+    )  # new limit: new shards
     assert summary['written'] == 6 and summary['skipped'] == 4
     assert sorted(os.listdir(out)) == sorted(
-        [INDEX_FILE] + [f'shard_{i:05d}.npy' for i in range(
-            summary['shards'])])
+        [INDEX_FILE] + [f'shard_{i:05d}.npy' for i in range(summary['shards'])]
+    )
     store = PackedFeatureStore(out)
     for vid, ref in arrays.items():
-        np.testing.assert_array_equal(store.open(vid),
-                                      ref.astype(np.float16))
+        np.testing.assert_array_equal(store.open(vid), ref.astype(np.float16))
     assert verify_packed_store(out, src_dir) == []
     # rerun of a finished store: nothing to do
     assert pack_features(src_dir, out, dtype='float16')['written'] == 0
@@ -196,33 +205,52 @@ def test_resume_refuses_other_dtype_and_stray_dir(src, tmp_path):
     src_dir, _ = src
     out = str(tmp_path / 'p')
     pack_features(src_dir, out, ['vid00'])
-    with pytest.raises(ValueError,
-                       match=r"packed_index.json: the existing store has "
-                       r"dtype 'float32', this run asks for 'float16'"):
+    with pytest.raises(
+        ValueError,
+        match=r'packed_index.json: the existing store has '
+        r"dtype 'float32', this run asks for 'float16'",
+    ):
         pack_features(src_dir, out, dtype='float16')
     stray = tmp_path / 'stray'
     stray.mkdir()
     (stray / 'shard_00000.npy').write_bytes(b'x')
-    with pytest.raises(ValueError, match=r"stray: holds \['shard_00000.npy'"
-                       r'\] but neither packed_index.json'):
+    with pytest.raises(
+        ValueError,
+        match=r"stray: holds \['shard_00000.npy'"
+        r'\] but neither packed_index.json',
+    ):
         PackedStoreWriter(str(stray))
-    with pytest.raises(ValueError, match=r"dtype must be one of \('float32',"
-                       r" 'float16'\), got 'int8'"):
+    with pytest.raises(
+        ValueError,
+        match=r"dtype must be one of \('float32',"
+        r" 'float16'\), got 'int8'",
+    ):
         PackedStoreWriter(str(tmp_path / 'x'), dtype='int8')
 
 
-@pytest.mark.parametrize('bad, match', [
-    (np.zeros((2, 3, D), np.float32),
-     r'bad\.npy: features must be \[T, D\] with T, D > 0, got shape '
-     r'\(2, 3, 6\)'),
-    (np.zeros((0, D), np.float32),
-     r'bad\.npy: features must be \[T, D\] with T, D > 0, got shape '
-     r'\(0, 6\)'),
-    (np.zeros((4, D + 1), np.float32),
-     r'bad\.npy: feature dim 7 differs from 6 of .*\.npy'),
-    (np.array([['a'] * D]),
-     r'bad\.npy: features must be real numbers, got dtype <U1'),
-])
+@pytest.mark.parametrize(
+    'bad, match',
+    [
+        (
+            np.zeros((2, 3, D), np.float32),
+            r'bad\.npy: features must be \[T, D\] with T, D > 0, got shape '
+            r'\(2, 3, 6\)',
+        ),
+        (
+            np.zeros((0, D), np.float32),
+            r'bad\.npy: features must be \[T, D\] with T, D > 0, got shape '
+            r'\(0, 6\)',
+        ),
+        (
+            np.zeros((4, D + 1), np.float32),
+            r'bad\.npy: feature dim 7 differs from 6 of .*\.npy',
+        ),
+        (
+            np.array([['a'] * D]),
+            r'bad\.npy: features must be real numbers, got dtype <U1',
+        ),
+    ],
+)
 def test_header_validation_names_file(src, tmp_path, bad, match):
     src_dir, _ = src
     np.save(osp.join(src_dir, 'zz_bad.npy'), bad)
@@ -237,19 +265,22 @@ def test_value_validation_names_file(src, tmp_path):
     bad = arrays['vid05'].copy()
     bad[2, 4] = np.nan
     np.save(osp.join(src_dir, 'vid05.npy'), bad)
-    with pytest.raises(ValueError,
-                       match=r'vid05\.npy: 1 non-finite values \(first at '
-                       r'row 2, column 4: nan\)'):
+    with pytest.raises(
+        ValueError,
+        match=r'vid05\.npy: 1 non-finite values \(first at '
+        r'row 2, column 4: nan\)',
+    ):
         pack_features(src_dir, str(tmp_path / 'p'))
     big = arrays['vid05'].copy()
     big[0, 0] = 1e6
     np.save(osp.join(src_dir, 'vid05.npy'), big)
-    with pytest.raises(ValueError,
-                       match=r'vid05\.npy: values exceed the float16 range '
-                       r'\(max 65504\.0\)'):
+    with pytest.raises(
+        ValueError,
+        match=r'vid05\.npy: values exceed the float16 range '
+        r'\(max 65504\.0\)',
+    ):
         pack_features(src_dir, str(tmp_path / 'p16'), dtype='float16')
-    assert not osp.exists(osp.join(str(tmp_path / 'p16'),
-                                   'packed_index.json'))
+    assert not osp.exists(osp.join(str(tmp_path / 'p16'), 'packed_index.json'))
     # fixing the file and rerunning resumes the interrupted run (the 9 good
     # videos were written)
     np.save(osp.join(src_dir, 'vid05.npy'), arrays['vid05'])
@@ -265,8 +296,9 @@ def test_every_bad_file_is_reported(src, tmp_path, capsys):
     with pytest.raises(ValueError) as info:
         pack_features(src_dir, str(tmp_path / 'p'), ids)
     text = str(info.value)
-    assert text.startswith('3 bad source feature file(s); nothing was '
-                           'written:')
+    assert text.startswith(
+        '3 bad source feature file(s); nothing was written:'
+    )
     assert 'vid02.npy: features must be [T, D]' in text
     assert 'vid07.npy: feature dim 7 differs from 6' in text
     assert "feature file of video 'missing' not found" in text
@@ -279,13 +311,15 @@ def test_every_bad_file_is_reported(src, tmp_path, capsys):
     with pytest.raises(ValueError) as info:
         pack_features(src_dir, str(tmp_path / 'p'))
     text = str(info.value)
-    assert text.startswith('2 bad source feature file(s); the other videos '
-                           'were packed')
+    assert text.startswith(
+        '2 bad source feature file(s); the other videos were packed'
+    )
     assert 'vid02.npy: 1 non-finite values' in text
     assert 'vid07.npy: 1 non-finite values' in text
     # the tool prints the same list and exits with 1
-    assert _load_cli().main([src_dir, str(tmp_path / 'p'),
-                             '--no-progress']) == 1
+    assert (
+        _load_cli().main([src_dir, str(tmp_path / 'p'), '--no-progress']) == 1
+    )
     err = capsys.readouterr().err
     assert err.startswith('error: 2 bad source feature file(s)')
     assert 'vid02.npy' in err and 'vid07.npy' in err
@@ -296,16 +330,22 @@ def test_writer_rejects_duplicate_and_bad_id(tmp_path):
     w.append('a', np.ones((2, 3)))
     with pytest.raises(ValueError, match=r"video 'a' is already in"):
         w.append('a', np.ones((2, 3)))
-    with pytest.raises(ValueError, match=r"video id must be a non-empty "
-                       r"string without whitespace, got 'a b'"):
+    with pytest.raises(
+        ValueError,
+        match=r'video id must be a non-empty '
+        r"string without whitespace, got 'a b'",
+    ):
         w.append('a b', np.ones((2, 3)))
-    with pytest.raises(ValueError,
-                       match=r"video 'c': feature dim 4 differs from the "
-                       r'store dim 3'):
+    with pytest.raises(
+        ValueError,
+        match=r"video 'c': feature dim 4 differs from the "
+        r'store dim 3',
+    ):
         w.append('c', np.ones((2, 4)))
     w.close()
     np.testing.assert_array_equal(
-        PackedFeatureStore(str(tmp_path / 'p')).open('a'), np.ones((2, 3)))
+        PackedFeatureStore(str(tmp_path / 'p')).open('a'), np.ones((2, 3))
+    )
     with pytest.raises(ValueError, match=r'no video was written'):
         PackedStoreWriter(str(tmp_path / 'empty')).close()
 
@@ -329,7 +369,8 @@ def test_verify_detects_corruption(src, tmp_path):
     assert len(with_src) == 1 and 'values differ from' in with_src[0]
     os.remove(osp.join(out, 'shard_00000.npy'))
     assert verify_packed_store(out, check_hash=False) == [
-        f'{osp.join(out, "shard_00000.npy")}: shard file missing']
+        f'{osp.join(out, "shard_00000.npy")}: shard file missing'
+    ]
 
 
 def test_bad_index_and_shard_messages(src, tmp_path):
@@ -338,21 +379,30 @@ def test_bad_index_and_shard_messages(src, tmp_path):
     pack_features(src_dir, out)
     index_path = osp.join(out, INDEX_FILE)
     index = json.load(open(index_path))
-    index['videos']['vid00'] = [0, 0, 10 ** 6]
+    index['videos']['vid00'] = [0, 0, 10**6]
     json.dump(index, open(index_path, 'w'))
-    with pytest.raises(ValueError, match=r"packed_index.json: bad location "
-                       r"\[0, 0, 1000000\] of video 'vid00'"):
+    with pytest.raises(
+        ValueError,
+        match=r'packed_index.json: bad location '
+        r"\[0, 0, 1000000\] of video 'vid00'",
+    ):
         PackedFeatureStore(out)
     index['videos']['vid00'] = [0, 0, 1]
     index['shards'][0]['rows'] += 1
     json.dump(index, open(index_path, 'w'))
     store = PackedFeatureStore(out)
-    with pytest.raises(ValueError, match=r'shard_00000\.npy: shard has shape'
-                       r' \(\d+, 6\) dtype float32, the index expects'):
+    with pytest.raises(
+        ValueError,
+        match=r'shard_00000\.npy: shard has shape'
+        r' \(\d+, 6\) dtype float32, the index expects',
+    ):
         store.open('vid00')
     open(index_path, 'w').write('{oops')
-    with pytest.raises(ValueError, match=r'packed_index.json: not valid '
-                       'JSON'):
+    with pytest.raises(
+        ValueError,
+        match=r'packed_index.json: not valid '
+        'JSON',
+    ):
         PackedFeatureStore(out)
 
 
@@ -378,8 +428,19 @@ def test_cli_pack_and_verify(src, tmp_path, capsys):
     assert cli.parse_size('4G') == 4 << 30
     assert cli.parse_size('1.5k') == 1536
     out = str(tmp_path / 'p')
-    rc = cli.main([src_dir, out, '--dtype', 'float16', '--shard-size',
-                   '200', '--verify', '--compare-source', '--no-progress'])
+    rc = cli.main(
+        [
+            src_dir,
+            out,
+            '--dtype',
+            'float16',
+            '--shard-size',
+            '200',
+            '--verify',
+            '--compare-source',
+            '--no-progress',
+        ]
+    )
     assert rc == 0
     text = capsys.readouterr().out
     assert 'packed 10 videos (0 already there)' in text
@@ -399,6 +460,7 @@ def test_dataset_reads_same_samples(src, tmp_path):
     from mmengine.registry import init_default_scope
 
     from meid_mmaction.datasets import MultiLabelFeatureDataset
+
     init_default_scope('mmaction')
     src_dir, arrays = src
     ann = tmp_path / 'train.lst'
@@ -409,14 +471,19 @@ def test_dataset_reads_same_samples(src, tmp_path):
         dict(type='OpenFeatures'),
         dict(type='SampleFeatureFrames', clip_len=4, test_mode=True),
         dict(type='LoadFeatureFrames'),
-        dict(type='PackFeatureInputs')
+        dict(type='PackFeatureInputs'),
     ]
     inputs = {}
     for name in ('src', 'p32', 'p16'):
         ds = MultiLabelFeatureDataset(
-            ann_file=str(ann), num_classes=3, head_thr=3, tail_thr=1,
-            pipeline=pipeline, data_prefix=dict(feat=str(tmp_path / name)),
-            feat_dim=D)
+            ann_file=str(ann),
+            num_classes=3,
+            head_thr=3,
+            tail_thr=1,
+            pipeline=pipeline,
+            data_prefix=dict(feat=str(tmp_path / name)),
+            feat_dim=D,
+        )
         inputs[name] = [ds[i]['inputs'] for i in range(len(ds))]
     for a, b, c in zip(inputs['src'], inputs['p32'], inputs['p16']):
         assert a.shape == (1, 4, D) and b.dtype == c.dtype == a.dtype

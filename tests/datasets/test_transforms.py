@@ -1,4 +1,5 @@
 """Feature pipeline: open, sample, load, pack."""
+
 import re
 
 import numpy as np
@@ -42,22 +43,25 @@ def test_test_mode_every_frame():
         # floor((i + 0.5) * 3) for i < 2 with T = 6
         (6, 2, 1, [1, 4]),
     ],
-    ids=['T10-L4', 'T3-L5-repeats', 'T10-L4-2clips', 'T1', 'T6-L2'])
+    ids=['T10-L4', 'T3-L5-repeats', 'T10-L4-2clips', 'T1', 'T6-L2'],
+)
 def test_test_mode_hand_computed(total, clip_len, num_clips, expected):
     out = _sample(
-        total, clip_len=clip_len, num_clips=num_clips, test_mode=True)
+        total, clip_len=clip_len, num_clips=num_clips, test_mode=True
+    )
     assert out['frame_inds'].tolist() == expected
     assert out['num_clips'] == num_clips
 
 
-@pytest.mark.parametrize('total, clip_len, num_clips',
-                         [(150, 60, 1), (5, 16, 1), (40, 8, 3)])
+@pytest.mark.parametrize(
+    'total, clip_len, num_clips', [(150, 60, 1), (5, 16, 1), (40, 8, 3)]
+)
 def test_train_mode(total, clip_len, num_clips):
     np.random.seed(0)
     out = _sample(total, clip_len=clip_len, num_clips=num_clips)
     inds = out['frame_inds']
     assert inds.dtype == np.int64
-    assert inds.shape == (num_clips * clip_len, )
+    assert inds.shape == (num_clips * clip_len,)
     assert inds.min() >= 0 and inds.max() < total
     for clip in inds.reshape(num_clips, clip_len):
         assert (np.diff(clip) >= 0).all()
@@ -72,11 +76,16 @@ def test_train_draws_are_uniform_with_replacement(seeded):
     be 1)."""
     sampler = SampleFeatureFrames(clip_len=6)
     np.random.seed(0)
-    draws = np.stack([
-        sampler(dict(total_frames=10,
-                     sample_seed=(0, 0, i) if seeded else None))['frame_inds']
-        for i in range(3000)
-    ])
+    draws = np.stack(
+        [
+            sampler(
+                dict(
+                    total_frames=10, sample_seed=(0, 0, i) if seeded else None
+                )
+            )['frame_inds']
+            for i in range(3000)
+        ]
+    )
     assert (np.diff(draws, axis=1) >= 0).all()
     counts = np.bincount(draws.ravel(), minlength=10)
     assert chisquare(counts).pvalue > 1e-4
@@ -95,14 +104,21 @@ def test_train_mode_reproducible_and_random():
     assert not np.array_equal(b, c)
 
 
-@pytest.mark.parametrize('kwargs, message', [
-    (dict(clip_len=0), 'clip_len must be a positive int, got 0'),
-    (dict(clip_len=2.5), 'clip_len must be a positive int, got 2.5'),
-    (dict(clip_len=4, num_clips=0), 'num_clips must be a positive int, '
-     'got 0'),
-    (dict(clip_len=4, num_clips='2'), "num_clips must be a positive int, "
-     "got '2'"),
-])
+@pytest.mark.parametrize(
+    'kwargs, message',
+    [
+        (dict(clip_len=0), 'clip_len must be a positive int, got 0'),
+        (dict(clip_len=2.5), 'clip_len must be a positive int, got 2.5'),
+        (
+            dict(clip_len=4, num_clips=0),
+            'num_clips must be a positive int, got 0',
+        ),
+        (
+            dict(clip_len=4, num_clips='2'),
+            "num_clips must be a positive int, got '2'",
+        ),
+    ],
+)
 def test_sampling_bad_args(kwargs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         SampleFeatureFrames(**kwargs)
@@ -114,18 +130,22 @@ def test_sampling_no_frames():
 
 
 def test_sampling_repr():
-    assert repr(SampleFeatureFrames(8, 2, True)) == \
-        'SampleFeatureFrames(clip_len=8, num_clips=2, test_mode=True)'
+    assert (
+        repr(SampleFeatureFrames(8, 2, True))
+        == 'SampleFeatureFrames(clip_len=8, num_clips=2, test_mode=True)'
+    )
 
 
 # ------------------------------------------------------------- loading
 @pytest.fixture
 def feature_dir(tmp_path):
     rng = np.random.default_rng(0)
-    np.save(tmp_path / 'v32.npy', rng.standard_normal((12, 6),
-                                                      dtype=np.float32))
-    np.save(tmp_path / 'v16.npy',
-            rng.standard_normal((12, 6)).astype(np.float16))
+    np.save(
+        tmp_path / 'v32.npy', rng.standard_normal((12, 6), dtype=np.float32)
+    )
+    np.save(
+        tmp_path / 'v16.npy', rng.standard_normal((12, 6)).astype(np.float16)
+    )
     return tmp_path
 
 
@@ -154,7 +174,8 @@ def test_load_reads_exactly_the_rows(feature_dir, video_id):
     assert not isinstance(feats, np.memmap)
     # float16 -> float32 is exact.
     np.testing.assert_array_equal(
-        feats, array[[0, 3, 3, 11, 7]].astype(np.float32))
+        feats, array[[0, 3, 3, 11, 7]].astype(np.float32)
+    )
 
 
 @pytest.mark.parametrize('bad', [np.nan, np.inf, -np.inf])
@@ -166,11 +187,14 @@ def test_load_rejects_non_finite(tmp_path, bad):
     results['frame_inds'] = np.array([4, 0, 4])
     path = str(tmp_path / 'bad.npy')
     with pytest.raises(
-            ValueError,
-            match=re.escape(f"{path}: non-finite (NaN/inf) features in "
-                            "video 'bad' at frames [4] (find every such "
-                            'problem at once with `python '
-                            'tools/data/check_dataset.py --config')):
+        ValueError,
+        match=re.escape(
+            f'{path}: non-finite (NaN/inf) features in '
+            "video 'bad' at frames [4] (find every such "
+            'problem at once with `python '
+            'tools/data/check_dataset.py --config'
+        ),
+    ):
         LoadFeatureFrames()(results)
     # Frames that are not read are not checked.
     results['frame_inds'] = np.array([0, 5])
@@ -188,56 +212,77 @@ def test_pack_shapes_and_label():
         num_classes=5,
         video_id='v1',
         frame_inds=np.arange(6),
-        total_frames=30)
+        total_frames=30,
+    )
     out = PackFeatureInputs()(results)
     inputs = out['inputs']
     assert inputs.dtype == torch.float32
     assert inputs.shape == (2, 3, 4)
     assert torch.equal(inputs.reshape(6, 4), torch.from_numpy(feats))
     sample = out['data_samples']
-    assert torch.equal(get_gt_label(sample),
-                       torch.tensor([0., 1., 0., 0., 1.]))
+    assert torch.equal(
+        get_gt_label(sample), torch.tensor([0.0, 1.0, 0.0, 0.0, 1.0])
+    )
     assert sample.video_id == 'v1'
     assert sample.num_clips == 2 and sample.clip_len == 3
     assert sample.total_frames == 30
 
 
 def test_pack_single_clip_default():
-    out = PackFeatureInputs(meta_keys=())(dict(
-        features=np.ones((5, 2), np.float32), label=[0], num_classes=3))
+    out = PackFeatureInputs(meta_keys=())(
+        dict(features=np.ones((5, 2), np.float32), label=[0], num_classes=3)
+    )
     assert out['inputs'].shape == (1, 5, 2)
     assert out['data_samples'].metainfo == {}
-    assert get_gt_label(out['data_samples']).tolist() == [1., 0., 0.]
+    assert get_gt_label(out['data_samples']).tolist() == [1.0, 0.0, 0.0]
 
 
-@pytest.mark.parametrize('label, message', [
-    ([], "video 'v9' has an empty label"),
-    ([1, 3], "label [1, 3] of video 'v9' is outside [0, 3)"),
-    ([-1], "label [-1] of video 'v9' is outside [0, 3)"),
-])
+@pytest.mark.parametrize(
+    'label, message',
+    [
+        ([], "video 'v9' has an empty label"),
+        ([1, 3], "label [1, 3] of video 'v9' is outside [0, 3)"),
+        ([-1], "label [-1] of video 'v9' is outside [0, 3)"),
+    ],
+)
 def test_pack_bad_label(label, message):
-    results = dict(features=np.ones((2, 2), np.float32), label=label,
-                   num_classes=3, video_id='v9')
+    results = dict(
+        features=np.ones((2, 2), np.float32),
+        label=label,
+        num_classes=3,
+        video_id='v9',
+    )
     with pytest.raises(ValueError, match=re.escape(message)):
         PackFeatureInputs()(results)
 
 
 def test_full_pipeline_through_registry(feature_dir):
     from mmengine.dataset import Compose
+
     init_default_scope('mmaction')
-    pipeline = Compose([
-        dict(type='OpenFeatures'),
-        dict(type='SampleFeatureFrames', clip_len=4, test_mode=True),
-        dict(type='LoadFeatureFrames'),
-        dict(type='PackFeatureInputs'),
-    ])
-    out = pipeline(dict(video_id='v16', feature_root=str(feature_dir),
-                        feat_dim=6, label=[2], num_classes=4))
+    pipeline = Compose(
+        [
+            dict(type='OpenFeatures'),
+            dict(type='SampleFeatureFrames', clip_len=4, test_mode=True),
+            dict(type='LoadFeatureFrames'),
+            dict(type='PackFeatureInputs'),
+        ]
+    )
+    out = pipeline(
+        dict(
+            video_id='v16',
+            feature_root=str(feature_dir),
+            feat_dim=6,
+            label=[2],
+            num_classes=4,
+        )
+    )
     array = np.load(feature_dir / 'v16.npy').astype(np.float32)
     # T = 12, clip_len = 4: floor((i + 0.5) * 3) = 1, 4, 7, 10
-    assert torch.equal(out['inputs'][0],
-                       torch.from_numpy(array[[1, 4, 7, 10]]))
-    assert get_gt_label(out['data_samples']).tolist() == [0., 0., 1., 0.]
+    assert torch.equal(
+        out['inputs'][0], torch.from_numpy(array[[1, 4, 7, 10]])
+    )
+    assert get_gt_label(out['data_samples']).tolist() == [0.0, 0.0, 1.0, 0.0]
 
 
 def test_train_mode_sample_seed():
@@ -249,6 +294,6 @@ def test_train_mode_sample_seed():
     np.random.seed(5)
     b = sampler(dict(total_frames=9, sample_seed=(1, 2, 3)))['frame_inds']
     np.testing.assert_array_equal(a, b)
-    assert a.shape == (12, ) and a.min() >= 0 and a.max() < 9
+    assert a.shape == (12,) and a.min() >= 0 and a.max() < 9
     c = sampler(dict(total_frames=9, sample_seed=(1, 3, 3)))['frame_inds']
     assert not np.array_equal(a, c)

@@ -5,6 +5,7 @@ Usage: ``python _dist_ap_worker.py OUT_DIR``. Rank ``r`` records rows
 ``ROWS[r]`` of a fixed score / label matrix through the hook and writes the
 class AP it ends with to ``OUT_DIR/rank{r}.json``.
 """
+
 import json
 import os.path as osp
 import sys
@@ -20,20 +21,24 @@ def data():
     gen = torch.Generator().manual_seed(0)
     logits = torch.randn(12, 3, generator=gen)
     targets = (torch.rand(12, 3, generator=gen) < 0.5).float()
-    targets[0] = torch.tensor([1., 1., 1.])
+    targets[0] = torch.tensor([1.0, 1.0, 1.0])
     return logits, targets
 
 
 def run(rank, out_dir):
     dist.init_process_group(
-        'gloo', init_method=f'file://{osp.join(out_dir, "rendezvous")}',
-        rank=rank, world_size=2)
+        'gloo',
+        init_method=f'file://{osp.join(out_dir, "rendezvous")}',
+        rank=rank,
+        world_size=2,
+    )
     try:
         work(rank, out_dir)
     finally:
         # collect what references the group first (else gloo may abort
         # at interpreter exit)
         from meid_mmaction.utils.distributed import destroy_distributed
+
         destroy_distributed()
 
 
@@ -45,13 +50,10 @@ def work(rank, out_dir):
     from meid_mmaction.engine.hooks import FrameStackAPHook
 
     class Model(torch.nn.Module):
-
         def __init__(self):
             super().__init__()
-            self.loss_cls = MODELS.build(
-                dict(type='MultiLabelFocalLoss'))
-            self.fs = MODELS.build(dict(type='FrameStack',
-                                        num_classes=3))
+            self.loss_cls = MODELS.build(dict(type='MultiLabelFocalLoss'))
+            self.fs = MODELS.build(dict(type='FrameStack', num_classes=3))
 
     runner = type('R', (), {})()
     runner.model = Model()
@@ -66,4 +68,4 @@ def work(rank, out_dir):
 
 
 if __name__ == '__main__':
-    mp.spawn(run, args=(sys.argv[1], ), nprocs=2, join=True)
+    mp.spawn(run, args=(sys.argv[1],), nprocs=2, join=True)

@@ -1,5 +1,6 @@
 """EvalContextHook tells metrics the evaluated list and model;
 tools/test.py names the split it evaluated."""
+
 import importlib.util
 import os.path as osp
 from types import SimpleNamespace
@@ -12,7 +13,6 @@ REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 
 
 class _Metric:
-
     def __init__(self):
         self.context = None
 
@@ -26,21 +26,28 @@ def _loop(ann_file, metric, wrapped=False):
         dataset = SimpleNamespace(dataset=dataset, times=2)
     return SimpleNamespace(
         dataloader=SimpleNamespace(dataset=dataset),
-        evaluator=SimpleNamespace(metrics=[metric, object()]))
+        evaluator=SimpleNamespace(metrics=[metric, object()]),
+    )
 
 
 def _runner(epoch=0, it=0, load_from=None, val=None, test=None):
-    return SimpleNamespace(epoch=epoch, iter=it, log_dir='work/20260101',
-                           cfg=Config(dict(load_from=load_from)),
-                           val_loop=val, test_loop=test)
+    return SimpleNamespace(
+        epoch=epoch,
+        iter=it,
+        log_dir='work/20260101',
+        cfg=Config(dict(load_from=load_from)),
+        val_loop=val,
+        test_loop=test,
+    )
 
 
 def test_val_context_during_training():
     metric = _Metric()
     loop = _loop('data/x/validate.lst', metric, wrapped=True)
     EvalContextHook().before_val_epoch(_runner(epoch=3, it=90, val=loop))
-    assert metric.context == dict(split='validate', tag='epoch_3',
-                                  out_dir='work/20260101')
+    assert metric.context == dict(
+        split='validate', tag='epoch_3', out_dir='work/20260101'
+    )
     EvalContextHook().before_val_epoch(_runner(epoch=0, it=500, val=loop))
     assert metric.context['tag'] == 'iter_500'
 
@@ -50,9 +57,11 @@ def test_test_context_names_checkpoint_and_list():
     # the test loop reading the validation list is named after that list
     loop = _loop('data/x/val.lst', metric)
     EvalContextHook().before_test_epoch(
-        _runner(load_from='work/epoch_24.pth', test=loop))
-    assert metric.context == dict(split='val', tag='epoch_24',
-                                  out_dir='work/20260101')
+        _runner(load_from='work/epoch_24.pth', test=loop)
+    )
+    assert metric.context == dict(
+        split='val', tag='epoch_24', out_dir='work/20260101'
+    )
     # a dataset without a list: the loop's name
     loop = _loop(None, metric)
     EvalContextHook().before_test_epoch(_runner(test=loop))
@@ -62,7 +71,8 @@ def test_test_context_names_checkpoint_and_list():
 
 def _test_tool():
     spec = importlib.util.spec_from_file_location(
-        'test_tool', osp.join(REPO, 'tools', 'test.py'))
+        'test_tool', osp.join(REPO, 'tools', 'test.py')
+    )
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -71,16 +81,21 @@ def _test_tool():
 def test_test_tool_says_which_split_it_evaluated():
     tool = _test_tool()
     ds = dict(data_root='data/x', ann_file='val.lst')
-    cfg = Config(dict(
-        train_dataloader=dict(dataset=dict(ds, ann_file='train.lst')),
-        val_dataloader=dict(dataset=ds),
-        test_dataloader=dict(dataset=dict(ds, ann_file='test.lst'))))
+    cfg = Config(
+        dict(
+            train_dataloader=dict(dataset=dict(ds, ann_file='train.lst')),
+            val_dataloader=dict(dataset=ds),
+            test_dataloader=dict(dataset=dict(ds, ann_file='test.lst')),
+        )
+    )
     runner = _runner(test=_loop('data/x/test.lst', _Metric()))
     assert tool.describe_split(cfg, runner) == 'test split (data/x/test.lst)'
     runner = _runner(test=_loop('data/x/val.lst', _Metric()))
     assert tool.describe_split(cfg, runner) == (
         'val split (data/x/val.lst) -- the same list as val_dataloader: '
-        'these are validation results, not test results')
+        'these are validation results, not test results'
+    )
     cfg.val_dataloader.dataset = dict(type='RepeatDataset', dataset=ds)
     assert 'the same list as val_dataloader' in tool.describe_split(
-        cfg, runner)
+        cfg, runner
+    )

@@ -1,4 +1,5 @@
 """Frame draws seeded by (seed, epoch, sample index)."""
+
 from types import SimpleNamespace
 
 import numpy as np
@@ -17,8 +18,10 @@ def dataset(tmp_path):
     (tmp_path / 'feats').mkdir()
     lines = []
     for i in range(4):
-        np.save(tmp_path / 'feats' / f'v{i}.npy',
-                np.arange(30 * 2, dtype=np.float32).reshape(30, 2))
+        np.save(
+            tmp_path / 'feats' / f'v{i}.npy',
+            np.arange(30 * 2, dtype=np.float32).reshape(30, 2),
+        )
         lines.append(f'v{i} {i % 2}')
     (tmp_path / 'train.lst').write_text('\n'.join(lines) + '\n')
     return MultiLabelFeatureDataset(
@@ -30,7 +33,8 @@ def dataset(tmp_path):
         pipeline=[
             dict(type='OpenFeatures'),
             dict(type='SampleFeatureFrames', clip_len=8),
-        ])
+        ],
+    )
 
 
 def test_seeded_draw_ignores_the_global_random_state():
@@ -57,26 +61,25 @@ def test_dataset_set_frame_seed(dataset):
 
 def _runner(dataset, persistent, num_workers, epoch=3, seed=11):
     loader = SimpleNamespace(
-        dataset=dataset, persistent_workers=persistent,
-        num_workers=num_workers)
+        dataset=dataset, persistent_workers=persistent, num_workers=num_workers
+    )
     return SimpleNamespace(
-        train_loop=SimpleNamespace(dataloader=loader), seed=seed,
-        epoch=epoch)
+        train_loop=SimpleNamespace(dataloader=loader), seed=seed, epoch=epoch
+    )
 
 
 def test_hook_sets_epoch(dataset):
     hook = FrameSamplingSeedHook()
-    hook.before_train_epoch(_runner(dataset, persistent=False,
-                                    num_workers=2))
+    hook.before_train_epoch(_runner(dataset, persistent=False, num_workers=2))
     assert dataset[1]['sample_seed'] == (11, 3, 1)
 
 
 def test_hook_skips_persistent_workers(dataset):
     import logging
+
     records = []
 
     class Capture(logging.Handler):
-
         def emit(self, record):
             records.append((record.levelno, record.getMessage()))
 
@@ -87,12 +90,16 @@ def test_hook_skips_persistent_workers(dataset):
         hook = FrameSamplingSeedHook()
         for _ in range(3):
             hook.before_train_epoch(
-                _runner(dataset, persistent=True, num_workers=2))
+                _runner(dataset, persistent=True, num_workers=2)
+            )
     finally:
         logger.removeHandler(handler)
     assert 'sample_seed' not in dataset[1]
-    warnings = [m for level, m in records
-                if level == logging.WARNING and 'persistent workers' in m]
+    warnings = [
+        m
+        for level, m in records
+        if level == logging.WARNING and 'persistent workers' in m
+    ]
     assert len(warnings) == 1  # said once, not every epoch
     assert 'set persistent_workers=False' in warnings[0]
     # persistent but no workers: the main process sees every epoch
@@ -102,8 +109,7 @@ def test_hook_skips_persistent_workers(dataset):
 
 def test_hook_ignores_datasets_without_set_frame_seed():
     hook = FrameSamplingSeedHook()
-    hook.before_train_epoch(_runner(object(), persistent=False,
-                                    num_workers=0))
+    hook.before_train_epoch(_runner(object(), persistent=False, num_workers=0))
 
 
 @pytest.mark.parametrize('workers', [1, 2])
@@ -114,9 +120,13 @@ def test_draws_do_not_depend_on_dataloader_workers(dataset, workers):
 
     def draws(num_workers):
         dataset.set_frame_seed(7, 2)
-        loader = DataLoader(dataset, batch_size=1, num_workers=num_workers,
-                            collate_fn=lambda b: b[0]['frame_inds'],
-                            timeout=120 if num_workers else 0)
+        loader = DataLoader(
+            dataset,
+            batch_size=1,
+            num_workers=num_workers,
+            collate_fn=lambda b: b[0]['frame_inds'],
+            timeout=120 if num_workers else 0,
+        )
         return [inds.tolist() for inds in loader]
 
     main_process = draws(0)

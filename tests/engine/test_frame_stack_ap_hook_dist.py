@@ -1,4 +1,5 @@
 """FrameStackAPHook gathers every rank's training rows (2 gloo ranks)."""
+
 import json
 import os
 import os.path as osp
@@ -16,9 +17,12 @@ REPO = osp.dirname(osp.dirname(HERE))
 def test_ap_is_measured_on_all_ranks_rows(tmp_path):
     env = dict(os.environ, PYTHONPATH=REPO)
     proc = subprocess.run(
-        [sys.executable, osp.join(HERE, '_dist_ap_worker.py'),
-         str(tmp_path)], env=env, capture_output=True, text=True,
-        timeout=240)
+        [sys.executable, osp.join(HERE, '_dist_ap_worker.py'), str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     sys.path.insert(0, HERE)
     try:
@@ -27,8 +31,9 @@ def test_ap_is_measured_on_all_ranks_rows(tmp_path):
         sys.path.remove(HERE)
     logits, targets = worker.data()
     scores = torch.sigmoid(logits).half().float().numpy()
-    expected = [average_precision_score(targets[:, c], scores[:, c])
-                for c in range(3)]
+    expected = [
+        average_precision_score(targets[:, c], scores[:, c]) for c in range(3)
+    ]
     for rank in range(2):
         with open(tmp_path / f'rank{rank}.json') as f:
             np.testing.assert_allclose(json.load(f), expected, rtol=1e-6)

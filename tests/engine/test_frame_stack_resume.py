@@ -1,5 +1,6 @@
 """FrameStack through ``tools/train.py``: the training AP reaches the
 augmentation, is saved in checkpoints, and ``--resume`` is exact."""
+
 import os
 import os.path as osp
 import subprocess
@@ -10,39 +11,74 @@ import torch
 from meid_mmaction.datasets.tools.synthetic import generate_synthetic_lt
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-TINY = dict(num_classes=6, max_count=40, min_count=2, val_max_count=4,
-            test_max_count=4, eval_min_count=2, feat_dim=8, min_frames=6,
-            max_frames=10, min_seg_frames=2, family_size=2, head_thr=20,
-            tail_thr=5, chunk_size=32, min_imbalance_ratio=10.0)
+TINY = dict(
+    num_classes=6,
+    max_count=40,
+    min_count=2,
+    val_max_count=4,
+    test_max_count=4,
+    eval_min_count=2,
+    feat_dim=8,
+    min_frames=6,
+    max_frames=10,
+    min_seg_frames=2,
+    family_size=2,
+    head_thr=20,
+    tail_thr=5,
+    chunk_size=32,
+    min_imbalance_ratio=10.0,
+)
 
 
 def _train(args, work_dir, root):
-    opts = [f'data_root={root}', 'num_classes=6', 'feat_dim=8',
-            'head_thr=20', 'tail_thr=5']
+    opts = [
+        f'data_root={root}',
+        'num_classes=6',
+        'feat_dim=8',
+        'head_thr=20',
+        'tail_thr=5',
+    ]
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         opts += [f'{key}.num_workers=0', f'{key}.persistent_workers=False']
     opts += [
-        'model.cls_head.num_classes=6', 'model.cls_head.in_channels=8',
+        'model.cls_head.num_classes=6',
+        'model.cls_head.in_channels=8',
         # dropout draws from torch's global RNG, which mmengine does not
         # restore on resume; without it the resume is bit-exact
         'model.cls_head.dropout_ratio=0.0',
         'model.data_preprocessor.blending.num_classes=6',
-        'train_dataloader.batch_size=8', 'train_cfg.val_interval=10'
+        'train_dataloader.batch_size=8',
+        'train_cfg.val_interval=10',
     ]
-    config = osp.join(REPO, 'configs', 'baselines',
-                      'framestack_nonlinear_synthetic.py')
+    config = osp.join(
+        REPO, 'configs', 'baselines', 'framestack_nonlinear_synthetic.py'
+    )
     env = dict(os.environ, PYTHONPATH=REPO)
     proc = subprocess.run(
-        [sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
-         *args, '--cfg-options', *opts],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            'tools/train.py',
+            config,
+            '--work-dir',
+            work_dir,
+            *args,
+            '--cfg-options',
+            *opts,
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout + proc.stderr
 
 
 def _state(path):
-    return torch.load(path, map_location='cpu',
-                      weights_only=False)['state_dict']
+    return torch.load(path, map_location='cpu', weights_only=False)[
+        'state_dict'
+    ]
 
 
 def test_framestack_resume_is_exact(tmp_path):
@@ -53,7 +89,7 @@ def test_framestack_resume_is_exact(tmp_path):
     key = 'data_preprocessor.blending.class_ap'
     ap1 = _state(osp.join(full, 'epoch_1.pth'))[key]
     ap3 = _state(osp.join(full, 'epoch_3.pth'))[key]
-    assert ap1.shape == (6, ) and bool((ap1 > 0).any())
+    assert ap1.shape == (6,) and bool((ap1 > 0).any())
     assert not torch.equal(ap1, ap3)
     resumed = str(tmp_path / 'resumed')
     out = _train(['--resume', osp.join(full, 'epoch_1.pth')], resumed, root)

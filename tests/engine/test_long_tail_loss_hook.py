@@ -1,5 +1,6 @@
 """LongTailLossHook: counts from the training metainfo, DRW epochs, resume,
 and label-masked resampling, through mmengine's Runner (tiny, CPU)."""
+
 import copy
 import os
 import os.path as osp
@@ -39,10 +40,12 @@ class Recorder(Hook):
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         loss = runner.model.cls_head.loss_cls
-        drawn = [ds.metainfo.get('drawn_class')
-                 for ds in data_batch['data_samples']]
-        self.rows.append((runner.epoch, getattr(loss, 'drw_active', None),
-                          drawn))
+        drawn = [
+            ds.metainfo.get('drawn_class') for ds in data_batch['data_samples']
+        ]
+        self.rows.append(
+            (runner.epoch, getattr(loss, 'drw_active', None), drawn)
+        )
 
 
 def make_cfg(root, work_dir, loss, sampler=None, max_epochs=3):
@@ -54,9 +57,15 @@ def make_cfg(root, work_dir, loss, sampler=None, max_epochs=3):
             type='FeatureRecognizer',
             # no dropout: mmengine does not restore torch's global RNG on
             # resume, so only a dropout-free model resumes bit-exactly
-            cls_head=dict(type='NonlinearClsHead', num_classes=C,
-                          in_channels=D, dropout_ratio=0.0, loss_cls=loss),
-            data_preprocessor=dict(type='ActionDataPreprocessor')),
+            cls_head=dict(
+                type='NonlinearClsHead',
+                num_classes=C,
+                in_channels=D,
+                dropout_ratio=0.0,
+                loss_cls=loss,
+            ),
+            data_preprocessor=dict(type='ActionDataPreprocessor'),
+        ),
         train_dataloader=dict(
             batch_size=3,
             num_workers=0,
@@ -64,22 +73,28 @@ def make_cfg(root, work_dir, loss, sampler=None, max_epochs=3):
             dataset=dict(
                 type='MultiLabelFeatureDataset',
                 ann_file=osp.join(root, 'train.lst'),
-                num_classes=C, head_thr=4, tail_thr=2,
+                num_classes=C,
+                head_thr=4,
+                tail_thr=2,
                 data_prefix=dict(feat=osp.join(root, 'feats')),
                 pipeline=[
                     dict(type='OpenFeatures'),
                     dict(type='SampleFeatureFrames', clip_len=3),
                     dict(type='LoadFeatureFrames'),
-                    dict(type='PackFeatureInputs')
-                ])),
+                    dict(type='PackFeatureInputs'),
+                ],
+            ),
+        ),
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
         optim_wrapper=dict(optimizer=dict(type='Adam', lr=1e-2)),
-        custom_hooks=[dict(type='FrameSamplingSeedHook'),
-                      dict(type='LongTailLossHook')],
-        default_hooks=dict(checkpoint=dict(type='CheckpointHook',
-                                           interval=1)),
+        custom_hooks=[
+            dict(type='FrameSamplingSeedHook'),
+            dict(type='LongTailLossHook'),
+        ],
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1)),
         randomness=dict(seed=0),
-        log_level='WARNING')
+        log_level='WARNING',
+    )
 
 
 def run(cfg, resume_from=None):
@@ -101,13 +116,18 @@ def root(tmp_path_factory):
 
 
 def test_counts_reach_the_loss_from_the_training_metainfo(root, tmp_path):
-    cfg = make_cfg(root, str(tmp_path), dict(type='ClassBalancedLoss'),
-                   max_epochs=1)
+    cfg = make_cfg(
+        root, str(tmp_path), dict(type='ClassBalancedLoss'), max_epochs=1
+    )
     runner, _ = run(cfg)
     assert runner.model.cls_head.loss_cls.class_counts.tolist() == [6, 3, 2]
     # constructor counts win over the metainfo
-    cfg = make_cfg(root, str(tmp_path),
-                   dict(type='EQLLoss', class_counts=[9, 9, 1]), max_epochs=1)
+    cfg = make_cfg(
+        root,
+        str(tmp_path),
+        dict(type='EQLLoss', class_counts=[9, 9, 1]),
+        max_epochs=1,
+    )
     runner, _ = run(cfg)
     assert runner.model.cls_head.loss_cls.class_counts.tolist() == [9, 9, 1]
 
@@ -116,8 +136,9 @@ def test_drw_switch_and_resume_across_it(root, tmp_path):
     loss = dict(type='LDAMLoss', drw_epoch=2)
     cfg = make_cfg(root, str(tmp_path / 'full'), loss, max_epochs=3)
     full, rec = run(cfg)
-    assert [(e, a) for e, a, _ in rec.rows] == \
-        [(0, False)] * 3 + [(1, False)] * 3 + [(2, True)] * 3
+    assert [(e, a) for e, a, _ in rec.rows] == [(0, False)] * 3 + [
+        (1, False)
+    ] * 3 + [(2, True)] * 3
     # resume from the checkpoint after epoch 1 (before the switch): epoch 2
     # switches on, and training continues exactly
     ckpt = osp.join(str(tmp_path / 'full'), 'epoch_2.pth')
@@ -128,13 +149,17 @@ def test_drw_switch_and_resume_across_it(root, tmp_path):
         torch.testing.assert_close(resumed.model.state_dict()[key], value)
 
 
-@pytest.mark.parametrize('sampler', ['ClassBalancedSampler',
-                                     'SquareRootSampler'])
+@pytest.mark.parametrize(
+    'sampler', ['ClassBalancedSampler', 'SquareRootSampler']
+)
 def test_label_masked_resampling_end_to_end(root, tmp_path, sampler):
-    cfg = make_cfg(root, str(tmp_path),
-                   dict(type='MultiLabelFocalLoss', reduction='batch_sum'),
-                   sampler=dict(type=sampler, label_mask=True),
-                   max_epochs=2)
+    cfg = make_cfg(
+        root,
+        str(tmp_path),
+        dict(type='MultiLabelFocalLoss', reduction='batch_sum'),
+        sampler=dict(type=sampler, label_mask=True),
+        max_epochs=2,
+    )
     _, rec = run(cfg)
     drawn = [c for _, _, cs in rec.rows for c in cs]
     assert len(drawn) == 2 * len(TRAIN)
@@ -145,39 +170,57 @@ def test_missing_metainfo_is_reported(root, tmp_path):
     from meid_mmaction.engine.hooks import LongTailLossHook
 
     class FakeDataset:
-        metainfo = dict(classes=('a', 'b', 'c'),
-                        class_groups=dict(head=[0], medium=[1], tail=[2]))
+        metainfo = dict(
+            classes=('a', 'b', 'c'),
+            class_groups=dict(head=[0], medium=[1], tail=[2]),
+        )
 
     class FakeRunner:
         model = torch.nn.Sequential(
-            meid_mmaction.models.losses.ClassBalancedLoss())
+            meid_mmaction.models.losses.ClassBalancedLoss()
+        )
         train_dataloader = type('L', (), dict(dataset=FakeDataset()))()
 
-    with pytest.raises(ValueError, match="FakeDataset publishes no "
-                       "metainfo\\['class_counts'\\], which "
-                       "\\['ClassBalancedLoss'\\] need"):
+    with pytest.raises(
+        ValueError,
+        match='FakeDataset publishes no '
+        "metainfo\\['class_counts'\\], which "
+        "\\['ClassBalancedLoss'\\] need",
+    ):
         LongTailLossHook().before_train(FakeRunner())
     FakeDataset.metainfo = dict(classes=('a', 'b', 'c'))
     FakeRunner.model = torch.nn.Sequential(
-        meid_mmaction.models.losses.EQLLoss(class_counts=[3, 2, 1]))
-    with pytest.raises(ValueError, match="FakeDataset publishes no "
-                       "metainfo\\['class_groups'\\], which "
-                       "\\['EQLLoss'\\] need"):
+        meid_mmaction.models.losses.EQLLoss(class_counts=[3, 2, 1])
+    )
+    with pytest.raises(
+        ValueError,
+        match='FakeDataset publishes no '
+        "metainfo\\['class_groups'\\], which "
+        "\\['EQLLoss'\\] need",
+    ):
         LongTailLossHook().before_train(FakeRunner())
 
 
 def test_meid_stage2_label_mask_by_config(root, tmp_path):
     cfg = make_cfg(root, str(tmp_path), dict(type='MultiLabelFocalLoss'))
     cfg['model']['cls_head'] = dict(
-        type='MEIDHead', num_classes=C, in_channels=D, hidden_channels=8,
-        loss_distill=dict(type='HeadTailDistillLoss', neck_channels=4))
+        type='MEIDHead',
+        num_classes=C,
+        in_channels=D,
+        hidden_channels=8,
+        loss_distill=dict(type='HeadTailDistillLoss', neck_channels=4),
+    )
     cfg['train_cfg'] = dict(
         type='TwoStageTrainLoop',
         stage1=dict(max_epochs=1, milestones=[]),
-        stage2=dict(max_epochs=1, lr=1e-3, milestones=[],
-                    sampler=dict(type='ClassBalancedSampler',
-                                 label_mask=True)),
-        val_interval=100)
+        stage2=dict(
+            max_epochs=1,
+            lr=1e-3,
+            milestones=[],
+            sampler=dict(type='ClassBalancedSampler', label_mask=True),
+        ),
+        val_interval=100,
+    )
     cfg['param_scheduler'] = []
     _, rec = run(cfg)
     stage1 = [c for e, _, cs in rec.rows if e == 0 for c in cs]

@@ -1,5 +1,6 @@
 """StageCheckpointHook: best overall, best per stage, last; find_checkpoint
 and tools/test.py's checkpoint names."""
+
 import copy
 import os
 import os.path as osp
@@ -35,13 +36,21 @@ class ScriptedMAP(BaseMetric):
 
 
 def _cfg(root, work_dir, **hook):
-    cfg = make_cfg(root, work_dir, val_interval=1,
-                   stage1=dict(max_epochs=1, milestones=[]),
-                   stage2=dict(max_epochs=2, lr=1e-3, milestones=[]))
+    cfg = make_cfg(
+        root,
+        work_dir,
+        val_interval=1,
+        stage1=dict(max_epochs=1, milestones=[]),
+        stage2=dict(max_epochs=2, lr=1e-3, milestones=[]),
+    )
     cfg['val_evaluator'] = dict(type='ScriptedMAP')
     cfg['default_hooks']['checkpoint'] = dict(
-        type='StageCheckpointHook', interval=1, save_best='auto',
-        max_keep_ckpts=1, **hook)
+        type='StageCheckpointHook',
+        interval=1,
+        save_best='auto',
+        max_keep_ckpts=1,
+        **hook,
+    )
     cfg['log_level'] = 'INFO'
     return cfg
 
@@ -62,15 +71,20 @@ def test_best_overall_per_stage_and_last(tmp_path, capsys):
         'best_scripted_mAP_stage2_epoch_3.pth',
     ]
     assert find_checkpoint(work_dir, 'best') == osp.join(
-        work_dir, 'best_scripted_mAP_epoch_1.pth')
+        work_dir, 'best_scripted_mAP_epoch_1.pth'
+    )
     assert find_checkpoint(work_dir, 'best_stage1').endswith(
-        'stage1_epoch_1.pth')
+        'stage1_epoch_1.pth'
+    )
     assert find_checkpoint(work_dir, 'best_stage2').endswith(
-        'stage2_epoch_3.pth')
+        'stage2_epoch_3.pth'
+    )
     assert find_checkpoint(work_dir, 'last') == osp.join(
-        work_dir, 'epoch_3.pth')
+        work_dir, 'epoch_3.pth'
+    )
     assert resolve_checkpoint('best_stage2', work_dir).endswith(
-        'stage2_epoch_3.pth')
+        'stage2_epoch_3.pth'
+    )
     hub = runner.message_hub
     assert hub.get_info('best_stage') == 1
     assert hub.get_info('best_score_stage2') == 0.65
@@ -83,19 +97,25 @@ def test_best_overall_per_stage_and_last(tmp_path, capsys):
 
     # the epoch checkpoint carries the per-stage bests (for --resume)
     import torch
+
     ckpt = torch.load(osp.join(work_dir, 'epoch_3.pth'), weights_only=False)
     info = ckpt['message_hub']['runtime_info']
     assert info['best_ckpt_stage2'].endswith('stage2_epoch_3.pth')
     assert info['best_score_stage1'] == 0.7
 
-    with pytest.raises(ValueError, match=r"checkpoint 'best_stage3': "
-                       'expected a file or one of'):
+    with pytest.raises(
+        ValueError,
+        match=r"checkpoint 'best_stage3': "
+        'expected a file or one of',
+    ):
         find_checkpoint(work_dir, 'best_stage3')
-    with pytest.raises(FileNotFoundError, match='checkpoint not found: '
-                       'nope.pth'):
+    with pytest.raises(
+        FileNotFoundError, match='checkpoint not found: nope.pth'
+    ):
         resolve_checkpoint('nope.pth', work_dir)
-    with pytest.raises(FileNotFoundError, match='checkpoint best: expected '
-                       'one match'):
+    with pytest.raises(
+        FileNotFoundError, match='checkpoint best: expected one match'
+    ):
         find_checkpoint(str(tmp_path), 'best')
 
 

@@ -1,4 +1,5 @@
 """TwoStageTrainLoop on tiny feature files (seconds, CPU)."""
+
 import copy
 import logging
 import os
@@ -18,8 +19,19 @@ import meid_mmaction  # noqa: F401
 
 C, D, FRAMES = 4, 6, 5
 # class counts 8 / 5 / 3 / 2 -> head {0, 1} (> 4), medium {2}, tail {3}
-TRAIN = [[0], [0, 1], [0], [0, 2], [0, 1], [0], [0, 3], [0, 1], [1, 2],
-         [1], [2, 3]]
+TRAIN = [
+    [0],
+    [0, 1],
+    [0],
+    [0, 2],
+    [0, 1],
+    [0],
+    [0, 3],
+    [0, 1],
+    [1, 2],
+    [1],
+    [2, 3],
+]
 EXPERT1 = ('cls_head.expert1.', 'cls_head.distill1.')
 
 
@@ -56,8 +68,9 @@ def dataset_cfg(root, test_mode=False):
             dict(type='OpenFeatures'),
             dict(type='SampleFeatureFrames', clip_len=4, test_mode=test_mode),
             dict(type='LoadFeatureFrames'),
-            dict(type='PackFeatureInputs')
-        ])
+            dict(type='PackFeatureInputs'),
+        ],
+    )
 
 
 class Recorder(Hook):
@@ -69,7 +82,8 @@ class Recorder(Hook):
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         if batch_idx == 0:
             self.lrs.append(
-                runner.optim_wrapper.optimizer.param_groups[0]['lr'])
+                runner.optim_wrapper.optimizer.param_groups[0]['lr']
+            )
 
     def after_val_epoch(self, runner, metrics=None):
         self.val_stages.append(runner.model.cls_head.stage)
@@ -79,9 +93,14 @@ def make_cfg(root, work_dir, **train_cfg):
     loop = dict(
         type='TwoStageTrainLoop',
         stage1=dict(max_epochs=2, milestones=[1]),
-        stage2=dict(max_epochs=2, lr=1e-3, milestones=[1],
-                    sampler=dict(type='ClassBalancedSampler')),
-        val_interval=100)
+        stage2=dict(
+            max_epochs=2,
+            lr=1e-3,
+            milestones=[1],
+            sampler=dict(type='ClassBalancedSampler'),
+        ),
+        val_interval=100,
+    )
     loop.update(train_cfg)
     return dict(
         default_scope='mmaction',
@@ -94,32 +113,37 @@ def make_cfg(root, work_dir, **train_cfg):
                 num_classes=C,
                 in_channels=D,
                 hidden_channels=8,
-                loss_distill=dict(type='HeadTailDistillLoss',
-                                  neck_channels=4)),
-            data_preprocessor=dict(type='ActionDataPreprocessor')),
+                loss_distill=dict(type='HeadTailDistillLoss', neck_channels=4),
+            ),
+            data_preprocessor=dict(type='ActionDataPreprocessor'),
+        ),
         train_dataloader=dict(
             batch_size=4,
             num_workers=0,
             sampler=dict(type='DefaultSampler', shuffle=True),
-            dataset=dataset_cfg(root)),
+            dataset=dataset_cfg(root),
+        ),
         val_dataloader=dict(
             batch_size=4,
             num_workers=0,
             sampler=dict(type='DefaultSampler', shuffle=False),
-            dataset=dataset_cfg(root, test_mode=True)),
-        val_evaluator=dict(type='LongTailMAP', topk=(1, )),
+            dataset=dataset_cfg(root, test_mode=True),
+        ),
+        val_evaluator=dict(type='LongTailMAP', topk=(1,)),
         val_cfg=dict(type='ValLoop'),
         train_cfg=loop,
         optim_wrapper=dict(
-            optimizer=dict(type='Adam', lr=1e-2),
-            clip_grad=dict(max_norm=20)),
+            optimizer=dict(type='Adam', lr=1e-2), clip_grad=dict(max_norm=20)
+        ),
         param_scheduler=[],
         custom_hooks=[dict(type='FrameSamplingSeedHook')],
         default_hooks=dict(
             checkpoint=dict(type='CheckpointHook', interval=1),
-            logger=dict(type='LoggerHook', interval=1)),
+            logger=dict(type='LoggerHook', interval=1),
+        ),
         randomness=dict(seed=0),
-        log_level='WARNING')
+        log_level='WARNING',
+    )
 
 
 def run(cfg, hook=None):
@@ -186,13 +210,12 @@ def test_resume_matches_uninterrupted(full_run, tmp_path, epoch):
 
 def test_stage2_alone_from_stage1_checkpoint(full_run, tmp_path):
     root, work, _, _ = full_run
-    cfg = make_cfg(root, str(tmp_path), stages=(2, ))
+    cfg = make_cfg(root, str(tmp_path), stages=(2,))
     cfg.update(load_from=osp.join(work, 'epoch_2.pth'))
     rec = Recorder()
     logger_msgs = []
 
     class Capture(logging.Handler):
-
         def emit(self, record):
             logger_msgs.append(record.getMessage())
 
@@ -222,14 +245,22 @@ def test_loop_config_errors(full_run, tmp_path):
     bad = [
         (dict(stages=(2, 1)), r'stages=\(2, 1\) is not supported'),
         (dict(stage1=dict(epochs=3)), r"stage1 has unknown keys \['epochs'\]"),
-        (dict(stage2=dict(max_epochs=0)), 'stage2 max_epochs must be a '
-         'positive int, got 0'),
-        (dict(stage2=dict(max_epochs=2, milestones=[3, 1])),
-         r'milestones must be increasing positive ints, got \[3, 1\]'),
-        (dict(stage1=dict(max_epochs=2, lr=-1.)),
-         'stage1 lr must be > 0 or None'),
-        (dict(stage1=dict(lr=1e-3)), 'stage1 max_epochs must be a '
-         'positive int, got None'),
+        (
+            dict(stage2=dict(max_epochs=0)),
+            'stage2 max_epochs must be a positive int, got 0',
+        ),
+        (
+            dict(stage2=dict(max_epochs=2, milestones=[3, 1])),
+            r'milestones must be increasing positive ints, got \[3, 1\]',
+        ),
+        (
+            dict(stage1=dict(max_epochs=2, lr=-1.0)),
+            'stage1 lr must be > 0 or None',
+        ),
+        (
+            dict(stage1=dict(lr=1e-3)),
+            'stage1 max_epochs must be a positive int, got None',
+        ),
     ]
     for train_cfg, match in bad:
         cfg = make_cfg(root, str(tmp_path), **train_cfg)
@@ -245,9 +276,13 @@ def test_loop_runtime_errors(full_run, tmp_path):
         Runner.from_cfg(cfg).train()
     cfg = make_cfg(root, str(tmp_path))
     cfg['model']['cls_head'] = dict(
-        type='NonlinearClsHead', num_classes=C, in_channels=D)
-    with pytest.raises(ValueError, match='needs a model with a two-stage '
-                       'head .* FeatureRecognizer has none'):
+        type='NonlinearClsHead', num_classes=C, in_channels=D
+    )
+    with pytest.raises(
+        ValueError,
+        match='needs a model with a two-stage '
+        'head .* FeatureRecognizer has none',
+    ):
         Runner.from_cfg(cfg).train()
 
 
@@ -263,30 +298,42 @@ def _gloo_threads():
 def _ddp_worker(rank, root, work):
     """One of 2 gloo ranks: a 1 + 1 epoch run under DDP."""
     from meid_mmaction.utils.distributed import destroy_distributed
+
     os.environ.update(LOCAL_RANK=str(rank), RANK=str(rank), WORLD_SIZE='2')
     torch.set_num_threads(1)
     # mmengine's 'pytorch' launcher would call torch.cuda.set_device
     # a file rendezvous: no TCP port that another process could take
     torch.distributed.init_process_group(
-        'gloo', init_method=f'file://{osp.join(work, "rendezvous")}',
-        rank=rank, world_size=2)
+        'gloo',
+        init_method=f'file://{osp.join(work, "rendezvous")}',
+        rank=rank,
+        world_size=2,
+    )
     try:
-        cfg = make_cfg(root, work,
-                       stage1=dict(max_epochs=1, milestones=[]),
-                       stage2=dict(max_epochs=1, milestones=[]))
+        cfg = make_cfg(
+            root,
+            work,
+            stage1=dict(max_epochs=1, milestones=[]),
+            stage2=dict(max_epochs=1, milestones=[]),
+        )
         cfg.update(
             launcher='pytorch',
             experiment_name='ddp',
             # keep the start method of this spawned process (no workers)
-            env_cfg=dict(dist_cfg=dict(backend='gloo'),
-                         mp_cfg=dict(mp_start_method='spawn')),
+            env_cfg=dict(
+                dist_cfg=dict(backend='gloo'),
+                mp_cfg=dict(mp_start_method='spawn'),
+            ),
             model_wrapper_cfg=dict(
                 type='MMDistributedDataParallel',
                 find_unused_parameters=True,
-                device_ids=None))
+                device_ids=None,
+            ),
+        )
         runner = run(cfg)
-        torch.save(runner.model.module.state_dict(),
-                   osp.join(work, f'rank{rank}.pth'))
+        torch.save(
+            runner.model.module.state_dict(), osp.join(work, f'rank{rank}.pth')
+        )
         del runner
     finally:
         # The finished runner (in reference cycles) holds the DDP model,
@@ -323,27 +370,37 @@ class KeepGradsOptimWrapper(OptimWrapper):
         self.optimizer.zero_grad(set_to_none=False)
 
 
-@pytest.mark.parametrize('optimizer', [
-    dict(type='Adam', lr=1e-2),
-    dict(type='SGD', lr=1e-2, momentum=0.9, weight_decay=0.1),
-    dict(type='AdamW', lr=1e-2, weight_decay=0.1),
-])
+@pytest.mark.parametrize(
+    'optimizer',
+    [
+        dict(type='Adam', lr=1e-2),
+        dict(type='SGD', lr=1e-2, momentum=0.9, weight_decay=0.1),
+        dict(type='AdamW', lr=1e-2, weight_decay=0.1),
+    ],
+)
 def test_stage2_frozen_expert1_never_moves(full_run, tmp_path, optimizer):
     # With zero_grad(set_to_none=False), stage 1's gradients would survive
     # as zero tensors: Adam's moments, SGD's momentum and weight decay
     # would still move expert 1 in stage 2 unless the loop drops them.
     root = full_run[0]
     cfg = make_cfg(root, str(tmp_path))
-    cfg['optim_wrapper'] = dict(type='KeepGradsOptimWrapper',
-                                optimizer=optimizer)
+    cfg['optim_wrapper'] = dict(
+        type='KeepGradsOptimWrapper', optimizer=optimizer
+    )
     runner = run(cfg)
     end1 = weights(osp.join(str(tmp_path), 'epoch_2.pth'))
     end2 = weights(osp.join(str(tmp_path), 'epoch_4.pth'))
-    moved = [n for n in end1 if n.startswith(EXPERT1) and
-             not torch.equal(end1[n], end2[n])]
+    moved = [
+        n
+        for n in end1
+        if n.startswith(EXPERT1) and not torch.equal(end1[n], end2[n])
+    ]
     assert not moved
-    assert any(not torch.equal(end1[n], end2[n]) for n in end1
-               if n.startswith('cls_head.expert2.'))
+    assert any(
+        not torch.equal(end1[n], end2[n])
+        for n in end1
+        if n.startswith('cls_head.expert2.')
+    )
     head = runner.model.cls_head
     optim = runner.optim_wrapper.optimizer
     for module in head.stage_modules(1):

@@ -1,4 +1,5 @@
 """TwoStageTrainLoop options: one stage, lr multipliers, frozen backbone."""
+
 import os.path as osp
 
 import numpy as np
@@ -35,14 +36,18 @@ def root(tmp_path_factory):
 
 def test_stage1_only(root, tmp_path):
     rec = GroupLrs()
-    runner = run(make_cfg(root, str(tmp_path), stages=(1, )), rec)
+    runner = run(make_cfg(root, str(tmp_path), stages=(1,)), rec)
     assert runner.train_loop.max_epochs == 2
     np.testing.assert_allclose([lr[0] for lr in rec.lrs], [1e-2, 1e-3])
     assert not osp.exists(tmp_path / 'epoch_3.pth')
     ck = [weights(osp.join(tmp_path, f'epoch_{e}.pth')) for e in (1, 2)]
     assert [c['cls_head.train_stage'].item() for c in ck] == [1, 1]
-    moved = [n for n in ck[0] if n.startswith('cls_head.expert1.')
-             and not torch.equal(ck[0][n], ck[1][n])]
+    moved = [
+        n
+        for n in ck[0]
+        if n.startswith('cls_head.expert1.')
+        and not torch.equal(ck[0][n], ck[1][n])
+    ]
     assert moved
     for name in ck[0]:
         if name.startswith('cls_head.expert2.'):
@@ -52,7 +57,8 @@ def test_stage1_only(root, tmp_path):
 def test_per_group_lr_multipliers_survive_stages_and_resume(root, tmp_path):
     cfg = make_cfg(root, str(tmp_path / 'full'))
     cfg['optim_wrapper']['paramwise_cfg'] = dict(
-        custom_keys={'cls_head.expert2.fc_cls': dict(lr_mult=0.5)})
+        custom_keys={'cls_head.expert2.fc_cls': dict(lr_mult=0.5)}
+    )
     rec = GroupLrs()
     run(cfg, rec)
     # optimizer lr 1e-2 (stage 1, no lr given), stage 2 lr 1e-3; x0.1 after
@@ -61,9 +67,11 @@ def test_per_group_lr_multipliers_survive_stages_and_resume(root, tmp_path):
     np.testing.assert_allclose(rec.lrs, expected)
     resumed = make_cfg(root, str(tmp_path / 'resumed'))
     resumed['optim_wrapper']['paramwise_cfg'] = cfg['optim_wrapper'][
-        'paramwise_cfg']
-    resumed.update(resume=True,
-                   load_from=str(tmp_path / 'full' / 'epoch_3.pth'))
+        'paramwise_cfg'
+    ]
+    resumed.update(
+        resume=True, load_from=str(tmp_path / 'full' / 'epoch_3.pth')
+    )
     rec = GroupLrs()
     run(resumed, rec)
     np.testing.assert_allclose(rec.lrs, expected[3:])
@@ -72,8 +80,9 @@ def test_per_group_lr_multipliers_survive_stages_and_resume(root, tmp_path):
 def test_backbone_is_trained_in_stage1_and_frozen_in_stage2(root, tmp_path):
     cfg = make_cfg(root, str(tmp_path))
     d = cfg['model']['cls_head']['in_channels']
-    cfg['model']['backbone'] = dict(type='MEIDTestLinearBackbone',
-                                    in_features=d, out_features=d)
+    cfg['model']['backbone'] = dict(
+        type='MEIDTestLinearBackbone', in_features=d, out_features=d
+    )
     runner = run(cfg)
     ck = [weights(osp.join(tmp_path, f'epoch_{e}.pth')) for e in (1, 2, 3, 4)]
     for name in ('backbone.weight', 'backbone.bias'):

@@ -34,25 +34,24 @@ def test_matches_sklearn_random_and_tied(decimals):
     if decimals is not None:  # heavy ties: 11 or 2 distinct values
         scores = np.round(scores, decimals)
     ap = average_precision(torch.from_numpy(scores), torch.from_numpy(labels))
-    assert ap.dtype == torch.float64 and ap.shape == (9, )
+    assert ap.dtype == torch.float64 and ap.shape == (9,)
     ref = _sklearn_ap(scores, labels)
     assert np.isnan(ap[-1].item()) and np.isnan(ref[-1])
-    np.testing.assert_allclose(ap.numpy()[:-1], ref[:-1], atol=1e-6,
-                               rtol=0)
+    np.testing.assert_allclose(ap.numpy()[:-1], ref[:-1], atol=1e-6, rtol=0)
 
 
 def test_chunking_and_float32_match():
     scores, labels = _random_problem(7, n=101, c=13)
     s32 = torch.from_numpy(np.round(scores, 2)).float()
     full = average_precision(s32, torch.from_numpy(labels))
-    chunked = average_precision(s32, torch.from_numpy(labels),
-                                chunk_elements=101 * 3)
+    chunked = average_precision(
+        s32, torch.from_numpy(labels), chunk_elements=101 * 3
+    )
     assert torch.equal(torch.isnan(full), torch.isnan(chunked))
     ok = ~torch.isnan(full)
     assert torch.equal(full[ok], chunked[ok])
     ref = _sklearn_ap(s32.numpy(), labels)
-    np.testing.assert_allclose(full.numpy()[:-1], ref[:-1], atol=1e-6,
-                               rtol=0)
+    np.testing.assert_allclose(full.numpy()[:-1], ref[:-1], atol=1e-6, rtol=0)
 
 
 def test_hand_computed_with_ties():
@@ -65,8 +64,9 @@ def test_hand_computed_with_ties():
     assert ap[1].item() == pytest.approx(0.25, abs=1e-12)
     # A tie between a positive and a negative at the top: one threshold
     # with precision 1/2 and recall 1 -> AP 0.5 (sklearn agrees).
-    ap = average_precision(torch.tensor([[0.3], [0.3]]),
-                           torch.tensor([[1], [0]]))
+    ap = average_precision(
+        torch.tensor([[0.3], [0.3]]), torch.tensor([[1], [0]])
+    )
     assert ap.item() == pytest.approx(0.5, abs=1e-12)
     assert average_precision_score([1, 0], [0.3, 0.3]) == pytest.approx(0.5)
 
@@ -76,8 +76,9 @@ def test_order_of_tied_rows_does_not_matter():
     scores = np.round(scores, 1)
     perm = np.random.default_rng(0).permutation(64)
     a = average_precision(torch.from_numpy(scores), torch.from_numpy(labels))
-    b = average_precision(torch.from_numpy(scores[perm]),
-                          torch.from_numpy(labels[perm]))
+    b = average_precision(
+        torch.from_numpy(scores[perm]), torch.from_numpy(labels[perm])
+    )
     ok = ~torch.isnan(a)
     assert torch.equal(a[ok], b[ok])
 
@@ -104,8 +105,11 @@ def test_mean_ap_equals_sklearn_macro_when_all_have_positives():
 def test_bad_inputs():
     with pytest.raises(ValueError, match=r'2-D tensor \[N, C\].*\(3,\)'):
         average_precision(torch.rand(3), torch.ones(3))
-    with pytest.raises(ValueError, match=r'shape of scores \(3, 2\).*'
-                       r'\(3, 3\)'):
+    with pytest.raises(
+        ValueError,
+        match=r'shape of scores \(3, 2\).*'
+        r'\(3, 3\)',
+    ):
         average_precision(torch.rand(3, 2), torch.ones(3, 3))
     with pytest.raises(ValueError, match='no video'):
         average_precision(torch.rand(0, 2), torch.ones(0, 2))
@@ -118,5 +122,4 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match=r'0/1.*0\.5 at video 3, class 0'):
         average_precision(torch.rand(4, 2), y)
     with pytest.raises(ValueError, match='chunk_elements must be >= 1'):
-        average_precision(torch.rand(4, 2), torch.ones(4, 2),
-                          chunk_elements=0)
+        average_precision(torch.rand(4, 2), torch.ones(4, 2), chunk_elements=0)

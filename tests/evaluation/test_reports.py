@@ -1,4 +1,5 @@
 """Per-class CSV, markdown tables and the per-class AP plot."""
+
 import math
 
 import numpy as np
@@ -24,8 +25,7 @@ NPOS = [4, 3, 2, 0, 1, 1]
 @pytest.fixture
 def table(tmp_path):
     path = str(tmp_path / 'd' / 'ap.csv')
-    write_per_class_csv(path, NAMES, COUNTS, dict(enumerate(GROUPS)), NPOS,
-                        AP)
+    write_per_class_csv(path, NAMES, COUNTS, dict(enumerate(GROUPS)), NPOS, AP)
     return read_per_class_csv(path)
 
 
@@ -43,15 +43,22 @@ def test_csv_errors_name_the_line(tmp_path):
     bad.write_text('class,ap\n0,1\n')
     with pytest.raises(ValueError, match=r'bad.csv:1: expected the header'):
         read_per_class_csv(str(bad))
-    bad.write_text('class_index,class_name,train_count,group,'
-                   'num_test_positives,ap\n0,a,3,head,1,0.5\n1,b,x,tail,1,'
-                   '0.5\n')
+    bad.write_text(
+        'class_index,class_name,train_count,group,'
+        'num_test_positives,ap\n0,a,3,head,1,0.5\n1,b,x,tail,1,'
+        '0.5\n'
+    )
     with pytest.raises(ValueError, match=r'bad.csv:3: invalid literal'):
         read_per_class_csv(str(bad))
-    bad.write_text('class_index,class_name,train_count,group,'
-                   'num_test_positives,ap\n0,a,3,body,1,0.5\n')
-    with pytest.raises(ValueError, match=r"bad.csv:2: group must be one of "
-                       r".*got 'body'"):
+    bad.write_text(
+        'class_index,class_name,train_count,group,'
+        'num_test_positives,ap\n0,a,3,body,1,0.5\n'
+    )
+    with pytest.raises(
+        ValueError,
+        match=r'bad.csv:2: group must be one of '
+        r".*got 'body'",
+    ):
         read_per_class_csv(str(bad))
     with pytest.raises(FileNotFoundError, match='missing.csv'):
         read_per_class_csv(str(tmp_path / 'missing.csv'))
@@ -67,19 +74,27 @@ def test_unique_path(tmp_path):
 
 
 def test_markdown_table_exact():
-    text = markdown_table(('group', 'mAP'), [('all', '0.5000'),
-                                             ('head', 'n/a')])
-    assert text == ('| group | mAP    |\n'
-                    '|-------|-------:|\n'
-                    '| all   | 0.5000 |\n'
-                    '| head  |    n/a |')
+    text = markdown_table(
+        ('group', 'mAP'), [('all', '0.5000'), ('head', 'n/a')]
+    )
+    assert text == (
+        '| group | mAP    |\n'
+        '|-------|-------:|\n'
+        '| all   | 0.5000 |\n'
+        '| head  |    n/a |'
+    )
     with pytest.raises(ValueError, match='has 1 cells, the header has 2'):
-        markdown_table(('a', 'b'), [('x', )])
+        markdown_table(('a', 'b'), [('x',)])
 
 
 def test_group_rows_mean_and_empty_group(table):
     rows = group_rows(table)
-    assert rows[0] == ('all', 6, 5, f'{np.mean([.9, .7, .5, .2, .1]):.4f}')
+    assert rows[0] == (
+        'all',
+        6,
+        5,
+        f'{np.mean([0.9, 0.7, 0.5, 0.2, 0.1]):.4f}',
+    )
     assert rows[1] == ('head', 2, 2, '0.8000')
     assert rows[3] == ('tail', 3, 2, '0.1500')
     table['group'] = ['head'] * 6
@@ -94,19 +109,26 @@ def test_plot_points_shading_and_group_means(table, tmp_path):
     assert ax.get_xscale() == 'log'
     points = ax.collections[0].get_offsets()
     # class 3 has no AP, class 5 no training video: 4 points
-    assert np.asarray(points).tolist() == [[300, .9], [150, .7], [40, .5],
-                                           [3, .2]]
+    assert np.asarray(points).tolist() == [
+        [300, 0.9],
+        [150, 0.7],
+        [40, 0.5],
+        [3, 0.2],
+    ]
     # three shaded x ranges split at the thresholds (tail <= 20 < medium
     # <= 100 < head)
     spans = [p for p in ax.patches]
     assert len(spans) == 3
-    ranges = sorted((round(p.get_x(), 6), round(p.get_x() + p.get_width(),
-                                                6)) for p in spans)
+    ranges = sorted(
+        (round(p.get_x(), 6), round(p.get_x() + p.get_width(), 6))
+        for p in spans
+    )
     assert [r[1] for r in ranges[:2]] == [20.5, 100.5]
     assert [r[0] for r in ranges[1:]] == [20.5, 100.5]
     # one horizontal mean segment per group with an AP, at the group mAP
-    means = sorted(float(c.get_segments()[0][0][1])
-                   for c in ax.collections[1:])
+    means = sorted(
+        float(c.get_segments()[0][0][1]) for c in ax.collections[1:]
+    )
     assert means == pytest.approx(sorted([0.8, 0.5, 0.15]))
 
 

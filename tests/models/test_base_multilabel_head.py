@@ -1,4 +1,5 @@
 """BaseHead options of the multi-label heads: supported or rejected."""
+
 import re
 
 import pytest
@@ -16,21 +17,21 @@ C, D = 4, 3
 def _head(**kwargs):
     init_default_scope('mmaction')
     return MODELS.build(
-        dict(type='NonlinearClsHead', num_classes=C, in_channels=D,
-             **kwargs))
+        dict(type='NonlinearClsHead', num_classes=C, in_channels=D, **kwargs)
+    )
 
 
 def _samples(labels):
     return [set_gt_label(ActionDataSample(), label) for label in labels]
 
 
-LOGITS = torch.tensor([[2.0, 1.0, 0.0, -1.0],
-                       [0.5, 3.0, 0.5, 0.0],
-                       [0.0, 0.0, 1.0, 2.0]])
+LOGITS = torch.tensor(
+    [[2.0, 1.0, 0.0, -1.0], [0.5, 3.0, 0.5, 0.0], [0.0, 0.0, 1.0, 2.0]]
+)
 LABELS = [[1], [1, 2], [0]]
-MULTI_HOT = torch.tensor([[0., 1., 0., 0.],
-                          [0., 1., 1., 0.],
-                          [1., 0., 0., 0.]])
+MULTI_HOT = torch.tensor(
+    [[0.0, 1.0, 0.0, 0.0], [0.0, 1.0, 1.0, 0.0], [1.0, 0.0, 0.0, 0.0]]
+)
 
 
 def test_label_smoothing_uses_mmaction_formula():
@@ -50,21 +51,32 @@ def test_topk_hit_rates_are_logged():
     # tie -> 0}, {3, 2} -> yes, yes, no
     assert losses['top1_hit'].item() == pytest.approx(1 / 3)
     assert losses['top2_hit'].item() == pytest.approx(2 / 3)
-    assert set(_head().loss_by_feat(LOGITS, _samples(LABELS))) == {
-        'loss_cls'}
+    assert set(_head().loss_by_feat(LOGITS, _samples(LABELS))) == {'loss_cls'}
 
 
-@pytest.mark.parametrize('kwargs, message', [
-    (dict(multi_class=False), 'multi-label head: multi_class must be True, '
-     'got False'),
-    (dict(average_clips=None), "average_clips=None is not supported; "
-     "expected one of ('prob', 'score')"),
-    (dict(label_smooth_eps=1.0), 'label_smooth_eps must be a number in '
-     '[0, 1), got 1.0'),
-    (dict(topk=(1, 5)), 'topk must be ints in [1, num_classes=4], got '
-     '(1, 5)'),
-    (dict(topk=0), 'topk must be ints in [1, num_classes=4], got (0,)'),
-])
+@pytest.mark.parametrize(
+    'kwargs, message',
+    [
+        (
+            dict(multi_class=False),
+            'multi-label head: multi_class must be True, got False',
+        ),
+        (
+            dict(average_clips=None),
+            'average_clips=None is not supported; '
+            "expected one of ('prob', 'score')",
+        ),
+        (
+            dict(label_smooth_eps=1.0),
+            'label_smooth_eps must be a number in [0, 1), got 1.0',
+        ),
+        (
+            dict(topk=(1, 5)),
+            'topk must be ints in [1, num_classes=4], got (1, 5)',
+        ),
+        (dict(topk=0), 'topk must be ints in [1, num_classes=4], got (0,)'),
+    ],
+)
 def test_unsupported_options_are_rejected(kwargs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         _head(**kwargs)
@@ -72,4 +84,4 @@ def test_unsupported_options_are_rejected(kwargs, message):
 
 def test_unknown_option_is_rejected():
     with pytest.raises(TypeError, match='unexpected keyword.*topk_acc'):
-        _head(topk_acc=(1, ))
+        _head(topk_acc=(1,))

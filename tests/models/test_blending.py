@@ -1,4 +1,5 @@
 """MultiLabelMixup and FrameStack on tiny tensors; FrameStackAPHook."""
+
 import numpy as np
 import pytest
 import torch
@@ -34,7 +35,9 @@ def clips(num_videos, num_frames=5):
     return x[:, :, None].float()
 
 
-Y = torch.tensor([[1., 0., 0.], [0., 1., 1.], [0., 0., 1.], [1., 1., 0.]])
+Y = torch.tensor(
+    [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [0.0, 0.0, 1.0], [1.0, 1.0, 0.0]]
+)
 
 
 # -------------------------------------------------------------- FrameStack
@@ -88,8 +91,7 @@ def test_framestack_through_data_samples_deterministic_and_resumable():
         out = []
         for _ in range(3):
             inputs, data = module(x, samples(y))
-            out.append((inputs, torch.stack([get_gt_label(d)
-                                             for d in data])))
+            out.append((inputs, torch.stack([get_gt_label(d) for d in data])))
         runs.append(out)
     for (xa, ya), (xb, yb) in zip(*runs):
         assert torch.equal(xa, xb) and torch.equal(ya, yb)
@@ -105,8 +107,9 @@ def test_framestack_errors():
     fs = MODELS.build(dict(type='FrameStack', num_classes=3))
     with pytest.raises(ValueError, match='one view per training video'):
         fs(torch.zeros(4, 2, 5, 1), samples(Y))
-    with pytest.raises(ValueError, match='got 2 class APs, expected '
-                       'num_classes=3'):
+    with pytest.raises(
+        ValueError, match='got 2 class APs, expected num_classes=3'
+    ):
         fs.set_class_ap([0.1, 0.2])
     with pytest.raises(ValueError, match='finite values in \\[0, 1\\]'):
         fs.set_class_ap([0.1, 2.0, 0.0])
@@ -114,8 +117,9 @@ def test_framestack_errors():
         MODELS.build(dict(type='FrameStack', num_classes=3, ratio=1.5))
     masked = samples(Y)
     masked[0].set_metainfo(dict(drawn_class=0))
-    with pytest.raises(ValueError, match='FrameStack mixes targets, which '
-                       'the label mask'):
+    with pytest.raises(
+        ValueError, match='FrameStack mixes targets, which the label mask'
+    ):
         fs(clips(4), masked)
 
 
@@ -131,18 +135,23 @@ def test_mixup_exact_on_a_tiny_batch():
     # partners form a permutation, and targets follow the same partner
     partners = []
     for i in range(3):
-        match = [j for j in range(3)
-                 if torch.allclose(out[i], lam * x[i] + (1 - lam) * x[j])]
+        match = [
+            j
+            for j in range(3)
+            if torch.allclose(out[i], lam * x[i] + (1 - lam) * x[j])
+        ]
         assert len(match) == 1
         partners.append(match[0])
         torch.testing.assert_close(
-            targets[i], lam * y[i] + (1 - lam) * y[match[0]])
+            targets[i], lam * y[i] + (1 - lam) * y[match[0]]
+        )
     assert sorted(partners) == [0, 1, 2]
 
 
 def test_mixup_lambda_follows_beta():
-    mix = MODELS.build(dict(type='MultiLabelMixup', num_classes=3,
-                            alpha=0.4, seed=2))
+    mix = MODELS.build(
+        dict(type='MultiLabelMixup', num_classes=3, alpha=0.4, seed=2)
+    )
     lams = []
     for _ in range(400):
         mix(torch.zeros(2, 1, 1, 1), samples(Y[:2]))
@@ -153,29 +162,32 @@ def test_mixup_lambda_follows_beta():
 
 
 def test_blending_in_the_data_preprocessor_training_only():
-    pre = MODELS.build(dict(type='ActionDataPreprocessor',
-                            blending=dict(type='MultiLabelMixup',
-                                          num_classes=3)))
-    data = dict(inputs=[t for t in clips(3).unsqueeze(1)],
-                data_samples=samples(Y[:3]))
+    pre = MODELS.build(
+        dict(
+            type='ActionDataPreprocessor',
+            blending=dict(type='MultiLabelMixup', num_classes=3),
+        )
+    )
+    data = dict(
+        inputs=[t for t in clips(3).unsqueeze(1)], data_samples=samples(Y[:3])
+    )
     out = pre(dict(data), training=False)
     assert torch.equal(out['inputs'], clips(3).unsqueeze(1))
-    out = pre(dict(inputs=data['inputs'], data_samples=samples(Y[:3])),
-              training=True)
+    out = pre(
+        dict(inputs=data['inputs'], data_samples=samples(Y[:3])), training=True
+    )
     assert not torch.equal(out['inputs'], clips(3).unsqueeze(1))
     assert int(pre.blending.num_steps) == 1
 
 
 # ------------------------------------------------------------ the AP hook
 class _Head(torch.nn.Module):
-
     def __init__(self):
         super().__init__()
         self.loss_cls = MODELS.build(dict(type='MultiLabelFocalLoss'))
 
 
 class _Model(torch.nn.Module):
-
     def __init__(self):
         super().__init__()
         self.head = _Head()
@@ -197,40 +209,57 @@ def test_ap_hook_measures_the_epoch_and_hands_it_over():
         runner.model.head.loss_cls(logits[rows], targets[rows])
     hook.after_train_epoch(runner)
     scores = torch.sigmoid(logits).half().float().numpy()
-    expected = [average_precision_score(targets[:, c] > 0, scores[:, c])
-                for c in range(2)] + [0.0]
-    np.testing.assert_allclose(runner.model.fs.class_ap.numpy(), expected,
-                               rtol=1e-6)
+    expected = [
+        average_precision_score(targets[:, c] > 0, scores[:, c])
+        for c in range(2)
+    ] + [0.0]
+    np.testing.assert_allclose(
+        runner.model.fs.class_ap.numpy(), expected, rtol=1e-6
+    )
     # nothing is recorded between epochs
     runner.model.head.loss_cls(logits, targets)
     assert hook._scores == []
 
 
-@pytest.mark.parametrize('head', [
-    dict(type='NonlinearClsHead'),
-    dict(type='AggregatorClsHead',
-         aggregators=[dict(type='NetVLAD', num_clusters=2,
-                           hidden_channels=8)]),
-    dict(type='MEIDHead', loss_distill=None),
-], ids=['nonlinear', 'aggregator', 'meid_stage1'])
+@pytest.mark.parametrize(
+    'head',
+    [
+        dict(type='NonlinearClsHead'),
+        dict(
+            type='AggregatorClsHead',
+            aggregators=[
+                dict(type='NetVLAD', num_clusters=2, hidden_channels=8)
+            ],
+        ),
+        dict(type='MEIDHead', loss_distill=None),
+    ],
+    ids=['nonlinear', 'aggregator', 'meid_stage1'],
+)
 @pytest.mark.parametrize('blending', ['FrameStack', 'MultiLabelMixup'])
 def test_blending_with_every_head_and_the_ap_hook(head, blending):
     init_default_scope('mmaction')
     torch.manual_seed(0)
-    model = MODELS.build(dict(
-        type='FeatureRecognizer',
-        cls_head=dict(head, num_classes=3, in_channels=4),
-        data_preprocessor=dict(
-            type='ActionDataPreprocessor',
-            blending=dict(type=blending, num_classes=3))))
+    model = MODELS.build(
+        dict(
+            type='FeatureRecognizer',
+            cls_head=dict(head, num_classes=3, in_channels=4),
+            data_preprocessor=dict(
+                type='ActionDataPreprocessor',
+                blending=dict(type=blending, num_classes=3),
+            ),
+        )
+    )
     runner = type('R', (), {})()
     runner.model = model
     hook = FrameStackAPHook()
     hook.before_train_epoch(runner)
     for _ in range(2):
         batch = model.data_preprocessor(
-            dict(inputs=list(torch.randn(4, 1, 6, 4)),
-                 data_samples=samples(Y)), training=True)
+            dict(
+                inputs=list(torch.randn(4, 1, 6, 4)), data_samples=samples(Y)
+            ),
+            training=True,
+        )
         model.train()
         losses = model(**batch, mode='loss')
         sum(losses.values()).backward()

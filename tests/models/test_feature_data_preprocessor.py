@@ -37,12 +37,18 @@ def test_equals_action_data_preprocessor(views, dtype):
     base = torch.randn(5, 1, 4, 3).to(dtype)
     inputs = list(base) if views else [t.clone() for t in base]
     ours = FeatureDataPreprocessor()(_data(inputs), training=True)
-    ref = ActionDataPreprocessor()(_data([t.clone() for t in base]),
-                                   training=True)
+    ref = ActionDataPreprocessor()(
+        _data([t.clone() for t in base]), training=True
+    )
     assert ours['inputs'].dtype == torch.float32
     assert torch.equal(ours['inputs'], ref['inputs'])
-    assert [get_gt_label(d).argmax().item() for d in ours['data_samples']
-            ] == [0, 1, 2, 0, 1]
+    assert [get_gt_label(d).argmax().item() for d in ours['data_samples']] == [
+        0,
+        1,
+        2,
+        0,
+        1,
+    ]
     if views and dtype == torch.float32:  # nothing copied
         assert ours['inputs'].data_ptr() == base.data_ptr()
 
@@ -54,6 +60,5 @@ def test_blending_applies_to_the_batch():
     torch.manual_seed(1)
     ours = FeatureDataPreprocessor(blending=cfg)(_data(list(base)), True)
     torch.manual_seed(1)
-    ref = ActionDataPreprocessor(blending=cfg)(_data(list(base.clone())),
-                                               True)
+    ref = ActionDataPreprocessor(blending=cfg)(_data(list(base.clone())), True)
     torch.testing.assert_close(ours['inputs'], ref['inputs'])

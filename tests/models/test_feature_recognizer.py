@@ -1,4 +1,5 @@
 """FeatureRecognizer on ``[B, V, N, D]`` / ``[B, N, D]`` feature inputs."""
+
 import re
 
 import pytest
@@ -37,7 +38,10 @@ def model():
                 num_classes=C,
                 in_channels=D,
                 hidden_channels=5,
-                loss_cls=dict(type='MultiLabelFocalLoss', gamma=2.0))))
+                loss_cls=dict(type='MultiLabelFocalLoss', gamma=2.0),
+            ),
+        )
+    )
     with torch.no_grad():
         for p in model.cls_head.parameters():
             p.normal_()
@@ -64,22 +68,26 @@ def test_built(model):
     assert not model.with_neck
 
 
-@pytest.mark.parametrize('shape', [(3, 1, 7, D), (3, 7, D)],
-                         ids=['BVND', 'BND'])
+@pytest.mark.parametrize(
+    'shape', [(3, 1, 7, D), (3, 7, D)], ids=['BVND', 'BND']
+)
 def test_loss(model, shape):
     x = torch.randn(*shape)
     samples = _samples(3)
     losses = model(x, samples, mode='loss')
     expected = multilabel_focal_loss(
-        model.cls_head(x.reshape(3, 7, D)), _targets(samples), gamma=2.0)
+        model.cls_head(x.reshape(3, 7, D)), _targets(samples), gamma=2.0
+    )
     torch.testing.assert_close(losses['loss_cls'], expected)
 
 
 def test_loss_through_train_step(model):
     # The data preprocessor stacks per-sample ``[V, N, D]`` inputs.
     model.train()
-    data = dict(inputs=[torch.randn(1, 7, D) for _ in range(2)],
-                data_samples=_samples(2))
+    data = dict(
+        inputs=[torch.randn(1, 7, D) for _ in range(2)],
+        data_samples=_samples(2),
+    )
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
     before = model.cls_head.fc2.weight.detach().clone()
     log_vars = model.train_step(data, optim)
@@ -94,7 +102,7 @@ def test_predict_averages_views(model):
     for b, sample in enumerate(samples):
         expected = torch.stack([probs[3 * b + v] for v in range(3)]).mean(0)
         score = get_pred_score(sample)
-        assert score.shape == (C, )
+        assert score.shape == (C,)
         torch.testing.assert_close(score, expected)
 
 
@@ -107,8 +115,10 @@ def test_predict_three_dim_input(model):
 
 
 def test_test_step_with_preprocessor(model):
-    data = dict(inputs=[torch.randn(3, 7, D) for _ in range(2)],
-                data_samples=_samples(2))
+    data = dict(
+        inputs=[torch.randn(3, 7, D) for _ in range(2)],
+        data_samples=_samples(2),
+    )
     samples = model.test_step(data)
     stacked = torch.stack(data['inputs']).reshape(6, 7, D)
     probs = torch.sigmoid(model.cls_head(stacked)).view(2, 3, C).mean(1)
@@ -130,16 +140,19 @@ def test_backbone_is_applied():
             type='FeatureRecognizer',
             backbone=dict(type=DoubleFeatures),
             cls_head=dict(
-                type='NonlinearClsHead', num_classes=C,
-                in_channels=D))).eval()
+                type='NonlinearClsHead', num_classes=C, in_channels=D
+            ),
+        )
+    ).eval()
     x = torch.randn(2, 2, 5, D)
     feats, kwargs = model.extract_feat(x)
     assert kwargs == dict(num_segs=2)
     torch.testing.assert_close(feats, 2 * x.reshape(4, 5, D))
     samples = model(x, _samples(2), mode='predict')
     probs = torch.sigmoid(model.cls_head(2 * x.reshape(4, 5, D)))
-    torch.testing.assert_close(get_pred_score(samples[1]),
-                               (probs[2] + probs[3]) / 2)
+    torch.testing.assert_close(
+        get_pred_score(samples[1]), (probs[2] + probs[3]) / 2
+    )
 
 
 class FrameMaxNeck(nn.Module):
@@ -163,8 +176,10 @@ def test_neck_is_applied_after_the_backbone():
             backbone=dict(type=DoubleFeatures),
             neck=dict(type=FrameMaxNeck),
             cls_head=dict(
-                type='NonlinearClsHead', num_classes=C,
-                in_channels=D))).eval()
+                type='NonlinearClsHead', num_classes=C, in_channels=D
+            ),
+        )
+    ).eval()
     assert model.with_neck
     x = torch.randn(2, 1, 5, D)
     samples = _samples(2)
@@ -176,22 +191,27 @@ def test_neck_is_applied_after_the_backbone():
     assert model.neck.seen[-1] is samples
     out = model(x, samples, mode='predict')
     torch.testing.assert_close(
-        get_pred_score(out[0]), torch.sigmoid(model.cls_head(expected))[0])
+        get_pred_score(out[0]), torch.sigmoid(model.cls_head(expected))[0]
+    )
 
 
 def test_loss_with_views_is_refused(model):
-    with pytest.raises(ValueError,
-                       match=re.escape('training expects one view per '
-                                       'video (num_clips=1)')):
+    with pytest.raises(
+        ValueError,
+        match=re.escape('training expects one view per video (num_clips=1)'),
+    ):
         model(torch.randn(2, 3, 7, D), _samples(2), mode='loss')
 
 
 @pytest.mark.parametrize('shape', [(2, D), (2, 1, 1, 7, D)])
 def test_wrong_rank(model, shape):
     with pytest.raises(
-            ValueError,
-            match=re.escape('FeatureRecognizer expects inputs [B, V, N, D] '
-                            f'or [B, N, D], got {shape}')):
+        ValueError,
+        match=re.escape(
+            'FeatureRecognizer expects inputs [B, V, N, D] '
+            f'or [B, N, D], got {shape}'
+        ),
+    ):
         model(torch.randn(*shape), _samples(2), mode='predict')
 
 
@@ -201,6 +221,8 @@ def test_int_label_from_mmaction_dataset(model):
     samples = [set_gt_label(ActionDataSample(), c) for c in (2, 0)]
     one_hot = F.one_hot(torch.tensor([2, 0]), C).float()
     expected = multilabel_focal_loss(
-        model.cls_head(x.reshape(2, 7, D)), one_hot, gamma=2.0)
+        model.cls_head(x.reshape(2, 7, D)), one_hot, gamma=2.0
+    )
     torch.testing.assert_close(
-        model(x, samples, mode='loss')['loss_cls'], expected)
+        model(x, samples, mode='loss')['loss_cls'], expected
+    )

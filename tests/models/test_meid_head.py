@@ -48,7 +48,7 @@ def samples(labels):
     out = []
     for lab in labels:
         target = torch.zeros(C)
-        target[lab] = 1.
+        target[lab] = 1.0
         out.append(set_gt_label(ActionDataSample(), target))
     return out
 
@@ -57,14 +57,16 @@ def test_frame_embedding_exact():
     torch.manual_seed(0)
     emb = FrameEmbedding(D, 6)
     x = torch.randn(2, 3, D)
-    expected = F.relu(F.linear(F.layer_norm(x, (D, )), emb.fc.weight,
-                               emb.fc.bias))
+    expected = F.relu(
+        F.linear(F.layer_norm(x, (D,)), emb.fc.weight, emb.fc.bias)
+    )
     assert emb(x).shape == (2, 3, 6)
     torch.testing.assert_close(emb(x), expected)
     bn = FrameEmbedding(D, 6, norm='BN').train()
     flat = x.reshape(6, D)
     normed = (flat - flat.mean(0)) / torch.sqrt(
-        flat.var(0, unbiased=False) + bn.norm.eps)
+        flat.var(0, unbiased=False) + bn.norm.eps
+    )
     expected = F.relu(F.linear(normed, bn.fc.weight, bn.fc.bias))
     torch.testing.assert_close(bn(x), expected.reshape(2, 3, 6))
     with pytest.raises(ValueError, match="norm='GN' is not supported"):
@@ -76,8 +78,11 @@ def test_frame_attention_exact():
     att = FrameAttention(D)
     assert att.fc1.out_features == D // 4
     x = torch.randn(2, 3, D)
-    logits = F.linear(F.relu(F.linear(x, att.fc1.weight, att.fc1.bias)),
-                      att.fc2.weight, att.fc2.bias).squeeze(-1)
+    logits = F.linear(
+        F.relu(F.linear(x, att.fc1.weight, att.fc1.bias)),
+        att.fc2.weight,
+        att.fc2.bias,
+    ).squeeze(-1)
     torch.testing.assert_close(att(x), torch.sigmoid(logits))
     soft = FrameAttention(D, act='softmax')
     assert soft(x).shape == (2, 3)
@@ -87,15 +92,15 @@ def test_frame_attention_exact():
 
 
 def test_pooling_cfs_motion_hand_computed():
-    feats = torch.tensor([[[1., 2.], [3., 4.]]])
-    pooled = weighted_mean_pool(feats, torch.tensor([[1., 3.]]))
+    feats = torch.tensor([[[1.0, 2.0], [3.0, 4.0]]])
+    pooled = weighted_mean_pool(feats, torch.tensor([[1.0, 3.0]]))
     torch.testing.assert_close(pooled, torch.tensor([[2.5, 3.5]]))
-    pooled = weighted_mean_pool(feats, torch.tensor([[1., 3.]]), eps=4.)
+    pooled = weighted_mean_pool(feats, torch.tensor([[1.0, 3.0]]), eps=4.0)
     torch.testing.assert_close(pooled, torch.tensor([[1.25, 1.75]]))
-    r = complementary_weights(torch.tensor([[0.5, 0., 1.]]), beta=0.5)
-    torch.testing.assert_close(r, torch.tensor([[1., 2., 2. / 3.]]))
-    x = torch.tensor([[[1., 0.], [4., 1.], [6., 5.]]])
-    expected = torch.tensor([[[3., 1.], [2., 4.], [11. / 3., 2.]]])
+    r = complementary_weights(torch.tensor([[0.5, 0.0, 1.0]]), beta=0.5)
+    torch.testing.assert_close(r, torch.tensor([[1.0, 2.0, 2.0 / 3.0]]))
+    x = torch.tensor([[[1.0, 0.0], [4.0, 1.0], [6.0, 5.0]]])
+    expected = torch.tensor([[[3.0, 1.0], [2.0, 4.0], [11.0 / 3.0, 2.0]]])
     torch.testing.assert_close(motion_features(x), expected)
     assert motion_features(torch.ones(2, 1, 3)).shape == (2, 1, 3)
 
@@ -120,7 +125,7 @@ def test_complementary_expert_exact():
     exp = ComplementaryExpert(D, 6, C, beta=0.3)
     x = torch.randn(2, 4, D)
     a = torch.rand(2, 4)
-    r = 1. / (a + 0.3)
+    r = 1.0 / (a + 0.3)
     x_c = (r.unsqueeze(-1) * exp.embed(x)).sum(1) / r.sum(1, keepdim=True)
     x_m = exp.motion_embed(motion_features(x)).mean(1)
     expected = exp.fc_cls(exp.fuse(torch.cat([x_c, x_m], -1)))
@@ -154,11 +159,14 @@ def test_head_input_errors():
         head(torch.randn(6, D, 1, 1), num_segs=4)
     with pytest.raises(ValueError, match=r'got shape \(1, 2, 3, 4, 5\)'):
         head(torch.randn(1, 2, 3, 4, 5))
-    with pytest.raises(ValueError, match=r'in_channels=8\) got features '
-                       r'with D=7'):
+    with pytest.raises(
+        ValueError,
+        match=r'in_channels=8\) got features '
+        r'with D=7',
+    ):
         head(torch.randn(2, 3, 7))
     with pytest.raises(ValueError, match='expects a tensor, got tuple'):
-        head((torch.randn(2, 3, D), ))
+        head((torch.randn(2, 3, D),))
     with pytest.raises(ValueError, match="expert2='moe' is not supported"):
         make_head(expert2='moe')
     with pytest.raises(ValueError, match='stage must be 1 or 2, got 3'):
@@ -173,8 +181,9 @@ def test_stage1_loss_values():
     losses = head.loss(x, data)
     y = head.expert1(x)
     target = torch.stack([head.targets_from([d], 'cpu')[0] for d in data])
-    torch.testing.assert_close(losses['loss_cls'],
-                               multilabel_focal_loss(y, target, gamma=1.))
+    torch.testing.assert_close(
+        losses['loss_cls'], multilabel_focal_loss(y, target, gamma=1.0)
+    )
     torch.testing.assert_close(losses['loss_distill'], head.distill1(y))
     assert set(losses) == {'loss_cls', 'loss_distill'}
     nodist = make_head(loss_distill=None)
@@ -191,8 +200,9 @@ def test_stage2_loss_values_and_error():
     y = head.expert1(x)
     y_f = head.expert2(x, head.expert1.attention(x))
     target = head.targets_from(data, 'cpu')
-    torch.testing.assert_close(losses['loss_cls'],
-                               multilabel_focal_loss(y + y_f, target))
+    torch.testing.assert_close(
+        losses['loss_cls'], multilabel_focal_loss(y + y_f, target)
+    )
     torch.testing.assert_close(losses['loss_distill'], head.distill2(y_f))
     with pytest.raises(ValueError, match='stage 2 needs expert_logits'):
         head.loss_by_feat(y + y_f, data)
@@ -201,8 +211,11 @@ def test_stage2_loss_values_and_error():
 def test_stage2_trains_only_expert2():
     torch.manual_seed(0)
     head = make_head(dropout=0.5)
-    expert1_names = [n for n, _ in head.named_parameters()
-                     if n.startswith(('expert1.', 'distill1.'))]
+    expert1_names = [
+        n
+        for n, _ in head.named_parameters()
+        if n.startswith(('expert1.', 'distill1.'))
+    ]
     before = {n: p.detach().clone() for n, p in head.named_parameters()}
     optim = torch.optim.Adam(head.parameters(), lr=1e-2)
     head.set_train_stage(2)
@@ -255,9 +268,12 @@ def test_stage_buffer_in_checkpoint_predicts_right():
 def test_variants_build_and_run():
     x = torch.randn(3, 4, D)
     data = samples([[0], [1], [4]])
-    for kwargs in (dict(expert2='attention'), dict(use_attention=False),
-                   dict(attention_act='softmax', norm='BN'),
-                   dict(hidden_channels=4, attention_channels=3)):
+    for kwargs in (
+        dict(expert2='attention'),
+        dict(use_attention=False),
+        dict(attention_act='softmax', norm='BN'),
+        dict(hidden_channels=4, attention_channels=3),
+    ):
         head = make_head(**kwargs)
         head.set_train_stage(2)
         losses = head.loss(x, data)
@@ -277,29 +293,36 @@ def test_complementary_weights_max_norm():
     a = torch.tensor([[0.002, 0.004, 0.001], [0.5, 0.25, 1.0]])
     r = complementary_weights(a, beta=0.5, norm='max', eps=0.0)
     # A / max A = [0.5, 1, 0.25] and [0.5, 0.25, 1]
-    expect = torch.tensor([[1 / 1.0, 1 / 1.5, 1 / 0.75],
-                           [1 / 1.0, 1 / 0.75, 1 / 1.5]])
+    expect = torch.tensor(
+        [[1 / 1.0, 1 / 1.5, 1 / 0.75], [1 / 1.0, 1 / 0.75, 1 / 1.5]]
+    )
     assert torch.allclose(r, expect)
     # independent of the scale of A
     assert torch.allclose(
-        complementary_weights(a * 100, beta=0.5, norm='max', eps=0.0), r)
+        complementary_weights(a * 100, beta=0.5, norm='max', eps=0.0), r
+    )
     with pytest.raises(ValueError, match=r"cfs_norm='l2' is not one of"):
         complementary_weights(a, norm='l2')
 
 
 def test_meid_head_cfs_norm_option():
-    head = MODELS.build(dict(type='MEIDHead', num_classes=3, in_channels=4,
-                             cfs_norm='max'))
+    head = MODELS.build(
+        dict(type='MEIDHead', num_classes=3, in_channels=4, cfs_norm='max')
+    )
     assert head.expert2.cfs_norm == 'max'
     with pytest.raises(ValueError, match='cfs_norm'):
-        MODELS.build(dict(type='MEIDHead', num_classes=3, in_channels=4,
-                          cfs_norm='l2'))
+        MODELS.build(
+            dict(type='MEIDHead', num_classes=3, in_channels=4, cfs_norm='l2')
+        )
 
 
 @pytest.mark.parametrize('beta', [0.0, 1.0, -0.5, 1.5, float('nan'), '0.5'])
 def test_beta_outside_open_unit_interval_rejected(beta):
-    with pytest.raises(ValueError, match=r'beta must be a number in \(0, 1\)'
-                       r'.*got'):
+    with pytest.raises(
+        ValueError,
+        match=r'beta must be a number in \(0, 1\)'
+        r'.*got',
+    ):
         make_head(beta=beta)
     with pytest.raises(ValueError, match=r'beta must be a number in \(0, 1\)'):
         ComplementaryExpert(D, 4, C, beta=beta)
@@ -318,42 +341,49 @@ def test_set_train_stage_clears_grads_of_frozen_expert():
 def test_complementary_weights_rank_and_background_hand_computed():
     a = torch.tensor([[0.3, 0.1, 0.2], [0.002, 0.003, 0.001]])
     # ranks / (N - 1): [1, 0, 0.5] and [0.5, 1, 0]
-    expect = torch.tensor([[1 / 1.5, 1 / 0.5, 1 / 1.0],
-                           [1 / 1.0, 1 / 1.5, 1 / 0.5]])
+    expect = torch.tensor(
+        [[1 / 1.5, 1 / 0.5, 1 / 1.0], [1 / 1.0, 1 / 1.5, 1 / 0.5]]
+    )
     torch.testing.assert_close(
-        complementary_weights(a, beta=0.5, norm='rank'), expect)
+        complementary_weights(a, beta=0.5, norm='rank'), expect
+    )
     # a monotone transform of A gives the same weights
     torch.testing.assert_close(
-        complementary_weights(a.log(), beta=0.5, norm='rank'), expect)
+        complementary_weights(a.log(), beta=0.5, norm='rank'), expect
+    )
     # background: A / max A = [0.01, 0.5, 1, 0.2]; < 0.25 -> weight 0
     a = torch.tensor([[0.01, 0.5, 1.0, 0.2]])
     r = complementary_weights(a, beta=0.5, eps=0.0, background_thr=0.25)
-    torch.testing.assert_close(
-        r, torch.tensor([[0., 1 / 1.0, 1 / 1.5, 0.]]))
-    r = complementary_weights(a * 0.01, beta=0.5, norm='max', eps=0.0,
-                              background_thr=0.25)
-    torch.testing.assert_close(
-        r, torch.tensor([[0., 1 / 1.0, 1 / 1.5, 0.]]))
-    with pytest.raises(ValueError, match=r'cfs_background_thr must be in '
-                       r'\[0, 1\), got 1.0'):
+    torch.testing.assert_close(r, torch.tensor([[0.0, 1 / 1.0, 1 / 1.5, 0.0]]))
+    r = complementary_weights(
+        a * 0.01, beta=0.5, norm='max', eps=0.0, background_thr=0.25
+    )
+    torch.testing.assert_close(r, torch.tensor([[0.0, 1 / 1.0, 1 / 1.5, 0.0]]))
+    with pytest.raises(
+        ValueError,
+        match=r'cfs_background_thr must be in '
+        r'\[0, 1\), got 1.0',
+    ):
         complementary_weights(a, background_thr=1.0)
 
 
 def test_mix_logits_is_logit_of_probability_mixture():
-    y1 = torch.tensor([[-60., -1., 0., 2., 60.]])
-    y2 = torch.tensor([[3., 0.5, 0., -2., 60.]])
+    y1 = torch.tensor([[-60.0, -1.0, 0.0, 2.0, 60.0]])
+    y2 = torch.tensor([[3.0, 0.5, 0.0, -2.0, 60.0]])
     for w in (0.0, 0.3, 0.5, 1.0):
         mixed = mix_logits(y1, y2, w)
         assert torch.isfinite(mixed).all()
-        expect = w * torch.sigmoid(y1.double()) + \
-            (1 - w) * torch.sigmoid(y2.double())
+        expect = w * torch.sigmoid(y1.double()) + (1 - w) * torch.sigmoid(
+            y2.double()
+        )
         torch.testing.assert_close(torch.sigmoid(mixed.double()), expect)
 
 
 def test_stage2_release_objective_and_prob_mix_inference():
     torch.manual_seed(0)
-    head = make_head(stage2_loss='expert2', inference='prob_mix',
-                     inference_weight=0.25)
+    head = make_head(
+        stage2_loss='expert2', inference='prob_mix', inference_weight=0.25
+    )
     head.set_train_stage(2)
     x = torch.randn(4, 3, D)
     data = samples([[0], [1, 3], [4], [2]])
@@ -361,8 +391,9 @@ def test_stage2_release_objective_and_prob_mix_inference():
     y = head.expert1(x)
     y_f = head.expert2(x, head.expert1.attention(x))
     target = head.targets_from(data, 'cpu')
-    torch.testing.assert_close(losses['loss_cls'],
-                               multilabel_focal_loss(y_f, target))
+    torch.testing.assert_close(
+        losses['loss_cls'], multilabel_focal_loss(y_f, target)
+    )
     head.eval()
     head.predict(x, data)
     expect = 0.25 * torch.sigmoid(y) + 0.75 * torch.sigmoid(y_f)
@@ -376,7 +407,7 @@ def test_distill2_reuses_expert1_necks_frozen():
     torch.manual_seed(0)
     head = make_head(distill2_necks='expert1')
     assert head.distill2 is None
-    assert head.stage_modules(2) == (head.expert2, )
+    assert head.stage_modules(2) == (head.expert2,)
     head.set_train_stage(2)
     x = torch.randn(4, 3, D)
     data = samples([[0], [1, 3], [4], [2]])
@@ -390,15 +421,24 @@ def test_distill2_reuses_expert1_necks_frozen():
 
 def test_variant_option_errors():
     for kwargs, match in (
-            (dict(stage2_loss='mean'), "stage2_loss='mean' is not supported"
-             r".*\('sum', 'expert2'\)"),
-            (dict(inference='max'), "inference='max' is not supported"),
-            (dict(inference_weight=1.5), r'inference_weight must be a '
-             r'number in \[0, 1\], got 1.5'),
-            (dict(distill2_necks='shared'), "distill2_necks='shared' is "
-             'not supported'),
-            (dict(cfs_background_thr=-0.1), 'cfs_background_thr must be'),
-            (dict(cfs_norm='softmax'), "cfs_norm='softmax' is not one of")):
+        (
+            dict(stage2_loss='mean'),
+            "stage2_loss='mean' is not supported"
+            r".*\('sum', 'expert2'\)",
+        ),
+        (dict(inference='max'), "inference='max' is not supported"),
+        (
+            dict(inference_weight=1.5),
+            r'inference_weight must be a '
+            r'number in \[0, 1\], got 1.5',
+        ),
+        (
+            dict(distill2_necks='shared'),
+            "distill2_necks='shared' is not supported",
+        ),
+        (dict(cfs_background_thr=-0.1), 'cfs_background_thr must be'),
+        (dict(cfs_norm='softmax'), "cfs_norm='softmax' is not one of"),
+    ):
         with pytest.raises(ValueError, match=match):
             make_head(**kwargs)
 
@@ -411,23 +451,34 @@ def test_frames_per_view_splits_multi_view_backbone_maps():
     head.set_train_stage(2)
     feats = torch.randn(2, 3, 4, D)  # [B, crops, frames, D], crop-major
     maps = feats.reshape(2 * 3 * 4, D, 1, 1).expand(-1, -1, 2, 2)
-    expected = torch.stack([
-        torch.stack([torch.sigmoid(head(feats[b, v:v + 1]))[0]
-                     for v in range(3)]).mean(0) for b in range(2)])
+    expected = torch.stack(
+        [
+            torch.stack(
+                [torch.sigmoid(head(feats[b, v : v + 1]))[0] for v in range(3)]
+            ).mean(0)
+            for b in range(2)
+        ]
+    )
     logits = head(maps, num_segs=12)
     assert logits.shape == (6, C)  # one row per view
     out = head.predict_by_feat(logits, samples([[0], [1]]))
     torch.testing.assert_close(
-        torch.stack([get_pred_score(s) for s in out]), expected)
+        torch.stack([get_pred_score(s) for s in out]), expected
+    )
     # without frames_per_view the crops would be joined along time
     joined = make_head().eval()
     joined.load_state_dict(head.state_dict())
     assert joined(maps, num_segs=12).shape == (2, C)
-    with pytest.raises(ValueError, match=r'frames_per_view=4\) got '
-                       r'num_segs=6 frames per video, not a multiple'):
+    with pytest.raises(
+        ValueError,
+        match=r'frames_per_view=4\) got '
+        r'num_segs=6 frames per video, not a multiple',
+    ):
         head(maps[:12], num_segs=6)
-    with pytest.raises(ValueError, match='frames_per_view must be a '
-                       'positive int or None, got 0'):
+    with pytest.raises(
+        ValueError,
+        match='frames_per_view must be a positive int or None, got 0',
+    ):
         make_head(frames_per_view=0)
 
 
@@ -445,26 +496,42 @@ def test_three_crop_through_recognizer2d():
     init_default_scope('mmaction')
     rng = np.random.default_rng(0)
     frames = 4
-    imgs = [rng.random((6, 12, 3)).astype(np.float32)
-            for _ in range(frames)]
-    results = dict(imgs=list(imgs), img_shape=(6, 12), num_clips=frames,
-                   clip_len=1, label=np.array([1]))
+    imgs = [rng.random((6, 12, 3)).astype(np.float32) for _ in range(frames)]
+    results = dict(
+        imgs=list(imgs),
+        img_shape=(6, 12),
+        num_clips=frames,
+        clip_len=1,
+        label=np.array([1]),
+    )
     results = ThreeCrop(crop_size=6).transform(results)
     results = FormatShape('NCHW').transform(results)
     packed = PackActionInputs().transform(results)
-    model = MODELS.build(dict(
-        type='Recognizer2D',
-        backbone=dict(type='mmaction.MEIDTestIdentity'),
-        cls_head=dict(type='MEIDHead', num_classes=C, in_channels=3,
-                      frames_per_view=frames, loss_distill=None),
-        data_preprocessor=dict(type='ActionDataPreprocessor',
-                               format_shape='NCHW'))).eval()
+    model = MODELS.build(
+        dict(
+            type='Recognizer2D',
+            backbone=dict(type='mmaction.MEIDTestIdentity'),
+            cls_head=dict(
+                type='MEIDHead',
+                num_classes=C,
+                in_channels=3,
+                frames_per_view=frames,
+                loss_distill=None,
+            ),
+            data_preprocessor=dict(
+                type='ActionDataPreprocessor', format_shape='NCHW'
+            ),
+        )
+    ).eval()
     out = model.test_step(pseudo_collate([packed]))[0]
     # reference: each 6x6 crop (left, centre, right) pooled per frame
     stack = np.stack(imgs)  # [T, 6, 12, 3]
-    views = [stack[:, :, x:x + 6].mean(axis=(1, 2)) for x in (0, 3, 6)]
+    views = [stack[:, :, x : x + 6].mean(axis=(1, 2)) for x in (0, 3, 6)]
     head = model.cls_head
-    expected = torch.stack([
-        torch.sigmoid(head(torch.from_numpy(v)[None].float()))[0]
-        for v in views]).mean(0)
+    expected = torch.stack(
+        [
+            torch.sigmoid(head(torch.from_numpy(v)[None].float()))[0]
+            for v in views
+        ]
+    ).mean(0)
     torch.testing.assert_close(get_pred_score(out), expected)

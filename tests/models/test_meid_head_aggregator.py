@@ -1,4 +1,5 @@
 """MEIDHead(aggregator=...): expert 1 pools with A, expert 2 with R."""
+
 import pytest
 import torch
 from mmaction.registry import MODELS
@@ -16,14 +17,16 @@ GROUPS = dict(head=[0, 1], medium=[2], tail=[3, 4])
 AGGREGATORS = [
     dict(type='NetVLAD', num_clusters=3, hidden_channels=4),
     dict(type='NeXtVLAD', num_clusters=3, groups=2, hidden_channels=4),
-    dict(type='AttentionPooling', num_heads=2, key_channels=3,
-         value_channels=3),
+    dict(
+        type='AttentionPooling', num_heads=2, key_channels=3, value_channels=3
+    ),
 ]
 
 
 def make_head(**kwargs):
-    cfg = dict(type='MEIDHead', num_classes=C, in_channels=D,
-               hidden_channels=H)
+    cfg = dict(
+        type='MEIDHead', num_classes=C, in_channels=D, hidden_channels=H
+    )
     cfg.update(kwargs)
     head = MODELS.build(cfg)
     for m in (head.distill1, head.distill2):
@@ -35,7 +38,7 @@ def samples(batch):
     out = []
     for i in range(batch):
         target = torch.zeros(C)
-        target[[i % C, C - 1 - i % C]] = 1.
+        target[[i % C, C - 1 - i % C]] = 1.0
         out.append(set_gt_label(ActionDataSample(), target))
     return out
 
@@ -54,14 +57,15 @@ def test_experts_pool_with_their_frame_weights(agg):
     a = e1.attention(x)
     y, weights = e1.forward_with_weights(x)
     torch.testing.assert_close(weights, a)
-    torch.testing.assert_close(
-        y, e1.fc_cls(e1.aggregator(e1.embed(x), a)))
+    torch.testing.assert_close(y, e1.fc_cls(e1.aggregator(e1.embed(x), a)))
     r = complementary_weights(a, 0.5)
     x_c = e2.aggregator(e2.embed(x), r)
-    x_m = e2.motion_embed(torch.cat(
-        [x[:, 1:] - x[:, :-1], x.mean(1, keepdim=True)], 1)).mean(1)
+    x_m = e2.motion_embed(
+        torch.cat([x[:, 1:] - x[:, :-1], x.mean(1, keepdim=True)], 1)
+    ).mean(1)
     torch.testing.assert_close(
-        e2(x, a), e2.fc_cls(e2.fuse(torch.cat([x_c, x_m], -1))))
+        e2(x, a), e2.fc_cls(e2.fuse(torch.cat([x_c, x_m], -1)))
+    )
     head.set_train_stage(2)
     torch.testing.assert_close(head(x), y + e2(x, a))
 
@@ -89,7 +93,8 @@ def test_no_aggregator_is_the_weighted_mean():
     x = torch.randn(2, 5, D)
     a = e1.attention(x)
     torch.testing.assert_close(
-        head(x), e1.fc_cls(weighted_mean_pool(e1.embed(x), a, 1e-6)))
+        head(x), e1.fc_cls(weighted_mean_pool(e1.embed(x), a, 1e-6))
+    )
 
 
 @pytest.mark.parametrize('agg', AGGREGATORS, ids=lambda a: a['type'])
@@ -97,8 +102,10 @@ def test_stages_train_only_their_expert(agg):
     torch.manual_seed(0)
     head = make_head(aggregator=agg, expert2='complementary')
     x, data = torch.randn(4, 6, D), samples(4)
-    for stage, trained, frozen in ((1, head.expert1, head.expert2),
-                                   (2, head.expert2, head.expert1)):
+    for stage, trained, frozen in (
+        (1, head.expert1, head.expert2),
+        (2, head.expert2, head.expert1),
+    ):
         head.set_train_stage(stage)
         head.train()
         head.zero_grad()
@@ -106,8 +113,9 @@ def test_stages_train_only_their_expert(agg):
         sum(losses.values()).backward()
         for key, p in trained.named_parameters():
             assert p.grad is not None and p.grad.abs().sum() > 0, key
-        assert all(p.grad is None or not p.grad.any()
-                   for p in frozen.parameters())
+        assert all(
+            p.grad is None or not p.grad.any() for p in frozen.parameters()
+        )
     head.eval()
     # stage 2 keeps expert 1's aggregator (BatchNorm) in eval mode
     head.train()
@@ -115,6 +123,8 @@ def test_stages_train_only_their_expert(agg):
 
 
 def test_aggregator_in_channels_mismatch():
-    with pytest.raises(ValueError, match='has in_channels=8, but pools '
-                       'frame embeddings of size 6'):
+    with pytest.raises(
+        ValueError,
+        match='has in_channels=8, but pools frame embeddings of size 6',
+    ):
         make_head(aggregator=dict(type='NetVLAD', in_channels=8))

@@ -1,4 +1,5 @@
 """NonlinearClsHead: forward vs. a manual computation, loss and predict."""
+
 import re
 
 import pytest
@@ -20,8 +21,14 @@ def head():
     init_default_scope('mmaction')
     torch.manual_seed(0)
     head = MODELS.build(
-        dict(type='NonlinearClsHead', num_classes=C, in_channels=D,
-             hidden_channels=H, dropout_ratio=0.5))
+        dict(
+            type='NonlinearClsHead',
+            num_classes=C,
+            in_channels=D,
+            hidden_channels=H,
+            dropout_ratio=0.5,
+        )
+    )
     head.init_weights()
     # Larger weights than the std=0.01 init, so the values are not ~0.
     with torch.no_grad():
@@ -43,7 +50,8 @@ def _samples(labels):
 def test_layers_and_init():
     init_default_scope('mmaction')
     head = MODELS.build(
-        dict(type='NonlinearClsHead', num_classes=C, in_channels=D))
+        dict(type='NonlinearClsHead', num_classes=C, in_channels=D)
+    )
     assert isinstance(head, NonlinearClsHead)
     assert head.fc1.weight.shape == (D, D)  # hidden defaults to D
     assert head.fc2.weight.shape == (C, D)
@@ -75,19 +83,26 @@ def test_dropout_active_in_train_mode(head):
     assert not torch.allclose(a, _manual(head, x))
 
 
-@pytest.mark.parametrize('shape', [(2, 7, D + 1), (2, 1, 7, D), (D, )])
+@pytest.mark.parametrize('shape', [(2, 7, D + 1), (2, 1, 7, D), (D,)])
 def test_wrong_input(head, shape):
     with pytest.raises(
-            ValueError,
-            match=re.escape(f'NonlinearClsHead expects [B, N, {D}] '
-                            f'features, got {shape}')):
+        ValueError,
+        match=re.escape(
+            f'NonlinearClsHead expects [B, N, {D}] features, got {shape}'
+        ),
+    ):
         head(torch.randn(*shape))
 
 
 def test_loss_multi_hot(head):
     x = torch.randn(3, 7, D)
-    targets = torch.tensor([[1., 0., 0., 1., 0.], [0., 0., 1., 0., 0.],
-                            [1., 1., 1., 0., 0.]])
+    targets = torch.tensor(
+        [
+            [1.0, 0.0, 0.0, 1.0, 0.0],
+            [0.0, 0.0, 1.0, 0.0, 0.0],
+            [1.0, 1.0, 1.0, 0.0, 0.0],
+        ]
+    )
     losses = head.loss(x, _samples(targets))
     assert set(losses) == {'loss_cls'}
     expected = multilabel_focal_loss(_manual(head, x), targets, gamma=1.0)
@@ -97,18 +112,22 @@ def test_loss_multi_hot(head):
 def test_loss_single_label_int_is_one_hot(head):
     x = torch.randn(2, 4, D)
     samples = _samples([torch.tensor(3), torch.tensor([0])])
-    one_hot = torch.tensor([[0., 0., 0., 1., 0.], [1., 0., 0., 0., 0.]])
+    one_hot = torch.tensor(
+        [[0.0, 0.0, 0.0, 1.0, 0.0], [1.0, 0.0, 0.0, 0.0, 0.0]]
+    )
     expected = multilabel_focal_loss(_manual(head, x), one_hot, gamma=1.0)
-    torch.testing.assert_close(
-        head.loss(x, samples)['loss_cls'], expected)
+    torch.testing.assert_close(head.loss(x, samples)['loss_cls'], expected)
 
 
 def test_loss_rejects_multiple_views(head):
     logits = torch.randn(4, C)
     with pytest.raises(
-            ValueError,
-            match=re.escape('logits (4, 5) do not match targets (2, 5); '
-                            'training expects one view per video')):
+        ValueError,
+        match=re.escape(
+            'logits (4, 5) do not match targets (2, 5); '
+            'training expects one view per video'
+        ),
+    ):
         head.loss_by_feat(logits, _samples([1, 2]))
 
 
@@ -127,16 +146,16 @@ def test_predict_one_view(head):
     logits = _manual(head, x)
     for b, sample in enumerate(samples):
         score = get_pred_score(sample)
-        assert score.shape == (C, )
+        assert score.shape == (C,)
         assert not score.requires_grad
         torch.testing.assert_close(score, torch.sigmoid(logits[b]))
 
 
 def test_predict_uneven_rows(head):
     with pytest.raises(
-            ValueError,
-            match=re.escape('5 score rows cannot be split evenly into 2 '
-                            'videos')):
+        ValueError,
+        match=re.escape('5 score rows cannot be split evenly into 2 videos'),
+    ):
         head.predict_by_feat(torch.randn(5, C), _samples([0, 1]))
 
 
@@ -144,5 +163,6 @@ def test_average_clips_score(head):
     head.average_clips = 'score'
     logits = torch.randn(4, C)
     samples = head.predict_by_feat(logits, _samples([0, 1]))
-    torch.testing.assert_close(get_pred_score(samples[1]),
-                               (logits[2] + logits[3]) / 2)
+    torch.testing.assert_close(
+        get_pred_score(samples[1]), (logits[2] + logits[3]) / 2
+    )

@@ -1,5 +1,6 @@
 """A training step of MEID needs no host synchronisation and runs under
 mixed precision (what can be checked without a GPU)."""
+
 import pytest
 import torch
 from mmaction.registry import MODELS
@@ -29,7 +30,7 @@ def batch(n=4):
     data = []
     for i in range(n):
         target = torch.zeros(C)
-        target[i % C] = 1.
+        target[i % C] = 1.0
         data.append(set_gt_label(ActionDataSample(), target))
     return x, data
 
@@ -65,13 +66,19 @@ def test_training_step_has_no_tensor_to_python(stage, expert2, no_host_sync):
     assert set(losses) == {'loss_cls', 'loss_distill'}
 
 
-@pytest.mark.parametrize('kwargs', [
-    dict(cfs_norm='max'),
-    dict(cfs_norm='rank', cfs_background_thr=0.5),
-    dict(stage2_loss='expert2', distill2_necks='expert1'),
-    dict(loss_distill=dict(type='HeadTailDistillLoss', neck_mode='unit')),
-    dict(loss_distill=dict(type='HeadTailDistillLoss', neck_mode='frozen')),
-], ids=lambda kw: '-'.join(f'{k}={v}' for k, v in kw.items())[:40])
+@pytest.mark.parametrize(
+    'kwargs',
+    [
+        dict(cfs_norm='max'),
+        dict(cfs_norm='rank', cfs_background_thr=0.5),
+        dict(stage2_loss='expert2', distill2_necks='expert1'),
+        dict(loss_distill=dict(type='HeadTailDistillLoss', neck_mode='unit')),
+        dict(
+            loss_distill=dict(type='HeadTailDistillLoss', neck_mode='frozen')
+        ),
+    ],
+    ids=lambda kw: '-'.join(f'{k}={v}' for k, v in kw.items())[:40],
+)
 def test_variants_step_has_no_tensor_to_python(kwargs):
     head = make_head(**kwargs)
     for stage in (1, 2):
@@ -106,8 +113,8 @@ def test_host_copies_follow_loaded_state():
     assert not fresh.expert1.training and fresh.expert2.training
     x, data = batch()
     torch.testing.assert_close(
-        fresh.loss(x, data)['loss_distill'],
-        head.loss(x, data)['loss_distill'])
+        fresh.loss(x, data)['loss_distill'], head.loss(x, data)['loss_distill']
+    )
 
 
 @pytest.mark.parametrize('stage', [1, 2])

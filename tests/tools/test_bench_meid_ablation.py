@@ -1,4 +1,5 @@
 """The MEID ablation tool runs its arms through Runner + configs."""
+
 import importlib.util
 import json
 import os.path as osp
@@ -7,13 +8,18 @@ import pytest
 
 from meid_mmaction.datasets.tools.synthetic import generate_synthetic_lt
 
-TOOL = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'benchmark',
-                'bench_meid_ablation.py')
+TOOL = osp.join(
+    osp.dirname(__file__),
+    '..',
+    '..',
+    'tools',
+    'benchmark',
+    'bench_meid_ablation.py',
+)
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location('bench_meid_ablation',
-                                                  TOOL)
+    spec = importlib.util.spec_from_file_location('bench_meid_ablation', TOOL)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -22,17 +28,49 @@ def _tool():
 def test_arms_through_runner_and_summary(tmp_path, capsys):
     tool = _tool()
     generate_synthetic_lt(
-        str(tmp_path / 'data' / 'demo'), seed=0, num_classes=6,
-        max_count=60, min_count=2, val_max_count=6, test_max_count=6,
-        eval_min_count=2, feat_dim=8, min_frames=6, max_frames=8,
-        min_seg_frames=2, family_size=2, head_thr=20, tail_thr=4,
-        min_imbalance_ratio=20.0)
+        str(tmp_path / 'data' / 'demo'),
+        seed=0,
+        num_classes=6,
+        max_count=60,
+        min_count=2,
+        val_max_count=6,
+        test_max_count=6,
+        eval_min_count=2,
+        feat_dim=8,
+        min_frames=6,
+        max_frames=8,
+        min_seg_frames=2,
+        family_size=2,
+        head_thr=20,
+        tail_thr=4,
+        min_imbalance_ratio=20.0,
+    )
     out = str(tmp_path / 'r.jsonl')
-    assert tool.main([str(tmp_path), '--presets', 'demo', '--seeds', '0',
-                      '--epochs', '1', '--arms', 'meid:release+mask',
-                      '--clip-len', '4', '--test-clip-len', '6',
-                      '--diagnose', '--mix-weights', '0.5',
-                      '--out-json', out]) == 0
+    assert (
+        tool.main(
+            [
+                str(tmp_path),
+                '--presets',
+                'demo',
+                '--seeds',
+                '0',
+                '--epochs',
+                '1',
+                '--arms',
+                'meid:release+mask',
+                '--clip-len',
+                '4',
+                '--test-clip-len',
+                '6',
+                '--diagnose',
+                '--mix-weights',
+                '0.5',
+                '--out-json',
+                out,
+            ]
+        )
+        == 0
+    )
     with open(out) as f:
         recs = {r['arm']: r for r in map(json.loads, f)}
     assert set(recs) == {'e1@E', 'meid:release+mask'}
@@ -42,7 +80,8 @@ def test_arms_through_runner_and_summary(tmp_path, capsys):
     # the release inference is the 0.5 mixture scored from the same head:
     # the Runner's LongTailMAP and the direct scoring agree
     assert meid['mix']['0.5']['test']['overall'] == pytest.approx(
-        meid['test']['overall'], abs=1e-6)
+        meid['test']['overall'], abs=1e-6
+    )
     shares = meid['cfs_share']
     assert set(shares) == {'uniform', 'A', 'R'}
     assert 'var_ratio_YF' in meid and 'var_ratio_Y' in recs['e1@E']

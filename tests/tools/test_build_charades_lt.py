@@ -24,8 +24,10 @@ from meid_mmaction.datasets.tools.charades_lt import (
     target_counts,
 )
 
-HEADER = ('id,subject,scene,quality,relevance,verified,script,objects,'
-          'descriptions,actions,length\n')
+HEADER = (
+    'id,subject,scene,quality,relevance,verified,script,objects,'
+    'descriptions,actions,length\n'
+)
 
 
 def _row(vid, actions, desc=''):
@@ -39,13 +41,17 @@ def _write(path, text):
 
 
 def _classes(tmp_path, n=4):
-    return _write(tmp_path / 'classes.txt',
-                  ''.join(f'c{i:03d} Class number {i}\n' for i in range(n)))
+    return _write(
+        tmp_path / 'classes.txt',
+        ''.join(f'c{i:03d} Class number {i}\n' for i in range(n)),
+    )
 
 
 def test_read_classes(tmp_path):
     assert read_classes(_classes(tmp_path, 3)) == [
-        'Class number 0', 'Class number 1', 'Class number 2'
+        'Class number 0',
+        'Class number 1',
+        'Class number 2',
     ]
     bad = _write(tmp_path / 'bad.txt', 'c000 A\nx001 B\n')
     with pytest.raises(ValueError, match=r'bad\.txt:2: expected "c<index>'):
@@ -70,10 +76,15 @@ def test_parse_actions():
 
 
 def test_read_charades_csv(tmp_path):
-    text = (HEADER + _row('AAA', 'c000 1 2;c002 0 1') +
-            _row('BBB', '', desc='"two\nlines"') + _row('CCC', 'c001 0 4'))
+    text = (
+        HEADER
+        + _row('AAA', 'c000 1 2;c002 0 1')
+        + _row('BBB', '', desc='"two\nlines"')
+        + _row('CCC', 'c001 0 4')
+    )
     ids, labels, dropped = read_charades_csv(
-        _write(tmp_path / 'a.csv', text), 4)
+        _write(tmp_path / 'a.csv', text), 4
+    )
     assert ids == ['AAA', 'CCC']
     assert labels == [[0, 2], [1]]
     assert dropped == ['BBB']
@@ -90,9 +101,11 @@ def test_read_charades_csv(tmp_path):
     head = _write(tmp_path / 'h.csv', 'id,length\nAAA,3\n')
     with pytest.raises(ValueError, match=r"h\.csv:1: missing column 'act"):
         read_charades_csv(head, 4)
-    dup = _write(tmp_path / 'd.csv',
-                 HEADER + _row('AAA', 'c001 0 1') + _row('AAA', 'c002 0 1'))
-    with pytest.raises(ValueError, match=r"d\.csv:3: duplicate video id"):
+    dup = _write(
+        tmp_path / 'd.csv',
+        HEADER + _row('AAA', 'c001 0 1') + _row('AAA', 'c002 0 1'),
+    )
+    with pytest.raises(ValueError, match=r'd\.csv:3: duplicate video id'):
         read_charades_csv(dup, 4)
 
 
@@ -100,17 +113,21 @@ def test_target_counts_profiles():
     counts = np.array([10, 1000, 100])
     # natural, p = 1: a power of the official counts through the end points
     np.testing.assert_allclose(
-        target_counts(counts, 100, 1, 'natural', 1.0), [1, 100, 10])
+        target_counts(counts, 100, 1, 'natural', 1.0), [1, 100, 10]
+    )
     # natural, p = 2: u = [1, 0, 0.5] -> 100 * 0.01 ** [1, 0, 0.25]
     np.testing.assert_allclose(
         target_counts(counts, 100, 1, 'natural', 2.0),
-        [1, 100, 100 * 0.01**0.25])
+        [1, 100, 100 * 0.01**0.25],
+    )
     # exp, p = 1: log-linear in rank (rank 0 = class 1, rank 2 = class 0)
     np.testing.assert_allclose(
-        target_counts(counts, 100, 1, 'exp', 1.0), [1, 100, 10])
+        target_counts(counts, 100, 1, 'exp', 1.0), [1, 100, 10]
+    )
     # zipf, p = 1: 100 / (r + 1), floored at min_count
     np.testing.assert_allclose(
-        target_counts(counts, 100, 40, 'zipf', 1.0), [40, 100, 50])
+        target_counts(counts, 100, 40, 'zipf', 1.0), [40, 100, 50]
+    )
     with pytest.raises(ValueError, match='min_count=5, max_count=2'):
         target_counts(counts, 2, 5)
     with pytest.raises(ValueError, match="unknown profile 'pareto'"):
@@ -141,7 +158,7 @@ def test_subsample_beats_random_subset():
 
     def err(idx):
         n = counts_from_labels([labels[i] for i in idx], 6)
-        return float(((np.log1p(n) - np.log1p(targets))**2).sum())
+        return float(((np.log1p(n) - np.log1p(targets)) ** 2).sum())
 
     rand = rng.choice(400, size=len(sel), replace=False)
     assert err(sel) < 0.1 * err(rand)
@@ -161,11 +178,15 @@ def test_split_eval():
 
 def test_compute_stats():
     train = [[0, 1], [0], [0, 2]]
-    stats = compute_stats(train, [[1]], [[0], [2]], ['a', 'b', 'c'],
-                          head_thr=2, tail_thr=1)
+    stats = compute_stats(
+        train, [[1]], [[0], [2]], ['a', 'b', 'c'], head_thr=2, tail_thr=1
+    )
     assert stats['train_counts'] == [3, 1, 1]
     assert (stats['num_head'], stats['num_medium'], stats['num_tail']) == (
-        1, 0, 2)
+        1,
+        0,
+        2,
+    )
     assert stats['imbalance_ratio'] == 3.0
     assert stats['labels_per_video_train'] == pytest.approx(5 / 3)
     assert stats['labels_per_video_all'] == pytest.approx(8 / 6)
@@ -183,23 +204,37 @@ def _tiny_charades(tmp_path):
         act = ';'.join(f'c{c:03d} 0.0 1.5' for c in lab)
         rows_tr.append(_row(f'T{i:03d}', act))
     for i in range(40):
-        act = ';'.join(f'c{c:03d} 1 2'
-                       for c in np.nonzero(rng.random(5) < probs)[0])
+        act = ';'.join(
+            f'c{c:03d} 1 2' for c in np.nonzero(rng.random(5) < probs)[0]
+        )
         rows_te.append(_row(f'E{i:03d}', act))
-    return (_write(tmp_path / 'train.csv', HEADER + ''.join(rows_tr)),
-            _write(tmp_path / 'test.csv', HEADER + ''.join(rows_te)),
-            _classes(tmp_path, 5))
+    return (
+        _write(tmp_path / 'train.csv', HEADER + ''.join(rows_tr)),
+        _write(tmp_path / 'test.csv', HEADER + ''.join(rows_te)),
+        _classes(tmp_path, 5),
+    )
 
 
 def test_build_benchmark_writes_consistent_files(tmp_path):
     tr, te, cl = _tiny_charades(tmp_path)
     out = str(tmp_path / 'out')
     stats = build_benchmark(
-        tr, te, cl, out, max_count=40, min_count=2, num_train=None,
-        num_val=10, num_test=20, head_thr=20, tail_thr=5)
+        tr,
+        te,
+        cl,
+        out,
+        max_count=40,
+        min_count=2,
+        num_train=None,
+        num_val=10,
+        num_test=20,
+        head_thr=20,
+        tail_thr=5,
+    )
     ids, labels = parse_label_list(osp.join(out, 'train.lst'), 5)
     names, counts = parse_class_counts(
-        osp.join(out, 'count-labels-train.lst'), 5)
+        osp.join(out, 'count-labels-train.lst'), 5
+    )
     assert names[3] == 'Class number 3'
     assert counts.tolist() == counts_from_labels(labels, 5).tolist()
     assert counts.tolist() == stats['train_counts']
@@ -210,33 +245,73 @@ def test_build_benchmark_writes_consistent_files(tmp_path):
     with open(osp.join(out, 'stats.json')) as f:
         saved = json.load(f)
     assert saved['num_train'] == len(ids) == stats['num_train']
-    assert saved['dropped_train_no_action'] == stats[
-        'dropped_train_no_action'] > 0
+    assert (
+        saved['dropped_train_no_action']
+        == stats['dropped_train_no_action']
+        > 0
+    )
     assert saved['imbalance_ratio'] == counts.max() / counts.min()
     again = build_benchmark(
-        tr, te, cl, None, max_count=40, min_count=2, num_train=None,
-        num_val=10, num_test=20, head_thr=20, tail_thr=5)
+        tr,
+        te,
+        cl,
+        None,
+        max_count=40,
+        min_count=2,
+        num_train=None,
+        num_val=10,
+        num_test=20,
+        head_thr=20,
+        tail_thr=5,
+    )
     assert again['train_counts'] == stats['train_counts']
 
 
 def test_cli(tmp_path, capsys):
     import importlib.util
-    path = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'data',
-                    'build_charades_lt.py')
+
+    path = osp.join(
+        osp.dirname(__file__),
+        '..',
+        '..',
+        'tools',
+        'data',
+        'build_charades_lt.py',
+    )
     spec = importlib.util.spec_from_file_location('build_charades_lt', path)
     cli = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(cli)
     tr, te, cl = _tiny_charades(tmp_path)
-    rc = cli.main([
-        '--train-csv', tr, '--test-csv', te, '--classes', cl, '--out-dir',
-        str(tmp_path / 'o'), '--max-count', '30', '--min-count', '3',
-        '--num-train', '0', '--num-val', '5', '--num-test', '10'
-    ])
+    rc = cli.main(
+        [
+            '--train-csv',
+            tr,
+            '--test-csv',
+            te,
+            '--classes',
+            cl,
+            '--out-dir',
+            str(tmp_path / 'o'),
+            '--max-count',
+            '30',
+            '--min-count',
+            '3',
+            '--num-train',
+            '0',
+            '--num-val',
+            '5',
+            '--num-test',
+            '10',
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0
     assert 'imbalance ratio (max / min)' in out
-    assert re.search(r'note: dropped \d+ training and \d+ test videos '
-                     'without any action', out)
+    assert re.search(
+        r'note: dropped \d+ training and \d+ test videos '
+        'without any action',
+        out,
+    )
     assert osp.isfile(tmp_path / 'o' / 'stats.json')
 
 
@@ -245,8 +320,10 @@ def test_charades_preset_on_real_files(shared_data, tmp_path):
     stats = build_benchmark(
         osp.join(d, 'Charades_v1_train.csv'),
         osp.join(d, 'Charades_v1_test.csv'),
-        osp.join(d, 'Charades_v1_classes.txt'), None,
-        **PRESETS['charades'])
+        osp.join(d, 'Charades_v1_classes.txt'),
+        None,
+        **PRESETS['charades'],
+    )
     assert stats['num_classes'] == 157
     assert stats['dropped_train_no_action'] == 174
     assert stats['dropped_test_no_action'] == 49
@@ -267,16 +344,25 @@ def test_read_charades_timelines(tmp_path):
     from meid_mmaction.datasets.tools.charades_lt import (
         read_charades_timelines,
     )
-    path = _write(tmp_path / 'train.csv', HEADER + ''.join([
-        'A1,,,,,,,,,c001 1.5 4.0;c003 -1 12.5;c001 6 6,10.0\n',
-        'A2,,,,,,,,,,8.0\n',  # no action: left out
-        'A3,,,,,,,,,c000 2 1,5.0\n',  # end before start: one instant
-    ]))
+
+    path = _write(
+        tmp_path / 'train.csv',
+        HEADER
+        + ''.join(
+            [
+                'A1,,,,,,,,,c001 1.5 4.0;c003 -1 12.5;c001 6 6,10.0\n',
+                'A2,,,,,,,,,,8.0\n',  # no action: left out
+                'A3,,,,,,,,,c000 2 1,5.0\n',  # end before start: one instant
+            ]
+        ),
+    )
     ids, lengths, segs = read_charades_timelines(path, 4)
     assert ids == ['A1', 'A3']
     assert lengths == [10.0, 5.0]
-    assert segs == [[(1, 1.5, 4.0), (3, 0.0, 10.0), (1, 6.0, 6.0)],
-                    [(0, 2.0, 2.0)]]
+    assert segs == [
+        [(1, 1.5, 4.0), (3, 0.0, 10.0), (1, 6.0, 6.0)],
+        [(0, 2.0, 2.0)],
+    ]
     bad = _write(tmp_path / 'bad.csv', HEADER + 'B1,,,,,,,,,c001 1 2,x\n')
     with pytest.raises(ValueError, match=r"bad\.csv:2: bad length 'x'"):
         read_charades_timelines(bad, 4)
@@ -290,18 +376,41 @@ def test_read_charades_timelines(tmp_path):
 
 def test_reference_counts_are_the_targets(tmp_path):
     tr, te, cl = _tiny_charades(tmp_path)
-    free = build_benchmark(tr, te, cl, None, max_count=40, min_count=2,
-                           num_train=None, num_val=10, num_test=20,
-                           head_thr=20, tail_thr=5)
+    free = build_benchmark(
+        tr,
+        te,
+        cl,
+        None,
+        max_count=40,
+        min_count=2,
+        num_train=None,
+        num_val=10,
+        num_test=20,
+        head_thr=20,
+        tail_thr=5,
+    )
     # the counts of a previous build as the reference: reproduced exactly
-    again = build_benchmark(tr, te, cl, None, num_train=None, num_val=10,
-                            num_test=20, head_thr=20, tail_thr=5,
-                            reference_counts=free['train_counts'])
-    assert again['target_counts'] == [float(c)
-                                      for c in free['train_counts']]
+    again = build_benchmark(
+        tr,
+        te,
+        cl,
+        None,
+        num_train=None,
+        num_val=10,
+        num_test=20,
+        head_thr=20,
+        tail_thr=5,
+        reference_counts=free['train_counts'],
+    )
+    assert again['target_counts'] == [float(c) for c in free['train_counts']]
     assert again['options']['reference_counts'] is True
-    assert (again['num_head'], again['num_tail']) == (free['num_head'],
-                                                      free['num_tail'])
-    with pytest.raises(ValueError, match='reference_counts must be 5 '
-                       r'counts >= 0, got shape \(3,\)'):
+    assert (again['num_head'], again['num_tail']) == (
+        free['num_head'],
+        free['num_tail'],
+    )
+    with pytest.raises(
+        ValueError,
+        match='reference_counts must be 5 '
+        r'counts >= 0, got shape \(3,\)',
+    ):
         build_benchmark(tr, te, cl, None, reference_counts=[1, 2, 3])

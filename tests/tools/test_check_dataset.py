@@ -15,8 +15,9 @@ from meid_mmaction.datasets.tools.check import (
     splits_from_config,
 )
 
-CLI = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'data',
-               'check_dataset.py')
+CLI = osp.join(
+    osp.dirname(__file__), '..', '..', 'tools', 'data', 'check_dataset.py'
+)
 
 
 def _cli():
@@ -38,14 +39,18 @@ def _dataset(tmp_path, ids_labels, shape=(6, 4)):
     rng = np.random.default_rng(0)
     for vid, _ in ids_labels:
         np.save(feat / f'{vid}.npy', rng.random(shape, dtype=np.float32))
-    lst = _write(tmp_path / 'train.lst', ''.join(
-        f"{v} {','.join(map(str, lab))}\n" for v, lab in ids_labels))
+    lst = _write(
+        tmp_path / 'train.lst',
+        ''.join(f'{v} {",".join(map(str, lab))}\n' for v, lab in ids_labels),
+    )
     return lst, str(feat)
 
 
 def _count_file(tmp_path, counts, name='counts.lst'):
-    return _write(tmp_path / name, ''.join(
-        f'class {i} {i} {c}\n' for i, c in enumerate(counts)))
+    return _write(
+        tmp_path / name,
+        ''.join(f'class {i} {i} {c}\n' for i, c in enumerate(counts)),
+    )
 
 
 def test_label_list_collects_every_problem(tmp_path):
@@ -57,11 +62,14 @@ def test_label_list_collects_every_problem(tmp_path):
     assert problems.count() == 4
     g = problems.groups
     assert g['list_format']['examples'][0].startswith(f'{lst}:2: expected')
-    assert 'a.lst:3: label 7 of video' in g['label_out_of_range'][
-        'examples'][0]
+    assert (
+        'a.lst:3: label 7 of video' in g['label_out_of_range']['examples'][0]
+    )
     assert 'outside [0, 3)' in g['label_out_of_range']['examples'][0]
-    assert "a.lst:4: duplicate video id 'v1' (first on line 1)" in g[
-        'duplicate_id']['examples'][0]
+    assert (
+        "a.lst:4: duplicate video id 'v1' (first on line 1)"
+        in g['duplicate_id']['examples'][0]
+    )
     assert "a.lst:5: label 'x'" in g['bad_label']['examples'][0]
 
 
@@ -76,16 +84,19 @@ def test_count_file_checks(tmp_path):
     msg = problems.groups['count_mismatch']['examples'][0]
     assert msg.startswith(f'{path}:2: class 1 has count 1 but')
     assert 'has 2 videos' in msg
-    assert 'lists 2 classes, expected num_classes=3' in problems.groups[
-        'num_classes_mismatch']['examples'][0]
+    assert (
+        'lists 2 classes, expected num_classes=3'
+        in problems.groups['num_classes_mismatch']['examples'][0]
+    )
 
 
 def test_ok_and_broken_features(tmp_path):
     items = [(f'v{i}', [i % 3]) for i in range(8)]
     lst, feat = _dataset(tmp_path, items)
     counts = _count_file(tmp_path, [3, 3, 2])
-    splits = dict(train=dict(ann_file=lst, feature_root=feat, feat_dim=4,
-                             num_frames=6))
+    splits = dict(
+        train=dict(ann_file=lst, feature_root=feat, feat_dim=4, num_frames=6)
+    )
     report = check_dataset(splits, None, counts, workers=2, progress=False)
     assert report['ok'], format_report(report)
     assert report['num_classes'] == 3
@@ -98,15 +109,20 @@ def test_ok_and_broken_features(tmp_path):
     bad[3, 3] = np.inf
     np.save(osp.join(feat, 'v1.npy'), bad)
     np.save(osp.join(feat, 'v2.npy'), np.zeros((6, 5), np.float32))
-    np.save(osp.join(feat, 'v3.npy'), np.zeros((6, ), np.float32))
+    np.save(osp.join(feat, 'v3.npy'), np.zeros((6,), np.float32))
     np.save(osp.join(feat, 'v4.npy'), np.zeros((5, 4), np.float32))
     _write(osp.join(feat, 'v5.npy'), 'not an array')
     report = check_dataset(splits, 3, counts, workers=2, progress=False)
     assert not report['ok']
     kinds = {k: g['count'] for k, g in report['problems'].items()}
     assert kinds == dict(
-        missing_feature=1, non_finite=1, wrong_dim=1, wrong_rank=1,
-        wrong_frames=1, unreadable_feature=1)
+        missing_feature=1,
+        non_finite=1,
+        wrong_dim=1,
+        wrong_rank=1,
+        wrong_frames=1,
+        unreadable_feature=1,
+    )
     p = report['problems']
     assert 'v0.npy' in p['missing_feature']['examples'][0]
     assert '2 NaN/inf values of 24' in p['non_finite']['examples'][0]
@@ -120,15 +136,19 @@ def test_ok_and_broken_features(tmp_path):
 
 def test_cross_split_duplicates_and_examples_cap(tmp_path):
     train = _write(tmp_path / 'train.lst', 'a 0\nb 1\n')
-    test = _write(tmp_path / 'test.lst', 'b 1\n' + ''.join(
-        f'x{i} 9\n' for i in range(8)))
+    test = _write(
+        tmp_path / 'test.lst', 'b 1\n' + ''.join(f'x{i} 9\n' for i in range(8))
+    )
     splits = dict(
         train=dict(ann_file=train, feature_root=str(tmp_path)),
-        test=dict(ann_file=test, feature_root=str(tmp_path)))
+        test=dict(ann_file=test, feature_root=str(tmp_path)),
+    )
     report = check_dataset(splits, 2, None, check_features_too=False)
     assert report['problems']['id_in_several_splits']['count'] == 1
-    assert "video 'b' is in split 'test'" in report['problems'][
-        'id_in_several_splits']['examples'][0]
+    assert (
+        "video 'b' is in split 'test'"
+        in report['problems']['id_in_several_splits']['examples'][0]
+    )
     group = report['problems']['label_out_of_range']
     assert group['count'] == 8 and len(group['examples']) == 5
     assert '... 3 more' in format_report(report)
@@ -138,9 +158,24 @@ def test_cli_explicit_and_report(tmp_path, capsys):
     lst, feat = _dataset(tmp_path, [('a', [0]), ('b', [1])])
     counts = _count_file(tmp_path, [1, 1])
     out = str(tmp_path / 'r.json')
-    args = ['--ann-file', lst, '--data-prefix', feat, '--num-classes', '2',
-            '--count-file', counts, '--feat-dim', '4', '--num-frames', '6',
-            '--workers', '2', '--report', out]
+    args = [
+        '--ann-file',
+        lst,
+        '--data-prefix',
+        feat,
+        '--num-classes',
+        '2',
+        '--count-file',
+        counts,
+        '--feat-dim',
+        '4',
+        '--num-frames',
+        '6',
+        '--workers',
+        '2',
+        '--report',
+        out,
+    ]
     assert _cli().main(args) == 0
     assert json.load(open(out))['ok'] is True
     wrong = _count_file(tmp_path, [2, 1], 'wrong.lst')
@@ -158,8 +193,15 @@ def test_cli_headers_only_skips_values(tmp_path):
     bad = np.zeros((6, 4), np.float32)
     bad[2, 1] = np.inf
     np.save(osp.join(feat, 'b.npy'), bad)
-    args = ['--ann-file', lst, '--data-prefix', feat, '--feat-dim', '4',
-            '--no-progress']
+    args = [
+        '--ann-file',
+        lst,
+        '--data-prefix',
+        feat,
+        '--feat-dim',
+        '4',
+        '--no-progress',
+    ]
     assert _cli().main(args) == 1  # the values are read: inf found
     assert _cli().main(args + ['--headers-only']) == 0
     np.save(osp.join(feat, 'b.npy'), np.zeros((6, 5), np.float32))
@@ -172,7 +214,9 @@ def test_config_input(tmp_path):
     lst, feat = _dataset(root, [('a', [0]), ('b', [1])])
     os.rename(feat, root / 'features')
     _count_file(root, [1, 1], 'count.lst')
-    cfg = _write(tmp_path / 'cfg.py', f"""
+    cfg = _write(
+        tmp_path / 'cfg.py',
+        f"""
 num_frames = 6
 ds = dict(type='X', data_root={str(root)!r}, ann_file='train.lst',
           count_file='count.lst', num_classes=2, feat_dim=4)
@@ -181,7 +225,8 @@ train_dataloader = dict(dataset=dict(data_prefix=dict(feat='features'),
 val_dataloader = dict(dataset=dict(type='RepeatDataset', times=2,
                                    dataset=dict(data_prefix='features',
                                                 **ds)))
-""")
+""",
+    )
     conf = splits_from_config(cfg)
     assert list(conf['splits']) == ['train', 'val']
     assert conf['splits']['val']['feature_root'] == str(root / 'features')
@@ -191,8 +236,11 @@ val_dataloader = dict(dataset=dict(type='RepeatDataset', times=2,
     # the same list read by two splits (e.g. a test loader on the
     # validation list) shares its ids by design: not a problem
     assert _cli().main(['--config', cfg, '--no-progress']) == 0
-    bad = _write(tmp_path / 'bad.py', "train_dataloader = dict(dataset=dict("
-                 "ann_file='a.lst', data_prefix=dict(video='v')))\n")
+    bad = _write(
+        tmp_path / 'bad.py',
+        'train_dataloader = dict(dataset=dict('
+        "ann_file='a.lst', data_prefix=dict(video='v')))\n",
+    )
     with pytest.raises(ValueError, match="data_prefix has no 'feat' key"):
         splits_from_config(bad)
 
@@ -208,16 +256,18 @@ def test_videolt_subset(shared_data, tmp_path):
     ids = [ln.split()[0] for ln in lines]
     for vid in ids:
         np.save(feat / f'{vid}.npy', rng.random((150, 8), dtype=np.float32))
-    splits = dict(train=dict(ann_file=lst, feature_root=str(feat),
-                             feat_dim=8, num_frames=150))
+    splits = dict(
+        train=dict(
+            ann_file=lst, feature_root=str(feat), feat_dim=8, num_frames=150
+        )
+    )
     count_file = osp.join(shared_data, 'videolt', 'count-labels-train.lst')
     report = check_dataset(splits, 1004, None, workers=2, progress=False)
     assert report['ok'], format_report(report)
     assert report['splits']['train']['videos'] == 200
     # the released count file (counts written as "137.0") is well-formed
     # but counts the full training list, not this subset
-    report = check_dataset(splits, None, count_file, workers=2,
-                           progress=False)
+    report = check_dataset(splits, None, count_file, workers=2, progress=False)
     assert report['num_classes'] == 1004
     assert set(report['problems']) == {'count_mismatch'}
     os.remove(feat / f'{ids[0]}.npy')
@@ -226,13 +276,26 @@ def test_videolt_subset(shared_data, tmp_path):
     np.save(feat / f'{ids[1]}.npy', nan)
     np.save(feat / f'{ids[2]}.npy', np.zeros((150, 9), np.float32))
     np.save(feat / f'{ids[3]}.npy', np.zeros((150, 8, 1), np.float32))
-    rc = _cli().main(['--ann-file', lst, '--data-prefix', str(feat),
-                      '--num-classes', '1004', '--feat-dim', '8',
-                      '--num-frames', '150', '--no-progress'])
+    rc = _cli().main(
+        [
+            '--ann-file',
+            lst,
+            '--data-prefix',
+            str(feat),
+            '--num-classes',
+            '1004',
+            '--feat-dim',
+            '8',
+            '--num-frames',
+            '150',
+            '--no-progress',
+        ]
+    )
     assert rc == 1
     report = check_dataset(splits, 1004, None, workers=2, progress=False)
     assert {k: g['count'] for k, g in report['problems'].items()} == dict(
-        missing_feature=1, non_finite=1, wrong_dim=1, wrong_rank=1)
+        missing_feature=1, non_finite=1, wrong_dim=1, wrong_rank=1
+    )
     assert report['splits']['train']['features_ok'] == 196
 
 
@@ -241,22 +304,34 @@ def test_cli_cfg_options(tmp_path, capsys):
     root.mkdir()
     _, feat = _dataset(root, [('a', [0]), ('b', [1])])
     _write(root / 'other.lst', 'a 0\nb 2\n')
-    cfg = _write(tmp_path / 'cfg.py', f"""
+    cfg = _write(
+        tmp_path / 'cfg.py',
+        f"""
 train_dataloader = dict(dataset=dict(
     data_root={str(root)!r}, ann_file='train.lst', num_classes=3,
     feat_dim=4, data_prefix=dict(feat='feat')))
-""")
+""",
+    )
     cli = _cli()
     assert cli.main(['--config', cfg, '--no-progress']) == 0
     # the override is applied: the other list and 2 classes -> label 2 bad
-    assert cli.main([
-        '--config', cfg, '--no-progress', '--cfg-options',
-        'train_dataloader.dataset.ann_file=other.lst',
-        'train_dataloader.dataset.num_classes=2'
-    ]) == 1
+    assert (
+        cli.main(
+            [
+                '--config',
+                cfg,
+                '--no-progress',
+                '--cfg-options',
+                'train_dataloader.dataset.ann_file=other.lst',
+                'train_dataloader.dataset.num_classes=2',
+            ]
+        )
+        == 1
+    )
     out = capsys.readouterr().out
     assert 'other.lst:2: label 2 of video' in out
     with pytest.raises(SystemExit):
-        cli.main(['--ann-file', 'x.lst', '--no-features', '--cfg-options',
-                  'a=1'])
+        cli.main(
+            ['--ann-file', 'x.lst', '--no-features', '--cfg-options', 'a=1']
+        )
     assert '--cfg-options needs --config' in capsys.readouterr().err

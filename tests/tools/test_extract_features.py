@@ -32,8 +32,14 @@ model = dict(
 
 
 def _load_cli():
-    path = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'data',
-                    'extract_features.py')
+    path = osp.join(
+        osp.dirname(__file__),
+        '..',
+        '..',
+        'tools',
+        'data',
+        'extract_features.py',
+    )
     spec = importlib.util.spec_from_file_location('extract_cli', path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -41,11 +47,11 @@ def _load_cli():
 
 
 def _write_video(path, num_frames, size=(64, 48)):
-    """MJPG .avi whose frame i is uniform (R, G, B) = (12 i, 100, 200 - 9 i).
-    """
+    """MJPG .avi; frame i is uniform (R, G, B) = (12 i, 100, 200 - 9 i)."""
     w, h = size
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'MJPG'), 10,
-                             (w, h))
+    writer = cv2.VideoWriter(
+        str(path), cv2.VideoWriter_fourcc(*'MJPG'), 10, (w, h)
+    )
     assert writer.isOpened()
     for i in range(num_frames):
         rgb = np.empty((h, w, 3), np.uint8)
@@ -82,12 +88,11 @@ def model_files(tmp_path_factory):
 
 
 def test_uniform_frame_indices():
-    np.testing.assert_array_equal(uniform_frame_indices(13, 4),
-                                  [1, 4, 8, 11])
-    np.testing.assert_array_equal(uniform_frame_indices(3, 5),
-                                  [0, 0, 1, 2, 2])
-    np.testing.assert_array_equal(uniform_frame_indices(150, 150),
-                                  np.arange(150))
+    np.testing.assert_array_equal(uniform_frame_indices(13, 4), [1, 4, 8, 11])
+    np.testing.assert_array_equal(uniform_frame_indices(3, 5), [0, 0, 1, 2, 2])
+    np.testing.assert_array_equal(
+        uniform_frame_indices(150, 150), np.arange(150)
+    )
     with pytest.raises(ValueError, match=r'video has no frame \(total=0\)'):
         uniform_frame_indices(0, 4)
 
@@ -104,13 +109,19 @@ def test_read_video_frames(videos, backend):
 
 
 def test_read_video_errors(videos):
-    with pytest.raises(ValueError, match=r'broken\.avi: cannot read the '
-                       r'video \(decord: .*; opencv: .*\)'):
+    with pytest.raises(
+        ValueError,
+        match=r'broken\.avi: cannot read the '
+        r'video \(decord: .*; opencv: .*\)',
+    ):
         read_video_frames(str(videos / 'broken.avi'), 4)
     with pytest.raises(FileNotFoundError, match=r'video not found: .*nope'):
         read_video_frames(str(videos / 'nope.avi'), 4)
-    with pytest.raises(ValueError, match=r"backend must be 'auto', 'decord' "
-                       r"or 'opencv', got 'pyav'"):
+    with pytest.raises(
+        ValueError,
+        match=r"backend must be 'auto', 'decord' "
+        r"or 'opencv', got 'pyav'",
+    ):
         read_video_frames(str(videos / 'clip_a.avi'), 4, 'pyav')
 
 
@@ -121,21 +132,31 @@ def test_resize_crop_matches_cv2():
     assert out.shape == (2, 32, 32, 3)
     ref = cv2.resize(frames[1], (53, 40), interpolation=cv2.INTER_LINEAR)
     np.testing.assert_array_equal(out[1], ref[4:36, 10:42])
-    with pytest.raises(ValueError, match=r'short_side \(20\) must be >= '
-                       r'crop_size \(32\)'):
+    with pytest.raises(
+        ValueError,
+        match=r'short_side \(20\) must be >= '
+        r'crop_size \(32\)',
+    ):
         resize_crop(frames, 20, 32)
 
 
 def test_normalisation_from_config(model_files):
     cfg = Config.fromfile(model_files[0])
-    assert normalisation_from_config(cfg) == dict(mean=MEAN, std=STD,
-                                                  to_rgb=False)
-    assert normalisation_from_config(cfg, [1, 2, 3], [4, 5, 6])['mean'] == \
-        [1.0, 2.0, 3.0]
+    assert normalisation_from_config(cfg) == dict(
+        mean=MEAN, std=STD, to_rgb=False
+    )
+    assert normalisation_from_config(cfg, [1, 2, 3], [4, 5, 6])['mean'] == [
+        1.0,
+        2.0,
+        3.0,
+    ]
     cfg.model.data_preprocessor = dict(type='ActionDataPreprocessor')
-    with pytest.raises(ValueError, match=r'resnet18_cfg\.py: model\.data_'
-                       r'preprocessor has no mean/std; pass --mean and '
-                       r'--std'):
+    with pytest.raises(
+        ValueError,
+        match=r'resnet18_cfg\.py: model\.data_'
+        r'preprocessor has no mean/std; pass --mean and '
+        r'--std',
+    ):
         normalisation_from_config(cfg)
 
 
@@ -145,19 +166,30 @@ def test_build_backbone_weights(model_files, tmp_path):
     loaded = build_backbone(cfg, ckpt)
     for k, v in ref.state_dict().items():
         assert torch.equal(loaded.state_dict()[k], v), k
-    with pytest.raises(ValueError, match=r'resnet18_cfg\.py: no --checkpoint'
-                       r' and the backbone has no pretrained/init_cfg'):
+    with pytest.raises(
+        ValueError,
+        match=r'resnet18_cfg\.py: no --checkpoint'
+        r' and the backbone has no pretrained/init_cfg',
+    ):
         build_backbone(cfg)
     bad = tmp_path / 'bad.pth'
-    torch.save(dict(state_dict={'backbone.conv1.conv.weight':
-                                torch.zeros(1)}), str(bad))
-    with pytest.raises(ValueError, match=r'bad\.pth: weights do not match '
-                       r'the backbone of .*resnet18_cfg\.py: .*missing '
-                       r'keys in source state_dict: conv1\.bn\.weight'):
+    torch.save(
+        dict(state_dict={'backbone.conv1.conv.weight': torch.zeros(1)}),
+        str(bad),
+    )
+    with pytest.raises(
+        ValueError,
+        match=r'bad\.pth: weights do not match '
+        r'the backbone of .*resnet18_cfg\.py: .*missing '
+        r'keys in source state_dict: conv1\.bn\.weight',
+    ):
         build_backbone(cfg, str(bad))
     cfg.model.pop('backbone')
-    with pytest.raises(ValueError, match=r'resnet18_cfg\.py: no model.'
-                       r'backbone in the config'):
+    with pytest.raises(
+        ValueError,
+        match=r'resnet18_cfg\.py: no model.'
+        r'backbone in the config',
+    ):
         build_backbone(cfg)
 
 
@@ -167,8 +199,9 @@ def test_frame_extractor_pools_and_normalises(model_files):
     rng = np.random.default_rng(1)
     frames = rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
     x = torch.from_numpy(frames).permute(0, 3, 1, 2).float()
-    x = (x - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(
-        STD).view(1, 3, 1, 1)
+    x = (x - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(
+        1, 3, 1, 1
+    )
     with torch.no_grad():
         ref = backbone(x).mean(dim=(2, 3)).numpy()
     got = ext(frames)
@@ -179,8 +212,11 @@ def test_frame_extractor_pools_and_normalises(model_files):
         def forward(self, x):
             return x[:, :, None]
 
-    with pytest.raises(ValueError, match=r'the backbone returned shape '
-                       r'\(3, 3, 1, 32, 32\) .* expected a 2D backbone'):
+    with pytest.raises(
+        ValueError,
+        match=r'the backbone returned shape '
+        r'\(3, 3, 1, 32, 32\) .* expected a 2D backbone',
+    ):
         FrameExtractor(Conv3d(), MEAN, STD)(frames)
 
 
@@ -191,7 +227,8 @@ def test_find_videos(videos, tmp_path):
     ann.write_text('clip_b 0\nmissing 1\n')
     assert find_videos(str(videos), [str(ann)]) == [
         ('clip_b', str(videos / 'clip_b.avi')),
-        ('missing', str(videos / 'missing.mp4'))]
+        ('missing', str(videos / 'missing.mp4')),
+    ]
     with pytest.raises(FileNotFoundError, match='video directory not found'):
         find_videos(str(tmp_path / 'none'))
 
@@ -204,9 +241,22 @@ def test_cli_npy_then_packed(videos, model_files, tmp_path, capsys):
     cfg_path, ckpt, backbone = model_files
     cli = _load_cli()
     out = tmp_path / 'feats'
-    common = [cfg_path, ckpt, str(videos), str(out), '--num-frames', '4',
-              '--short-side', '40', '--crop-size', '32', '--device', 'cpu',
-              '--batch-videos', '2']
+    common = [
+        cfg_path,
+        ckpt,
+        str(videos),
+        str(out),
+        '--num-frames',
+        '4',
+        '--short-side',
+        '40',
+        '--crop-size',
+        '32',
+        '--device',
+        'cpu',
+        '--batch-videos',
+        '2',
+    ]
     assert _run(cli, common) == 1  # broken.avi failed
     report = json.load(open(out / 'extract_report.json'))
     assert report['extracted'] == 3 and report['skipped_done'] == 0
@@ -229,17 +279,31 @@ def test_cli_npy_then_packed(videos, model_files, tmp_path, capsys):
     assert len(report['failed']) == 1
 
     packed = tmp_path / 'packed'
-    args = [cfg_path, ckpt, str(videos), str(packed), '--num-frames', '4',
-            '--short-side', '40', '--crop-size', '32', '--device', 'cpu',
-            '--out-format', 'packed', '--dtype', 'float16',
-            '--allow-failures']
+    args = [
+        cfg_path,
+        ckpt,
+        str(videos),
+        str(packed),
+        '--num-frames',
+        '4',
+        '--short-side',
+        '40',
+        '--crop-size',
+        '32',
+        '--device',
+        'cpu',
+        '--out-format',
+        'packed',
+        '--dtype',
+        'float16',
+        '--allow-failures',
+    ]
     assert cli.main(args + ['--no-progress', '--workers', '1']) == 0
     store = PackedFeatureStore(str(packed))
     assert sorted(store.video_ids) == ['clip_a', 'clip_b', 'clip_c']
     for vid in store.video_ids:
         np.testing.assert_allclose(
-            store.open(vid), np.load(out / f'{vid}.npy'), rtol=2e-3,
-            atol=1e-3)
+            store.open(vid), np.load(out / f'{vid}.npy'), rtol=2e-3, atol=1e-3
+        )
     assert _run(cli, args) == 0
-    assert json.load(open(packed / 'extract_report.json'))[
-        'skipped_done'] == 3
+    assert json.load(open(packed / 'extract_report.json'))['skipped_done'] == 3

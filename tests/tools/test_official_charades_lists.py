@@ -1,5 +1,6 @@
 """The released CharadesLT / CharadesEgoLT lists work with the shipped
 configs, following docs/data.md (skips without the shared data)."""
+
 import importlib.util
 import os.path as osp
 import shutil
@@ -36,8 +37,10 @@ def _datasets(config, options):
     cfg.merge_from_dict(options)
     apply_data_keys(cfg)
     init_default_scope('mmaction')
-    return [DATASETS.build(cfg[f'{s}_dataloader'].dataset)
-            for s in ('train', 'val', 'test')]
+    return [
+        DATASETS.build(cfg[f'{s}_dataloader'].dataset)
+        for s in ('train', 'val', 'test')
+    ]
 
 
 @pytest.mark.parametrize('bench', sorted(BASES))
@@ -47,26 +50,46 @@ def test_copied_lists_with_count_file(bench, shared_data, tmp_path):
     root = tmp_path / bench
     (root / 'features' / 'ResNet101').mkdir(parents=True)
     for split in ('train', 'val', 'test'):
-        shutil.copy(osp.join(src, f'{bench}_{split}.txt'),
-                    root / f'{split}.lst')
-    assert _tool('count_classes').main([
-        str(root / 'train.lst'), '--num-classes', '157', '--classes',
-        osp.join(shared_data, 'charades', 'Charades_v1_classes.txt'),
-        '--out', str(root / 'count-labels-train.lst')
-    ]) == 0
+        shutil.copy(
+            osp.join(src, f'{bench}_{split}.txt'), root / f'{split}.lst'
+        )
+    assert (
+        _tool('count_classes').main(
+            [
+                str(root / 'train.lst'),
+                '--num-classes',
+                '157',
+                '--classes',
+                osp.join(shared_data, 'charades', 'Charades_v1_classes.txt'),
+                '--out',
+                str(root / 'count-labels-train.lst'),
+            ]
+        )
+        == 0
+    )
     config = osp.join(REPO, 'configs', '_base_', 'datasets', BASES[bench])
-    assert _tool('check_dataset').main([
-        '--config', config, '--no-features', '--no-progress',
-        '--cfg-options', f'data_root={root}'
-    ]) == 0
+    assert (
+        _tool('check_dataset').main(
+            [
+                '--config',
+                config,
+                '--no-features',
+                '--no-progress',
+                '--cfg-options',
+                f'data_root={root}',
+            ]
+        )
+        == 0
+    )
     sizes, groups, (top, low) = EXPECTED[bench]
     datasets = _datasets(config, dict(data_root=str(root)))
     assert tuple(len(d) for d in datasets) == sizes
     meta = datasets[1].metainfo
-    assert tuple(len(meta['class_groups'][g])
-                 for g in ('head', 'medium', 'tail')) == groups
-    assert (max(meta['class_counts']), min(meta['class_counts'])) == (top,
-                                                                      low)
+    assert (
+        tuple(len(meta['class_groups'][g]) for g in ('head', 'medium', 'tail'))
+        == groups
+    )
+    assert (max(meta['class_counts']), min(meta['class_counts'])) == (top, low)
     assert meta['classes'][0] == 'Holding some clothes'
 
 
@@ -75,18 +98,34 @@ def test_lists_read_as_released(bench, shared_data, tmp_path):
     """Or point the split keys at the released files (no count file)."""
     src = osp.join(shared_data, 'charadeslt_official')
     options = dict(
-        data_root=src, feat_dir=str(tmp_path), count_file=None,
-        **{f'{s}_split': f'{bench}_{s}.txt'
-           for s in ('train', 'val', 'test')})
+        data_root=src,
+        feat_dir=str(tmp_path),
+        count_file=None,
+        **{f'{s}_split': f'{bench}_{s}.txt' for s in ('train', 'val', 'test')},
+    )
     config = osp.join(REPO, 'configs', '_base_', 'datasets', BASES[bench])
     sizes, groups, _ = EXPECTED[bench]
     datasets = _datasets(config, options)
     assert tuple(len(d) for d in datasets) == sizes
     for d in datasets:
         meta = d.metainfo
-        assert tuple(len(meta['class_groups'][g])
-                     for g in ('head', 'medium', 'tail')) == groups
-    assert _tool('check_dataset').main([
-        '--config', config, '--no-features', '--no-progress',
-        '--cfg-options', *[f'{k}={v}' for k, v in options.items()]
-    ]) == 0
+        assert (
+            tuple(
+                len(meta['class_groups'][g])
+                for g in ('head', 'medium', 'tail')
+            )
+            == groups
+        )
+    assert (
+        _tool('check_dataset').main(
+            [
+                '--config',
+                config,
+                '--no-features',
+                '--no-progress',
+                '--cfg-options',
+                *[f'{k}={v}' for k, v in options.items()],
+            ]
+        )
+        == 0
+    )

@@ -1,5 +1,6 @@
 """``tools/train.py --resume`` with missing and broken checkpoints (the tool's
 ``main`` run in-process on tiny synthetic data)."""
+
 import importlib.util
 import os
 import os.path as osp
@@ -13,30 +14,61 @@ from meid_mmaction.utils.checkpoint import CheckpointReadError
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 CONFIG = osp.join(REPO, 'configs', 'nonlinear_synthetic.py')
-TINY = dict(num_classes=6, max_count=100, min_count=1, val_max_count=6,
-            test_max_count=6, eval_min_count=2, feat_dim=8, min_frames=6,
-            max_frames=10, min_seg_frames=2, family_size=2, head_thr=30,
-            tail_thr=5, chunk_size=32)
+TINY = dict(
+    num_classes=6,
+    max_count=100,
+    min_count=1,
+    val_max_count=6,
+    test_max_count=6,
+    eval_min_count=2,
+    feat_dim=8,
+    min_frames=6,
+    max_frames=10,
+    min_seg_frames=2,
+    family_size=2,
+    head_thr=30,
+    tail_thr=5,
+    chunk_size=32,
+)
 
 
 def _train_tool():
     spec = importlib.util.spec_from_file_location(
-        'train_tool', osp.join(REPO, 'tools', 'train.py'))
+        'train_tool', osp.join(REPO, 'tools', 'train.py')
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 def _train(monkeypatch, root, work, *args, epochs=2):
-    opts = [f'data_root={root}', 'num_classes=6', 'feat_dim=8',
-            'head_thr=30', 'tail_thr=5', 'model.cls_head.num_classes=6',
-            'model.cls_head.in_channels=8', 'train_dataloader.batch_size=16',
-            'train_dataloader.num_workers=0',
-            f'train_cfg.max_epochs={epochs}', f'work_dir={work}']
-    monkeypatch.setattr(sys, 'argv', [
-        'train.py', CONFIG, '--no-validate', '--check-data', 'off', *args,
-        '--cfg-options', *opts
-    ])
+    opts = [
+        f'data_root={root}',
+        'num_classes=6',
+        'feat_dim=8',
+        'head_thr=30',
+        'tail_thr=5',
+        'model.cls_head.num_classes=6',
+        'model.cls_head.in_channels=8',
+        'train_dataloader.batch_size=16',
+        'train_dataloader.num_workers=0',
+        f'train_cfg.max_epochs={epochs}',
+        f'work_dir={work}',
+    ]
+    monkeypatch.setattr(
+        sys,
+        'argv',
+        [
+            'train.py',
+            CONFIG,
+            '--no-validate',
+            '--check-data',
+            'off',
+            *args,
+            '--cfg-options',
+            *opts,
+        ],
+    )
     _train_tool().main()
 
 
@@ -62,59 +94,79 @@ def _copy(trained, tmp_path):
 
 
 def test_auto_resume_falls_back_when_the_latest_is_truncated(
-        trained, tmp_path, monkeypatch, capsys):
+    trained, tmp_path, monkeypatch, capsys
+):
     work = _copy(trained, tmp_path)
     latest = osp.join(work, 'epoch_2.pth')
     data = open(latest, 'rb').read()
     with open(latest, 'wb') as f:
-        f.write(data[:len(data) // 3])  # e.g. killed while saving
+        f.write(data[: len(data) // 3])  # e.g. killed while saving
     _train(monkeypatch, trained[0], work, '--resume', epochs=3)
     out = capsys.readouterr().out
-    assert (f'WARNING - --resume: {latest}: cannot read the checkpoint: the '
-            'file is truncated') in out
-    assert (f'Resuming from {osp.join(work, "epoch_1.pth")} instead (the '
-            'newest checkpoint that can be read)') in out
+    assert (
+        f'WARNING - --resume: {latest}: cannot read the checkpoint: the '
+        'file is truncated'
+    ) in out
+    assert (
+        f'Resuming from {osp.join(work, "epoch_1.pth")} instead (the '
+        'newest checkpoint that can be read)'
+    ) in out
     assert 'resumed epoch: 1' in out
     assert osp.isfile(osp.join(work, 'epoch_3.pth'))
 
 
-def test_explicit_resume_path_that_cannot_be_read(trained, tmp_path,
-                                                  monkeypatch):
+def test_explicit_resume_path_that_cannot_be_read(
+    trained, tmp_path, monkeypatch
+):
     work = _copy(trained, tmp_path)
     bad = osp.join(work, 'epoch_2.pth')
     open(bad, 'wb').close()
     before = sorted(os.listdir(work))
-    with pytest.raises(CheckpointReadError,
-                       match=f'^{bad}: cannot read the checkpoint: the file '
-                       r'is empty \(0 bytes\)'):
+    with pytest.raises(
+        CheckpointReadError,
+        match=f'^{bad}: cannot read the checkpoint: the file '
+        r'is empty \(0 bytes\)',
+    ):
         _train(monkeypatch, trained[0], work, '--resume', bad, epochs=3)
     assert sorted(os.listdir(work)) == before  # nothing was started
-    with pytest.raises(FileNotFoundError,
-                       match=f'{work}/nope.pth can not be found'):
-        _train(monkeypatch, trained[0], work, '--resume',
-               osp.join(work, 'nope.pth'))
+    with pytest.raises(
+        FileNotFoundError, match=f'{work}/nope.pth can not be found'
+    ):
+        _train(
+            monkeypatch,
+            trained[0],
+            work,
+            '--resume',
+            osp.join(work, 'nope.pth'),
+        )
 
 
 def test_auto_resume_in_a_work_dir_without_checkpoints(
-        trained, tmp_path, monkeypatch, capsys):
+    trained, tmp_path, monkeypatch, capsys
+):
     work = str(tmp_path / 'fresh')
     _train(monkeypatch, trained[0], work, '--resume', epochs=1)
     out = capsys.readouterr().out
-    assert (f'WARNING - --resume: no checkpoint in the work dir {work} (no '
-            'last_checkpoint file, no epoch_*.pth / iter_*.pth): training '
-            'starts from scratch') in out
+    assert (
+        f'WARNING - --resume: no checkpoint in the work dir {work} (no '
+        'last_checkpoint file, no epoch_*.pth / iter_*.pth): training '
+        'starts from scratch'
+    ) in out
     assert 'resumed epoch' not in out
     assert osp.isfile(osp.join(work, 'epoch_1.pth'))
 
 
-def test_auto_resume_when_no_checkpoint_can_be_read(trained, tmp_path,
-                                                   monkeypatch):
+def test_auto_resume_when_no_checkpoint_can_be_read(
+    trained, tmp_path, monkeypatch
+):
     work = _copy(trained, tmp_path)
     for name in ('epoch_1.pth', 'epoch_2.pth'):
         with open(osp.join(work, name), 'wb') as f:
             f.write(b'garbage' * 10)
-    with pytest.raises(CheckpointReadError,
-                       match=r'^--resume: no checkpoint in the work dir '
-                       f'{work} can be read: {work}/epoch_2.pth: cannot read '
-                       'the checkpoint: not a torch checkpoint'):
+    with pytest.raises(
+        CheckpointReadError,
+        match=r'^--resume: no checkpoint in the work dir '
+        f'{work} can be read: {work}/epoch_2.pth: cannot read '
+        'the checkpoint: not a torch checkpoint',
+    ):
         _train(monkeypatch, trained[0], work, '--resume', epochs=3)

@@ -13,6 +13,7 @@ Examples::
     python tools/analysis/collect_results.py work_dirs/*_videolt_r50* \\
         --format latex --out table.tex
 """
+
 import argparse
 import glob
 import json
@@ -23,8 +24,12 @@ import sys
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
-COLUMNS = (('overall', 'mAP'), ('head', 'mAP_head'),
-           ('medium', 'mAP_medium'), ('tail', 'mAP_tail'))
+COLUMNS = (
+    ('overall', 'mAP'),
+    ('head', 'mAP_head'),
+    ('medium', 'mAP_medium'),
+    ('tail', 'mAP_tail'),
+)
 SEED_PATTERN = r'[_-]seed\d+$'
 
 
@@ -43,7 +48,8 @@ def find_test_json(work_dir: str) -> Optional[str]:
         except json.JSONDecodeError:
             continue  # a JSON-lines training log, not a test result
         if isinstance(metrics, dict) and any(
-                k.endswith('mAP') for k in metrics):
+            k.endswith('mAP') for k in metrics
+        ):
             return path
     return None
 
@@ -58,20 +64,26 @@ def read_metrics(path: str, prefix: str = 'lt') -> Dict[str, float]:
         try:
             raw = json.load(f)
         except json.JSONDecodeError as e:
-            raise ValueError(f'{path}: not a JSON object of test metrics '
-                             f'({e})') from e
+            raise ValueError(
+                f'{path}: not a JSON object of test metrics ({e})'
+            ) from e
     out = {}
     for column, key in COLUMNS:
         name = f'{prefix}/{key}' if prefix else key
         if name not in raw:
-            raise ValueError(f'{path}: no {name!r} in the test metrics '
-                             f'(keys: {sorted(raw)})')
+            raise ValueError(
+                f'{path}: no {name!r} in the test metrics '
+                f'(keys: {sorted(raw)})'
+            )
         out[column] = float(raw[name])
     return out
 
 
-def group_runs(work_dirs: Sequence[str], seed_pattern: str = SEED_PATTERN,
-               prefix: str = 'lt') -> 'OrderedDict[str, List[dict]]':
+def group_runs(
+    work_dirs: Sequence[str],
+    seed_pattern: str = SEED_PATTERN,
+    prefix: str = 'lt',
+) -> 'OrderedDict[str, List[dict]]':
     """Row name -> metrics of its runs (one per seed).
 
     A path may also be a test-metrics JSON file itself.
@@ -87,7 +99,8 @@ def group_runs(work_dirs: Sequence[str], seed_pattern: str = SEED_PATTERN,
                 raise ValueError(
                     f'{work_dir}: no test result (<timestamp>/<timestamp>.'
                     'json with mAP keys); run tools/test.py with --work-dir '
-                    f'{work_dir} first')
+                    f'{work_dir} first'
+                )
         name = re.sub(seed_pattern, '', name) if seed_pattern else name
         rows.setdefault(name, []).append(read_metrics(path, prefix))
     return rows
@@ -103,19 +116,20 @@ def summarise(runs: List[dict]) -> Dict[str, Tuple[float, Optional[float]]]:
     return out
 
 
-def _cell(mean: float, std: Optional[float], pm: str,
-          digits: int) -> str:
+def _cell(mean: float, std: Optional[float], pm: str, digits: int) -> str:
     if std is None:
         return f'{mean:.{digits}f}'
     return f'{mean:.{digits}f} {pm} {std:.{digits}f}'
 
 
-def format_table(rows: 'OrderedDict[str, List[dict]]', fmt: str = 'markdown',
-                 digits: int = 3) -> str:
+def format_table(
+    rows: 'OrderedDict[str, List[dict]]',
+    fmt: str = 'markdown',
+    digits: int = 3,
+) -> str:
     """The table as Markdown or LaTeX (``booktabs``)."""
     if fmt not in ('markdown', 'latex'):
-        raise ValueError(f"format={fmt!r} is not one of ('markdown', "
-                         "'latex')")
+        raise ValueError(f"format={fmt!r} is not one of ('markdown', 'latex')")
     header = ['method', 'runs'] + [c for c, _ in COLUMNS]
     body = []
     for name, runs in rows.items():
@@ -124,13 +138,16 @@ def format_table(rows: 'OrderedDict[str, List[dict]]', fmt: str = 'markdown',
         cells = [_cell(*stats[c], pm, digits) for c, _ in COLUMNS]
         body.append([name, str(len(runs))] + cells)
     if fmt == 'markdown':
-        lines = ['| ' + ' | '.join(header) + ' |',
-                 '|' + '---|' * len(header)]
+        lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
         lines += ['| ' + ' | '.join(r) + ' |' for r in body]
         return '\n'.join(lines) + '\n'
     esc = [[c.replace('_', '\\_') for c in r] for r in body]
-    lines = ['\\begin{tabular}{l' + 'r' * (len(header) - 1) + '}',
-             '\\toprule', ' & '.join(header) + ' \\\\', '\\midrule']
+    lines = [
+        '\\begin{tabular}{l' + 'r' * (len(header) - 1) + '}',
+        '\\toprule',
+        ' & '.join(header) + ' \\\\',
+        '\\midrule',
+    ]
     lines += [' & '.join(r) + ' \\\\' for r in esc]
     lines += ['\\bottomrule', '\\end{tabular}']
     return '\n'.join(lines) + '\n'
@@ -139,19 +156,30 @@ def format_table(rows: 'OrderedDict[str, List[dict]]', fmt: str = 'markdown',
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Collect test mAP (overall / head / medium / tail) of '
-        'many work dirs into one Markdown or LaTeX table')
-    parser.add_argument('work_dirs', nargs='+',
-                        help='work dirs of tools/test.py runs (or test '
-                        'metric JSON files)')
-    parser.add_argument('--format', choices=('markdown', 'latex'),
-                        default='markdown')
-    parser.add_argument('--out', help='write the table here (default: '
-                        'print it)')
-    parser.add_argument('--prefix', default='lt',
-                        help="metric prefix of LongTailMAP (default 'lt')")
-    parser.add_argument('--seed-pattern', default=SEED_PATTERN,
-                        help='regex removed from work-dir names to merge '
-                        "seeds ('' keeps every run a row)")
+        'many work dirs into one Markdown or LaTeX table'
+    )
+    parser.add_argument(
+        'work_dirs',
+        nargs='+',
+        help='work dirs of tools/test.py runs (or test metric JSON files)',
+    )
+    parser.add_argument(
+        '--format', choices=('markdown', 'latex'), default='markdown'
+    )
+    parser.add_argument(
+        '--out', help='write the table here (default: print it)'
+    )
+    parser.add_argument(
+        '--prefix',
+        default='lt',
+        help="metric prefix of LongTailMAP (default 'lt')",
+    )
+    parser.add_argument(
+        '--seed-pattern',
+        default=SEED_PATTERN,
+        help='regex removed from work-dir names to merge '
+        "seeds ('' keeps every run a row)",
+    )
     parser.add_argument('--digits', type=int, default=3)
     return parser.parse_args(argv)
 

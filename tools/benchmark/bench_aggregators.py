@@ -26,6 +26,7 @@ Usage (the runs in docs/benchmarks.md)::
         work_dirs/agg_bench --generate --epochs 10 --seeds 0 1 2 \
         --lrs 3e-3 1e-2 3e-2
 """
+
 import argparse
 import importlib.util
 import json
@@ -44,18 +45,34 @@ import torch
 # arms
 # VideoLT's released NetVLAD (docs/method.md) and the NeXtVLAD of the
 # Charades runs; the synthetic arms shrink K / hidden (``small=True``).
-NETVLAD = dict(type='NetVLAD', num_clusters=64, hidden_channels=1024,
-               subtract_centers=False, gate=True, input_norm=True,
-               assign_norm=True, assign_bias=False)
-NEXTVLAD = dict(type='NeXtVLAD', num_clusters=64, expansion=2, groups=8,
-                hidden_channels=1024)
-ATTENTION = dict(type='AttentionPooling', num_heads=4, key_channels=512,
-                 value_channels=512)
-SMALL = dict(NetVLAD=dict(num_clusters=8, hidden_channels=64),
-             NeXtVLAD=dict(num_clusters=8, groups=4, hidden_channels=64),
-             AttentionPooling=dict(key_channels=32, value_channels=32))
-AGGREGATORS = dict(mean=None, netvlad=NETVLAD, nextvlad=NEXTVLAD,
-                   attention=ATTENTION)
+NETVLAD = dict(
+    type='NetVLAD',
+    num_clusters=64,
+    hidden_channels=1024,
+    subtract_centers=False,
+    gate=True,
+    input_norm=True,
+    assign_norm=True,
+    assign_bias=False,
+)
+NEXTVLAD = dict(
+    type='NeXtVLAD',
+    num_clusters=64,
+    expansion=2,
+    groups=8,
+    hidden_channels=1024,
+)
+ATTENTION = dict(
+    type='AttentionPooling', num_heads=4, key_channels=512, value_channels=512
+)
+SMALL = dict(
+    NetVLAD=dict(num_clusters=8, hidden_channels=64),
+    NeXtVLAD=dict(num_clusters=8, groups=4, hidden_channels=64),
+    AttentionPooling=dict(key_channels=32, value_channels=32),
+)
+AGGREGATORS = dict(
+    mean=None, netvlad=NETVLAD, nextvlad=NEXTVLAD, attention=ATTENTION
+)
 
 
 def aggregator(name: str, small: bool = False) -> Optional[dict]:
@@ -78,10 +95,14 @@ def head_cfg(arm: str, small: bool = False) -> dict:
         agg = aggregator(arm.split('+')[1], small) if '+' in arm else None
         return dict(type='MEIDHead', aggregator=agg)
     if arm == 'netvlad+attention':
-        return dict(type='AggregatorClsHead',
-                    aggregators=[aggregator('netvlad', small),
-                                 aggregator('attention', small)],
-                    mlp_channels=None if small else 2048)
+        return dict(
+            type='AggregatorClsHead',
+            aggregators=[
+                aggregator('netvlad', small),
+                aggregator('attention', small),
+            ],
+            mlp_channels=None if small else 2048,
+        )
     agg = aggregator(arm, small) or dict(type='MeanPooling')
     return dict(type='AggregatorClsHead', aggregators=[agg])
 
@@ -93,20 +114,31 @@ def count_params(module: torch.nn.Module) -> int:
 
 # ----------------------------------------------------------------------
 # speed
-SPEED_ARMS = ('mean', 'netvlad', 'nextvlad', 'attention',
-              'netvlad+attention', 'meid@1', 'meid@2', 'meid+netvlad@1',
-              'meid+netvlad@2', 'meid+nextvlad@1', 'meid+nextvlad@2',
-              'meid+attention@1', 'meid+attention@2')
+SPEED_ARMS = (
+    'mean',
+    'netvlad',
+    'nextvlad',
+    'attention',
+    'netvlad+attention',
+    'meid@1',
+    'meid@2',
+    'meid+netvlad@1',
+    'meid+netvlad@2',
+    'meid+nextvlad@1',
+    'meid+nextvlad@2',
+    'meid+attention@1',
+    'meid+attention@2',
+)
 
 
 def speed_one(args: argparse.Namespace) -> dict:
-    """Time one arm (``<arm>`` or ``<meid arm>@<stage>``) in this process.
-    """
+    """Time one arm (``<arm>`` or ``<meid arm>@<stage>``) in this process."""
     from mmaction.registry import MODELS
     from mmaction.structures import ActionDataSample
 
     import meid_mmaction  # noqa: F401
     from meid_mmaction.utils.compat import set_gt_label
+
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     device = torch.device(args.device)
@@ -115,9 +147,11 @@ def speed_one(args: argparse.Namespace) -> dict:
     cfg.update(num_classes=args.classes, in_channels=args.dim)
     head = MODELS.build(cfg).to(device)
     c = args.classes
-    groups = dict(head=list(range(c // 20)),
-                  medium=list(range(c // 20, c // 2)),
-                  tail=list(range(c // 2, c)))
+    groups = dict(
+        head=list(range(c // 20)),
+        medium=list(range(c // 20, c // 2)),
+        tail=list(range(c // 2, c)),
+    )
     for name in ('distill1', 'distill2'):
         if getattr(head, name, None) is not None:
             getattr(head, name).set_class_groups(groups)
@@ -128,7 +162,7 @@ def speed_one(args: argparse.Namespace) -> dict:
     samples = []
     for i in range(args.batch):
         target = torch.zeros(c)
-        target[i % c] = 1.
+        target[i % c] = 1.0
         samples.append(set_gt_label(ActionDataSample(), target))
     trainable = [p for p in head.parameters() if p.requires_grad]
 
@@ -153,14 +187,20 @@ def speed_one(args: argparse.Namespace) -> dict:
         step()
         sync()
         times.append(time.perf_counter() - tic)
-    out = dict(arm=args.arm, params=count_params(head),
-               trainable=sum(p.numel() for p in trainable),
-               seconds=times, device=args.device, threads=args.threads)
+    out = dict(
+        arm=args.arm,
+        params=count_params(head),
+        trainable=sum(p.numel() for p in trainable),
+        seconds=times,
+        device=args.device,
+        threads=args.threads,
+    )
     if device.type == 'cuda':
         out['peak_mb'] = torch.cuda.max_memory_allocated() / 2**20
     else:
-        out['peak_mb'] = resource.getrusage(
-            resource.RUSAGE_SELF).ru_maxrss / 1024
+        out['peak_mb'] = (
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        )
     return out
 
 
@@ -169,27 +209,40 @@ def speed(args: argparse.Namespace) -> List[dict]:
     rows = []
     for arm in args.arms or SPEED_ARMS:
         cmd = [sys.executable, __file__, 'speed-one', '--arm', arm]
-        for key in ('batch', 'frames', 'dim', 'classes', 'repeats',
-                    'warmup', 'threads', 'device'):
+        for key in (
+            'batch',
+            'frames',
+            'dim',
+            'classes',
+            'repeats',
+            'warmup',
+            'threads',
+            'device',
+        ):
             cmd += [f'--{key}', str(getattr(args, key))]
-        res = subprocess.run(cmd, capture_output=True, text=True,
-                             check=False)
+        res = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if res.returncode:
             raise RuntimeError(f'arm {arm} failed:\n{res.stderr[-3000:]}')
         row = json.loads(res.stdout.strip().splitlines()[-1])
         rows.append(row)
         print(f'{arm}: {row}', file=sys.stderr, flush=True)
-    print(f'B={args.batch}, N={args.frames}, D={args.dim}, C={args.classes}'
-          f', device {args.device}, {args.threads} thread(s), '
-          f'{args.warmup} warm-up + {args.repeats} timed steps')
-    print('| arm | parameters (M) | trained (M) | fwd+bwd s/step '
-          '(min / mean) | peak memory (MB) |')
+    print(
+        f'B={args.batch}, N={args.frames}, D={args.dim}, C={args.classes}'
+        f', device {args.device}, {args.threads} thread(s), '
+        f'{args.warmup} warm-up + {args.repeats} timed steps'
+    )
+    print(
+        '| arm | parameters (M) | trained (M) | fwd+bwd s/step '
+        '(min / mean) | peak memory (MB) |'
+    )
     print('|---|---|---|---|---|')
     for r in rows:
         s = r['seconds']
-        print(f"| {r['arm']} | {r['params'] / 1e6:.1f} | "
-              f"{r['trainable'] / 1e6:.1f} | {min(s):.2f} / "
-              f"{statistics.mean(s):.2f} | {r['peak_mb']:.0f} |")
+        print(
+            f'| {r["arm"]} | {r["params"] / 1e6:.1f} | '
+            f'{r["trainable"] / 1e6:.1f} | {min(s):.2f} / '
+            f'{statistics.mean(s):.2f} | {r["peak_mb"]:.0f} |'
+        )
     if args.out:
         with open(args.out, 'w', encoding='utf-8') as f:
             json.dump(rows, f, indent=1)
@@ -198,24 +251,32 @@ def speed(args: argparse.Namespace) -> List[dict]:
 
 # ----------------------------------------------------------------------
 # accuracy
-ACC_ARMS = ('nonlinear', 'netvlad', 'nextvlad', 'attention',
-            'netvlad+attention', 'meid', 'meid+netvlad')
+ACC_ARMS = (
+    'nonlinear',
+    'netvlad',
+    'nextvlad',
+    'attention',
+    'netvlad+attention',
+    'meid',
+    'meid+netvlad',
+)
 
 
 def load_ablation_module():
     """``bench_meid_ablation.py``: its Runner-based arm runner (the shipped
     training path with the features held in memory) is reused here."""
-    path = osp.join(osp.dirname(osp.abspath(__file__)),
-                    'bench_meid_ablation.py')
-    spec = importlib.util.spec_from_file_location('bench_meid_ablation',
-                                                  path)
+    path = osp.join(
+        osp.dirname(osp.abspath(__file__)), 'bench_meid_ablation.py'
+    )
+    spec = importlib.util.spec_from_file_location('bench_meid_ablation', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def run_arm(abl, args: argparse.Namespace, meta: dict, arm: str, seed: int,
-            lr: float) -> dict:
+def run_arm(
+    abl, args: argparse.Namespace, meta: dict, arm: str, seed: int, lr: float
+) -> dict:
     """Train one arm for the common budget through an mmengine Runner
     (``configs/nonlinear_synthetic.py`` / ``configs/meid_synthetic.py``
     with the arm's head); validation and test mAP after the last epoch.
@@ -225,20 +286,37 @@ def run_arm(abl, args: argparse.Namespace, meta: dict, arm: str, seed: int,
     e = args.epochs
     if cfg_head['type'] == 'MEIDHead':
         head = {k: v for k, v in cfg_head.items() if k != 'type'}
-        cfg = abl.make_cfg(args, args.data_root, meta, 'meid', work, seed,
-                           e, lr, head=head, stages=(1, 2))
+        cfg = abl.make_cfg(
+            args,
+            args.data_root,
+            meta,
+            'meid',
+            work,
+            seed,
+            e,
+            lr,
+            head=head,
+            stages=(1, 2),
+        )
         # stage 2 at a tenth of stage 1's lr, as configs/meid_synthetic.py
         cfg.train_cfg.stage2.lr = lr * args.stage2_lr_factor
     else:
-        cfg = abl.make_cfg(args, args.data_root, meta, 'nonlinear', work,
-                           seed, 2 * e, lr)
+        cfg = abl.make_cfg(
+            args, args.data_root, meta, 'nonlinear', work, seed, 2 * e, lr
+        )
         if cfg_head['type'] != 'NonlinearClsHead':
             cfg.model.cls_head = dict(
-                cfg_head, num_classes=int(meta['num_classes']),
-                in_channels=int(meta['feat_dim']))
+                cfg_head,
+                num_classes=int(meta['num_classes']),
+                in_channels=int(meta['feat_dim']),
+            )
     val, test, runner, sec = abl.run_arm(cfg)
-    return dict(val=abl.group_map(val), test=abl.group_map(test),
-                seconds=sec, params=count_params(runner.model.cls_head))
+    return dict(
+        val=abl.group_map(val),
+        test=abl.group_map(test),
+        seconds=sec,
+        params=count_params(runner.model.cls_head),
+    )
 
 
 def accuracy(args: argparse.Namespace) -> dict:
@@ -249,6 +327,7 @@ def accuracy(args: argparse.Namespace) -> dict:
     from mmengine.registry import init_default_scope
 
     import meid_mmaction  # noqa: F401
+
     abl = load_ablation_module()
     torch.set_num_threads(args.threads)
     init_default_scope('mmaction')
@@ -258,11 +337,18 @@ def accuracy(args: argparse.Namespace) -> dict:
     if args.generate:
         args.data_root = osp.join(args.work_dir, 'data')
         if not osp.isfile(osp.join(args.data_root, 'meta.json')):
-            subprocess.run([
-                sys.executable, 'tools/data/generate_synthetic.py',
-                args.data_root, '--preset', args.preset, '--seed',
-                str(args.data_seed)
-            ], check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    'tools/data/generate_synthetic.py',
+                    args.data_root,
+                    '--preset',
+                    args.preset,
+                    '--seed',
+                    str(args.data_seed),
+                ],
+                check=True,
+            )
     with open(osp.join(args.data_root, 'meta.json'), encoding='utf-8') as f:
         meta = json.load(f)
     results: Dict[str, dict] = {}
@@ -270,21 +356,31 @@ def accuracy(args: argparse.Namespace) -> dict:
         tune = {}
         for lr in args.lrs:
             tune[lr] = run_arm(abl, args, meta, arm, args.seeds[0], lr)
-            print(f'{arm} lr={lr:g} val {tune[lr]["val"]["overall"]:.3f} '
-                  f'({tune[lr]["seconds"]:.0f} s)', file=sys.stderr,
-                  flush=True)
+            print(
+                f'{arm} lr={lr:g} val {tune[lr]["val"]["overall"]:.3f} '
+                f'({tune[lr]["seconds"]:.0f} s)',
+                file=sys.stderr,
+                flush=True,
+            )
         best = max(tune, key=lambda lr: tune[lr]['val']['overall'])
         runs = [tune[best]] + [
             run_arm(abl, args, meta, arm, s, best) for s in args.seeds[1:]
         ]
-        results[arm] = dict(lr=best, runs=runs,
-                            tune={str(k): v['val'] for k, v in tune.items()})
-        print(f'{arm}: lr {best:g}, test overall '
-              f'{[round(r["test"]["overall"], 3) for r in runs]}',
-              file=sys.stderr, flush=True)
+        results[arm] = dict(
+            lr=best,
+            runs=runs,
+            tune={str(k): v['val'] for k, v in tune.items()},
+        )
+        print(
+            f'{arm}: lr {best:g}, test overall '
+            f'{[round(r["test"]["overall"], 3) for r in runs]}',
+            file=sys.stderr,
+            flush=True,
+        )
         os.makedirs(args.work_dir, exist_ok=True)
-        with open(osp.join(args.work_dir, 'results.json'), 'w',
-                  encoding='utf-8') as f:
+        with open(
+            osp.join(args.work_dir, 'results.json'), 'w', encoding='utf-8'
+        ) as f:
             json.dump(results, f, indent=1)
     print_accuracy(results, args)
     return results
@@ -297,19 +393,28 @@ def _ms(values: List[float]) -> str:
 
 def print_accuracy(results: dict, args: argparse.Namespace) -> None:
     """Markdown table (mean +- std over seeds) of ``results``."""
-    print(f'{len(args.seeds)} seeds, {args.epochs} (+{args.epochs}) epochs, '
-          f'lr chosen on validation among {args.lrs}')
-    print('| arm | lr | params | val overall | test overall | head | '
-          'medium | tail | s/run |')
+    print(
+        f'{len(args.seeds)} seeds, {args.epochs} (+{args.epochs}) epochs, '
+        f'lr chosen on validation among {args.lrs}'
+    )
+    print(
+        '| arm | lr | params | val overall | test overall | head | '
+        'medium | tail | s/run |'
+    )
     print('|---|---|---|---|---|---|---|---|---|')
     for arm, res in results.items():
         runs = res['runs']
-        cols = [_ms([r['test'][g] for r in runs])
-                for g in ('overall', 'head', 'medium', 'tail')]
+        cols = [
+            _ms([r['test'][g] for r in runs])
+            for g in ('overall', 'head', 'medium', 'tail')
+        ]
         val = _ms([r['val']['overall'] for r in runs])
         sec = statistics.mean(r['seconds'] for r in runs)
-        print(f"| {arm} | {res['lr']:g} | {runs[0]['params']:,} | {val} | "
-              + ' | '.join(cols) + f' | {sec:.0f} |')
+        print(
+            f'| {arm} | {res["lr"]:g} | {runs[0]["params"]:,} | {val} | '
+            + ' | '.join(cols)
+            + f' | {sec:.0f} |'
+        )
 
 
 # ----------------------------------------------------------------------
@@ -321,8 +426,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     for name in ('speed', 'speed-one'):
         p = sub.add_parser(name)
         p.add_argument('--arm', default=None)
-        p.add_argument('--arms', nargs='+', default=None,
-                       choices=SPEED_ARMS)
+        p.add_argument('--arms', nargs='+', default=None, choices=SPEED_ARMS)
         p.add_argument('--batch', type=int, default=128)
         p.add_argument('--frames', type=int, default=60)
         p.add_argument('--dim', type=int, default=2048)
@@ -335,19 +439,30 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = sub.add_parser('accuracy')
     p.add_argument('work_dir')
     p.add_argument('--data-root', default='data/synthetic_lt')
-    p.add_argument('--generate', action='store_true',
-                   help='generate <work_dir>/data with --preset first')
+    p.add_argument(
+        '--generate',
+        action='store_true',
+        help='generate <work_dir>/data with --preset first',
+    )
     p.add_argument('--preset', default='demo')
     p.add_argument('--data-seed', type=int, default=0)
     p.add_argument('--arms', nargs='+', default=None, choices=ACC_ARMS)
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--epochs', type=int, default=10)
-    p.add_argument('--lrs', type=float, nargs='+',
-                   default=[3e-3, 1e-2, 3e-2])
-    p.add_argument('--stage2-lr-factor', type=float, default=0.1,
-                   help='MEID stage-2 lr = factor x the arm lr')
-    p.add_argument('--milestones', type=float, nargs='+',
-                   default=[0.6, 0.8], help='lr x0.1 at these fractions')
+    p.add_argument('--lrs', type=float, nargs='+', default=[3e-3, 1e-2, 3e-2])
+    p.add_argument(
+        '--stage2-lr-factor',
+        type=float,
+        default=0.1,
+        help='MEID stage-2 lr = factor x the arm lr',
+    )
+    p.add_argument(
+        '--milestones',
+        type=float,
+        nargs='+',
+        default=[0.6, 0.8],
+        help='lr x0.1 at these fractions',
+    )
     p.add_argument('--batch-size', type=int, default=64)
     p.add_argument('--clip-len', type=int, default=24)
     p.add_argument('--test-clip-len', type=int, default=48)

@@ -29,6 +29,7 @@ Usage (the run in ``docs/benchmarks.md``)::
         --epochs 12 --lrs 3e-3 1e-2 3e-2 --seeds 0 1 2 \
         --out work_dirs/bench_baselines.json
 """
+
 import argparse
 import json
 import logging
@@ -57,15 +58,17 @@ class SplitData:
 
     def __init__(self, root: str, split: str, num_classes: int) -> None:
         from meid_mmaction.datasets.annotations import parse_label_list
+
         ids, labels = parse_label_list(
-            osp.join(root, f'{split}.lst'), num_classes)
-        arrays = [np.load(osp.join(root, 'features', f'{v}.npy'))
-                  for v in ids]
+            osp.join(root, f'{split}.lst'), num_classes
+        )
+        arrays = [np.load(osp.join(root, 'features', f'{v}.npy')) for v in ids]
         t_max = max(a.shape[0] for a in arrays)
-        feats = np.zeros((len(arrays), t_max, arrays[0].shape[1]),
-                         dtype=np.float32)
+        feats = np.zeros(
+            (len(arrays), t_max, arrays[0].shape[1]), dtype=np.float32
+        )
         for i, a in enumerate(arrays):
-            feats[i, :a.shape[0]] = a
+            feats[i, : a.shape[0]] = a
         self.labels = labels
         self.feats = torch.from_numpy(feats)
         self.lengths = torch.tensor([a.shape[0] for a in arrays])
@@ -76,8 +79,9 @@ class SplitData:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def train_frames(self, idx: torch.Tensor, clip_len: int,
-                     gen: torch.Generator) -> torch.Tensor:
+    def train_frames(
+        self, idx: torch.Tensor, clip_len: int, gen: torch.Generator
+    ) -> torch.Tensor:
         """Random frames with replacement, sorted: ``[B, clip_len, D]``."""
         lengths = self.lengths[idx].unsqueeze(1)
         u = torch.rand(len(idx), clip_len, generator=gen)
@@ -89,10 +93,13 @@ class SplitData:
         from meid_mmaction.datasets.transforms.sampling import (
             uniform_frame_indices,
         )
-        frame = torch.stack([
-            torch.from_numpy(uniform_frame_indices(int(n), clip_len))
-            for n in self.lengths
-        ])
+
+        frame = torch.stack(
+            [
+                torch.from_numpy(uniform_frame_indices(int(n), clip_len))
+                for n in self.lengths
+            ]
+        )
         return self.feats[torch.arange(len(self)).unsqueeze(1), frame]
 
 
@@ -102,7 +109,8 @@ def load_meta(root: str) -> dict:
     if not osp.isfile(path):
         raise FileNotFoundError(
             f'{path} not found; generate the data first: python '
-            f'tools/data/generate_synthetic.py {root}')
+            f'tools/data/generate_synthetic.py {root}'
+        )
     with open(path, encoding='utf-8') as f:
         return json.load(f)
 
@@ -116,14 +124,20 @@ def milestone_epochs(epochs: int, fractions) -> List[int]:
 def predict(head, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
     """Sigmoid scores ``[V, C]`` of inputs ``[V, N, D]`` (eval mode)."""
     head.eval()
-    return torch.cat([torch.sigmoid(head(x[i:i + batch_size]))
-                      for i in range(0, len(x), batch_size)])
+    return torch.cat(
+        [
+            torch.sigmoid(head(x[i : i + batch_size]))
+            for i in range(0, len(x), batch_size)
+        ]
+    )
 
 
-def evaluate(scores: torch.Tensor, targets: torch.Tensor,
-             groups: Dict[str, List[int]]) -> Dict[str, float]:
+def evaluate(
+    scores: torch.Tensor, targets: torch.Tensor, groups: Dict[str, List[int]]
+) -> Dict[str, float]:
     """mAP overall / head / medium / tail with the package's AP."""
     from meid_mmaction.evaluation.functional import average_precision, mean_ap
+
     ap = average_precision(scores, targets)
     out = dict(overall=mean_ap(ap))
     for g in GROUPS:
@@ -168,27 +182,32 @@ class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         from meid_mmaction.datasets.annotations import parse_class_counts
         from meid_mmaction.datasets.class_groups import ClassGroups
+
         self.args = args
         meta = load_meta(args.data_root)
         self.num_classes = int(meta['num_classes'])
         self.feat_dim = int(meta['feat_dim'])
         _, counts = parse_class_counts(
             osp.join(args.data_root, 'count-labels-train.lst'),
-            self.num_classes)
+            self.num_classes,
+        )
         self.counts = [int(c) for c in counts]
         head_thr, tail_thr = meta['group_thresholds']
-        self.groups = ClassGroups.from_counts(counts, head_thr,
-                                              tail_thr).groups
+        self.groups = ClassGroups.from_counts(
+            counts, head_thr, tail_thr
+        ).groups
         self.train = SplitData(args.data_root, 'train', self.num_classes)
         self.val = SplitData(args.data_root, 'validate', self.num_classes)
         self.test = SplitData(args.data_root, 'test', self.num_classes)
         self.val_x = self.val.test_frames(args.test_clip_len)
         self.test_x = self.test.test_frames(args.test_clip_len)
         self.dataset = MaskedLabelDataset(
-            self.train.labels, [str(c) for c in range(self.num_classes)])
+            self.train.labels, [str(c) for c in range(self.num_classes)]
+        )
 
     def build(self, arm: str, seed: int):
         from mmaction.registry import MODELS
+
         spec = ARMS[arm]
         torch.manual_seed(seed)
         loss = dict(spec['loss'])
@@ -197,9 +216,14 @@ class Bench:
         if loss['type'] == 'EQLLoss':
             loss['seed'] = seed
         head = MODELS.build(
-            dict(type='NonlinearClsHead', num_classes=self.num_classes,
-                 in_channels=self.feat_dim,
-                 dropout_ratio=self.args.dropout, loss_cls=loss))
+            dict(
+                type='NonlinearClsHead',
+                num_classes=self.num_classes,
+                in_channels=self.feat_dim,
+                dropout_ratio=self.args.dropout,
+                loss_cls=loss,
+            )
+        )
         head.init_weights()
         for m in head.modules():  # what LongTailLossHook hands over
             if hasattr(m, 'set_class_counts'):
@@ -209,23 +233,26 @@ class Bench:
         blending = None
         if spec.get('blending'):
             blending = MODELS.build(
-                dict(spec['blending'], num_classes=self.num_classes,
-                     seed=seed))
+                dict(spec['blending'], num_classes=self.num_classes, seed=seed)
+            )
         return head, blending
 
     def sampler(self, arm: str, seed: int):
         """The arm's class-aware sampler (label mask on), or None."""
         from mmaction.registry import DATA_SAMPLERS
+
         sampler_type = ARMS[arm].get('sampler')
         if sampler_type is None:
             return None
         return DATA_SAMPLERS.build(
             dict(type=sampler_type, seed=seed, label_mask=True),
-            default_args=dict(dataset=self.dataset))
+            default_args=dict(dataset=self.dataset),
+        )
 
     def batches(self, sampler, epoch: int, gen: torch.Generator):
         """(video indices, drawn classes or None) per batch."""
         from meid_mmaction.datasets.samplers import decode_drawn_index
+
         n = len(self.train)
         if sampler is None:
             order = torch.randperm(n, generator=gen).tolist()
@@ -237,14 +264,17 @@ class Bench:
             drawn = [c for _, c in pairs]
         bs = self.args.batch_size
         for start in range(0, len(order), bs):
-            yield (torch.tensor(order[start:start + bs]),
-                   drawn[start:start + bs])
+            yield (
+                torch.tensor(order[start : start + bs]),
+                drawn[start : start + bs],
+            )
 
     def run(self, arm: str, lr: float, seed: int) -> Dict[str, dict]:
         from mmaction.structures import ActionDataSample
 
         from meid_mmaction.engine.hooks import FrameStackAPHook
         from meid_mmaction.utils.compat import set_gt_label
+
         args = self.args
         tic = time.perf_counter()
         head, blending = self.build(arm, seed)
@@ -254,7 +284,8 @@ class Bench:
         params = list(head.parameters())
         optim = torch.optim.Adam(params, lr=lr)
         sched = torch.optim.lr_scheduler.MultiStepLR(
-            optim, milestone_epochs(args.epochs, (0.3, 0.6)), gamma=0.1)
+            optim, milestone_epochs(args.epochs, (0.3, 0.6)), gamma=0.1
+        )
         gen = torch.Generator().manual_seed(seed)
         sampler = self.sampler(arm, seed)
         model.train()
@@ -267,8 +298,9 @@ class Bench:
                 x = self.train.train_frames(idx, args.clip_len, gen)
                 samples = []
                 for i, c in zip(idx.tolist(), drawn):
-                    ds = set_gt_label(ActionDataSample(),
-                                      self.train.targets[i])
+                    ds = set_gt_label(
+                        ActionDataSample(), self.train.targets[i]
+                    )
                     if c is not None:
                         ds.set_metainfo(dict(drawn_class=c))
                     samples.append(ds)
@@ -283,11 +315,14 @@ class Bench:
             sched.step()
         seconds = time.perf_counter() - tic
         return dict(
-            val=evaluate(predict(head, self.val_x), self.val.targets,
-                         self.groups),
-            test=evaluate(predict(head, self.test_x), self.test.targets,
-                          self.groups),
-            seconds=seconds)
+            val=evaluate(
+                predict(head, self.val_x), self.val.targets, self.groups
+            ),
+            test=evaluate(
+                predict(head, self.test_x), self.test.targets, self.groups
+            ),
+            seconds=seconds,
+        )
 
 
 def fmt(values) -> str:
@@ -298,24 +333,28 @@ def fmt(values) -> str:
 
 
 def table(results: Dict[str, dict]) -> str:
-    lines = ['| arm | lr (val) | val mAP | seeds | test overall | head | '
-             'medium | tail | wall s / run |', '|---|---|---|---|---|---|'
-             '---|---|---|']
+    lines = [
+        '| arm | lr (val) | val mAP | seeds | test overall | head | '
+        'medium | tail | wall s / run |',
+        '|---|---|---|---|---|---|---|---|---|',
+    ]
     for arm, res in results.items():
         runs = res['runs']
-        cells = [fmt([r['test'][g] for r in runs])
-                 for g in ('overall', ) + GROUPS]
+        cells = [
+            fmt([r['test'][g] for r in runs]) for g in ('overall',) + GROUPS
+        ]
         secs = fmt([r['seconds'] for r in runs])
-        lines.append(f'| {arm} | {res["lr"]:g} | {res["val"]:.3f} | '
-                     f'{len(runs)} | ' + ' | '.join(cells) + f' | {secs} |')
+        lines.append(
+            f'| {arm} | {res["lr"]:g} | {res["val"]:.3f} | '
+            f'{len(runs)} | ' + ' | '.join(cells) + f' | {secs} |'
+        )
     return '\n'.join(lines)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('data_root', help='synthetic dataset directory')
-    p.add_argument('--arms', nargs='+', default=list(ARMS),
-                   choices=list(ARMS))
+    p.add_argument('--arms', nargs='+', default=list(ARMS), choices=list(ARMS))
     p.add_argument('--epochs', type=int, default=12)
     p.add_argument('--lrs', type=float, nargs='+', default=[3e-3, 1e-2])
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
@@ -334,6 +373,7 @@ def main(argv=None) -> int:
     from mmengine.logging import MMLogger
 
     import meid_mmaction  # noqa: F401
+
     MMLogger.get_current_instance().setLevel(logging.WARNING)  # init logs
     bench = Bench(args)
     results: Dict[str, dict] = {}
@@ -341,17 +381,24 @@ def main(argv=None) -> int:
         tuning = {}
         for lr in args.lrs:  # selection on validation, first seed
             tuning[lr] = bench.run(arm, lr, args.seeds[0])
-            print(f'{arm} lr {lr:g}: val mAP '
-                  f'{tuning[lr]["val"]["overall"]:.4f} '
-                  f'({tuning[lr]["seconds"]:.1f} s)', flush=True)
+            print(
+                f'{arm} lr {lr:g}: val mAP '
+                f'{tuning[lr]["val"]["overall"]:.4f} '
+                f'({tuning[lr]["seconds"]:.1f} s)',
+                flush=True,
+            )
         best: Optional[float] = max(
-            tuning, key=lambda lr: tuning[lr]['val']['overall'])
-        runs = [tuning[best]] + [bench.run(arm, best, s)
-                                 for s in args.seeds[1:]]
-        results[arm] = dict(lr=best, val=tuning[best]['val']['overall'],
-                            tuning={str(k): v['val']['overall']
-                                    for k, v in tuning.items()},
-                            runs=runs)
+            tuning, key=lambda lr: tuning[lr]['val']['overall']
+        )
+        runs = [tuning[best]] + [
+            bench.run(arm, best, s) for s in args.seeds[1:]
+        ]
+        results[arm] = dict(
+            lr=best,
+            val=tuning[best]['val']['overall'],
+            tuning={str(k): v['val']['overall'] for k, v in tuning.items()},
+            runs=runs,
+        )
         print(table({arm: results[arm]}).splitlines()[-1], flush=True)
     text = table(results)
     print(text)

@@ -39,6 +39,7 @@ Usage::
 unless ``--keep`` (an existing data set there of the same shape is
 reused).
 """
+
 import argparse
 import json
 import os
@@ -70,16 +71,18 @@ def disk_bytes(root):
 
 
 def cached_bytes(root):
-    """Bytes of ``root``'s files in the page cache (``fincore``), or None.
-    """
+    """Bytes of ``root``'s files in the page cache (``fincore``), or None."""
     if shutil.which('fincore') is None:
         return None
     paths = list(_files(root))
     total = 0
     for i in range(0, len(paths), 500):
         out = subprocess.run(
-            ['fincore', '--bytes', '--noheadings', '--output', 'RES'] +
-            paths[i:i + 500], capture_output=True, text=True)
+            ['fincore', '--bytes', '--noheadings', '--output', 'RES']
+            + paths[i : i + 500],
+            capture_output=True,
+            text=True,
+        )
         if out.returncode != 0:
             return None
         total += sum(int(x) for x in out.stdout.split())
@@ -103,19 +106,32 @@ def evict(root, mode):
             os.close(fd)
 
 
-def make_data(work, num_videos, frames, dim, num_classes, seed,
-              pack_dtypes=('float32', 'float16')):
+def make_data(
+    work,
+    num_videos,
+    frames,
+    dim,
+    num_classes,
+    seed,
+    pack_dtypes=('float32', 'float16'),
+):
     """Per-file float32 .npy + a training list; reused if already there."""
     from meid_mmaction.datasets.tools.packing import (
         list_source_ids,
         pack_features,
     )
+
     npy = osp.join(work, 'npy_float32')
     ann = osp.join(work, 'train.lst')
     meta_path = osp.join(work, 'bench_meta.json')
-    meta = dict(num_videos=num_videos, frames=frames, dim=dim,
-                num_classes=num_classes, seed=seed,
-                pack_dtypes=list(pack_dtypes))
+    meta = dict(
+        num_videos=num_videos,
+        frames=frames,
+        dim=dim,
+        num_classes=num_classes,
+        seed=seed,
+        pack_dtypes=list(pack_dtypes),
+    )
     if osp.isfile(meta_path) and json.load(open(meta_path)) == meta:
         print(f'reusing the data set in {work}')
     else:
@@ -124,7 +140,8 @@ def make_data(work, num_videos, frames, dim, num_classes, seed,
                 raise ValueError(
                     f'{work}: not empty and not a data set of this benchmark '
                     f'(no {osp.basename(meta_path)}); use an empty or new '
-                    '--work-dir')
+                    '--work-dir'
+                )
             shutil.rmtree(work)  # a data set of another shape: rebuild
         os.makedirs(npy)
         rng = np.random.default_rng(seed)
@@ -134,8 +151,9 @@ def make_data(work, num_videos, frames, dim, num_classes, seed,
             vid = f'video_{i:06d}'
             feats = rng.standard_normal((frames, dim), dtype=np.float32)
             np.save(osp.join(npy, f'{vid}.npy'), feats)
-            labels = rng.choice(num_classes, size=1 + (rng.random() < 0.1),
-                                replace=False)
+            labels = rng.choice(
+                num_classes, size=1 + (rng.random() < 0.1), replace=False
+            )
             lines.append(f'{vid} {",".join(map(str, sorted(labels)))}\n')
         with open(ann, 'w') as f:
             f.writelines(lines)
@@ -143,8 +161,12 @@ def make_data(work, num_videos, frames, dim, num_classes, seed,
         print(f'wrote {num_videos} .npy files in {time.time() - t0:.1f} s')
         for dtype in pack_dtypes:
             t0 = time.time()
-            pack_features(npy, osp.join(work, f'packed_{dtype}'),
-                          list_source_ids(npy), dtype=dtype)
+            pack_features(
+                npy,
+                osp.join(work, f'packed_{dtype}'),
+                list_source_ids(npy),
+                dtype=dtype,
+            )
             print(f'packed {dtype} in {time.time() - t0:.1f} s')
         with open(meta_path, 'w') as f:
             json.dump(meta, f)
@@ -163,8 +185,10 @@ def fast_variants(work, bank_device='cpu'):
         devices.append(('GPU', bank_device))
     for name, device in devices:
         for dtype in ('float16', 'int8'):
-            out[f'{name} bank {dtype}'] = (packed, dict(
-                feature_bank=dict(dtype=dtype, device=device), workers=0))
+            out[f'{name} bank {dtype}'] = (
+                packed,
+                dict(feature_bank=dict(dtype=dtype, device=device), workers=0),
+            )
     return out
 
 
@@ -183,6 +207,7 @@ def time_epoch(ann, feat_dir, args, options=None):
     from mmengine.dataset import pseudo_collate
 
     from meid_mmaction.datasets import MultiLabelFeatureDataset
+
     options = dict(options or {})
     workers = options.pop('workers', args.workers)
     pipeline = [
@@ -192,9 +217,15 @@ def time_epoch(ann, feat_dir, args, options=None):
         dict(type='PackFeatureInputs'),
     ]
     dataset = MultiLabelFeatureDataset(
-        ann_file=ann, num_classes=args.num_classes, head_thr=100,
-        tail_thr=20, pipeline=pipeline, data_prefix=dict(feat=feat_dir),
-        feat_dim=args.dim, **options)
+        ann_file=ann,
+        num_classes=args.num_classes,
+        head_thr=100,
+        tail_thr=20,
+        pipeline=pipeline,
+        data_prefix=dict(feat=feat_dir),
+        feat_dim=args.dim,
+        **options,
+    )
     dataset.set_frame_seed(args.seed, 0)  # as FrameSamplingSeedHook does
     load = None
     if 'feature_bank' in options:
@@ -202,15 +233,19 @@ def time_epoch(ann, feat_dir, args, options=None):
         dataset.load_feature_bank()
         load = time.perf_counter() - t0
     loader = torch.utils.data.DataLoader(
-        dataset, batch_size=args.batch_size, shuffle=True,
-        num_workers=workers, collate_fn=pseudo_collate)
+        dataset,
+        batch_size=args.batch_size,
+        shuffle=True,
+        num_workers=workers,
+        collate_fn=pseudo_collate,
+    )
     from meid_mmaction.models.data_preprocessors import (
         FeatureDataPreprocessor,
     )
+
     pre = FeatureDataPreprocessor() if args.fast_paths else None
     # a GPU bank feeds a model on that GPU
-    device = torch.device(
-        options.get('feature_bank', {}).get('device', 'cpu'))
+    device = torch.device(options.get('feature_bank', {}).get('device', 'cpu'))
     if pre is not None and device.type == 'cuda':
         pre = pre.to(device)
     cpu0 = _cpu_seconds()
@@ -234,8 +269,11 @@ def time_epoch(ann, feat_dir, args, options=None):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--work-dir', required=True,
-                        help='where the synthetic data set is written')
+    parser.add_argument(
+        '--work-dir',
+        required=True,
+        help='where the synthetic data set is written',
+    )
     parser.add_argument('--num-videos', type=int, default=1000)
     parser.add_argument('--frames', type=int, default=150)
     parser.add_argument('--dim', type=int, default=2048)
@@ -244,39 +282,64 @@ def main(argv=None) -> int:
     parser.add_argument('--batch-size', type=int, default=64)
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--repeats', type=int, default=3)
-    parser.add_argument('--evict', choices=('fadvise', 'drop', 'none'),
-                        default='fadvise')
+    parser.add_argument(
+        '--evict', choices=('fadvise', 'drop', 'none'), default='fadvise'
+    )
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--keep', action='store_true',
-                        help='keep the data set in --work-dir')
+    parser.add_argument(
+        '--keep', action='store_true', help='keep the data set in --work-dir'
+    )
     parser.add_argument('--json', default=None, help='write results here')
-    parser.add_argument('--fast-paths', action='store_true',
-                        help='also time batched reads and the RAM bank, '
-                        'through FeatureDataPreprocessor')
-    parser.add_argument('--bank-device', default='cpu',
-                        help="with --fast-paths: also time banks on this "
-                        "device (e.g. 'cuda')")
-    parser.add_argument('--pack-dtypes', nargs='+',
-                        default=['float32', 'float16'],
-                        choices=('float32', 'float16'))
-    parser.add_argument('--cache', nargs='+', default=None,
-                        choices=('cold', 'warm'),
-                        help='time disk variants cold (evicted with '
-                        '--evict) and/or warm; default: as --evict says')
-    parser.add_argument('--threads', type=int, default=1,
-                        help='torch threads of the main process (default '
-                        '1: shared machine)')
+    parser.add_argument(
+        '--fast-paths',
+        action='store_true',
+        help='also time batched reads and the RAM bank, '
+        'through FeatureDataPreprocessor',
+    )
+    parser.add_argument(
+        '--bank-device',
+        default='cpu',
+        help="with --fast-paths: also time banks on this device (e.g. 'cuda')",
+    )
+    parser.add_argument(
+        '--pack-dtypes',
+        nargs='+',
+        default=['float32', 'float16'],
+        choices=('float32', 'float16'),
+    )
+    parser.add_argument(
+        '--cache',
+        nargs='+',
+        default=None,
+        choices=('cold', 'warm'),
+        help='time disk variants cold (evicted with '
+        '--evict) and/or warm; default: as --evict says',
+    )
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=1,
+        help='torch threads of the main process (default 1: shared machine)',
+    )
     args = parser.parse_args(argv)
     import torch
+
     torch.set_num_threads(args.threads)
     if args.fast_paths and 'float16' not in args.pack_dtypes:
         parser.error('--fast-paths needs float16 in --pack-dtypes')
     from mmengine.registry import init_default_scope
+
     init_default_scope('mmaction')
 
-    ann, disk = make_data(args.work_dir, args.num_videos, args.frames,
-                          args.dim, args.num_classes, args.seed,
-                          args.pack_dtypes)
+    ann, disk = make_data(
+        args.work_dir,
+        args.num_videos,
+        args.frames,
+        args.dim,
+        args.num_classes,
+        args.seed,
+        args.pack_dtypes,
+    )
     if args.fast_paths:
         disk.update(fast_variants(args.work_dir, args.bank_device))
     caches = args.cache or ['warm' if args.evict == 'none' else 'cold']
@@ -286,9 +349,12 @@ def main(argv=None) -> int:
             runs.append((name, 'in memory', root, options))
         else:
             runs += [(name, c, root, options) for c in caches]
-    results = {(n, c): dict(rates=[], first=[], cached_after_evict=[],
-                            bank_load=[], cpu_ms=[])
-               for n, c, _, _ in runs}
+    results = {
+        (n, c): dict(
+            rates=[], first=[], cached_after_evict=[], bank_load=[], cpu_ms=[]
+        )
+        for n, c, _, _ in runs
+    }
     for rep in range(args.repeats):
         for name, cache, root, options in runs:
             r = results[(name, cache)]
@@ -301,44 +367,66 @@ def main(argv=None) -> int:
             r['first'].append(first)
             r['bank_load'].append(load)
             extra = '' if load is None else f', bank load {load:.1f} s'
-            print(f'[{rep + 1}/{args.repeats}] {name} ({cache}): '
-                  f'{rate:.1f} videos/s, {cpu_ms:.2f} CPU ms/video (first '
-                  f'batch {first:.2f} s{extra}, load '
-                  f'{os.getloadavg()[0]:.1f})', flush=True)
+            print(
+                f'[{rep + 1}/{args.repeats}] {name} ({cache}): '
+                f'{rate:.1f} videos/s, {cpu_ms:.2f} CPU ms/video (first '
+                f'batch {first:.2f} s{extra}, load '
+                f'{os.getloadavg()[0]:.1f})',
+                flush=True,
+            )
     base_cache = 'cold' if 'cold' in caches else 'warm'
     base = statistics.median(
-        results[('per-file .npy float32', base_cache)]['rates'])
+        results[('per-file .npy float32', base_cache)]['rates']
+    )
     base_cpu = statistics.median(
-        results[('per-file .npy float32', base_cache)]['cpu_ms'])
-    print(f'\n{args.num_videos} videos [{args.frames}, {args.dim}], '
-          f'clip_len {args.clip_len}, batch {args.batch_size}, '
-          f'{args.workers} workers, evict={args.evict}, median of '
-          f'{args.repeats}\n')
-    print('| layout | cache | disk size | videos/s (median) | all runs | '
-          f'vs per-file {base_cache} | CPU ms / video (median) | CPU vs '
-          'per-file |')
+        results[('per-file .npy float32', base_cache)]['cpu_ms']
+    )
+    print(
+        f'\n{args.num_videos} videos [{args.frames}, {args.dim}], '
+        f'clip_len {args.clip_len}, batch {args.batch_size}, '
+        f'{args.workers} workers, evict={args.evict}, median of '
+        f'{args.repeats}\n'
+    )
+    print(
+        '| layout | cache | disk size | videos/s (median) | all runs | '
+        f'vs per-file {base_cache} | CPU ms / video (median) | CPU vs '
+        'per-file |'
+    )
     print('|---|---|---|---|---|---|---|---|')
     for name, cache, root, _ in runs:
         r = results[(name, cache)]
         apparent, allocated = disk_bytes(root)
-        r.update(median=statistics.median(r['rates']),
-                 cpu_median=statistics.median(r['cpu_ms']),
-                 disk_apparent=apparent, disk_allocated=allocated)
+        r.update(
+            median=statistics.median(r['rates']),
+            cpu_median=statistics.median(r['cpu_ms']),
+            disk_apparent=apparent,
+            disk_allocated=allocated,
+        )
         rates = ', '.join(f'{x:.0f}' for x in r['rates'])
-        print(f'| {name} | {cache} | {allocated / 2**30:.2f} GiB | '
-              f'{r["median"]:.1f} | {rates} | {r["median"] / base:.2f}x | '
-              f'{r["cpu_median"]:.2f} | {base_cpu / r["cpu_median"]:.1f}x '
-              'less |')
-    cached = [c for r in results.values() for c in r['cached_after_evict']
-              if c is not None]
+        print(
+            f'| {name} | {cache} | {allocated / 2**30:.2f} GiB | '
+            f'{r["median"]:.1f} | {rates} | {r["median"] / base:.2f}x | '
+            f'{r["cpu_median"]:.2f} | {base_cpu / r["cpu_median"]:.1f}x '
+            'less |'
+        )
+    cached = [
+        c
+        for r in results.values()
+        for c in r['cached_after_evict']
+        if c is not None
+    ]
     if cached:
         print(f'\nbytes still cached right after eviction: max {max(cached)}')
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(dict(args=vars(args),
-                           results={f'{n} ({c})': r
-                                    for (n, c), r in results.items()}),
-                      f, indent=1)
+            json.dump(
+                dict(
+                    args=vars(args),
+                    results={f'{n} ({c})': r for (n, c), r in results.items()},
+                ),
+                f,
+                indent=1,
+            )
     if not args.keep:
         shutil.rmtree(args.work_dir)
     return 0

@@ -11,6 +11,7 @@ Example::
     python tools/benchmark/bench_long_tail_map.py \\
         --count-file ../shared/data/videolt/count-labels-train.lst
 """
+
 import argparse
 import os.path as osp
 import platform
@@ -27,21 +28,30 @@ def parse_args():
         '--count-file',
         default='../shared/data/videolt/count-labels-train.lst',
         help='class-count file <name> <index> <count>; synthetic counts '
-        'are used when it does not exist')
+        'are used when it does not exist',
+    )
     parser.add_argument('--num-videos', type=int, default=51239)
     parser.add_argument(
-        '--num-classes', type=int, default=1004,
-        help='number of classes when the counts are synthesised')
+        '--num-classes',
+        type=int,
+        default=1004,
+        help='number of classes when the counts are synthesised',
+    )
     parser.add_argument('--labels-per-video', type=float, default=1.1)
     parser.add_argument(
-        '--decimals', type=int, default=None,
-        help='round the scores to this many decimals (ties)')
+        '--decimals',
+        type=int,
+        default=None,
+        help='round the scores to this many decimals (ties)',
+    )
     parser.add_argument('--head-thr', type=int, default=500)
     parser.add_argument('--tail-thr', type=int, default=100)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
-        '--sklearn-macro', action='store_true',
-        help="also time sklearn's average='macro' (minutes at full size)")
+        '--sklearn-macro',
+        action='store_true',
+        help="also time sklearn's average='macro' (minutes at full size)",
+    )
     return parser.parse_args()
 
 
@@ -49,6 +59,7 @@ def load_counts(path, num_classes, rng):
     """Training counts ``[C]`` from ``path`` or a synthetic long tail."""
     if path and osp.isfile(path):
         from meid_mmaction.datasets.annotations import parse_class_counts
+
         _, counts = parse_class_counts(path)
         return counts, f'count file {path}'
     # Zipf-like tail between 44 and 1,912 videos (VideoLT's range).
@@ -60,12 +71,13 @@ def load_counts(path, num_classes, rng):
 def make_problem(counts, num_videos, labels_per_video, decimals, rng):
     """Scores ``[N, C]`` float32 and labels ``[N, C]`` uint8."""
     rate = labels_per_video * counts / counts.sum()
-    labels = (rng.random((num_videos, len(counts)), dtype=np.float32)
-              < rate[None].astype(np.float32)).astype(np.uint8)
+    labels = (
+        rng.random((num_videos, len(counts)), dtype=np.float32)
+        < rate[None].astype(np.float32)
+    ).astype(np.uint8)
     scores = rng.random((num_videos, len(counts)), dtype=np.float32)
     # mildly informative scores, so that APs are not all near the rate
-    scores = (scores + 0.5 * labels * rng.random(scores.shape,
-                                                dtype=np.float32))
+    scores = scores + 0.5 * labels * rng.random(scores.shape, dtype=np.float32)
     if decimals is not None:
         scores = np.round(scores, decimals)
     return scores.astype(np.float32), labels
@@ -89,26 +101,32 @@ def main():
 
     rng = np.random.default_rng(args.seed)
     counts, source = load_counts(args.count_file, args.num_classes, rng)
-    scores, labels = make_problem(counts, args.num_videos,
-                                  args.labels_per_video, args.decimals, rng)
+    scores, labels = make_problem(
+        counts, args.num_videos, args.labels_per_video, args.decimals, rng
+    )
     n, c = scores.shape
-    print(f'problem: {n} videos x {c} classes ({source}), '
-          f'{labels.sum() / n:.3f} labels per video, '
-          f'{int((labels.sum(0) == 0).sum())} classes without positives, '
-          f'scores rounded to {args.decimals} decimals')
-    print(f'machine: {platform.processor() or platform.machine()}, '
-          f'torch threads {torch.get_num_threads()}; python '
-          f'{platform.python_version()}, torch {torch.__version__}, numpy '
-          f'{np.__version__}, scikit-learn {sklearn.__version__}, '
-          f'meid_mmaction {meid_mmaction.__version__}')
+    print(
+        f'problem: {n} videos x {c} classes ({source}), '
+        f'{labels.sum() / n:.3f} labels per video, '
+        f'{int((labels.sum(0) == 0).sum())} classes without positives, '
+        f'scores rounded to {args.decimals} decimals'
+    )
+    print(
+        f'machine: {platform.processor() or platform.machine()}, '
+        f'torch threads {torch.get_num_threads()}; python '
+        f'{platform.python_version()}, torch {torch.__version__}, numpy '
+        f'{np.__version__}, scikit-learn {sklearn.__version__}, '
+        f'meid_mmaction {meid_mmaction.__version__}'
+    )
 
     s_t, y_t = torch.from_numpy(scores), torch.from_numpy(labels)
     ap, t_ours = timed(lambda: average_precision(s_t, y_t))
     map_ours = mean_ap(ap)
 
     # The whole metric: stack per-video results, AP, groups, top-k.
-    metric = LongTailMAP(head_thr=args.head_thr, tail_thr=args.tail_thr,
-                         device='cpu')
+    metric = LongTailMAP(
+        head_thr=args.head_thr, tail_thr=args.tail_thr, device='cpu'
+    )
     metric.dataset_meta = dict(class_counts=tuple(counts.tolist()))
     results = [dict(score=s_t[i], label=y_t[i]) for i in range(n)]
     res_metric, t_metric = timed(metric.compute_metrics, results)
@@ -130,33 +148,51 @@ def main():
     map_sk = float(np.nanmean(ap_sk))
     valid = ~np.isnan(ap_sk)
 
-    print(f'{"implementation":48s} {"seconds":>8s} {"x ours":>7s} '
-          f'{"mAP":>10s}')
+    print(
+        f'{"implementation":48s} {"seconds":>8s} {"x ours":>7s} {"mAP":>10s}'
+    )
 
     def row(name, t, value):
         print(f'{name:48s} {t:8.2f} {t / t_ours:7.1f} {value:10.6f}')
 
     row('meid_mmaction average_precision (torch)', t_ours, map_ours)
-    row('LongTailMAP.compute_metrics (AP+groups+top-k)', t_metric,
-        res_metric['mAP'])
+    row(
+        'LongTailMAP.compute_metrics (AP+groups+top-k)',
+        t_metric,
+        res_metric['mAP'],
+    )
     row('mmaction mean_average_precision', t_mma, map_mma)
     row('sklearn average_precision_score, per class', t_sk, map_sk)
     if args.sklearn_macro:
         keep = labels.any(axis=0)
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
-            map_macro, t_macro = timed(lambda: average_precision_score(
-                labels[:, keep], scores[:, keep], average='macro'))
-        row("sklearn average_precision_score(average='macro')", t_macro,
-            map_macro)
+            map_macro, t_macro = timed(
+                lambda: average_precision_score(
+                    labels[:, keep], scores[:, keep], average='macro'
+                )
+            )
+        row(
+            "sklearn average_precision_score(average='macro')",
+            t_macro,
+            map_macro,
+        )
     ap_np = ap.numpy()
-    print('max |AP_c ours - sklearn| over classes: '
-          f'{np.abs(ap_np[valid] - ap_sk[valid]).max():.3e}')
-    print(f'|mAP ours - sklearn| {abs(map_ours - map_sk):.3e}, '
-          f'|mAP ours - mmaction| {abs(map_ours - map_mma):.3e}')
-    print('LongTailMAP: ' + ', '.join(
-        f'{k} {v:.4f}' if isinstance(v, float) else f'{k} {v}'
-        for k, v in res_metric.items()))
+    print(
+        'max |AP_c ours - sklearn| over classes: '
+        f'{np.abs(ap_np[valid] - ap_sk[valid]).max():.3e}'
+    )
+    print(
+        f'|mAP ours - sklearn| {abs(map_ours - map_sk):.3e}, '
+        f'|mAP ours - mmaction| {abs(map_ours - map_mma):.3e}'
+    )
+    print(
+        'LongTailMAP: '
+        + ', '.join(
+            f'{k} {v:.4f}' if isinstance(v, float) else f'{k} {v}'
+            for k, v in res_metric.items()
+        )
+    )
 
 
 if __name__ == '__main__':

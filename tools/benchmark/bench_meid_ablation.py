@@ -53,6 +53,7 @@ Usage (the study in ``docs/benchmarks.md``, "MEID's second expert")::
     python tools/benchmark/bench_meid_ablation.py x \\
         --summarize work_dirs/meid_study/results.jsonl [--split val] [--select]
 """
+
 import argparse
 import copy
 import csv
@@ -73,9 +74,14 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GROUPS = ('head', 'medium', 'tail')
 
 # The paper's values of every variant key of MEIDHead (docs/method.md).
-PAPER_VARIANT = dict(stage2_loss='sum', inference='logit_sum',
-                     inference_weight=0.5, cfs_norm='none',
-                     cfs_background_thr=0.0, distill2_necks='own')
+PAPER_VARIANT = dict(
+    stage2_loss='sum',
+    inference='logit_sum',
+    inference_weight=0.5,
+    cfs_norm='none',
+    cfs_background_thr=0.0,
+    distill2_necks='own',
+)
 
 # MEIDHead options of each stage-2 variant; source in the comment.
 VARIANTS: Dict[str, dict] = {
@@ -90,8 +96,9 @@ VARIANTS: Dict[str, dict] = {
     'cfs_rank': dict(cfs_norm='rank'),
     # ours: rank complement, frames with A / max A < 0.1 excluded
     'cfs_rank_bg': dict(cfs_norm='rank', cfs_background_thr=0.1),
-    'release_rank': dict(stage2_loss='expert2', inference='prob_mix',
-                         cfs_norm='rank'),
+    'release_rank': dict(
+        stage2_loss='expert2', inference='prob_mix', cfs_norm='rank'
+    ),
     # distillation necks of stage 2 (ours): expert 1's, frozen; unit-norm
     # rows; frozen random; no stage-2 distillation at all
     'necks_expert1': dict(distill2_necks='expert1'),
@@ -112,8 +119,11 @@ def load_bank(feat_root: str, ids: tuple) -> tuple:
     """Features ``[T_i, D]`` float32 of ``ids`` from ``<id>.npy`` (cached
     per process: every arm of a study reuses them)."""
     return tuple(
-        np.ascontiguousarray(np.load(osp.join(feat_root, f'{v}.npy')),
-                             dtype=np.float32) for v in ids)
+        np.ascontiguousarray(
+            np.load(osp.join(feat_root, f'{v}.npy')), dtype=np.float32
+        )
+        for v in ids
+    )
 
 
 def register_in_memory_dataset():
@@ -143,39 +153,60 @@ def register_in_memory_dataset():
         def get_data_info(self, idx):
             info = super().get_data_info(idx)
             feats = self._bank[idx]
-            info.update(features=feats, total_frames=int(feats.shape[0]),
-                        feature_location=info['video_id'])
+            info.update(
+                features=feats,
+                total_frames=int(feats.shape[0]),
+                feature_location=info['video_id'],
+            )
             return info
 
 
 # ----------------------------------------------------------------------
 # configs
-def in_memory_dataloaders(cfg, root: str, meta: dict, batch_size: int,
-                          clip_len: int, test_clip_len: int) -> None:
+def in_memory_dataloaders(
+    cfg,
+    root: str,
+    meta: dict,
+    batch_size: int,
+    clip_len: int,
+    test_clip_len: int,
+) -> None:
     """Point the config's data keys at the generated data in ``root`` (as
     a user's ``--cfg-options`` would), read features from memory instead
     of ``OpenFeatures``, and apply the data keys as ``tools/train.py``
     does."""
     from meid_mmaction.utils import apply_data_keys
+
     head_thr, tail_thr = meta['group_thresholds']
-    cfg.merge_from_dict(dict(
-        dataset_type='InMemoryFeatureDataset', data_root=root,
-        feat_dir='features', count_file='count-labels-train.lst',
-        num_classes=int(meta['num_classes']),
-        feat_dim=int(meta['feat_dim']), head_thr=int(head_thr),
-        tail_thr=int(tail_thr), train_split='train.lst',
-        val_split='validate.lst', test_split='test.lst',
-        train_clip_len=clip_len, test_clip_len=test_clip_len))
+    cfg.merge_from_dict(
+        dict(
+            dataset_type='InMemoryFeatureDataset',
+            data_root=root,
+            feat_dir='features',
+            count_file='count-labels-train.lst',
+            num_classes=int(meta['num_classes']),
+            feat_dim=int(meta['feat_dim']),
+            head_thr=int(head_thr),
+            tail_thr=int(tail_thr),
+            train_split='train.lst',
+            val_split='validate.lst',
+            test_split='test.lst',
+            train_clip_len=clip_len,
+            test_clip_len=test_clip_len,
+        )
+    )
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg[key] = copy.deepcopy(cfg[key])
-        loader.update(num_workers=0, persistent_workers=False,
-                      batch_size=batch_size if key == 'train_dataloader'
-                      else 256)
+        loader.update(
+            num_workers=0,
+            persistent_workers=False,
+            batch_size=batch_size if key == 'train_dataloader' else 256,
+        )
         loader.dataset.pipeline = [
-            t for t in loader.dataset.pipeline
-            if t['type'] != 'OpenFeatures']
-    cfg.val_evaluator = dict(type='LongTailMAP', topk=(1, ))
-    cfg.test_evaluator = dict(type='LongTailMAP', topk=(1, ))
+            t for t in loader.dataset.pipeline if t['type'] != 'OpenFeatures'
+        ]
+    cfg.val_evaluator = dict(type='LongTailMAP', topk=(1,))
+    cfg.test_evaluator = dict(type='LongTailMAP', topk=(1,))
     apply_data_keys(cfg)
 
 
@@ -185,37 +216,60 @@ def head_options(variant: dict) -> dict:
     out = dict(variant)
     mode = out.pop('loss_distill_neck_mode', None)
     if mode is not None:
-        out['loss_distill'] = dict(type='HeadTailDistillLoss',
-                                   neck_mode=mode)
+        out['loss_distill'] = dict(type='HeadTailDistillLoss', neck_mode=mode)
     return out
 
 
 def milestones(epochs: int, fractions: Sequence[float]) -> List[int]:
     """Milestone epochs (>= 1, < epochs) at ``fractions`` of a stage."""
-    return sorted({min(max(1, int(round(f * epochs))), max(epochs - 1, 1))
-                   for f in fractions})
+    return sorted(
+        {
+            min(max(1, int(round(f * epochs))), max(epochs - 1, 1))
+            for f in fractions
+        }
+    )
 
 
-def make_cfg(args, root: str, meta: dict, kind: str, work_dir: str,
-             seed: int, epochs: int, lr: float,
-             head: Optional[dict] = None, stages=(1, ),
-             load_from: Optional[str] = None, lr1: Optional[float] = None,
-             label_mask: bool = False):
+def make_cfg(
+    args,
+    root: str,
+    meta: dict,
+    kind: str,
+    work_dir: str,
+    seed: int,
+    epochs: int,
+    lr: float,
+    head: Optional[dict] = None,
+    stages=(1,),
+    load_from: Optional[str] = None,
+    lr1: Optional[float] = None,
+    label_mask: bool = False,
+):
     """A full Runner config for one arm."""
     from mmengine.config import Config
-    name = 'nonlinear_synthetic.py' if kind == 'nonlinear' else \
-        'meid_synthetic.py'
+
+    name = (
+        'nonlinear_synthetic.py'
+        if kind == 'nonlinear'
+        else 'meid_synthetic.py'
+    )
     cfg = Config.fromfile(osp.join(ROOT, 'configs', name))
     cfg.model.cls_head.num_classes = int(meta['num_classes'])
     cfg.model.cls_head.in_channels = int(meta['feat_dim'])
-    in_memory_dataloaders(cfg, root, meta, args.batch_size, args.clip_len,
-                          args.test_clip_len)
+    in_memory_dataloaders(
+        cfg, root, meta, args.batch_size, args.clip_len, args.test_clip_len
+    )
     ms = milestones(epochs, args.milestones)
     if kind == 'nonlinear':
-        cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs,
-                             val_begin=epochs, val_interval=epochs)
-        cfg.param_scheduler = [dict(type='MultiStepLR', by_epoch=True,
-                                    milestones=ms, gamma=0.1)]
+        cfg.train_cfg = dict(
+            type='EpochBasedTrainLoop',
+            max_epochs=epochs,
+            val_begin=epochs,
+            val_interval=epochs,
+        )
+        cfg.param_scheduler = [
+            dict(type='MultiStepLR', by_epoch=True, milestones=ms, gamma=0.1)
+        ]
         cfg.optim_wrapper.optimizer.lr = lr
     else:
         # every variant key explicitly: the paper's values, then the arm's
@@ -229,12 +283,17 @@ def make_cfg(args, root: str, meta: dict, kind: str, work_dir: str,
             else:
                 cfg.model.cls_head[key] = value
         stage = dict(max_epochs=epochs, lr=lr, milestones=ms)
-        sampler = dict(type='ClassBalancedSampler',
-                       label_mask=bool(label_mask))
+        sampler = dict(
+            type='ClassBalancedSampler', label_mask=bool(label_mask)
+        )
         cfg.train_cfg = dict(
-            type='TwoStageTrainLoop', stages=tuple(stages),
-            stage1=dict(stage), stage2=dict(stage, sampler=sampler),
-            val_begin=10**6, val_interval=10**6)
+            type='TwoStageTrainLoop',
+            stages=tuple(stages),
+            stage1=dict(stage),
+            stage2=dict(stage, sampler=sampler),
+            val_begin=10**6,
+            val_interval=10**6,
+        )
         cfg.optim_wrapper.optimizer.lr = lr1 or lr
         cfg.load_from = load_from
     cfg.work_dir = work_dir
@@ -270,19 +329,24 @@ def run_arm(cfg, save: Optional[str] = None):
     val = LastVal.metrics
     test = runner.test()
     if save:
-        runner.save_checkpoint(osp.dirname(save), osp.basename(save),
-                               save_optimizer=False,
-                               save_param_scheduler=False)
+        runner.save_checkpoint(
+            osp.dirname(save),
+            osp.basename(save),
+            save_optimizer=False,
+            save_param_scheduler=False,
+        )
     return val, dict(test), runner, time.perf_counter() - tic
 
 
 def group_map(metrics: dict) -> Dict[str, float]:
     """LongTailMAP metrics -> ``{'overall', 'head', 'medium', 'tail'}``."""
+
     def pick(suffix):
         for k, v in metrics.items():
             if k.endswith(suffix):
                 return float(v)
         raise KeyError(f'{suffix} not in {sorted(metrics)}')
+
     out = dict(overall=pick('/mAP'))
     for g in GROUPS:
         out[g] = pick(f'/mAP_{g}')
@@ -298,11 +362,16 @@ class SplitFrames:
         from meid_mmaction.datasets.transforms.sampling import (
             uniform_frame_indices,
         )
+
         bank = dataset._bank
-        self.ids = [dataset.get_data_info(i)['video_id']
-                    for i in range(len(dataset))]
-        self.x = torch.from_numpy(np.stack([
-            b[uniform_frame_indices(b.shape[0], clip_len)] for b in bank]))
+        self.ids = [
+            dataset.get_data_info(i)['video_id'] for i in range(len(dataset))
+        ]
+        self.x = torch.from_numpy(
+            np.stack(
+                [b[uniform_frame_indices(b.shape[0], clip_len)] for b in bank]
+            )
+        )
         self.full = bank
         c = dataset.num_classes
         self.targets = torch.zeros(len(bank), c)
@@ -316,7 +385,7 @@ def expert_logits(head, x: torch.Tensor):
     head.eval()
     ys, yfs = [], []
     for i in range(0, len(x), 512):
-        y, y_f = head.forward_experts(x[i:i + 512])
+        y, y_f = head.forward_experts(x[i : i + 512])
         ys.append(y)
         yfs.append(y_f)
     return torch.cat(ys), (None if yfs[0] is None else torch.cat(yfs))
@@ -327,6 +396,7 @@ def map_groups(scores, targets, groups) -> Dict[str, float]:
         average_precision,
         mean_ap,
     )
+
     ap = average_precision(scores, targets)
     out = dict(overall=mean_ap(ap))
     for g in GROUPS:
@@ -344,8 +414,14 @@ def read_segments(root: str, split: str, ids: List[str]):
     with open(path, encoding='utf-8', newline='') as f:
         for rec in csv.DictReader(f):
             if rec['split'] == split and rec['video_id'] in row_of:
-                out.append((row_of[rec['video_id']], int(rec['class']),
-                            int(rec['start']), int(rec['length'])))
+                out.append(
+                    (
+                        row_of[rec['video_id']],
+                        int(rec['class']),
+                        int(rec['start']),
+                        int(rec['length']),
+                    )
+                )
     return out
 
 
@@ -357,6 +433,7 @@ def cfs_shares(head, frames: SplitFrames, segments, groups) -> dict:
     from meid_mmaction.models.heads.meid_modules import (
         complementary_weights,
     )
+
     head.eval()
     group_of = {c: g for g, idx in groups.items() for c in idx}
     e2 = head.expert2
@@ -368,15 +445,19 @@ def cfs_shares(head, frames: SplitFrames, segments, groups) -> dict:
         w = dict(uniform=torch.ones_like(a), A=a)
         if hasattr(e2, 'cfs_norm'):
             w['R'] = complementary_weights(
-                a, e2.beta, e2.cfs_norm,
-                background_thr=e2.cfs_background_thr)
+                a, e2.beta, e2.cfs_norm, background_thr=e2.cfs_background_thr
+            )
         weights.append({k: v[0].double() for k, v in w.items()})
     for row, c, start, length in segments:
         for k, w in weights[row].items():
             out[k][group_of[c]].append(
-                float(w[start:start + length].sum() / w.sum()))
-    return {k: {g: float(np.mean(v)) for g, v in d.items() if v}
-            for k, d in out.items() if any(d.values())}
+                float(w[start : start + length].sum() / w.sum())
+            )
+    return {
+        k: {g: float(np.mean(v)) for g, v in d.items() if v}
+        for k, d in out.items()
+        if any(d.values())
+    }
 
 
 def variance_ratio(logits: torch.Tensor, groups) -> float:
@@ -393,11 +474,13 @@ def generate(args, preset: str, root: str) -> dict:
         from meid_mmaction.datasets.tools.synthetic import (
             generate_synthetic_lt,
         )
+
         kwargs = {}
         if preset == 'charades':
             kwargs['charades_dir'] = args.charades_dir
-        generate_synthetic_lt(root, preset=preset, seed=args.data_seed,
-                              **kwargs)
+        generate_synthetic_lt(
+            root, preset=preset, seed=args.data_seed, **kwargs
+        )
     with open(osp.join(root, 'meta.json'), encoding='utf-8') as f:
         return json.load(f)
 
@@ -406,30 +489,37 @@ class Study:
     """Runs the arms of one preset and seed and appends JSON records."""
 
     def __init__(self, args, preset: str, root: str, meta: dict) -> None:
-        self.args, self.preset, self.root, self.meta = \
-            args, preset, root, meta
+        self.args, self.preset, self.root, self.meta = args, preset, root, meta
         self.frames = {}
 
     def record(self, rec: dict) -> None:
         rec.update(preset=self.preset, data_seed=self.args.data_seed)
         t = rec.get('test', {})
         v = rec.get('val', {})
-        print(f'[{self.preset}] seed {rec["seed"]} {rec["arm"]:22s} '
-              f'val {v.get("overall", float("nan")):.3f}/'
-              f'{v.get("tail", float("nan")):.3f}  test '
-              + ' '.join(f'{t.get(g, float("nan")):.3f}'
-                         for g in ('overall', ) + GROUPS)
-              + f'  ({rec["seconds"]:.0f} s)', flush=True)
+        print(
+            f'[{self.preset}] seed {rec["seed"]} {rec["arm"]:22s} '
+            f'val {v.get("overall", float("nan")):.3f}/'
+            f'{v.get("tail", float("nan")):.3f}  test '
+            + ' '.join(
+                f'{t.get(g, float("nan")):.3f}' for g in ('overall',) + GROUPS
+            )
+            + f'  ({rec["seconds"]:.0f} s)',
+            flush=True,
+        )
         if self.args.out_json:
             with open(self.args.out_json, 'a', encoding='utf-8') as f:
                 f.write(json.dumps(rec) + '\n')
 
     def split_frames(self, runner, split: str) -> SplitFrames:
         if split not in self.frames:
-            loader = (runner.val_dataloader if split == 'val' else
-                      runner.test_dataloader)
-            self.frames[split] = SplitFrames(loader.dataset,
-                                             self.args.test_clip_len)
+            loader = (
+                runner.val_dataloader
+                if split == 'val'
+                else runner.test_dataloader
+            )
+            self.frames[split] = SplitFrames(
+                loader.dataset, self.args.test_clip_len
+            )
         return self.frames[split]
 
     def extras(self, runner, rec: dict, diagnose: bool) -> None:
@@ -450,40 +540,73 @@ class Study:
             for w in args.mix_weights:
                 p = w * torch.sigmoid(y) + (1 - w) * torch.sigmoid(y_f)
                 mix.setdefault(f'{w:g}', {})[split] = map_groups(
-                    p, fr.targets, groups)
+                    p, fr.targets, groups
+                )
             mix.setdefault('sum', {})[split] = map_groups(
-                torch.sigmoid(y + y_f), fr.targets, groups)
+                torch.sigmoid(y + y_f), fr.targets, groups
+            )
         if mix:
             rec['mix'] = mix
-        if diagnose and head.stage == 2 and \
-                hasattr(head.expert2, 'cfs_norm'):
+        if diagnose and head.stage == 2 and hasattr(head.expert2, 'cfs_norm'):
             fr = self.split_frames(runner, 'test')
             segs = read_segments(self.root, 'test', fr.ids)
             if segs:
                 rec['cfs_share'] = cfs_shares(head, fr, segs, groups)
 
-    def arm(self, name: str, seed: int, kind: str, epochs: int, lr: float,
-            head=None, stages=(1, ), load_from=None, save=None,
-            lr1=None) -> None:
+    def arm(
+        self,
+        name: str,
+        seed: int,
+        kind: str,
+        epochs: int,
+        lr: float,
+        head=None,
+        stages=(1,),
+        load_from=None,
+        save=None,
+        lr1=None,
+    ) -> None:
         args = self.args
         work = osp.join(args.work_dir, self.preset, f'seed{seed}', name)
         head = dict(head or {})
         mask = bool(head.pop('label_mask', False))
-        cfg = make_cfg(args, self.root, self.meta, kind, work, seed, epochs,
-                       lr, head=head, stages=stages, load_from=load_from,
-                       lr1=lr1, label_mask=mask)
+        cfg = make_cfg(
+            args,
+            self.root,
+            self.meta,
+            kind,
+            work,
+            seed,
+            epochs,
+            lr,
+            head=head,
+            stages=stages,
+            load_from=load_from,
+            lr1=lr1,
+            label_mask=mask,
+        )
         val, test, runner, sec = run_arm(cfg, save=save)
-        rec = dict(arm=name, seed=seed, epochs=epochs, lr=lr,
-                   head=head, label_mask=mask, val=group_map(val),
-                   test=group_map(test), seconds=sec)
+        rec = dict(
+            arm=name,
+            seed=seed,
+            epochs=epochs,
+            lr=lr,
+            head=head,
+            label_mask=mask,
+            val=group_map(val),
+            test=group_map(test),
+            seconds=sec,
+        )
         if kind != 'nonlinear':
-            diagnose = args.diagnose and (seed == args.seeds[0]
-                                          or args.diagnose_all)
+            diagnose = args.diagnose and (
+                seed == args.seeds[0] or args.diagnose_all
+            )
             self.extras(runner, rec, diagnose)
         self.record(rec)
 
-    def run_seed(self, seed: int, arms: Sequence[str],
-                 betas: Sequence[float] = ()) -> None:
+    def run_seed(
+        self, seed: int, arms: Sequence[str], betas: Sequence[float] = ()
+    ) -> None:
         """Run ``arms`` (and the beta sweep) for one seed. The shared
         stage-1 checkpoint of the stage-2 arms is trained once per seed
         (arm ``e1@E``) and reused by later calls."""
@@ -494,18 +617,31 @@ class Study:
             if arm == 'nonlinear':
                 self.arm(arm, seed, 'nonlinear', 2 * e, lrs['nonlinear'])
             elif arm == 'e1_plain':
-                self.arm(arm, seed, 'meid', 2 * e, lrs['e1'],
-                         head=dict(use_attention=False, loss_distill=None))
+                self.arm(
+                    arm,
+                    seed,
+                    'meid',
+                    2 * e,
+                    lrs['e1'],
+                    head=dict(use_attention=False, loss_distill=None),
+                )
             elif arm == 'e1_nodistill':
-                self.arm(arm, seed, 'meid', 2 * e, lrs['e1'],
-                         head=dict(loss_distill=None))
+                self.arm(
+                    arm,
+                    seed,
+                    'meid',
+                    2 * e,
+                    lrs['e1'],
+                    head=dict(loss_distill=None),
+                )
             elif arm == 'e1':
                 self.arm(arm, seed, 'meid', 2 * e, lrs['e1'])
         stage2 = [a for a in arms if a == 'e1+e1' or a.startswith('meid:')]
         if not stage2 and not betas:
             return
-        ckpt = osp.join(args.work_dir, self.preset, f'seed{seed}',
-                        'stage1.pth')
+        ckpt = osp.join(
+            args.work_dir, self.preset, f'seed{seed}', 'stage1.pth'
+        )
         if not osp.isfile(ckpt):
             self.arm('e1@E', seed, 'meid', e, lrs['e1'], save=ckpt)
         for arm in stage2:
@@ -513,13 +649,31 @@ class Study:
                 head = dict(expert2='attention')
             else:
                 head = parse_variant(arm)
-            self.arm(arm, seed, 'meid', e, lrs['s2'], head=head,
-                     stages=(2, ), load_from=ckpt, lr1=lrs['s2'])
+            self.arm(
+                arm,
+                seed,
+                'meid',
+                e,
+                lrs['s2'],
+                head=head,
+                stages=(2,),
+                load_from=ckpt,
+                lr1=lrs['s2'],
+            )
         base = args.beta_variant
         for b in betas:
             head = dict(parse_variant(f'meid:{base}'), beta=b)
-            self.arm(f'meid:{base}@beta={b:g}', seed, 'meid', e, lrs['s2'],
-                     head=head, stages=(2, ), load_from=ckpt, lr1=lrs['s2'])
+            self.arm(
+                f'meid:{base}@beta={b:g}',
+                seed,
+                'meid',
+                e,
+                lrs['s2'],
+                head=head,
+                stages=(2,),
+                load_from=ckpt,
+                lr1=lrs['s2'],
+            )
 
 
 def parse_variant(arm: str) -> dict:
@@ -528,8 +682,10 @@ def parse_variant(arm: str) -> dict:
     out = {}
     for n in names:
         if n not in VARIANTS:
-            raise ValueError(f'unknown MEID variant {n!r} in {arm!r}; '
-                             f'expected some of {sorted(VARIANTS)}')
+            raise ValueError(
+                f'unknown MEID variant {n!r} in {arm!r}; '
+                f'expected some of {sorted(VARIANTS)}'
+            )
         out.update(VARIANTS[n])
     return head_options(out)
 
@@ -561,11 +717,19 @@ def expand_mixtures(recs: List[dict]) -> List[dict]:
     for r in recs:
         for key, scores in (r.get('mix') or {}).items():
             tag = 'sum' if key == 'sum' else f'mix={key}'
-            rec = {k: v for k, v in r.items()
-                   if k not in ('mix', 'cfs_share', 'var_ratio_Y',
-                                'var_ratio_YF')}
-            out.append(dict(rec, arm=f'{r["arm"]}|{tag}',
-                            val=scores['val'], test=scores['test']))
+            rec = {
+                k: v
+                for k, v in r.items()
+                if k not in ('mix', 'cfs_share', 'var_ratio_Y', 'var_ratio_YF')
+            }
+            out.append(
+                dict(
+                    rec,
+                    arm=f'{r["arm"]}|{tag}',
+                    val=scores['val'],
+                    test=scores['test'],
+                )
+            )
     return out
 
 
@@ -584,34 +748,58 @@ def summarize(path: str, split: str = 'test') -> str:
         for r in recs:
             if r['preset'] == preset:
                 rows.setdefault(r['arm'], []).append(r)
-        lines += ['', f'#### {preset} ({split} mAP)', '',
-                  '| arm | seeds | overall | head | medium | tail |',
-                  '|---|---|---|---|---|---|']
+        lines += [
+            '',
+            f'#### {preset} ({split} mAP)',
+            '',
+            '| arm | seeds | overall | head | medium | tail |',
+            '|---|---|---|---|---|---|',
+        ]
         for arm in sorted(rows, key=lambda a: (a.count('|'), a)):
             runs = rows[arm]
-            lines.append(f'| {display(arm)} | {len(runs)} | ' + ' | '.join(
-                _ms([x[split][g] for x in runs])
-                for g in ('overall', ) + GROUPS) + ' |')
-        diag = [r for r in rows.get('e1', []) + rows.get('e1_nodistill', [])
-                if 'var_ratio_Y' in r]
+            lines.append(
+                f'| {display(arm)} | {len(runs)} | '
+                + ' | '.join(
+                    _ms([x[split][g] for x in runs])
+                    for g in ('overall',) + GROUPS
+                )
+                + ' |'
+            )
+        diag = [
+            r
+            for r in rows.get('e1', []) + rows.get('e1_nodistill', [])
+            if 'var_ratio_Y' in r
+        ]
         for r in sorted(diag, key=lambda x: (x['arm'], x['seed'])):
-            lines.append(f'\n{r["arm"]} seed {r["seed"]}: Var_head / '
-                         f'Var_tail of Y {r["var_ratio_Y"]:.2f}')
+            lines.append(
+                f'\n{r["arm"]} seed {r["seed"]}: Var_head / '
+                f'Var_tail of Y {r["var_ratio_Y"]:.2f}'
+            )
         for arm in sorted(rows):
             d = [r for r in rows[arm] if 'cfs_share' in r]
             if d:
                 cs = d[0]['cfs_share']
                 lines.append(
                     f'\n{arm} (seed {d[0]["seed"]}): weight share on tail '
-                    'frames uniform / A / R ' + ' / '.join(
-                        f'{cs[k]["tail"]:.3f}' for k in ('uniform', 'A', 'R')
-                        if k in cs and 'tail' in cs[k])
-                    + '; on head frames ' + ' / '.join(
-                        f'{cs[k]["head"]:.3f}' for k in ('uniform', 'A', 'R')
-                        if k in cs and 'head' in cs[k])
-                    + (f'; Var_head / Var_tail of Y_F '
-                       f'{d[0]["var_ratio_YF"]:.2f}'
-                       if 'var_ratio_YF' in d[0] else ''))
+                    'frames uniform / A / R '
+                    + ' / '.join(
+                        f'{cs[k]["tail"]:.3f}'
+                        for k in ('uniform', 'A', 'R')
+                        if k in cs and 'tail' in cs[k]
+                    )
+                    + '; on head frames '
+                    + ' / '.join(
+                        f'{cs[k]["head"]:.3f}'
+                        for k in ('uniform', 'A', 'R')
+                        if k in cs and 'head' in cs[k]
+                    )
+                    + (
+                        f'; Var_head / Var_tail of Y_F '
+                        f'{d[0]["var_ratio_YF"]:.2f}'
+                        if 'var_ratio_YF' in d[0]
+                        else ''
+                    )
+                )
     return '\n'.join(lines)
 
 
@@ -634,23 +822,41 @@ def select(path: str, min_seeds: int = 3) -> str:
     def mean(arm, preset, split, group):
         return float(np.mean([x[split][group] for x in by[(arm, preset)]]))
 
-    cands = sorted({r['arm'] for r in recs if r['arm'].startswith('meid:')
-                    and '@beta' not in r['arm']})
-    cands = [a for a in cands if all(len(by.get((a, p), [])) >= min_seeds
-                                     for p in presets)]
+    cands = sorted(
+        {
+            r['arm']
+            for r in recs
+            if r['arm'].startswith('meid:') and '@beta' not in r['arm']
+        }
+    )
+    cands = [
+        a
+        for a in cands
+        if all(len(by.get((a, p), [])) >= min_seeds for p in presets)
+    ]
     if not cands:
         return f'no MEID arm has {min_seeds} seeds on every preset'
-    score = {a: (np.mean([mean(a, p, 'val', 'overall') for p in presets]),
-                 np.mean([mean(a, p, 'val', 'tail') for p in presets]))
-             for a in cands}
+    score = {
+        a: (
+            np.mean([mean(a, p, 'val', 'overall') for p in presets]),
+            np.mean([mean(a, p, 'val', 'tail') for p in presets]),
+        )
+        for a in cands
+    }
     ranked = sorted(cands, key=lambda a: score[a], reverse=True)
-    lines = ['validation mAP overall / tail, mean over seeds and presets '
-             f'({", ".join(presets)}):']
+    lines = [
+        'validation mAP overall / tail, mean over seeds and presets '
+        f'({", ".join(presets)}):'
+    ]
     lines += [f'  {a}: {score[a][0]:.3f} / {score[a][1]:.3f}' for a in ranked]
     best = ranked[0]
-    lines += ['', f'chosen on validation: {best}', '',
-              '| preset | group | chosen (test) | vs e1 | vs e1+e1 |',
-              '|---|---|---|---|---|']
+    lines += [
+        '',
+        f'chosen on validation: {best}',
+        '',
+        '| preset | group | chosen (test) | vs e1 | vs e1+e1 |',
+        '|---|---|---|---|---|',
+    ]
     for p in presets:
         for g in ('overall', 'tail'):
             chosen = [x['test'][g] for x in by[(best, p)]]
@@ -662,8 +868,10 @@ def select(path: str, min_seeds: int = 3) -> str:
                     continue
                 diff = np.mean(chosen) - np.mean(other)
                 std = max(np.std(chosen, ddof=1), np.std(other, ddof=1))
-                cells.append(f'{diff:+.3f} ({"> " if diff > std else "<= "}'
-                             f'std {std:.3f})')
+                cells.append(
+                    f'{diff:+.3f} ({"> " if diff > std else "<= "}'
+                    f'std {std:.3f})'
+                )
             lines.append(f'| {p} | {g} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
@@ -671,55 +879,101 @@ def select(path: str, min_seeds: int = 3) -> str:
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('work_dir', help='data and runs go below it')
-    p.add_argument('--summarize', metavar='RESULTS',
-                   help='only print tables of a results file (JSON lines) '
-                   'and exit')
-    p.add_argument('--split', default='test', choices=('val', 'test'),
-                   help='split of the --summarize tables')
-    p.add_argument('--select', action='store_true',
-                   help='with --summarize: choose the MEID variant on '
-                   'validation and compare it with e1 and e1+e1 on test')
-    p.add_argument('--presets', nargs='+', default=['premise'],
-                   help='generator presets (data generated once into '
-                   'work_dir/data/<preset>)')
-    p.add_argument('--charades-dir', default=None,
-                   help="Charades CSV directory (preset 'charades')")
+    p.add_argument(
+        '--summarize',
+        metavar='RESULTS',
+        help='only print tables of a results file (JSON lines) and exit',
+    )
+    p.add_argument(
+        '--split',
+        default='test',
+        choices=('val', 'test'),
+        help='split of the --summarize tables',
+    )
+    p.add_argument(
+        '--select',
+        action='store_true',
+        help='with --summarize: choose the MEID variant on '
+        'validation and compare it with e1 and e1+e1 on test',
+    )
+    p.add_argument(
+        '--presets',
+        nargs='+',
+        default=['premise'],
+        help='generator presets (data generated once into '
+        'work_dir/data/<preset>)',
+    )
+    p.add_argument(
+        '--charades-dir',
+        default=None,
+        help="Charades CSV directory (preset 'charades')",
+    )
     p.add_argument('--data-seed', type=int, default=0)
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    p.add_argument('--arms', nargs='+', default=[
-        'nonlinear', 'e1_plain', 'e1_nodistill', 'e1', 'e1+e1',
-        'meid:paper', 'meid:release'])
-    p.add_argument('--first-seed-arms', nargs='*', default=[],
-                   help='more arms, run on the first seed only')
-    p.add_argument('--epochs', type=int, default=8,
-                   help='E: epochs per stage; single-stage arms get 2 E')
-    p.add_argument('--lr', nargs='*', default=[], metavar='KEY=LR',
-                   help='learning rates: nonlinear, e1 (single-stage '
-                   'expert-1 arms and stage 1), s2 (stage 2); defaults '
-                   'nonlinear=0.03, e1=0.01, s2=0.01')
-    p.add_argument('--milestones', type=float, nargs='+',
-                   default=[0.6, 0.8])
+    p.add_argument(
+        '--arms',
+        nargs='+',
+        default=[
+            'nonlinear',
+            'e1_plain',
+            'e1_nodistill',
+            'e1',
+            'e1+e1',
+            'meid:paper',
+            'meid:release',
+        ],
+    )
+    p.add_argument(
+        '--first-seed-arms',
+        nargs='*',
+        default=[],
+        help='more arms, run on the first seed only',
+    )
+    p.add_argument(
+        '--epochs',
+        type=int,
+        default=8,
+        help='E: epochs per stage; single-stage arms get 2 E',
+    )
+    p.add_argument(
+        '--lr',
+        nargs='*',
+        default=[],
+        metavar='KEY=LR',
+        help='learning rates: nonlinear, e1 (single-stage '
+        'expert-1 arms and stage 1), s2 (stage 2); defaults '
+        'nonlinear=0.03, e1=0.01, s2=0.01',
+    )
+    p.add_argument('--milestones', type=float, nargs='+', default=[0.6, 0.8])
     p.add_argument('--batch-size', type=int, default=64)
     p.add_argument('--clip-len', type=int, default=24)
     p.add_argument('--test-clip-len', type=int, default=48)
     p.add_argument('--betas', type=float, nargs='*', default=[])
     p.add_argument('--beta-variant', default='paper')
     p.add_argument('--betas-all-seeds', action='store_true')
-    p.add_argument('--mix-weights', type=float, nargs='*',
-                   default=[0.25, 0.5, 0.75])
+    p.add_argument(
+        '--mix-weights', type=float, nargs='*', default=[0.25, 0.5, 0.75]
+    )
     p.add_argument('--diagnose', action='store_true')
-    p.add_argument('--diagnose-all', action='store_true',
-                   help='diagnostics on every seed, not just the first')
+    p.add_argument(
+        '--diagnose-all',
+        action='store_true',
+        help='diagnostics on every seed, not just the first',
+    )
     p.add_argument('--threads', type=int, default=1)
-    p.add_argument('--out-json', default=None,
-                   help='JSON-lines file; one record per arm, appended')
+    p.add_argument(
+        '--out-json',
+        default=None,
+        help='JSON-lines file; one record per arm, appended',
+    )
     args = p.parse_args(argv)
     lrs = dict(nonlinear=0.03, e1=0.01, s2=0.01)
     for item in args.lr:
         key, sep, value = item.partition('=')
         if not sep or key not in lrs:
-            p.error(f'--lr expects KEY=LR with KEY in {sorted(lrs)}, got '
-                    f'{item!r}')
+            p.error(
+                f'--lr expects KEY=LR with KEY in {sorted(lrs)}, got {item!r}'
+            )
         lrs[key] = float(value)
     args.lrs = lrs
     for arm in args.arms + args.first_seed_arms:
@@ -728,8 +982,13 @@ def parse_args(argv=None) -> argparse.Namespace:
                 parse_variant(arm)
             except ValueError as err:
                 p.error(str(err))
-        elif arm not in ('nonlinear', 'e1_plain', 'e1_nodistill', 'e1',
-                         'e1+e1'):
+        elif arm not in (
+            'nonlinear',
+            'e1_plain',
+            'e1_nodistill',
+            'e1',
+            'e1+e1',
+        ):
             p.error(f'unknown arm {arm!r}')
     if 'charades' in args.presets and not args.charades_dir:
         p.error("preset 'charades' needs --charades-dir")
@@ -739,14 +998,18 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.summarize:
-        print(select(args.summarize) if args.select else
-              summarize(args.summarize, args.split))
+        print(
+            select(args.summarize)
+            if args.select
+            else summarize(args.summarize, args.split)
+        )
         return 0
     torch.set_num_threads(args.threads)
     from mmengine.logging import MMLogger
     from mmengine.registry import init_default_scope
 
     import meid_mmaction  # noqa: F401
+
     init_default_scope('mmaction')
     register_in_memory_dataset()
     logging.getLogger().setLevel(logging.WARNING)
@@ -756,18 +1019,20 @@ def main(argv=None) -> int:
     studies = []
     for preset in args.presets:
         root = osp.join(args.work_dir, 'data', preset)
-        studies.append(Study(args, preset, root, generate(args, preset,
-                                                          root)))
+        studies.append(Study(args, preset, root, generate(args, preset, root)))
     # seeds outer, then the first seed's extra arms: a study stopped early
     # has the main arms of every preset at the first seeds
     for seed in args.seeds:
         for study in studies:
-            study.run_seed(seed, args.arms,
-                           args.betas if args.betas_all_seeds else ())
+            study.run_seed(
+                seed, args.arms, args.betas if args.betas_all_seeds else ()
+            )
     for study in studies:
-        study.run_seed(args.seeds[0], [
-            a for a in args.first_seed_arms if a not in args.arms
-        ], () if args.betas_all_seeds else args.betas)
+        study.run_seed(
+            args.seeds[0],
+            [a for a in args.first_seed_arms if a not in args.arms],
+            () if args.betas_all_seeds else args.betas,
+        )
     print(f'wall time {time.perf_counter() - tic:.0f} s', flush=True)
     return 0
 

@@ -11,6 +11,7 @@ Prints, per level (``lists``, ``headers``, ``full``), the best of
 system cache is warm after the first repeat (a cold first start on a
 network file system is slower).
 """
+
 import argparse
 import time
 import types
@@ -27,8 +28,9 @@ def main(argv=None):
     parser.add_argument('config')
     parser.add_argument('--workers', type=int, default=8)
     parser.add_argument('--repeat', type=int, default=3)
-    parser.add_argument('--levels', nargs='+',
-                        default=['lists', 'headers', 'full'])
+    parser.add_argument(
+        '--levels', nargs='+', default=['lists', 'headers', 'full']
+    )
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
     cfg = Config.fromfile(args.config)
@@ -39,13 +41,18 @@ def main(argv=None):
     videos = 0
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         ds = cfg[key]['dataset']
-        path = ds['ann_file'] if not ds.get('data_root') else \
-            f"{ds['data_root']}/{ds['ann_file']}"
+        path = (
+            ds['ann_file']
+            if not ds.get('data_root')
+            else f'{ds["data_root"]}/{ds["ann_file"]}'
+        )
         with open(path) as f:
             videos += sum(1 for line in f if line.strip())
-    print(f'{args.config}: {videos} videos in train + val + test lists, '
-          f'{args.workers} worker threads')
-    print(f"{'level':<8} {'best s':>8} {'us/video':>9}")
+    print(
+        f'{args.config}: {videos} videos in train + val + test lists, '
+        f'{args.workers} worker threads'
+    )
+    print(f'{"level":<8} {"best s":>8} {"us/video":>9}')
     for level in args.levels:
         hook = DatasetCheckHook(check=level, workers=args.workers)
         times = []

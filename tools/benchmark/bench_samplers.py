@@ -11,6 +11,7 @@ Usage::
 
 Exits 0 with a message if the label list is absent.
 """
+
 import argparse
 import os.path as osp
 import sys
@@ -18,8 +19,8 @@ import time
 
 HERE = osp.dirname(osp.abspath(__file__))
 DEFAULT_LIST = osp.normpath(
-    osp.join(HERE, '..', '..', '..', 'shared', 'data', 'videolt',
-             'train.lst'))
+    osp.join(HERE, '..', '..', '..', 'shared', 'data', 'videolt', 'train.lst')
+)
 
 
 def main() -> int:
@@ -47,9 +48,12 @@ def main() -> int:
     _, labels = parse_label_list(args.label_list, args.num_classes)
     parse_s = time.perf_counter() - t
     dataset = LabelListDataset(
-        labels, [str(c) for c in range(args.num_classes)])
-    print(f'{args.label_list}: {len(labels)} videos, {args.num_classes} '
-          f'classes (parse {parse_s:.3f} s)')
+        labels, [str(c) for c in range(args.num_classes)]
+    )
+    print(
+        f'{args.label_list}: {len(labels)} videos, {args.num_classes} '
+        f'classes (parse {parse_s:.3f} s)'
+    )
     for cls in (ClassBalancedSampler, SquareRootSampler):
         init_s, epoch_s = [], []
         for _ in range(args.repeats):
@@ -62,22 +66,32 @@ def main() -> int:
             n = sum(1 for _ in sampler)
             epoch_s.append(time.perf_counter() - t)
         assert n == len(sampler) == len(dataset)
-        groups = split_groups(sampler.class_counts, args.head_thr,
-                              args.tail_thr)
-        share = {g: sampler.class_probs[idx].sum()
-                 for g, idx in groups.items()}
-        natural = {g: sampler.class_counts[idx].sum() /
-                   sampler.class_counts.sum() for g, idx in groups.items()}
-        print(f'{cls.__name__}: init {min(init_s):.3f} s (min of '
-              f'{args.repeats}), epoch of {n} draws {min(epoch_s):.3f} s '
-              f'(min of {args.repeats}, median '
-              f'{sorted(epoch_s)[len(epoch_s) // 2]:.3f} s)')
-        print('  class-draw share head/medium/tail: '
-              + ' / '.join(f'{share[g]:.3f}' for g in share)
-              + ' (natural label share: '
-              + ' / '.join(f'{natural[g]:.3f}' for g in natural) + ')')
+        groups = split_groups(
+            sampler.class_counts, args.head_thr, args.tail_thr
+        )
+        share = {
+            g: sampler.class_probs[idx].sum() for g, idx in groups.items()
+        }
+        natural = {
+            g: sampler.class_counts[idx].sum() / sampler.class_counts.sum()
+            for g, idx in groups.items()
+        }
+        print(
+            f'{cls.__name__}: init {min(init_s):.3f} s (min of '
+            f'{args.repeats}), epoch of {n} draws {min(epoch_s):.3f} s '
+            f'(min of {args.repeats}, median '
+            f'{sorted(epoch_s)[len(epoch_s) // 2]:.3f} s)'
+        )
+        print(
+            '  class-draw share head/medium/tail: '
+            + ' / '.join(f'{share[g]:.3f}' for g in share)
+            + ' (natural label share: '
+            + ' / '.join(f'{natural[g]:.3f}' for g in natural)
+            + ')'
+        )
     # Reference: mmengine's DefaultSampler (a shuffle) on the same dataset.
     from mmengine.dataset import DefaultSampler
+
     sampler = DefaultSampler(dataset, seed=args.seed)
     epoch_s = []
     for epoch in range(args.repeats):
@@ -85,8 +99,10 @@ def main() -> int:
         sampler.set_epoch(epoch)
         n = sum(1 for _ in sampler)
         epoch_s.append(time.perf_counter() - t)
-    print(f'DefaultSampler (reference): epoch of {n} indices '
-          f'{min(epoch_s):.3f} s (min of {args.repeats})')
+    print(
+        f'DefaultSampler (reference): epoch of {n} indices '
+        f'{min(epoch_s):.3f} s (min of {args.repeats})'
+    )
     return 0
 
 

@@ -35,6 +35,7 @@ Usage::
         [--frames 60] [--repeats 3] [--amp none|bf16|fp16] [--threads 1]
         [--json out.json]
 """
+
 import argparse
 import json
 import statistics
@@ -57,9 +58,11 @@ def count_syncs(counter):
 
         def counted(self, *args, **kwargs):
             caller = sys._getframe(1).f_code
-            where = (f'{name} in {caller.co_name} '
-                     f'({caller.co_filename.rsplit("/", 2)[-2:][-1]}, '
-                     f'{self.device.type})')
+            where = (
+                f'{name} in {caller.co_name} '
+                f'({caller.co_filename.rsplit("/", 2)[-2:][-1]}, '
+                f'{self.device.type})'
+            )
             counter[where] = counter.get(where, 0) + 1
             return fn(self, *args, **kwargs)
 
@@ -79,22 +82,28 @@ def build(args):
     from mmengine.config import Config
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
+
     init_default_scope('mmaction')
     cfg = Config.fromfile(args.config)
     model = MODELS.build(cfg.model).to(args.device)
     model.init_weights()
     head = model.cls_head
     c = head.num_classes
-    groups = dict(head=list(range(0, c // 6)),
-                  medium=list(range(c // 6, c // 2)),
-                  tail=list(range(c // 2, c)))
+    groups = dict(
+        head=list(range(0, c // 6)),
+        medium=list(range(c // 6, c // 2)),
+        tail=list(range(c // 2, c)),
+    )
     for m in (head.distill1, head.distill2):
         if m is not None:
             m.set_class_groups(groups)
     optim_cfg = dict(cfg.optim_wrapper)
     if args.amp != 'none':
-        optim_cfg.update(type='AmpOptimWrapper', dtype=AMP_DTYPES[args.amp],
-                         loss_scale='dynamic')
+        optim_cfg.update(
+            type='AmpOptimWrapper',
+            dtype=AMP_DTYPES[args.amp],
+            loss_scale='dynamic',
+        )
     optim = build_optim_wrapper(model, optim_cfg)
     return model, optim, c
 
@@ -106,18 +115,18 @@ def make_batch(args, c):
     from mmaction.structures import ActionDataSample
 
     from meid_mmaction.utils import set_gt_label
+
     g = torch.Generator().manual_seed(0)
     x = torch.randn(args.batch, 1, args.frames, args.dim, generator=g)
     samples = []
     for i in range(args.batch):
         target = torch.zeros(c)
-        target[torch.randint(c, (1 + i % 2, ), generator=g)] = 1.
+        target[torch.randint(c, (1 + i % 2,), generator=g)] = 1.0
         samples.append(set_gt_label(ActionDataSample(), target))
     return dict(inputs=list(x), data_samples=samples)
 
 
 class Timer:
-
     def __init__(self, device):
         self.device = torch.device(device)
         self.times = {}
@@ -142,6 +151,7 @@ def phases_once(model, optim, data, stage, timer, autocast):
         motion_features,
         weighted_mean_pool,
     )
+
     head = model.cls_head
     batch = model.data_preprocessor(data, training=True)
     x = batch['inputs'].reshape(-1, *batch['inputs'].shape[2:])
@@ -183,9 +193,14 @@ def bench_stage(model, optim, data, stage, args):
     head = model.cls_head
     head.set_train_stage(stage)
     model.train()
-    autocast = (torch.autocast(torch.device(args.device).type,
-                               dtype=getattr(torch, AMP_DTYPES[args.amp]))
-                if args.amp != 'none' else nullcontext())
+    autocast = (
+        torch.autocast(
+            torch.device(args.device).type,
+            dtype=getattr(torch, AMP_DTYPES[args.amp]),
+        )
+        if args.amp != 'none'
+        else nullcontext()
+    )
     timer = Timer(args.device)
     for rep in range(args.warmup + args.repeats):
         if rep == args.warmup:
@@ -201,11 +216,11 @@ def bench_stage(model, optim, data, stage, args):
         model.train_step(data, optim)
     timer.sync()
     return dict(
-        times={k: statistics.median(v)
-               for k, v in timer.times.items()},
+        times={k: statistics.median(v) for k, v in timer.times.items()},
         syncs_in_loss=sum(syncs_loss.values()),
         syncs_in_train_step=sum(syncs_all.values()),
-        sync_kinds=syncs_all)
+        sync_kinds=syncs_all,
+    )
 
 
 def bench_gather(args, repeats=20):
@@ -214,28 +229,38 @@ def bench_gather(args, repeats=20):
     from meid_mmaction.datasets.transforms.sampling import (
         seeded_frame_indices,
     )
+
     device = torch.device(args.device)
     videos, frames = 2000, 150
-    lengths = torch.full((videos, ), frames, dtype=torch.int64)
+    lengths = torch.full((videos,), frames, dtype=torch.int64)
     first = torch.arange(videos, dtype=torch.int64) * frames
     out = {}
     for dtype in ('float16', 'int8'):
         if dtype == 'int8':
-            data = torch.randint(-127, 128, (videos * frames, args.dim),
-                                 dtype=torch.int8, device=device)
+            data = torch.randint(
+                -127,
+                128,
+                (videos * frames, args.dim),
+                dtype=torch.int8,
+                device=device,
+            )
             scale = torch.rand(args.dim, device=device)
         else:
-            data = torch.randn(videos * frames, args.dim, device=device,
-                               dtype=torch.float16)
+            data = torch.randn(
+                videos * frames, args.dim, device=device, dtype=torch.float16
+            )
             scale = None
         bank = FeatureBank(data, first.to(device), lengths.to(device), scale)
         timer = Timer(device)
         for rep in range(repeats + 2):
-            idx = torch.randint(videos, (args.batch, ))
+            idx = torch.randint(videos, (args.batch,))
             with timer('gather'):
                 inds = seeded_frame_indices(
-                    [(0, rep, int(i)) for i in idx], bank.lengths_host[idx],
-                    args.frames, device=device)
+                    [(0, rep, int(i)) for i in idx],
+                    bank.lengths_host[idx],
+                    args.frames,
+                    device=device,
+                )
                 bank.gather(idx.to(device), inds)
         out[dtype] = statistics.median(timer.times['gather'][2:])
         del bank, data
@@ -251,11 +276,16 @@ def main(argv=None) -> int:
     parser.add_argument('--dim', type=int, default=2048)
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--warmup', type=int, default=1)
-    parser.add_argument('--amp', choices=('none', 'bf16', 'fp16'),
-                        default='none')
+    parser.add_argument(
+        '--amp', choices=('none', 'bf16', 'fp16'), default='none'
+    )
     parser.add_argument('--stages', type=int, nargs='+', default=[1, 2])
-    parser.add_argument('--threads', type=int, default=1,
-                        help='torch CPU threads (default 1: shared machine)')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=1,
+        help='torch CPU threads (default 1: shared machine)',
+    )
     parser.add_argument('--bank-gather', action='store_true')
     parser.add_argument('--project-videos', type=int, default=None)
     parser.add_argument('--project-epochs', type=int, default=100)
@@ -263,6 +293,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     import meid_mmaction  # noqa: F401
+
     model, optim, c = build(args)
     data = make_batch(args, c)
     out = {}
@@ -270,9 +301,11 @@ def main(argv=None) -> int:
         res = bench_stage(model, optim, data, stage, args)
         out[f'stage{stage}'] = res
         total = res['times'].pop('train_step (total)')
-        print(f'\nstage {stage}: B {args.batch}, N {args.frames}, D '
-              f'{args.dim}, C {c}, device {args.device}, amp {args.amp}, '
-              f'median of {args.repeats}')
+        print(
+            f'\nstage {stage}: B {args.batch}, N {args.frames}, D '
+            f'{args.dim}, C {c}, device {args.device}, amp {args.amp}, '
+            f'median of {args.repeats}'
+        )
         print('| phase | ms | share of the phase sum |')
         print('|---|---|---|')
         s = sum(res['times'].values())
@@ -281,25 +314,33 @@ def main(argv=None) -> int:
         print(f'| sum of phases | {s * 1e3:.1f} | |')
         print(f'| model.train_step (total) | {total * 1e3:.1f} | |')
         res['times']['train_step (total)'] = total
-        print(f"tensor->Python conversions: {res['syncs_in_loss']} in the "
-              f"model's loss, {res['syncs_in_train_step']} in the whole "
-              f"train_step ({res['sync_kinds']})")
+        print(
+            f'tensor->Python conversions: {res["syncs_in_loss"]} in the '
+            f"model's loss, {res['syncs_in_train_step']} in the whole "
+            f'train_step ({res["sync_kinds"]})'
+        )
     if args.bank_gather:
         out['bank_gather'] = bench_gather(args)
         for k, v in out['bank_gather'].items():
-            print(f'bank batch ({k}, draw + gather of {args.batch} x '
-                  f'{args.frames} frames): {v * 1e3:.2f} ms')
+            print(
+                f'bank batch ({k}, draw + gather of {args.batch} x '
+                f'{args.frames} frames): {v * 1e3:.2f} ms'
+            )
     if args.project_videos:
         steps = -(-args.project_videos // args.batch) * args.project_epochs
         gather = out.get('bank_gather', {}).get('float16', 0.0)
-        total = sum(steps * (out[f'stage{s}']['times']['train_step (total)']
-                             + gather) for s in args.stages)
+        total = sum(
+            steps * (out[f'stage{s}']['times']['train_step (total)'] + gather)
+            for s in args.stages
+        )
         out['projected_hours'] = total / 3600
-        print(f'projected run: {len(args.stages)} stage(s) x '
-              f'{args.project_epochs} epochs x {steps // args.project_epochs}'
-              f' steps ({args.project_videos} videos, batch {args.batch}): '
-              f'{total / 3600:.2f} h (train_step + float16 bank batch; no '
-              'validation)')
+        print(
+            f'projected run: {len(args.stages)} stage(s) x '
+            f'{args.project_epochs} epochs x {steps // args.project_epochs}'
+            f' steps ({args.project_videos} videos, batch {args.batch}): '
+            f'{total / 3600:.2f} h (train_step + float16 bank batch; no '
+            'validation)'
+        )
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(args=vars(args), results=out), f, indent=1)

@@ -35,12 +35,15 @@ train_dataloader = dict(
     # shuffle=True is DefaultSampler's default; leaving it out lets a child
     # swap the sampler with `sampler=dict(type='ClassBalancedSampler')`
     sampler=dict(type='DefaultSampler'),
-    dataset=dict(pipeline=[
-        dict(type='OpenFeatures'),
-        dict(type='SampleFeatureFrames'),
-        dict(type='LoadFeatureFrames'),
-        dict(type='PackFeatureInputs')
-    ]))
+    dataset=dict(
+        pipeline=[
+            dict(type='OpenFeatures'),
+            dict(type='SampleFeatureFrames'),
+            dict(type='LoadFeatureFrames'),
+            dict(type='PackFeatureInputs'),
+        ]
+    ),
+)
 val_dataloader = dict(
     batch_size=128,
     num_workers=4,
@@ -51,9 +54,11 @@ val_dataloader = dict(
             dict(type='OpenFeatures'),
             dict(type='SampleFeatureFrames', test_mode=True),
             dict(type='LoadFeatureFrames'),
-            dict(type='PackFeatureInputs')
+            dict(type='PackFeatureInputs'),
         ],
-        test_mode=True))
+        test_mode=True,
+    ),
+)
 test_dataloader = val_dataloader
 
 val_evaluator = dict(type='LongTailMAP')

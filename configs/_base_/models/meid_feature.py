@@ -33,5 +33,8 @@ model = dict(
             neck_channels=128,
             distance='l2',
             loss_weight=0.1,
-            neck_mode='free')),  # paper; ours: 'frozen', 'unit'
-    data_preprocessor=dict(type='FeatureDataPreprocessor'))
+            neck_mode='free',
+        ),
+    ),  # paper; ours: 'frozen', 'unit'
+    data_preprocessor=dict(type='FeatureDataPreprocessor'),
+)

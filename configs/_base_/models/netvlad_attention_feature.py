@@ -9,9 +9,12 @@ attention = dict(
     num_heads=4,
     key_channels=512,
     value_channels=512,
-    dropout=0.1)
+    dropout=0.1,
+)
 model = dict(
     cls_head=dict(
         aggregators=[{{_base_.netvlad_videolt}}, attention],
         mlp_channels=2048,
-        loss_cls=dict(type='MultiLabelFocalLoss', gamma=0.0)))
+        loss_cls=dict(type='MultiLabelFocalLoss', gamma=0.0),
+    )
+)

@@ -15,7 +15,8 @@ netvlad_videolt = dict(
     assign_bias=False,
     intra_norm=True,
     l2_norm=True,
-    hidden_act='relu6')
+    hidden_act='relu6',
+)
 model = dict(
     type='FeatureRecognizer',
     cls_head=dict(
@@ -25,5 +26,7 @@ model = dict(
         aggregators=[netvlad_videolt],
         mlp_channels=None,  # e.g. 2048: VideoLT's nonlinear classifier
         dropout_ratio=0.5,
-        loss_cls=dict(type='MultiLabelFocalLoss', gamma=1.0, alpha=1.0)),
-    data_preprocessor=dict(type='FeatureDataPreprocessor'))
+        loss_cls=dict(type='MultiLabelFocalLoss', gamma=1.0, alpha=1.0),
+    ),
+    data_preprocessor=dict(type='FeatureDataPreprocessor'),
+)

@@ -8,7 +8,8 @@ nextvlad = dict(
     groups=8,
     hidden_channels=1024,
     group_attention=True,
-    hidden_act='relu6')
+    hidden_act='relu6',
+)
 model = dict(
     type='FeatureRecognizer',
     cls_head=dict(
@@ -18,5 +19,7 @@ model = dict(
         aggregators=[nextvlad],
         mlp_channels=None,
         dropout_ratio=0.5,
-        loss_cls=dict(type='MultiLabelFocalLoss', gamma=1.0, alpha=1.0)),
-    data_preprocessor=dict(type='FeatureDataPreprocessor'))
+        loss_cls=dict(type='MultiLabelFocalLoss', gamma=1.0, alpha=1.0),
+    ),
+    data_preprocessor=dict(type='FeatureDataPreprocessor'),
+)

@@ -6,5 +6,7 @@ model = dict(
         num_classes=1004,
         in_channels=2048,
         dropout_ratio=0.5,
-        loss_cls=dict(type='MultiLabelFocalLoss', gamma=1.0, alpha=1.0)),
-    data_preprocessor=dict(type='FeatureDataPreprocessor'))
+        loss_cls=dict(type='MultiLabelFocalLoss', gamma=1.0, alpha=1.0),
+    ),
+    data_preprocessor=dict(type='FeatureDataPreprocessor'),
+)

@@ -7,7 +7,8 @@ test_cfg = dict(type='TestLoop')
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='Adam', lr=1e-3),
-    clip_grad=dict(max_norm=20, norm_type=2))
+    clip_grad=dict(max_norm=20, norm_type=2),
+)
 
 param_scheduler = [
     dict(type='MultiStepLR', by_epoch=True, milestones=[30, 60], gamma=0.1)

@@ -13,10 +13,12 @@ train_cfg = dict(
         lr=1e-4,
         milestones=[30, 60],
         gamma=0.1,
-        sampler=dict(type='ClassBalancedSampler')),
+        sampler=dict(type='ClassBalancedSampler'),
+    ),
     stages=(1, 2),
     val_begin=1,
-    val_interval=10)  # and always after the last epoch of each stage
+    val_interval=10,
+)  # and always after the last epoch of each stage
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
@@ -24,12 +26,14 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='Adam', lr=1e-3),
     # gradient-norm clipping at 20 (VideoLT habit); set to None to disable
-    clip_grad=dict(max_norm=20, norm_type=2))
+    clip_grad=dict(max_norm=20, norm_type=2),
+)
 param_scheduler = []
 
 # each stage leaves one expert without gradients
 model_wrapper_cfg = dict(
-    type='MMDistributedDataParallel', find_unused_parameters=True)
+    type='MMDistributedDataParallel', find_unused_parameters=True
+)
 
 # lr above is for batch size 128 on one device.
 auto_scale_lr = dict(enable=False, base_batch_size=128)

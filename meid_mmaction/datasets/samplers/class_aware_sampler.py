@@ -23,6 +23,7 @@ drawn class must reach the loss. The sampler then yields *encoded* indices
 c`` in the data sample. The encoding travels through any DataLoader, worker
 count and DDP split, and stays a pure function of the seed and the epoch.
 """
+
 import math
 import numbers
 import warnings
@@ -38,8 +39,9 @@ from torch.utils.data import Sampler
 _UNLABELLED = -1  # mmaction's VideoDataset placeholder for "no label"
 
 
-def encode_drawn_index(videos: np.ndarray, classes: np.ndarray,
-                       num_videos: int) -> np.ndarray:
+def encode_drawn_index(
+    videos: np.ndarray, classes: np.ndarray, num_videos: int
+) -> np.ndarray:
     """Encode (video, drawn class) pairs as ``(c + 1) * N + v``.
 
     Args:
@@ -50,12 +52,14 @@ def encode_drawn_index(videos: np.ndarray, classes: np.ndarray,
     Returns:
         np.ndarray: int64 indices ``>= N`` (plain indices stay below ``N``).
     """
-    return (np.asarray(classes, dtype=np.int64) + 1) * int(num_videos) + \
-        np.asarray(videos, dtype=np.int64)
+    return (np.asarray(classes, dtype=np.int64) + 1) * int(
+        num_videos
+    ) + np.asarray(videos, dtype=np.int64)
 
 
-def decode_drawn_index(index: int,
-                       num_videos: int) -> Tuple[int, Optional[int]]:
+def decode_drawn_index(
+    index: int, num_videos: int
+) -> Tuple[int, Optional[int]]:
     """Inverse of :func:`encode_drawn_index` for one index.
 
     Args:
@@ -75,8 +79,9 @@ def decode_drawn_index(index: int,
 
 
 def _is_int(value) -> bool:
-    return (isinstance(value, numbers.Integral)
-            and not isinstance(value, (bool, np.bool_)))
+    return isinstance(value, numbers.Integral) and not isinstance(
+        value, (bool, np.bool_)
+    )
 
 
 def _array_to_classes(label: np.ndarray, where: str) -> List[int]:
@@ -85,16 +90,17 @@ def _array_to_classes(label: np.ndarray, where: str) -> List[int]:
         if label.ndim != 1:
             raise ValueError(
                 f'{where}: a floating label is read as a multi-hot '
-                f'vector [C], got shape {tuple(label.shape)}')
+                f'vector [C], got shape {tuple(label.shape)}'
+            )
         if not np.all(np.isfinite(label)):
-            raise ValueError(f'{where}: multi-hot label contains NaN '
-                             'or inf')
+            raise ValueError(f'{where}: multi-hot label contains NaN or inf')
         return np.flatnonzero(label).tolist()
     if np.issubdtype(label.dtype, np.integer):
         return label.reshape(-1).tolist()
     raise ValueError(
         f'{where}: label array of dtype {label.dtype} is neither '
-        'integer class indices nor a floating multi-hot vector')
+        'integer class indices nor a floating multi-hot vector'
+    )
 
 
 def _label_to_classes(label, idx: int, source: str) -> List[int]:
@@ -109,13 +115,18 @@ def _label_to_classes(label, idx: int, source: str) -> List[int]:
         ValueError: naming sample ``idx`` and ``source`` if the label is
             missing, empty, negative or not made of integers.
     """
-    if type(label) is list and label and all(
-            type(c) is int and c >= 0 for c in label):
+    if (
+        type(label) is list
+        and label
+        and all(type(c) is int and c >= 0 for c in label)
+    ):
         return label  # fast path: the common, already valid case
     where = f'sample {idx} ({source})'
     if label is None:
-        raise ValueError(f'{where}: label is None; every sample needs at '
-                         'least one class index')
+        raise ValueError(
+            f'{where}: label is None; every sample needs at '
+            'least one class index'
+        )
     if isinstance(label, torch.Tensor):
         label = label.detach().cpu().numpy()
     if isinstance(label, np.ndarray):
@@ -127,24 +138,30 @@ def _label_to_classes(label, idx: int, source: str) -> List[int]:
             if not _is_int(c):
                 raise ValueError(
                     f'{where}: label {label!r} contains {c!r} '
-                    f'({type(c).__name__}); expected int class indices')
+                    f'({type(c).__name__}); expected int class indices'
+                )
         classes = [int(c) for c in label]
     else:
         raise ValueError(
             f'{where}: unsupported label type {type(label).__name__} '
-            f'({label!r}); expected int, list of int, or a tensor')
+            f'({label!r}); expected int, list of int, or a tensor'
+        )
     if not classes:
-        raise ValueError(f'{where}: sample has no label (empty class list); '
-                         'every sample needs at least one class index')
+        raise ValueError(
+            f'{where}: sample has no label (empty class list); '
+            'every sample needs at least one class index'
+        )
     if classes == [_UNLABELLED]:
         raise ValueError(
-            f'{where}: label is -1 (mmaction\'s placeholder for an '
+            f"{where}: label is -1 (mmaction's placeholder for an "
             'unlabelled sample); a class-aware sampler needs labelled '
-            'training samples')
+            'training samples'
+        )
     for c in classes:
         if c < 0:
-            raise ValueError(f'{where}: class index {c} in label '
-                             f'{classes} is negative')
+            raise ValueError(
+                f'{where}: class index {c} in label {classes} is negative'
+            )
     return classes
 
 
@@ -162,7 +179,8 @@ def _read_labels(dataset) -> Tuple[List, str]:
             raise ValueError(
                 f'{type(dataset).__name__}.get_label_lists() returned '
                 f'{len(labels)} label lists, expected one per sample '
-                f'(len(dataset) = {num})')
+                f'(len(dataset) = {num})'
+            )
         return labels, 'get_label_lists()'
     get_cat_ids = getattr(dataset, 'get_cat_ids', None)
     if callable(get_cat_ids) and num > 0:
@@ -172,14 +190,17 @@ def _read_labels(dataset) -> Tuple[List, str]:
             # mmengine's BaseDataset declares it but does not implement it.
             pass
         else:
-            return ([first] + [get_cat_ids(i) for i in range(1, num)],
-                    'get_cat_ids()')
+            return (
+                [first] + [get_cat_ids(i) for i in range(1, num)],
+                'get_cat_ids()',
+            )
     get_data_info = getattr(dataset, 'get_data_info', None)
     if not callable(get_data_info):
         raise ValueError(
             f'{type(dataset).__name__} has none of get_label_lists(), '
             'get_cat_ids(idx) or get_data_info(idx); a class-aware sampler '
-            'cannot read its labels')
+            'cannot read its labels'
+        )
     labels = []
     for i in range(num):
         info = get_data_info(i)
@@ -187,7 +208,8 @@ def _read_labels(dataset) -> Tuple[List, str]:
             keys = sorted(info) if isinstance(info, Mapping) else info
             raise ValueError(
                 f'sample {i} (get_data_info()): no "label" key in the data '
-                f'info (got {keys!r}); a class-aware sampler needs labels')
+                f'info (got {keys!r}); a class-aware sampler needs labels'
+            )
         labels.append(info['label'])
     return labels, "get_data_info()['label']"
 
@@ -254,12 +276,14 @@ class ClassAwareSampler(Sampler):
             distribution (0 for left-out classes; sums to 1).
     """
 
-    def __init__(self,
-                 dataset,
-                 class_power: float = 1.0,
-                 seed: Optional[int] = None,
-                 num_samples: Optional[int] = None,
-                 label_mask: bool = False) -> None:
+    def __init__(
+        self,
+        dataset,
+        class_power: float = 1.0,
+        seed: Optional[int] = None,
+        num_samples: Optional[int] = None,
+        label_mask: bool = False,
+    ) -> None:
         if not isinstance(label_mask, bool):
             raise ValueError(f'label_mask must be a bool, got {label_mask!r}')
         if label_mask and not getattr(dataset, 'accepts_drawn_index', False):
@@ -267,16 +291,25 @@ class ClassAwareSampler(Sampler):
                 f'{type(self).__name__}(label_mask=True) needs a dataset '
                 'that decodes (video, class) indices (accepts_drawn_index = '
                 f'True, e.g. MultiLabelFeatureDataset); '
-                f'{type(dataset).__name__} does not')
-        if (isinstance(class_power, bool)
-                or not isinstance(class_power, numbers.Real)
-                or not math.isfinite(class_power) or class_power < 0):
-            raise ValueError(f'class_power must be a finite number >= 0, '
-                             f'got {class_power!r}')
-        if num_samples is not None and (not _is_int(num_samples)
-                                        or num_samples <= 0):
-            raise ValueError(f'num_samples must be a positive int or None, '
-                             f'got {num_samples!r}')
+                f'{type(dataset).__name__} does not'
+            )
+        if (
+            isinstance(class_power, bool)
+            or not isinstance(class_power, numbers.Real)
+            or not math.isfinite(class_power)
+            or class_power < 0
+        ):
+            raise ValueError(
+                f'class_power must be a finite number >= 0, '
+                f'got {class_power!r}'
+            )
+        if num_samples is not None and (
+            not _is_int(num_samples) or num_samples <= 0
+        ):
+            raise ValueError(
+                f'num_samples must be a positive int or None, '
+                f'got {num_samples!r}'
+            )
         if seed is None:
             seed = sync_random_seed()
         if not _is_int(seed):
@@ -313,27 +346,35 @@ class ClassAwareSampler(Sampler):
             raise ValueError(
                 f'{name}: the dataset has no sample, so all '
                 f'{num_classes if num_classes else "its"} classes are '
-                'empty; nothing to draw from')
+                'empty; nothing to draw from'
+            )
         raw, source = _read_labels(dataset)
-        per_sample = [_label_to_classes(lab, i, source)
-                      for i, lab in enumerate(raw)]
-        lengths = np.fromiter(map(len, per_sample), dtype=np.int64,
-                              count=len(per_sample))
+        per_sample = [
+            _label_to_classes(lab, i, source) for i, lab in enumerate(raw)
+        ]
+        lengths = np.fromiter(
+            map(len, per_sample), dtype=np.int64, count=len(per_sample)
+        )
         classes = np.fromiter(
-            (c for cs in per_sample for c in cs), dtype=np.int64,
-            count=int(lengths.sum()))
-        videos = np.repeat(np.arange(len(per_sample), dtype=np.int64),
-                           lengths)
+            (c for cs in per_sample for c in cs),
+            dtype=np.int64,
+            count=int(lengths.sum()),
+        )
+        videos = np.repeat(np.arange(len(per_sample), dtype=np.int64), lengths)
         if num_classes is None:
             num_classes = int(classes.max()) + 1
         elif classes.max() >= num_classes:
             pos = int(np.argmax(classes >= num_classes))
-            bound_src = ("metainfo['classes']" if names is not None
-                         else 'dataset.num_classes')
+            bound_src = (
+                "metainfo['classes']"
+                if names is not None
+                else 'dataset.num_classes'
+            )
             raise ValueError(
                 f'sample {int(videos[pos])} ({source}): class index '
                 f'{int(classes[pos])} is outside [0, {num_classes}) '
-                f'({bound_src} declares {num_classes} classes)')
+                f'({bound_src} declares {num_classes} classes)'
+            )
         # Sort pairs by (class, video); a repeated class in one label
         # counts once.
         key = np.unique(classes * len(per_sample) + videos)
@@ -363,29 +404,36 @@ class ClassAwareSampler(Sampler):
         empty = np.flatnonzero(counts == 0)
         if len(empty):
             if self._class_names is not None:
-                listed = ', '.join(f'{c} ({self._class_names[c]!r})'
-                                   for c in empty.tolist())
+                listed = ', '.join(
+                    f'{c} ({self._class_names[c]!r})' for c in empty.tolist()
+                )
             else:
                 listed = ', '.join(map(str, empty.tolist()))
             warnings.warn(
                 f'{name}: {len(empty)} of {self.num_classes} classes have no '
                 f'sample in the dataset and are left out of the class draw: '
-                f'{listed}', UserWarning, stacklevel=3)
+                f'{listed}',
+                UserWarning,
+                stacklevel=3,
+            )
         weights = np.asarray(self.class_weights(counts), dtype=np.float64)
         if weights.shape != counts.shape:
             raise ValueError(
                 f'{name}.class_weights() returned shape {weights.shape}, '
-                f'expected {counts.shape} (one weight per class)')
+                f'expected {counts.shape} (one weight per class)'
+            )
         bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
         if len(bad):
             raise ValueError(
                 f'{name}.class_weights(): weight of class {int(bad[0])} is '
-                f'{float(weights[bad[0]])!r}; expected finite weights >= 0')
+                f'{float(weights[bad[0]])!r}; expected finite weights >= 0'
+            )
         weights = np.where(counts > 0, weights, 0.0)
         if weights.sum() <= 0:
             raise ValueError(
                 f'{name}: every class has zero draw weight (class_weights() '
-                'gave 0 to all non-empty classes); nothing to draw from')
+                'gave 0 to all non-empty classes); nothing to draw from'
+            )
         self.class_probs = weights / weights.sum()
         self._drawn_classes = np.flatnonzero(self.class_probs > 0)
         self._drawn_probs = self.class_probs[self._drawn_classes]
@@ -396,10 +444,10 @@ class ClassAwareSampler(Sampler):
         """The whole epoch's sequence ``[T]`` (all ranks), int64: video
         indices, or encoded ``(video, class)`` indices with
         ``label_mask``."""
-        rng = np.random.default_rng(
-            [self.seed % (1 << 64), epoch])
-        cls = rng.choice(self._drawn_classes, size=self.total_size,
-                         p=self._drawn_probs)
+        rng = np.random.default_rng([self.seed % (1 << 64), epoch])
+        cls = rng.choice(
+            self._drawn_classes, size=self.total_size, p=self._drawn_probs
+        )
         pos = rng.integers(0, self.class_counts[cls])
         videos = self._members[self._offsets[cls] + pos]
         if self.label_mask:
@@ -409,7 +457,7 @@ class ClassAwareSampler(Sampler):
     def __iter__(self) -> Iterator[int]:
         """Yield this rank's ``num_samples`` dataset indices."""
         seq = self._draw(self.epoch)
-        return iter(seq[self.rank::self.world_size].tolist())
+        return iter(seq[self.rank :: self.world_size].tolist())
 
     def __len__(self) -> int:
         """The number of indices this rank yields per epoch."""

@@ -1,4 +1,5 @@
 """Class-balanced sampling: a class uniformly, then a video of it."""
+
 from typing import Optional
 
 from mmaction.registry import DATA_SAMPLERS
@@ -33,14 +34,17 @@ class ClassBalancedSampler(ClassAwareSampler):
             Defaults to False.
     """
 
-    def __init__(self,
-                 dataset,
-                 seed: Optional[int] = None,
-                 num_samples: Optional[int] = None,
-                 label_mask: bool = False) -> None:
+    def __init__(
+        self,
+        dataset,
+        seed: Optional[int] = None,
+        num_samples: Optional[int] = None,
+        label_mask: bool = False,
+    ) -> None:
         super().__init__(
             dataset,
             class_power=0.0,
             seed=seed,
             num_samples=num_samples,
-            label_mask=label_mask)
+            label_mask=label_mask,
+        )

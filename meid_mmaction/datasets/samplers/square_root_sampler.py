@@ -1,4 +1,5 @@
 """Square-root sampling: a class with probability ∝ sqrt(n_c)."""
+
 from typing import Optional
 
 from mmaction.registry import DATA_SAMPLERS
@@ -32,14 +33,17 @@ class SquareRootSampler(ClassAwareSampler):
             Defaults to False.
     """
 
-    def __init__(self,
-                 dataset,
-                 seed: Optional[int] = None,
-                 num_samples: Optional[int] = None,
-                 label_mask: bool = False) -> None:
+    def __init__(
+        self,
+        dataset,
+        seed: Optional[int] = None,
+        num_samples: Optional[int] = None,
+        label_mask: bool = False,
+    ) -> None:
         super().__init__(
             dataset,
             class_power=0.5,
             seed=seed,
             num_samples=num_samples,
-            label_mask=label_mask)
+            label_mask=label_mask,
+        )

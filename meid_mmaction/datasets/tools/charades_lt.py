@@ -53,6 +53,7 @@ a seed. Validation and test videos are a seeded random draw from the official
 test split (no subsampling: their label distribution stays natural). Videos
 without any action are dropped and counted (never silently).
 """
+
 import csv
 import json
 import math
@@ -79,8 +80,7 @@ PRESETS: Dict[str, dict] = {
     # 618), 41 / 81 / 35 classes, 2,213 / 469 / 1,012 videos, 6.28 labels
     # per training video. The exponent was chosen on the official Charades
     # CSVs (docs/data.md has what it gives).
-    'charades':
-    dict(
+    'charades': dict(
         max_count=556,
         min_count=9,
         profile='natural',
@@ -88,12 +88,12 @@ PRESETS: Dict[str, dict] = {
         num_train=2213,
         size_weight=30.0,
         num_val=469,
-        num_test=1012),
+        num_test=1012,
+    ),
     # The released CharadesEgoLT lists: counts 538..10 (ratio 53.8),
     # 43 / 89 / 25 classes, 1,553 / 764 / 748 videos, 8.87 labels per
     # training video.
-    'charadesego':
-    dict(
+    'charadesego': dict(
         max_count=538,
         min_count=10,
         profile='natural',
@@ -101,7 +101,8 @@ PRESETS: Dict[str, dict] = {
         num_train=1553,
         size_weight=30.0,
         num_val=764,
-        num_test=748),
+        num_test=748,
+    ),
 }
 
 
@@ -123,12 +124,14 @@ def read_classes(path: str) -> List[str]:
             if m is None:
                 raise ValueError(
                     f'{path}:{lineno}: expected "c<index> <class name>" '
-                    f'(e.g. "c000 Holding some clothes"), got {line!r}')
+                    f'(e.g. "c000 Holding some clothes"), got {line!r}'
+                )
             idx = int(m.group(1))
             if idx in names:
                 raise ValueError(
                     f'{path}:{lineno}: class c{idx:03d} repeated (first on '
-                    f'line {names[idx][1]})')
+                    f'line {names[idx][1]})'
+                )
             names[idx] = (m.group(2).strip(), lineno)
     if not names:
         raise ValueError(f'{path}: no class in the classes file (empty)')
@@ -136,12 +139,14 @@ def read_classes(path: str) -> List[str]:
     if missing:
         raise ValueError(
             f'{path}: class indices must be 0..{len(names) - 1}; missing '
-            f'{missing[:10]}{" ..." if len(missing) > 10 else ""}')
+            f'{missing[:10]}{" ..." if len(missing) > 10 else ""}'
+        )
     return [names[i][0] for i in range(len(names))]
 
 
-def parse_action_segments(actions: str, num_classes: int,
-                          where: str) -> List[Tuple[int, float, float]]:
+def parse_action_segments(
+    actions: str, num_classes: int, where: str
+) -> List[Tuple[int, float, float]]:
     """Segments of an ``actions`` field (``c012 1.2 5.0;c003 ...``).
 
     Args:
@@ -162,18 +167,21 @@ def parse_action_segments(actions: str, num_classes: int,
         if m is None:
             raise ValueError(
                 f'{where}: bad action segment {seg!r}; expected '
-                '"c<class> <start s> <end s>" separated by ";"')
+                '"c<class> <start s> <end s>" separated by ";"'
+            )
         try:
             start, end = float(m.group(2)), float(m.group(3))
         except ValueError:
             raise ValueError(
                 f'{where}: bad action segment {seg!r}; start and end must '
-                'be numbers (seconds)') from None
+                'be numbers (seconds)'
+            ) from None
         c = int(m.group(1))
         if c >= num_classes:
             raise ValueError(
                 f'{where}: unknown class id c{m.group(1)} in segment '
-                f'{seg!r}; expected c000..c{num_classes - 1:03d}')
+                f'{seg!r}; expected c000..c{num_classes - 1:03d}'
+            )
         out.append((c, start, end))
     return out
 
@@ -189,8 +197,9 @@ def parse_actions(actions: str, num_classes: int, where: str) -> List[int]:
     Returns:
         list[int]: sorted distinct class indices.
     """
-    return sorted({c for c, _, _ in parse_action_segments(
-        actions, num_classes, where)})
+    return sorted(
+        {c for c, _, _ in parse_action_segments(actions, num_classes, where)}
+    )
 
 
 def _csv_rows(path: str, columns: Sequence[str]):
@@ -202,14 +211,17 @@ def _csv_rows(path: str, columns: Sequence[str]):
         reader = csv.reader(f)
         header = next(reader, None)
         if header is None:
-            raise ValueError(f'{path}:1: empty file; expected a CSV header '
-                             f'with the columns {list(columns)}')
+            raise ValueError(
+                f'{path}:1: empty file; expected a CSV header '
+                f'with the columns {list(columns)}'
+            )
         header = [h.strip() for h in header]
         for col in columns:
             if col not in header:
                 raise ValueError(
                     f'{path}:1: missing column {col!r} in the header '
-                    f'{header}; expected the official Charades layout')
+                    f'{header}; expected the official Charades layout'
+                )
         cols = {col: header.index(col) for col in columns}
         start = reader.line_num + 1
         for row in reader:
@@ -221,21 +233,27 @@ def _csv_rows(path: str, columns: Sequence[str]):
             if len(row) != len(header):
                 raise ValueError(
                     f'{where}: {len(row)} columns, expected {len(header)} '
-                    f'(header {header})')
+                    f'(header {header})'
+                )
             vid = row[cols['id']].strip()
             if not vid or any(ch.isspace() for ch in vid):
-                raise ValueError(f'{where}: bad video id '
-                                 f'{row[cols["id"]]!r} (empty or with '
-                                 'whitespace)')
+                raise ValueError(
+                    f'{where}: bad video id '
+                    f'{row[cols["id"]]!r} (empty or with '
+                    'whitespace)'
+                )
             if vid in seen:
-                raise ValueError(f'{where}: duplicate video id {vid!r} '
-                                 f'(first on line {seen[vid]})')
+                raise ValueError(
+                    f'{where}: duplicate video id {vid!r} '
+                    f'(first on line {seen[vid]})'
+                )
             seen[vid] = lineno
             yield where, {col: row[i] for col, i in cols.items()}
 
 
-def read_charades_timelines(path: str, num_classes: int
-                            ) -> Tuple[List[str], List[float], list]:
+def read_charades_timelines(
+    path: str, num_classes: int
+) -> Tuple[List[str], List[float], list]:
     """Read the action timelines of an official Charades CSV.
 
     Returns:
@@ -250,11 +268,14 @@ def read_charades_timelines(path: str, num_classes: int
         try:
             length = float(row['length'])
         except ValueError:
-            raise ValueError(f'{where}: bad length {row["length"]!r}; '
-                             'expected the duration in seconds') from None
+            raise ValueError(
+                f'{where}: bad length {row["length"]!r}; '
+                'expected the duration in seconds'
+            ) from None
         if not length > 0:
-            raise ValueError(f'{where}: length must be > 0 seconds, got '
-                             f'{length}')
+            raise ValueError(
+                f'{where}: length must be > 0 seconds, got {length}'
+            )
         segs = parse_action_segments(row['actions'], num_classes, where)
         if not segs:
             continue
@@ -268,8 +289,9 @@ def read_charades_timelines(path: str, num_classes: int
     return ids, lengths, segments
 
 
-def read_charades_csv(path: str, num_classes: int
-                      ) -> Tuple[List[str], List[List[int]], List[str]]:
+def read_charades_csv(
+    path: str, num_classes: int
+) -> Tuple[List[str], List[List[int]], List[str]]:
     """Read an official Charades / CharadesEgo annotation CSV.
 
     Returns:
@@ -291,12 +313,14 @@ def read_charades_csv(path: str, num_classes: int
     return ids, labels, dropped
 
 
-def target_counts(counts: Sequence[int],
-                  max_count: float,
-                  min_count: float,
-                  profile: str = 'natural',
-                  exponent: float = 1.0,
-                  seed: int = 0) -> np.ndarray:
+def target_counts(
+    counts: Sequence[int],
+    max_count: float,
+    min_count: float,
+    profile: str = 'natural',
+    exponent: float = 1.0,
+    seed: int = 0,
+) -> np.ndarray:
     """Target training count per class, ``[C]`` float.
 
     Args:
@@ -314,8 +338,10 @@ def target_counts(counts: Sequence[int],
     if num_classes < 1:
         raise ValueError('need at least one class, got none')
     if not 1 <= min_count <= max_count:
-        raise ValueError('need 1 <= min_count <= max_count, got '
-                         f'min_count={min_count}, max_count={max_count}')
+        raise ValueError(
+            'need 1 <= min_count <= max_count, got '
+            f'min_count={min_count}, max_count={max_count}'
+        )
     if exponent <= 0:
         raise ValueError(f'exponent must be > 0, got {exponent}')
     if profile == 'natural':
@@ -323,20 +349,25 @@ def target_counts(counts: Sequence[int],
             zero = np.nonzero(counts < 1)[0].tolist()
             raise ValueError(
                 f'profile "natural" needs every class in the official '
-                f'training split; classes {zero[:10]} have no video')
+                f'training split; classes {zero[:10]} have no video'
+            )
         spread = math.log(counts.max() / counts.min())
-        u = (np.log(counts.max() / counts) / spread
-             if spread > 0 else np.zeros_like(counts))
-        return max_count * (min_count / max_count)**(u**exponent)
+        u = (
+            np.log(counts.max() / counts) / spread
+            if spread > 0
+            else np.zeros_like(counts)
+        )
+        return max_count * (min_count / max_count) ** (u**exponent)
     r = np.arange(num_classes, dtype=np.float64)
     if profile == 'exp':
         x = r / max(num_classes - 1, 1)
-        by_rank = max_count * (min_count / max_count)**(x**exponent)
+        by_rank = max_count * (min_count / max_count) ** (x**exponent)
     elif profile == 'zipf':
-        by_rank = np.maximum(min_count, max_count * (r + 1)**(-exponent))
+        by_rank = np.maximum(min_count, max_count * (r + 1) ** (-exponent))
     else:
-        raise ValueError(f'unknown profile {profile!r}; expected '
-                         '"natural", "exp" or "zipf"')
+        raise ValueError(
+            f'unknown profile {profile!r}; expected "natural", "exp" or "zipf"'
+        )
     tie = np.random.default_rng(seed).permutation(num_classes)
     order = np.lexsort((tie, -counts))  # most frequent first
     targets = np.empty(num_classes, dtype=np.float64)
@@ -344,8 +375,9 @@ def target_counts(counts: Sequence[int],
     return targets
 
 
-def _label_matrix(labels: Sequence[Sequence[int]],
-                  num_classes: int) -> np.ndarray:
+def _label_matrix(
+    labels: Sequence[Sequence[int]], num_classes: int
+) -> np.ndarray:
     """Multi-hot matrix ``[V, C]`` float64."""
     m = np.zeros((len(labels), num_classes), dtype=np.float64)
     for i, label in enumerate(labels):
@@ -353,12 +385,14 @@ def _label_matrix(labels: Sequence[Sequence[int]],
     return m
 
 
-def subsample_long_tailed(labels: Sequence[Sequence[int]],
-                          targets: np.ndarray,
-                          num_videos: Optional[int] = None,
-                          size_weight: float = 10.0,
-                          seed: int = 0,
-                          max_moves: int = 200000) -> List[int]:
+def subsample_long_tailed(
+    labels: Sequence[Sequence[int]],
+    targets: np.ndarray,
+    num_videos: Optional[int] = None,
+    size_weight: float = 10.0,
+    seed: int = 0,
+    max_moves: int = 200000,
+) -> List[int]:
     """Choose training videos whose class counts follow ``targets``.
 
     Args:
@@ -387,13 +421,14 @@ def subsample_long_tailed(labels: Sequence[Sequence[int]],
         if not use_size:
             return 0.0
         s = chosen.sum()
-        return size_weight * ((math.log1p(s + step) - ln)**2 -
-                              (math.log1p(s) - ln)**2)
+        return size_weight * (
+            (math.log1p(s + step) - ln) ** 2 - (math.log1p(s) - ln) ** 2
+        )
 
     def class_delta(step: int) -> np.ndarray:
         # change of each class's error term when its count moves by step
         new = np.maximum(n + step, 0)
-        return (np.log1p(new) - lt)**2 - (np.log1p(n) - lt)**2
+        return (np.log1p(new) - lt) ** 2 - (np.log1p(n) - lt) ** 2
 
     def best(mask: np.ndarray, step: int) -> Tuple[int, float]:
         idx = np.nonzero(mask)[0]
@@ -404,8 +439,9 @@ def subsample_long_tailed(labels: Sequence[Sequence[int]],
         return int(idx[k]), float(delta[k])
 
     # 1. construction, rarest target first
-    class_order = np.lexsort((np.random.default_rng(seed + 1).permutation(
-        num_classes), targets))
+    class_order = np.lexsort(
+        (np.random.default_rng(seed + 1).permutation(num_classes), targets)
+    )
     for c in class_order:
         while n[c] < targets[c]:
             v, d = best(~chosen & (m[:, c] > 0), +1)
@@ -428,8 +464,9 @@ def subsample_long_tailed(labels: Sequence[Sequence[int]],
     return np.nonzero(chosen)[0].tolist()
 
 
-def split_eval(num_videos: int, num_val: int, num_test: int,
-               seed: int = 0) -> Tuple[List[int], List[int]]:
+def split_eval(
+    num_videos: int, num_val: int, num_test: int, seed: int = 0
+) -> Tuple[List[int], List[int]]:
     """Seeded random disjoint draw of validation and test videos.
 
     Returns:
@@ -439,18 +476,23 @@ def split_eval(num_videos: int, num_val: int, num_test: int,
     if num_val < 0 or num_test < 0 or num_val + num_test > num_videos:
         raise ValueError(
             f'cannot draw num_val={num_val} + num_test={num_test} videos '
-            f'from the {num_videos} official test videos with an action')
+            f'from the {num_videos} official test videos with an action'
+        )
     perm = np.random.default_rng(seed).permutation(num_videos)
-    return (sorted(perm[:num_val].tolist()),
-            sorted(perm[num_val:num_val + num_test].tolist()))
+    return (
+        sorted(perm[:num_val].tolist()),
+        sorted(perm[num_val : num_val + num_test].tolist()),
+    )
 
 
-def compute_stats(train: Sequence[Sequence[int]],
-                  val: Sequence[Sequence[int]],
-                  test: Sequence[Sequence[int]],
-                  class_names: Sequence[str],
-                  head_thr: int = 100,
-                  tail_thr: int = 20) -> dict:
+def compute_stats(
+    train: Sequence[Sequence[int]],
+    val: Sequence[Sequence[int]],
+    test: Sequence[Sequence[int]],
+    class_names: Sequence[str],
+    head_thr: int = 100,
+    tail_thr: int = 20,
+) -> dict:
     """Benchmark statistics (JSON-serialisable)."""
     num_classes = len(class_names)
     tr = counts_from_labels(train, num_classes)
@@ -471,17 +513,17 @@ def compute_stats(train: Sequence[Sequence[int]],
         num_val=len(val),
         num_test=len(test),
         labels_per_video_train=float(np.mean([len(x) for x in train]))
-        if len(train) else 0.0,
+        if len(train)
+        else 0.0,
         labels_per_video_all=float(np.mean(every)) if every else 0.0,
         max_train_count=int(tr.max()),
         min_train_count=int(tr.min()),
-        imbalance_ratio=float(tr.max() / tr.min()) if tr.min() > 0 else
-        float('inf'),
+        imbalance_ratio=float(tr.max() / tr.min())
+        if tr.min() > 0
+        else float('inf'),
         classes_without_train=[int(c) for c in np.nonzero(tr == 0)[0]],
         classes_without_val_positive=[int(c) for c in np.nonzero(va == 0)[0]],
-        classes_without_test_positive=[
-            int(c) for c in np.nonzero(te == 0)[0]
-        ],
+        classes_without_test_positive=[int(c) for c in np.nonzero(te == 0)[0]],
         min_positive_train_count=int(positive.min()) if positive.size else 0,
         train_counts=tr.tolist(),
     )
@@ -490,25 +532,39 @@ def compute_stats(train: Sequence[Sequence[int]],
 def format_stats(stats: dict) -> str:
     """The statistics table as printed by ``tools/data/build_charades_lt``."""
     rows = [
-        ('classes', f"{stats['num_classes']}"),
-        (f"head / medium / tail (>{stats['head_thr']} / "
-         f"<={stats['tail_thr']})", f"{stats['num_head']} / "
-         f"{stats['num_medium']} / {stats['num_tail']}"),
-        ('#train / #val / #test', f"{stats['num_train']} / "
-         f"{stats['num_val']} / {stats['num_test']}"),
-        ('labels per video (train)',
-         f"{stats['labels_per_video_train']:.2f}"),
-        ('labels per video (all splits)',
-         f"{stats['labels_per_video_all']:.2f}"),
-        ('max / min training count', f"{stats['max_train_count']} / "
-         f"{stats['min_train_count']}"),
-        ('imbalance ratio (max / min)', f"{stats['imbalance_ratio']:.1f}"),
-        ('classes without a training video',
-         _short(stats['classes_without_train'])),
-        ('classes without a val positive',
-         _short(stats['classes_without_val_positive'])),
-        ('classes without a test positive',
-         _short(stats['classes_without_test_positive'])),
+        ('classes', f'{stats["num_classes"]}'),
+        (
+            f'head / medium / tail (>{stats["head_thr"]} / '
+            f'<={stats["tail_thr"]})',
+            f'{stats["num_head"]} / '
+            f'{stats["num_medium"]} / {stats["num_tail"]}',
+        ),
+        (
+            '#train / #val / #test',
+            f'{stats["num_train"]} / {stats["num_val"]} / {stats["num_test"]}',
+        ),
+        ('labels per video (train)', f'{stats["labels_per_video_train"]:.2f}'),
+        (
+            'labels per video (all splits)',
+            f'{stats["labels_per_video_all"]:.2f}',
+        ),
+        (
+            'max / min training count',
+            f'{stats["max_train_count"]} / {stats["min_train_count"]}',
+        ),
+        ('imbalance ratio (max / min)', f'{stats["imbalance_ratio"]:.1f}'),
+        (
+            'classes without a training video',
+            _short(stats['classes_without_train']),
+        ),
+        (
+            'classes without a val positive',
+            _short(stats['classes_without_val_positive']),
+        ),
+        (
+            'classes without a test positive',
+            _short(stats['classes_without_test_positive']),
+        ),
     ]
     for key in ('dropped_train_no_action', 'dropped_test_no_action'):
         if key in stats:
@@ -525,23 +581,24 @@ def _short(items: Sequence[int]) -> str:
     return f'{len(items)} ({shown}{more})'
 
 
-def build_benchmark(train_csv: str,
-                    test_csv: str,
-                    classes_file: str,
-                    out_dir: Optional[str] = None,
-                    max_count: float = 556,
-                    min_count: float = 9,
-                    profile: str = 'natural',
-                    exponent: float = 0.75,
-                    num_train: Optional[int] = 2213,
-                    size_weight: float = 30.0,
-                    num_val: int = 469,
-                    num_test: int = 1012,
-                    head_thr: int = 100,
-                    tail_thr: int = 20,
-                    seed: int = 0,
-                    reference_counts: Optional[Sequence[int]] = None
-                    ) -> dict:
+def build_benchmark(
+    train_csv: str,
+    test_csv: str,
+    classes_file: str,
+    out_dir: Optional[str] = None,
+    max_count: float = 556,
+    min_count: float = 9,
+    profile: str = 'natural',
+    exponent: float = 0.75,
+    num_train: Optional[int] = 2213,
+    size_weight: float = 30.0,
+    num_val: int = 469,
+    num_test: int = 1012,
+    head_thr: int = 100,
+    tail_thr: int = 20,
+    seed: int = 0,
+    reference_counts: Optional[Sequence[int]] = None,
+) -> dict:
     """Build the benchmark; write it to ``out_dir`` if given.
 
     The defaults are ``PRESETS['charades']``; see the module docstring for
@@ -565,22 +622,28 @@ def build_benchmark(train_csv: str,
         raise ValueError(f'{train_csv}: no video with an action')
     if reference_counts is not None:
         targets = np.asarray(reference_counts, dtype=np.float64)
-        if targets.shape != (num_classes, ) or (targets < 0).any():
+        if targets.shape != (num_classes,) or (targets < 0).any():
             raise ValueError(
                 f'reference_counts must be {num_classes} counts >= 0, got '
-                f'shape {targets.shape}')
+                f'shape {targets.shape}'
+            )
     else:
         targets = target_counts(
-            counts_from_labels(tr_labels, num_classes), max_count,
-            min_count, profile, exponent, seed)
+            counts_from_labels(tr_labels, num_classes),
+            max_count,
+            min_count,
+            profile,
+            exponent,
+            seed,
+        )
     sel = subsample_long_tailed(
-        tr_labels, targets, num_train, size_weight=size_weight, seed=seed)
+        tr_labels, targets, num_train, size_weight=size_weight, seed=seed
+    )
     val_idx, test_idx = split_eval(len(te_ids), num_val, num_test, seed)
     train = ([tr_ids[i] for i in sel], [tr_labels[i] for i in sel])
     val = ([te_ids[i] for i in val_idx], [te_labels[i] for i in val_idx])
     test = ([te_ids[i] for i in test_idx], [te_labels[i] for i in test_idx])
-    stats = compute_stats(train[1], val[1], test[1], names, head_thr,
-                          tail_thr)
+    stats = compute_stats(train[1], val[1], test[1], names, head_thr, tail_thr)
     stats['dropped_train_no_action'] = len(tr_drop)
     stats['dropped_test_no_action'] = len(te_drop)
     stats['target_counts'] = [round(float(t), 3) for t in targets]
@@ -599,16 +662,18 @@ def build_benchmark(train_csv: str,
         head_thr=head_thr,
         tail_thr=tail_thr,
         seed=seed,
-        reference_counts=reference_counts is not None)
+        reference_counts=reference_counts is not None,
+    )
     if out_dir is not None:
         os.makedirs(out_dir, exist_ok=True)
         write_label_list(osp.join(out_dir, 'train.lst'), *train)
         write_label_list(osp.join(out_dir, 'val.lst'), *val)
         write_label_list(osp.join(out_dir, 'test.lst'), *test)
         write_count_file(
-            osp.join(out_dir, 'count-labels-train.lst'), names,
-            stats['train_counts'])
-        with open(osp.join(out_dir, 'stats.json'), 'w',
-                  encoding='utf-8') as f:
+            osp.join(out_dir, 'count-labels-train.lst'),
+            names,
+            stats['train_counts'],
+        )
+        with open(osp.join(out_dir, 'stats.json'), 'w', encoding='utf-8') as f:
             json.dump(stats, f, indent=2)
     return stats

@@ -16,6 +16,7 @@ that is wrong with a dataset. Checks:
 
 The result is a JSON-serialisable report (:func:`check_dataset`).
 """
+
 import copy
 import os.path as osp
 import sys
@@ -35,8 +36,11 @@ from ..feature_store import build_feature_store
 #: number of example messages kept per problem kind
 NUM_EXAMPLES = 5
 
-SPLIT_KEYS = (('train', 'train_dataloader'), ('val', 'val_dataloader'),
-              ('test', 'test_dataloader'))
+SPLIT_KEYS = (
+    ('train', 'train_dataloader'),
+    ('val', 'val_dataloader'),
+    ('test', 'test_dataloader'),
+)
 
 
 class Problems:
@@ -60,9 +64,9 @@ class Problems:
         return self.groups.get(kind, dict(count=0))['count']
 
 
-def check_label_list(path: str, num_classes: Optional[int],
-                     problems: Problems
-                     ) -> Tuple[List[str], List[List[int]]]:
+def check_label_list(
+    path: str, num_classes: Optional[int], problems: Problems
+) -> Tuple[List[str], List[List[int]]]:
     """Read a video list, recording every bad line in ``problems``.
 
     Returns:
@@ -80,15 +84,18 @@ def check_label_list(path: str, num_classes: Optional[int],
             if not line:
                 continue
             try:
-                vid, label = parse_label_line(line, f'{path}:{lineno}',
-                                              num_classes)
+                vid, label = parse_label_line(
+                    line, f'{path}:{lineno}', num_classes
+                )
             except AnnotationLineError as err:
                 problems.add(err.kind, str(err))
                 continue
             if vid in seen:
                 problems.add(
-                    'duplicate_id', f'{path}:{lineno}: duplicate video id '
-                    f'{vid!r} (first on line {seen[vid]})')
+                    'duplicate_id',
+                    f'{path}:{lineno}: duplicate video id '
+                    f'{vid!r} (first on line {seen[vid]})',
+                )
                 continue
             seen[vid] = lineno
             ids.append(vid)
@@ -98,11 +105,13 @@ def check_label_list(path: str, num_classes: Optional[int],
     return ids, labels
 
 
-def check_count_file(path: str, num_classes: Optional[int],
-                     train_labels: Optional[Sequence[Sequence[int]]],
-                     problems: Problems,
-                     train_list: str = 'the training list'
-                     ) -> Optional[int]:
+def check_count_file(
+    path: str,
+    num_classes: Optional[int],
+    train_labels: Optional[Sequence[Sequence[int]]],
+    problems: Problems,
+    train_list: str = 'the training list',
+) -> Optional[int]:
     """Check a ``<class name> <class index> <count>`` file.
 
     Returns:
@@ -124,23 +133,30 @@ def check_count_file(path: str, num_classes: Optional[int],
                 continue
             if idx in counts:
                 problems.add(
-                    'count_format', f'{path}:{lineno}: class index {idx} '
-                    f'repeated (first on line {counts[idx][1]})')
+                    'count_format',
+                    f'{path}:{lineno}: class index {idx} '
+                    f'repeated (first on line {counts[idx][1]})',
+                )
                 continue
             counts[idx] = (cnt, lineno)
     n = len(counts)
     missing = sorted(set(range(n)) - set(counts))
     if missing:
         problems.add(
-            'count_format', f'{path}: class indices must be 0..{n - 1}; '
-            f'missing {missing[:10]}{" ..." if len(missing) > 10 else ""}')
+            'count_format',
+            f'{path}: class indices must be 0..{n - 1}; '
+            f'missing {missing[:10]}{" ..." if len(missing) > 10 else ""}',
+        )
     if num_classes is not None and n != num_classes:
         problems.add(
-            'num_classes_mismatch', f'{path}: lists {n} classes, expected '
-            f'num_classes={num_classes}')
+            'num_classes_mismatch',
+            f'{path}: lists {n} classes, expected num_classes={num_classes}',
+        )
     if train_labels is not None:
-        size = max([n, num_classes or 0] + [c + 1 for lab in train_labels
-                                            for c in lab])
+        size = max(
+            [n, num_classes or 0]
+            + [c + 1 for lab in train_labels for c in lab]
+        )
         real = np.zeros(size, dtype=np.int64)
         for lab in train_labels:
             real[list(lab)] += 1
@@ -150,15 +166,21 @@ def check_count_file(path: str, num_classes: Optional[int],
             want, lineno = counts[c]
             if want != real[c]:
                 problems.add(
-                    'count_mismatch', f'{path}:{lineno}: class {c} has count '
+                    'count_mismatch',
+                    f'{path}:{lineno}: class {c} has count '
                     f'{want} but {train_list} has {int(real[c])} videos '
-                    'with it')
+                    'with it',
+                )
     return n
 
 
-def check_feature(store, video_id: str, feat_dim: Optional[int],
-                  num_frames: Optional[int],
-                  check_values: bool = True) -> List[Tuple[str, str]]:
+def check_feature(
+    store,
+    video_id: str,
+    feat_dim: Optional[int],
+    num_frames: Optional[int],
+    check_values: bool = True,
+) -> List[Tuple[str, str]]:
     """Problems ``[(kind, message)]`` of one video's features.
 
     With ``check_values=False`` only the header (shape) is read.
@@ -169,45 +191,63 @@ def check_feature(store, video_id: str, feat_dim: Optional[int],
         msg = e.args[0] if e.args else str(e)
         return [('missing_feature', str(msg))]
     except Exception as e:  # noqa: BLE001 - any reader error is reported
-        return [('unreadable_feature',
-                 f'{store.location(video_id)}: {type(e).__name__}: {e}')]
+        return [
+            (
+                'unreadable_feature',
+                f'{store.location(video_id)}: {type(e).__name__}: {e}',
+            )
+        ]
     where = store.location(video_id)
     shape = tuple(getattr(arr, 'shape', ()))
     found = []
     if len(shape) != 2:
-        return [('wrong_rank', f'{where}: shape {shape}, expected rank 2 '
-                 '[T, D]')]
+        return [
+            ('wrong_rank', f'{where}: shape {shape}, expected rank 2 [T, D]')
+        ]
     if feat_dim is not None and shape[1] != feat_dim:
-        found.append(('wrong_dim', f'{where}: shape {shape}, expected D = '
-                      f'{feat_dim}'))
+        found.append(
+            ('wrong_dim', f'{where}: shape {shape}, expected D = {feat_dim}')
+        )
     if num_frames is not None and shape[0] != num_frames:
-        found.append(('wrong_frames', f'{where}: shape {shape}, expected '
-                      f'T = {num_frames}'))
+        found.append(
+            (
+                'wrong_frames',
+                f'{where}: shape {shape}, expected T = {num_frames}',
+            )
+        )
     if not check_values:
         return found
     try:
         data = np.asarray(arr)
     except Exception as e:  # noqa: BLE001
-        return found + [('unreadable_feature',
-                         f'{where}: {type(e).__name__}: {e}')]
+        return found + [
+            ('unreadable_feature', f'{where}: {type(e).__name__}: {e}')
+        ]
     if not np.issubdtype(data.dtype, np.number):
-        return found + [('unreadable_feature',
-                         f'{where}: dtype {data.dtype}, expected numbers')]
+        return found + [
+            (
+                'unreadable_feature',
+                f'{where}: dtype {data.dtype}, expected numbers',
+            )
+        ]
     bad = int(data.size - np.count_nonzero(np.isfinite(data)))
     if bad:
-        found.append(('non_finite', f'{where}: {bad} NaN/inf values of '
-                      f'{data.size}'))
+        found.append(
+            ('non_finite', f'{where}: {bad} NaN/inf values of {data.size}')
+        )
     return found
 
 
-def check_features(feature_root: str,
-                   video_ids: Sequence[str],
-                   feat_dim: Optional[int],
-                   num_frames: Optional[int],
-                   problems: Problems,
-                   workers: int = 1,
-                   progress: bool = True,
-                   check_values: bool = True) -> int:
+def check_features(
+    feature_root: str,
+    video_ids: Sequence[str],
+    feat_dim: Optional[int],
+    num_frames: Optional[int],
+    problems: Problems,
+    workers: int = 1,
+    progress: bool = True,
+    check_values: bool = True,
+) -> int:
     """Check the features of every video, ``workers`` threads in parallel.
 
     ``check_values=False`` reads only the headers (shapes), not the values.
@@ -216,13 +256,16 @@ def check_features(feature_root: str,
         int: the number of videos whose features passed every check.
     """
     if not osp.isdir(feature_root):
-        problems.add('missing_feature_root',
-                     f'feature directory not found: {feature_root}')
+        problems.add(
+            'missing_feature_root',
+            f'feature directory not found: {feature_root}',
+        )
         return 0
     store = build_feature_store(feature_root)
     bar = None
     if progress and video_ids:
         from mmengine.utils import ProgressBar
+
         bar = ProgressBar(len(video_ids), file=sys.stderr)
     good = 0
 
@@ -242,11 +285,12 @@ def check_features(feature_root: str,
     return good
 
 
-def splits_from_config(config,
-                       num_classes: Optional[int] = None,
-                       cfg_options: Optional[dict] = None,
-                       split_keys: Sequence[Tuple[str, str]] = SPLIT_KEYS
-                       ) -> dict:
+def splits_from_config(
+    config,
+    num_classes: Optional[int] = None,
+    cfg_options: Optional[dict] = None,
+    split_keys: Sequence[Tuple[str, str]] = SPLIT_KEYS,
+) -> dict:
     """Dataset settings from an mmengine config.
 
     Reads ``train/val/test_dataloader.dataset`` (descending into wrapper
@@ -267,6 +311,7 @@ def splits_from_config(config,
     from mmengine.config import Config
 
     from ...utils.data_keys import apply_data_keys
+
     if isinstance(config, Config):
         cfg = copy.deepcopy(config)  # the caller's config is kept
         config = cfg.filename or 'config'
@@ -298,7 +343,8 @@ def splits_from_config(config,
             if 'feat' not in prefix:
                 raise ValueError(
                     f"{config}: {key}.dataset.data_prefix has no 'feat' "
-                    f'key, got {dict(prefix)!r}')
+                    f'key, got {dict(prefix)!r}'
+                )
             prefix = prefix['feat']
         if ds.get('num_classes') is not None and num_classes is None:
             num_classes = int(ds['num_classes'])
@@ -307,21 +353,25 @@ def splits_from_config(config,
             ann_file=join(ds['ann_file']),
             feature_root=join(prefix) or '.',
             feat_dim=ds.get('feat_dim'),
-            num_frames=ds.get('num_frames', cfg.get('num_frames')))
+            num_frames=ds.get('num_frames', cfg.get('num_frames')),
+        )
     if not splits:
-        raise ValueError(f'{config}: no train_dataloader / val_dataloader / '
-                         'test_dataloader with a dataset')
-    return dict(splits=splits, num_classes=num_classes,
-                count_file=count_file)
+        raise ValueError(
+            f'{config}: no train_dataloader / val_dataloader / '
+            'test_dataloader with a dataset'
+        )
+    return dict(splits=splits, num_classes=num_classes, count_file=count_file)
 
 
-def check_dataset(splits: Dict[str, dict],
-                  num_classes: Optional[int] = None,
-                  count_file: Optional[str] = None,
-                  workers: int = 1,
-                  progress: bool = True,
-                  check_features_too: bool = True,
-                  check_values: bool = True) -> dict:
+def check_dataset(
+    splits: Dict[str, dict],
+    num_classes: Optional[int] = None,
+    count_file: Optional[str] = None,
+    workers: int = 1,
+    progress: bool = True,
+    check_features_too: bool = True,
+    check_values: bool = True,
+) -> dict:
     """Check every split; return the report.
 
     Args:
@@ -351,67 +401,94 @@ def check_dataset(splits: Dict[str, dict],
     owner: Dict[str, Tuple[str, str]] = {}
     checked: Dict[tuple, str] = {}  # (list, features ...) -> split name
     for name, split in splits.items():
-        key = (split['ann_file'], split['feature_root'],
-               split.get('feat_dim'), split.get('num_frames'))
+        key = (
+            split['ann_file'],
+            split['feature_root'],
+            split.get('feat_dim'),
+            split.get('num_frames'),
+        )
         if key in checked:  # the same list and features: checked already
             per_split[name] = dict(per_split[checked[key]])
             all_labels[name] = all_labels[checked[key]]
             continue
         checked[key] = name
-        ids, labels = check_label_list(split['ann_file'], num_classes,
-                                       problems)
+        ids, labels = check_label_list(
+            split['ann_file'], num_classes, problems
+        )
         all_labels[name] = labels
         for vid in ids:
             first = owner.setdefault(vid, (name, split['ann_file']))
             if first[1] != split['ann_file']:
                 problems.add(
-                    'id_in_several_splits', f'video {vid!r} is in split '
+                    'id_in_several_splits',
+                    f'video {vid!r} is in split '
                     f'{name!r} ({split["ann_file"]}) and in split '
-                    f'{first[0]!r} ({first[1]})')
+                    f'{first[0]!r} ({first[1]})',
+                )
         good = 0
         if check_features_too:
-            good = check_features(split['feature_root'], ids,
-                                  split.get('feat_dim'),
-                                  split.get('num_frames'), problems,
-                                  workers, progress, check_values)
+            good = check_features(
+                split['feature_root'],
+                ids,
+                split.get('feat_dim'),
+                split.get('num_frames'),
+                problems,
+                workers,
+                progress,
+                check_values,
+            )
         per_split[name] = dict(
             ann_file=split['ann_file'],
             feature_root=split['feature_root'],
             videos=len(ids),
             features_ok=good,
             labels_per_video=float(np.mean([len(x) for x in labels]))
-            if labels else 0.0)
+            if labels
+            else 0.0,
+        )
     if count_file is not None:
         train = 'train' if 'train' in splits else next(iter(splits))
-        check_count_file(count_file, num_classes, all_labels[train],
-                         problems, splits[train]['ann_file'])
+        check_count_file(
+            count_file,
+            num_classes,
+            all_labels[train],
+            problems,
+            splits[train]['ann_file'],
+        )
     return dict(
         ok=problems.count() == 0,
         num_problems=problems.count(),
         num_classes=num_classes,
         count_file=count_file,
         splits=per_split,
-        problems=dict(problems.groups))
+        problems=dict(problems.groups),
+    )
 
 
 def format_report(report: dict) -> str:
     """Summary table of a report."""
-    lines = [f"{'split':<8} {'videos':>8} {'features ok':>12} "
-             f"{'labels/video':>13}  list"]
+    lines = [
+        f'{"split":<8} {"videos":>8} {"features ok":>12} '
+        f'{"labels/video":>13}  list'
+    ]
     for name, s in report['splits'].items():
-        lines.append(f"{name:<8} {s['videos']:>8} {s['features_ok']:>12} "
-                     f"{s['labels_per_video']:>13.2f}  {s['ann_file']}")
-    lines.append(f"classes: {report['num_classes']}, count file: "
-                 f"{report['count_file']}")
+        lines.append(
+            f'{name:<8} {s["videos"]:>8} {s["features_ok"]:>12} '
+            f'{s["labels_per_video"]:>13.2f}  {s["ann_file"]}'
+        )
+    lines.append(
+        f'classes: {report["num_classes"]}, count file: {report["count_file"]}'
+    )
     if report['ok']:
         lines.append('OK: no problem found')
         return '\n'.join(lines)
-    lines.append(f"{report['num_problems']} problems:")
+    lines.append(f'{report["num_problems"]} problems:')
     for kind, group in report['problems'].items():
-        lines.append(f"  {kind}: {group['count']}")
+        lines.append(f'  {kind}: {group["count"]}')
         for msg in group['examples']:
             lines.append(f'    {msg}')
         if group['count'] > len(group['examples']):
-            lines.append(f"    ... {group['count'] - len(group['examples'])}"
-                         ' more')
+            lines.append(
+                f'    ... {group["count"] - len(group["examples"])} more'
+            )
     return '\n'.join(lines)

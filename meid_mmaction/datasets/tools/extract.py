@@ -12,6 +12,7 @@ The run is resumable (finished videos are skipped), and videos that cannot
 be read are skipped and listed in a JSON report, never silently.
 The command-line front end is ``tools/data/extract_features.py``.
 """
+
 import json
 import os
 import os.path as osp
@@ -36,9 +37,11 @@ REPORT_FILE = 'extract_report.json'
 def _read_decord(path: str, num_frames: int) -> np.ndarray:
     """MMAction2's ``DecordInit`` + ``DecordDecode`` at uniform indices."""
     from mmaction.datasets.transforms import DecordDecode, DecordInit
+
     results = DecordInit(num_threads=1).transform(dict(filename=path))
-    results['frame_inds'] = uniform_frame_indices(results['total_frames'],
-                                                  num_frames)
+    results['frame_inds'] = uniform_frame_indices(
+        results['total_frames'], num_frames
+    )
     return np.stack(DecordDecode().transform(results)['imgs'])
 
 
@@ -70,8 +73,10 @@ def _read_opencv(path: str, num_frames: int) -> np.ndarray:
         # Sequential decoding: exact frame positions, unlike seeking.
         for i in range(last + 1):
             if not cap.grab():
-                raise ValueError(f'decoding stopped at frame {i} of '
-                                 f'{total} (needed frame {last})')
+                raise ValueError(
+                    f'decoding stopped at frame {i} of '
+                    f'{total} (needed frame {last})'
+                )
             if i in wanted:
                 ok, bgr = cap.retrieve()
                 if not ok:
@@ -84,8 +89,9 @@ def _read_opencv(path: str, num_frames: int) -> np.ndarray:
         cap.release()
 
 
-def read_video_frames(path: str, num_frames: int,
-                      backend: str = 'auto') -> Tuple[np.ndarray, str]:
+def read_video_frames(
+    path: str, num_frames: int, backend: str = 'auto'
+) -> Tuple[np.ndarray, str]:
     """Decode ``num_frames`` uniformly sampled RGB frames.
 
     Args:
@@ -98,8 +104,9 @@ def read_video_frames(path: str, num_frames: int,
         tuple: ``(frames, backend used)``, frames ``[K, H, W, 3]`` uint8.
     """
     if backend not in ('auto', 'decord', 'opencv'):
-        raise ValueError(f"backend must be 'auto', 'decord' or 'opencv', "
-                         f'got {backend!r}')
+        raise ValueError(
+            f"backend must be 'auto', 'decord' or 'opencv', got {backend!r}"
+        )
     if not osp.isfile(path):
         raise FileNotFoundError(f'video not found: {path}')
     errors = []
@@ -122,24 +129,27 @@ def _short(err: Exception) -> str:
     return (text[:300] + '...') if len(text) > 300 else text
 
 
-def resize_crop(frames: np.ndarray, short_side: int,
-                crop_size: int) -> np.ndarray:
+def resize_crop(
+    frames: np.ndarray, short_side: int, crop_size: int
+) -> np.ndarray:
     """MMAction2's test-time ``Resize(scale=(-1, short_side))`` (bilinear,
     shorter side to ``short_side``) and ``CenterCrop(crop_size)``:
     ``[K, H, W, 3]`` -> ``[K, crop_size, crop_size, 3]``."""
     from mmaction.datasets.transforms import CenterCrop, Resize
+
     if short_side < crop_size:
-        raise ValueError(f'short_side ({short_side}) must be >= crop_size '
-                         f'({crop_size})')
+        raise ValueError(
+            f'short_side ({short_side}) must be >= crop_size ({crop_size})'
+        )
     results = dict(imgs=list(frames), img_shape=frames.shape[1:3])
-    results = Resize(scale=(-1, short_side),
-                     interpolation='bilinear').transform(results)
+    results = Resize(
+        scale=(-1, short_side), interpolation='bilinear'
+    ).transform(results)
     results = CenterCrop(crop_size).transform(results)
     return np.stack(results['imgs'])
 
 
-def normalisation_from_config(cfg, mean=None, std=None,
-                              to_rgb=None) -> dict:
+def normalisation_from_config(cfg, mean=None, std=None, to_rgb=None) -> dict:
     """Mean/std (0-255 scale, per channel) and ``to_rgb`` of the model's
     ``data_preprocessor``; explicit arguments win."""
     pre = cfg.get('model', {}).get('data_preprocessor', None) or {}
@@ -149,19 +159,27 @@ def normalisation_from_config(cfg, mean=None, std=None,
         to_rgb = bool(pre.get('to_rgb', False))
     src = getattr(cfg, 'filename', None) or 'the config'
     if mean is None or std is None:
-        raise ValueError(f'{src}: model.data_preprocessor has no mean/std; '
-                         'pass --mean and --std (0-255 scale, RGB order)')
+        raise ValueError(
+            f'{src}: model.data_preprocessor has no mean/std; '
+            'pass --mean and --std (0-255 scale, RGB order)'
+        )
     if len(mean) != 3 or len(std) != 3:
-        raise ValueError(f'mean and std must have 3 values (one per '
-                         f'channel), got mean={mean}, std={std}')
+        raise ValueError(
+            f'mean and std must have 3 values (one per '
+            f'channel), got mean={mean}, std={std}'
+        )
     if any(s <= 0 for s in std):
         raise ValueError(f'std values must be > 0, got {std}')
-    return dict(mean=[float(m) for m in mean], std=[float(s) for s in std],
-                to_rgb=to_rgb)
+    return dict(
+        mean=[float(m) for m in mean],
+        std=[float(s) for s in std],
+        to_rgb=to_rgb,
+    )
 
 
-def build_backbone(cfg, checkpoint: Optional[str] = None,
-                   random_init: bool = False) -> torch.nn.Module:
+def build_backbone(
+    cfg, checkpoint: Optional[str] = None, random_init: bool = False
+) -> torch.nn.Module:
     """Build ``cfg.model.backbone`` and load its weights.
 
     ``checkpoint`` may be a recognizer checkpoint (``backbone.*`` keys are
@@ -175,11 +193,14 @@ def build_backbone(cfg, checkpoint: Optional[str] = None,
     """
     from mmaction.registry import MODELS
     from mmengine.registry import init_default_scope
+
     src = getattr(cfg, 'filename', None) or 'the config'
     model_cfg = cfg.get('model', None)
     if not model_cfg or 'backbone' not in model_cfg:
-        raise ValueError(f'{src}: no model.backbone in the config; expected '
-                         'a model config with a 2D backbone (e.g. ResNet)')
+        raise ValueError(
+            f'{src}: no model.backbone in the config; expected '
+            'a model config with a 2D backbone (e.g. ResNet)'
+        )
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     bb_cfg = model_cfg['backbone']
     backbone = MODELS.build(bb_cfg)
@@ -191,7 +212,8 @@ def build_backbone(cfg, checkpoint: Optional[str] = None,
         raise ValueError(
             f'{src}: no --checkpoint and the backbone has no pretrained/'
             'init_cfg: features would come from random weights; pass '
-            '--random-init if that is really wanted')
+            '--random-init if that is really wanted'
+        )
     else:
         backbone.init_weights()
     backbone.eval()  # some backbones' train() does not return self
@@ -202,25 +224,33 @@ _REVISE_KEYS = [(r'^module\.', ''), (r'^backbone\.', '')]
 _BACKBONE_KEY = re.compile(r'^(module\.)?backbone\.')
 
 
-def _load_backbone_weights(backbone: torch.nn.Module, checkpoint: str,
-                           src: str) -> None:
+def _load_backbone_weights(
+    backbone: torch.nn.Module, checkpoint: str, src: str
+) -> None:
     """Load a recognizer or bare backbone checkpoint, strictly."""
     from mmengine.runner.checkpoint import (
         CheckpointLoader,
         _load_checkpoint_to_model,
     )
+
     ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
     if any(_BACKBONE_KEY.match(k) for k in state):
         state = {k: v for k, v in state.items() if _BACKBONE_KEY.match(k)}
     try:
-        _load_checkpoint_to_model(backbone, dict(state_dict=state),
-                                  strict=True, logger='silent',
-                                  revise_keys=_REVISE_KEYS)
+        _load_checkpoint_to_model(
+            backbone,
+            dict(state_dict=state),
+            strict=True,
+            logger='silent',
+            revise_keys=_REVISE_KEYS,
+        )
     except RuntimeError as err:
         text = ' '.join(str(err).split())
-        raise ValueError(f'{checkpoint}: weights do not match the backbone '
-                         f'of {src}: {text[:1000]}') from None
+        raise ValueError(
+            f'{checkpoint}: weights do not match the backbone '
+            f'of {src}: {text[:1000]}'
+        ) from None
 
 
 class FrameExtractor:
@@ -235,16 +265,23 @@ class FrameExtractor:
         device (str): where the backbone runs.
     """
 
-    def __init__(self, backbone: torch.nn.Module, mean: Sequence[float],
-                 std: Sequence[float], to_rgb: bool = False,
-                 device: str = 'cpu') -> None:
+    def __init__(
+        self,
+        backbone: torch.nn.Module,
+        mean: Sequence[float],
+        std: Sequence[float],
+        to_rgb: bool = False,
+        device: str = 'cpu',
+    ) -> None:
         self.device = torch.device(device)
         self.backbone = backbone.to(self.device)
         self.backbone.eval()
-        self.mean = torch.tensor(mean, dtype=torch.float32,
-                                 device=self.device).view(1, 3, 1, 1)
-        self.std = torch.tensor(std, dtype=torch.float32,
-                                device=self.device).view(1, 3, 1, 1)
+        self.mean = torch.tensor(
+            mean, dtype=torch.float32, device=self.device
+        ).view(1, 3, 1, 1)
+        self.std = torch.tensor(
+            std, dtype=torch.float32, device=self.device
+        ).view(1, 3, 1, 1)
         self.to_rgb = to_rgb
 
     @torch.inference_mode()
@@ -264,12 +301,16 @@ class FrameExtractor:
             raise ValueError(
                 f'the backbone returned shape {tuple(out.shape)} for '
                 f'{tuple(x.shape)} frames; expected a 2D backbone giving '
-                '[N, D, h, w] (or [N, D])')
+                '[N, D, h, w] (or [N, D])'
+            )
         return out.float().cpu().numpy()
 
 
-def find_videos(video_dir: str, ann_files: Optional[Sequence[str]] = None,
-                suffix: Optional[str] = None) -> List[Tuple[str, str]]:
+def find_videos(
+    video_dir: str,
+    ann_files: Optional[Sequence[str]] = None,
+    suffix: Optional[str] = None,
+) -> List[Tuple[str, str]]:
     """``(video id, path)`` pairs.
 
     Without ``ann_files``: every file in ``video_dir`` with a video
@@ -280,22 +321,24 @@ def find_videos(video_dir: str, ann_files: Optional[Sequence[str]] = None,
     """
     if not osp.isdir(video_dir):
         raise FileNotFoundError(f'video directory not found: {video_dir}')
-    exts = (suffix, ) if suffix else VIDEO_EXTS
+    exts = (suffix,) if suffix else VIDEO_EXTS
     if not ann_files:
         pairs = []
         for name in sorted(os.listdir(video_dir)):
             stem, ext = osp.splitext(name)
-            if ext.lower() in exts and osp.isfile(
-                    osp.join(video_dir, name)):
+            if ext.lower() in exts and osp.isfile(osp.join(video_dir, name)):
                 pairs.append((stem, osp.join(video_dir, name)))
         if not pairs:
-            raise ValueError(f'{video_dir}: no video file (extensions '
-                             f'{", ".join(exts)})')
+            raise ValueError(
+                f'{video_dir}: no video file (extensions {", ".join(exts)})'
+            )
         counts = Counter(p[0] for p in pairs)
         dup = sorted(i for i, n in counts.items() if n > 1)
         if dup:
-            raise ValueError(f'{video_dir}: several files for video ids '
-                             f'{dup[:5]}; pass --suffix')
+            raise ValueError(
+                f'{video_dir}: several files for video ids '
+                f'{dup[:5]}; pass --suffix'
+            )
         return pairs
     pairs, seen = [], set()
     for ann in ann_files:
@@ -327,14 +370,25 @@ class _VideoDataset(torch.utils.data.Dataset):
     def __getitem__(self, i):
         vid, path = self.pairs[i]
         try:
-            frames, used = read_video_frames(path, self.num_frames,
-                                             self.backend)
+            frames, used = read_video_frames(
+                path, self.num_frames, self.backend
+            )
             frames = resize_crop(frames, self.short_side, self.crop_size)
-            return dict(video_id=vid, path=path, frames=frames,
-                        backend=used, error=None)
+            return dict(
+                video_id=vid,
+                path=path,
+                frames=frames,
+                backend=used,
+                error=None,
+            )
         except Exception as e:
-            return dict(video_id=vid, path=path, frames=None, backend=None,
-                        error=_short(e))
+            return dict(
+                video_id=vid,
+                path=path,
+                frames=None,
+                backend=None,
+                error=_short(e),
+            )
 
 
 def _save_npy_atomic(path: str, array: np.ndarray) -> None:
@@ -343,14 +397,22 @@ def _save_npy_atomic(path: str, array: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
-def extract_features(pairs: Sequence[Tuple[str, str]], out_dir: str,
-                     extractor: FrameExtractor, num_frames: int = 150,
-                     short_side: int = 256, crop_size: int = 224,
-                     out_format: str = 'npy', dtype: str = 'float32',
-                     batch_videos: int = 4, workers: int = 2,
-                     backend: str = 'auto', report_path: Optional[str] = None,
-                     progress: bool = True, extra_report: Optional[dict] = None
-                     ) -> dict:
+def extract_features(
+    pairs: Sequence[Tuple[str, str]],
+    out_dir: str,
+    extractor: FrameExtractor,
+    num_frames: int = 150,
+    short_side: int = 256,
+    crop_size: int = 224,
+    out_format: str = 'npy',
+    dtype: str = 'float32',
+    batch_videos: int = 4,
+    workers: int = 2,
+    backend: str = 'auto',
+    report_path: Optional[str] = None,
+    progress: bool = True,
+    extra_report: Optional[dict] = None,
+) -> dict:
     """Extract ``[num_frames, D]`` features of every video into ``out_dir``.
 
     Videos already done (``<out>/<id>.npy`` exists, or the id is in the
@@ -372,24 +434,39 @@ def extract_features(pairs: Sequence[Tuple[str, str]], out_dir: str,
         writer = PackedStoreWriter(out_dir, dtype=dtype)
         done = writer.has
     else:
+
         def done(vid):
             return osp.isfile(osp.join(out_dir, f'{vid}.npy'))
+
     todo = [p for p in pairs if not done(p[0])]
-    report = dict(total=len(pairs), extracted=0,
-                  skipped_done=len(pairs) - len(todo), failed=[],
-                  backends={}, out_dir=out_dir, out_format=out_format,
-                  dtype=dtype, num_frames=num_frames, short_side=short_side,
-                  crop_size=crop_size, **(extra_report or {}))
+    report = dict(
+        total=len(pairs),
+        extracted=0,
+        skipped_done=len(pairs) - len(todo),
+        failed=[],
+        backends={},
+        out_dir=out_dir,
+        out_format=out_format,
+        dtype=dtype,
+        num_frames=num_frames,
+        short_side=short_side,
+        crop_size=crop_size,
+        **(extra_report or {}),
+    )
     loader = torch.utils.data.DataLoader(
         _VideoDataset(todo, num_frames, short_side, crop_size, backend),
-        batch_size=batch_videos, num_workers=workers, shuffle=False,
-        collate_fn=list)
+        batch_size=batch_videos,
+        num_workers=workers,
+        shuffle=False,
+        collate_fn=list,
+    )
     bar = ProgressBar(len(todo)) if progress and todo else None
     start = time.time()
     try:
         for batch in loader:
-            _extract_batch(batch, extractor, num_frames, dtype, out_dir,
-                           writer, report)
+            _extract_batch(
+                batch, extractor, num_frames, dtype, out_dir, writer, report
+            )
             if bar is not None:
                 for _ in batch:
                     bar.update()
@@ -412,28 +489,36 @@ def extract_features(pairs: Sequence[Tuple[str, str]], out_dir: str,
 
 
 def _check_options(out_format: str, dtype: str, batch_videos: int) -> None:
-    """Raise ``ValueError`` naming a bad option of :func:`extract_features`.
-    """
+    """Raise ``ValueError`` naming a bad option of :func:`extract_features`."""
     if out_format not in ('npy', 'packed'):
-        raise ValueError(f"out_format must be 'npy' or 'packed', got "
-                         f'{out_format!r}')
+        raise ValueError(
+            f"out_format must be 'npy' or 'packed', got {out_format!r}"
+        )
     if dtype not in ('float32', 'float16'):
-        raise ValueError(f"dtype must be 'float32' or 'float16', got "
-                         f'{dtype!r}')
+        raise ValueError(
+            f"dtype must be 'float32' or 'float16', got {dtype!r}"
+        )
     if batch_videos <= 0:
         raise ValueError(f'batch_videos must be > 0, got {batch_videos}')
 
 
-def _extract_batch(batch: List[dict], extractor: FrameExtractor,
-                   num_frames: int, dtype: str, out_dir: str,
-                   writer: Optional[PackedStoreWriter], report: dict) -> None:
+def _extract_batch(
+    batch: List[dict],
+    extractor: FrameExtractor,
+    num_frames: int,
+    dtype: str,
+    out_dir: str,
+    writer: Optional[PackedStoreWriter],
+    report: dict,
+) -> None:
     """Features of the decodable videos of ``batch``, written out; failures
     and counts go to ``report``."""
     good = [b for b in batch if b['error'] is None]
     for b in batch:
         if b['error'] is not None:
-            report['failed'].append(dict(
-                video_id=b['video_id'], path=b['path'], error=b['error']))
+            report['failed'].append(
+                dict(video_id=b['video_id'], path=b['path'], error=b['error'])
+            )
     if not good:
         return
     feats = extractor(np.concatenate([b['frames'] for b in good]))
@@ -444,8 +529,9 @@ def _extract_batch(batch: List[dict], extractor: FrameExtractor,
             writer.append(b['video_id'], f, b['path'])
         else:
             _save_npy_atomic(osp.join(out_dir, f'{b["video_id"]}.npy'), f)
-        report['backends'][b['backend']] = \
+        report['backends'][b['backend']] = (
             report['backends'].get(b['backend'], 0) + 1
+        )
         report['extracted'] += 1
 
 

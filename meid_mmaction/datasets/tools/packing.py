@@ -10,6 +10,7 @@ is flushed to disk, so a killed run resumes where its last commit ended.
 values with the sources. Used by ``tools/data/pack_features.py`` and
 ``tools/data/extract_features.py``.
 """
+
 import hashlib
 import json
 import os
@@ -43,12 +44,15 @@ _HASH_CHUNK = 16 << 20
 
 def _npy_header(dtype: np.dtype, rows: int, dim: int) -> bytes:
     """A .npy v1.0 header of exactly ``HEADER_BYTES`` bytes."""
-    text = (f"{{'descr': '{dtype.str}', 'fortran_order': False, "
-            f"'shape': ({rows}, {dim}), }}")
+    text = (
+        f"{{'descr': '{dtype.str}', 'fortran_order': False, "
+        f"'shape': ({rows}, {dim}), }}"
+    )
     hlen = HEADER_BYTES - len(_MAGIC) - 2
     if len(text) + 1 > hlen:
-        raise ValueError(f'shard shape ({rows}, {dim}) too large for the '
-                         'fixed-size header')
+        raise ValueError(
+            f'shard shape ({rows}, {dim}) too large for the fixed-size header'
+        )
     body = (text.ljust(hlen - 1) + '\n').encode('latin1')
     return _MAGIC + struct.pack('<H', hlen) + body
 
@@ -90,15 +94,18 @@ class PackedStoreWriter:
         commit_every (int): Make progress durable every this many videos.
     """
 
-    def __init__(self, root: str, dtype: str = 'float32',
-                 shard_bytes: int = DEFAULT_SHARD_BYTES,
-                 commit_every: int = 256) -> None:
+    def __init__(
+        self,
+        root: str,
+        dtype: str = 'float32',
+        shard_bytes: int = DEFAULT_SHARD_BYTES,
+        commit_every: int = 256,
+    ) -> None:
         self.dtype = check_dtype(dtype)
         if shard_bytes <= 0:
             raise ValueError(f'shard_bytes must be > 0, got {shard_bytes}')
         if commit_every <= 0:
-            raise ValueError(
-                f'commit_every must be > 0, got {commit_every}')
+            raise ValueError(f'commit_every must be > 0, got {commit_every}')
         self.root = root
         self.shard_bytes = int(shard_bytes)
         self.commit_every = commit_every
@@ -126,20 +133,25 @@ class PackedStoreWriter:
         if osp.isfile(state_path):
             state = load_json_object(state_path)
             if state.get('format') != FORMAT_NAME:
-                raise ValueError(f'{state_path}: not a packing state file '
-                                 f'(format {state.get("format")!r})')
+                raise ValueError(
+                    f'{state_path}: not a packing state file '
+                    f'(format {state.get("format")!r})'
+                )
             self._check_settings(state.get('dtype'), state_path)
             if state.get('dim') is not None:
                 self.dim = int(state['dim'])
         elif not self.shards:
             stray = sorted(
-                n for n in os.listdir(self.root)
-                if n.startswith('shard_') or n in (LOG_FILE, ))
+                n
+                for n in os.listdir(self.root)
+                if n.startswith('shard_') or n in (LOG_FILE,)
+            )
             if stray:
                 raise ValueError(
                     f'{self.root}: holds {stray[:3]} but neither '
                     f'{INDEX_FILE} nor {STATE_FILE}; refusing to write '
-                    'into it (use an empty output directory)')
+                    'into it (use an empty output directory)'
+                )
         self._write_state()
         log_path = self._path(LOG_FILE)
         if osp.isfile(log_path):
@@ -150,14 +162,20 @@ class PackedStoreWriter:
             raise ValueError(
                 f'{path}: the existing store has dtype {dtype!r}, this run '
                 f'asks for {self.dtype.name!r}; use another output '
-                'directory or the same --dtype')
+                'directory or the same --dtype'
+            )
 
     def _write_state(self) -> None:
         _atomic_write_json(
             self._path(STATE_FILE),
-            dict(format=FORMAT_NAME, version=FORMAT_VERSION,
-                 dtype=self.dtype.name, dim=self.dim,
-                 shard_bytes=self.shard_bytes))
+            dict(
+                format=FORMAT_NAME,
+                version=FORMAT_VERSION,
+                dtype=self.dtype.name,
+                dim=self.dim,
+                shard_bytes=self.shard_bytes,
+            ),
+        )
 
     def _replay(self, log_path: str) -> None:
         with open(log_path, encoding='utf-8') as f:
@@ -172,14 +190,19 @@ class PackedStoreWriter:
             except json.JSONDecodeError:
                 if lineno >= len(lines) - 1:
                     break
-                raise ValueError(f'{log_path}:{lineno}: corrupt log line '
-                                 f'{line[:80]!r}') from None
+                raise ValueError(
+                    f'{log_path}:{lineno}: corrupt log line {line[:80]!r}'
+                ) from None
             if 'v' in ev:
                 shard, start, length = ev['s'], ev['o'], ev['n']
                 while len(self.shards) <= shard:
                     self.shards.append(
-                        dict(file=shard_name(len(self.shards)), rows=0,
-                             sha256=None))
+                        dict(
+                            file=shard_name(len(self.shards)),
+                            rows=0,
+                            sha256=None,
+                        )
+                    )
                 info = self.shards[shard]
                 if info['sha256'] is None:
                     info['rows'] = max(info['rows'], start + length)
@@ -188,8 +211,9 @@ class PackedStoreWriter:
                 info = self.shards[ev['close']]
                 info['rows'], info['sha256'] = ev['rows'], ev['sha256']
             else:
-                raise ValueError(f'{log_path}:{lineno}: unknown event '
-                                 f'{line[:80]!r}')
+                raise ValueError(
+                    f'{log_path}:{lineno}: unknown event {line[:80]!r}'
+                )
 
     # --------------------------------------------------------------- shards
     def _open_shard(self) -> None:
@@ -202,8 +226,7 @@ class PackedStoreWriter:
             self._file.truncate(HEADER_BYTES + rows * self._row_bytes)
         else:
             idx = len(self.shards)
-            self.shards.append(
-                dict(file=shard_name(idx), rows=0, sha256=None))
+            self.shards.append(dict(file=shard_name(idx), rows=0, sha256=None))
             path = self._path(self.shards[-1]['file'])
             self._file = open(path, 'w+b')
             self._file.write(_npy_header(self.dtype, 0, self.dim))
@@ -221,8 +244,15 @@ class PackedStoreWriter:
         f.close()
         self._file = None
         info['sha256'] = file_sha256(self._path(info['file']))
-        self._log([dict(close=self._file_idx, rows=info['rows'],
-                        sha256=info['sha256'])])
+        self._log(
+            [
+                dict(
+                    close=self._file_idx,
+                    rows=info['rows'],
+                    sha256=info['sha256'],
+                )
+            ]
+        )
 
     @property
     def _row_bytes(self) -> int:
@@ -240,8 +270,9 @@ class PackedStoreWriter:
         """Whether ``video_id`` is already written (this or earlier run)."""
         return video_id in self.videos
 
-    def append(self, video_id: str, array: np.ndarray,
-               source: Optional[str] = None) -> None:
+    def append(
+        self, video_id: str, array: np.ndarray, source: Optional[str] = None
+    ) -> None:
         """Write the ``[T, D]`` features of ``video_id``.
 
         Args:
@@ -252,13 +283,20 @@ class PackedStoreWriter:
         if self._closed:
             raise ValueError(f'writer of {self.root} is already closed')
         where = source or f'video {video_id!r}'
-        if not isinstance(video_id, str) or not video_id or any(
-                c.isspace() for c in video_id):
-            raise ValueError(f'{where}: video id must be a non-empty string '
-                             f'without whitespace, got {video_id!r}')
+        if (
+            not isinstance(video_id, str)
+            or not video_id
+            or any(c.isspace() for c in video_id)
+        ):
+            raise ValueError(
+                f'{where}: video id must be a non-empty string '
+                f'without whitespace, got {video_id!r}'
+            )
         if video_id in self.videos:
-            raise ValueError(f'{where}: video {video_id!r} is already in '
-                             f'the packed store {self.root}')
+            raise ValueError(
+                f'{where}: video {video_id!r} is already in '
+                f'the packed store {self.root}'
+            )
         arr = validate_features(array, where, self.dim)
         with np.errstate(over='ignore'):  # overflow is checked just below
             cast = np.ascontiguousarray(arr, dtype=self.dtype)
@@ -266,7 +304,8 @@ class PackedStoreWriter:
             raise ValueError(
                 f'{where}: values exceed the {self.dtype.name} range (max '
                 f'{np.finfo(self.dtype).max}) after the cast; pack with '
-                '--dtype float32')
+                '--dtype float32'
+            )
         if self.dim is None:
             self.dim = int(arr.shape[1])
             self._write_state()
@@ -312,12 +351,19 @@ class PackedStoreWriter:
             self._open_shard()
             self._close_shard()
         if self.dim is None:
-            raise ValueError(f'{self.root}: no video was written; refusing '
-                             'to write an empty packed store')
-        index = dict(format=FORMAT_NAME, version=FORMAT_VERSION,
-                     dtype=self.dtype.name, dim=self.dim,
-                     shard_bytes=self.shard_bytes, shards=self.shards,
-                     videos=self.videos)
+            raise ValueError(
+                f'{self.root}: no video was written; refusing '
+                'to write an empty packed store'
+            )
+        index = dict(
+            format=FORMAT_NAME,
+            version=FORMAT_VERSION,
+            dtype=self.dtype.name,
+            dim=self.dim,
+            shard_bytes=self.shard_bytes,
+            shards=self.shards,
+            videos=self.videos,
+        )
         _atomic_write_json(self._path(INDEX_FILE), index)
         for name in (LOG_FILE, STATE_FILE):
             if osp.isfile(self._path(name)):
@@ -344,44 +390,54 @@ class PackedStoreWriter:
         return False
 
 
-def validate_features(array, where: str,
-                      dim: Optional[int] = None) -> np.ndarray:
+def validate_features(
+    array, where: str, dim: Optional[int] = None
+) -> np.ndarray:
     """Check a ``[T, D]`` feature array; errors name ``where``."""
     arr = np.asarray(array)
     if arr.ndim != 2:
-        raise ValueError(f'{where}: features must be [T, D] (rank 2), got '
-                         f'shape {arr.shape}')
+        raise ValueError(
+            f'{where}: features must be [T, D] (rank 2), got shape {arr.shape}'
+        )
     if arr.dtype.kind not in 'fiu':
-        raise ValueError(f'{where}: features must be real numbers, got '
-                         f'dtype {arr.dtype}')
+        raise ValueError(
+            f'{where}: features must be real numbers, got dtype {arr.dtype}'
+        )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f'{where}: empty features, shape {arr.shape}')
     if dim is not None and arr.shape[1] != dim:
-        raise ValueError(f'{where}: feature dim {arr.shape[1]} differs '
-                         f'from the store dim {dim}')
+        raise ValueError(
+            f'{where}: feature dim {arr.shape[1]} differs '
+            f'from the store dim {dim}'
+        )
     if arr.dtype.kind == 'f':
         bad = ~np.isfinite(arr)
         if bad.any():
             row, col = np.argwhere(bad)[0]
             raise ValueError(
                 f'{where}: {int(bad.sum())} non-finite values (first at '
-                f'row {row}, column {col}: {arr[row, col]})')
+                f'row {row}, column {col}: {arr[row, col]})'
+            )
     return arr
 
 
-def list_source_ids(src_dir: str,
-                    ann_files: Optional[Sequence[str]] = None) -> List[str]:
+def list_source_ids(
+    src_dir: str, ann_files: Optional[Sequence[str]] = None
+) -> List[str]:
     """Video ids to pack: from ``ann_files`` (in order) or every ``.npy``.
 
     The ids of several list files are concatenated without duplicates.
     """
     if not osp.isdir(src_dir):
-        raise FileNotFoundError(f'source feature directory not found: '
-                                f'{src_dir}')
+        raise FileNotFoundError(
+            f'source feature directory not found: {src_dir}'
+        )
     if not ann_files:
-        ids = sorted(n[:-4] for n in os.listdir(src_dir)
-                     if n.endswith('.npy')
-                     and osp.isfile(osp.join(src_dir, n)))
+        ids = sorted(
+            n[:-4]
+            for n in os.listdir(src_dir)
+            if n.endswith('.npy') and osp.isfile(osp.join(src_dir, n))
+        )
         if not ids:
             raise ValueError(f'{src_dir}: no .npy file to pack')
         return ids
@@ -404,15 +460,15 @@ def _refuse(problems: List[Tuple[str, str]], what: str) -> None:
     ``ValueError``.
     """
     lines = '\n'.join(f'  {msg}' for _, msg in problems)
-    text = (f'{len(problems)} bad source feature file(s); {what}:\n'
-            f'{lines}')
+    text = f'{len(problems)} bad source feature file(s); {what}:\n{lines}'
     if all(kind == 'missing' for kind, _ in problems):
         raise FileNotFoundError(text)
     raise ValueError(text)
 
 
-def scan_sources(src_dir: str, video_ids: Sequence[str]
-                 ) -> Tuple[int, Dict[str, Tuple[int, int]]]:
+def scan_sources(
+    src_dir: str, video_ids: Sequence[str]
+) -> Tuple[int, Dict[str, Tuple[int, int]]]:
     """Check the headers of ``<src_dir>/<id>.npy`` (nothing else is read).
 
     Every file is checked; the error (raised after the scan) lists every
@@ -433,27 +489,44 @@ def scan_sources(src_dir: str, video_ids: Sequence[str]
     for vid in video_ids:
         path = osp.join(src_dir, f'{vid}.npy')
         if not osp.isfile(path):
-            problems.append(('missing', f'feature file of video {vid!r} '
-                             f'not found: {path}'))
+            problems.append(
+                ('missing', f'feature file of video {vid!r} not found: {path}')
+            )
             continue
         try:
             arr = np.load(path, mmap_mode='r', allow_pickle=False)
         except ValueError as e:
             problems.append(
-                ('unreadable', f'{path}: cannot read as a .npy array: {e}'))
+                ('unreadable', f'{path}: cannot read as a .npy array: {e}')
+            )
             continue
         if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-            problems.append(('shape', f'{path}: features must be [T, D] '
-                             f'with T, D > 0, got shape {arr.shape}'))
+            problems.append(
+                (
+                    'shape',
+                    f'{path}: features must be [T, D] '
+                    f'with T, D > 0, got shape {arr.shape}',
+                )
+            )
         elif arr.dtype.kind not in 'fiu':
-            problems.append(('dtype', f'{path}: features must be real '
-                             f'numbers, got dtype {arr.dtype}'))
+            problems.append(
+                (
+                    'dtype',
+                    f'{path}: features must be real '
+                    f'numbers, got dtype {arr.dtype}',
+                )
+            )
         elif dim is None:
             dim, first = arr.shape[1], path
             shapes[vid] = arr.shape
         elif arr.shape[1] != dim:
-            problems.append(('dim', f'{path}: feature dim {arr.shape[1]} '
-                             f'differs from {dim} of {first}'))
+            problems.append(
+                (
+                    'dim',
+                    f'{path}: feature dim {arr.shape[1]} '
+                    f'differs from {dim} of {first}',
+                )
+            )
         else:
             shapes[vid] = arr.shape
         del arr
@@ -462,11 +535,14 @@ def scan_sources(src_dir: str, video_ids: Sequence[str]
     return dim, shapes
 
 
-def pack_features(src_dir: str, out_dir: str,
-                  video_ids: Optional[Sequence[str]] = None,
-                  dtype: str = 'float32',
-                  shard_bytes: int = DEFAULT_SHARD_BYTES,
-                  progress: bool = False) -> dict:
+def pack_features(
+    src_dir: str,
+    out_dir: str,
+    video_ids: Optional[Sequence[str]] = None,
+    dtype: str = 'float32',
+    shard_bytes: int = DEFAULT_SHARD_BYTES,
+    progress: bool = False,
+) -> dict:
     """Pack ``<src_dir>/<id>.npy`` files into a packed store at ``out_dir``.
 
     Resumable: videos already in ``out_dir`` (finished or interrupted run
@@ -500,17 +576,27 @@ def pack_features(src_dir: str, out_dir: str,
             _end_progress(bar)
             bar = None
             # leaving the block with an error keeps the progress, no index
-            _refuse(bad, f'the other videos were packed into {out_dir} '
-                    'without an index; fix the files and run the same '
-                    'command again to finish')
+            _refuse(
+                bad,
+                f'the other videos were packed into {out_dir} '
+                'without an index; fix the files and run the same '
+                'command again to finish',
+            )
     _end_progress(bar)
-    return dict(written=len(todo), skipped=len(video_ids) - len(todo),
-                videos=len(writer.videos), shards=len(writer.shards))
+    return dict(
+        written=len(todo),
+        skipped=len(video_ids) - len(todo),
+        videos=len(writer.videos),
+        shards=len(writer.shards),
+    )
 
 
-def verify_packed_store(root: str, source_dir: Optional[str] = None,
-                        check_hash: bool = True,
-                        progress: bool = False) -> List[str]:
+def verify_packed_store(
+    root: str,
+    source_dir: Optional[str] = None,
+    check_hash: bool = True,
+    progress: bool = False,
+) -> List[str]:
     """Check a packed store; returns the problems found (empty: all good).
 
     Checks every shard's existence, header (shape, dtype), size and (with
@@ -534,19 +620,23 @@ def verify_packed_store(root: str, source_dir: Optional[str] = None,
             bad_shards.add(i)
             continue
         size = osp.getsize(path)
-        expected = HEADER_BYTES + info['rows'] * index['dim'] * \
-            store.dtype.itemsize
+        expected = (
+            HEADER_BYTES + info['rows'] * index['dim'] * store.dtype.itemsize
+        )
         if size != expected:
             problems.append(f'{path}: {size} bytes, expected {expected}')
             bad_shards.add(i)
         if check_hash:
             digest = file_sha256(path)
             if digest != info['sha256']:
-                problems.append(f'{path}: sha256 {digest} differs from the '
-                                f'index ({info["sha256"]})')
+                problems.append(
+                    f'{path}: sha256 {digest} differs from the '
+                    f'index ({info["sha256"]})'
+                )
     if source_dir is not None:
-        vids = [v for v, loc in index['videos'].items()
-                if loc[0] not in bad_shards]
+        vids = [
+            v for v, loc in index['videos'].items() if loc[0] not in bad_shards
+        ]
         bar = ProgressBar(len(vids)) if progress and vids else None
         for vid in vids:
             src = osp.join(source_dir, f'{vid}.npy')
@@ -558,11 +648,13 @@ def verify_packed_store(root: str, source_dir: Optional[str] = None,
                 if ref.shape != got.shape:
                     problems.append(
                         f'{store.location(vid)}: shape {got.shape}, source '
-                        f'{src} has {ref.shape}')
+                        f'{src} has {ref.shape}'
+                    )
                 elif not np.array_equal(ref.astype(store.dtype), got):
                     problems.append(
                         f'{store.location(vid)}: values differ from {src} '
-                        f'(cast to {store.dtype.name})')
+                        f'(cast to {store.dtype.name})'
+                    )
             if bar is not None:
                 bar.update()
         _end_progress(bar)

@@ -80,6 +80,7 @@ Everything is deterministic for a seed (``numpy.random.Generator`` streams
 spawned from ``SeedSequence(seed)``), vectorised over videos (chunks of
 ``chunk_size`` videos), and float32 on disk.
 """
+
 import csv
 import dataclasses
 import json
@@ -113,6 +114,7 @@ class SyntheticLTConfig:
     ``n <= tail_thr``) are suggested in ``meta.json``; every group must be
     non-empty. See the module docstring for the other symbols.
     """
+
     num_classes: int = 50
     max_count: int = 300
     min_count: int = 2
@@ -155,9 +157,18 @@ PRESETS: Dict[str, SyntheticLTConfig] = {
     'demo': SyntheticLTConfig(),
     # ~10k videos, 100 classes, 128-d, 48-64 frames (about 300 MB).
     'ablation': SyntheticLTConfig(
-        num_classes=100, max_count=500, min_count=4, val_max_count=50,
-        test_max_count=100, eval_min_count=5, feat_dim=128, min_frames=48,
-        max_frames=64, head_thr=150, tail_thr=25),
+        num_classes=100,
+        max_count=500,
+        min_count=4,
+        val_max_count=50,
+        test_max_count=100,
+        eval_min_count=5,
+        feat_dim=128,
+        min_frames=48,
+        max_frames=64,
+        head_thr=150,
+        tail_thr=25,
+    ),
     # The paper's premise (frame-level imbalance in long untrimmed
     # multi-label videos): every non-head action co-occurs with a head
     # action (tail_with_head), head actions are long (60 % of the video)
@@ -166,21 +177,50 @@ PRESETS: Dict[str, SyntheticLTConfig] = {
     # left and the frames a head-dominated expert 1 attends to least carry
     # the tail evidence. ~2.1k / 0.5k / 0.9k videos, 60 classes, 64-d.
     'premise': SyntheticLTConfig(
-        num_classes=40, max_count=300, min_count=3, val_max_count=30,
-        test_max_count=60, eval_min_count=5, labels_per_video=2.5,
-        max_labels_per_video=5, feat_dim=64, min_frames=24, max_frames=32,
-        seg_frac_head=0.6, seg_frac_tail=0.2, amp_tail=1.0, noise_std=0.7,
-        head_thr=90, tail_thr=15, tail_placement='avoid_head',
-        tail_with_head=True),
+        num_classes=40,
+        max_count=300,
+        min_count=3,
+        val_max_count=30,
+        test_max_count=60,
+        eval_min_count=5,
+        labels_per_video=2.5,
+        max_labels_per_video=5,
+        feat_dim=64,
+        min_frames=24,
+        max_frames=32,
+        seg_frac_head=0.6,
+        seg_frac_tail=0.2,
+        amp_tail=1.0,
+        noise_std=0.7,
+        head_thr=90,
+        tail_thr=15,
+        tail_placement='avoid_head',
+        tail_with_head=True,
+    ),
     # The same without a motion signal (no class drift: frame differences
     # carry noise only), as static per-frame features of real videos.
     'premise_static': SyntheticLTConfig(
-        num_classes=40, max_count=300, min_count=3, val_max_count=30,
-        test_max_count=60, eval_min_count=5, labels_per_video=2.5,
-        max_labels_per_video=5, feat_dim=64, min_frames=24, max_frames=32,
-        seg_frac_head=0.6, seg_frac_tail=0.2, amp_tail=1.0, noise_std=0.7,
-        head_thr=90, tail_thr=15, tail_placement='avoid_head',
-        tail_with_head=True, drift_norm=0.0),
+        num_classes=40,
+        max_count=300,
+        min_count=3,
+        val_max_count=30,
+        test_max_count=60,
+        eval_min_count=5,
+        labels_per_video=2.5,
+        max_labels_per_video=5,
+        feat_dim=64,
+        min_frames=24,
+        max_frames=32,
+        seg_frac_head=0.6,
+        seg_frac_tail=0.2,
+        amp_tail=1.0,
+        noise_std=0.7,
+        head_thr=90,
+        tail_thr=15,
+        tail_placement='avoid_head',
+        tail_with_head=True,
+        drift_norm=0.0,
+    ),
     # Real Charades timelines (needs charades_dir): labels, co-occurrence,
     # action durations and positions of a CharadesLT-like long-tailed
     # subset (profile 'charades' of the CharadesLT builder at half size,
@@ -188,10 +228,21 @@ PRESETS: Dict[str, SyntheticLTConfig] = {
     # 50 / tail <= 10); only the frame features are synthetic (64-d, 24-32
     # frames, no motion signal).
     'charades': SyntheticLTConfig(
-        num_classes=157, max_count=618, min_count=1, feat_dim=64,
-        min_frames=24, max_frames=32, min_seg_frames=1, drift_norm=0.0,
-        amp_tail=1.0, noise_std=0.7, head_thr=50, tail_thr=10,
-        timeline_source='charades', charades_scale=0.5),
+        num_classes=157,
+        max_count=618,
+        min_count=1,
+        feat_dim=64,
+        min_frames=24,
+        max_frames=32,
+        min_seg_frames=1,
+        drift_norm=0.0,
+        amp_tail=1.0,
+        noise_std=0.7,
+        head_thr=50,
+        tail_thr=10,
+        timeline_source='charades',
+        charades_scale=0.5,
+    ),
 }
 
 _PLACEMENTS = ('uniform', 'avoid_head')
@@ -205,97 +256,152 @@ def _check(cond: bool, msg: str) -> None:
 
 def _validate(cfg: SyntheticLTConfig) -> None:
     """Raise ``ValueError`` naming the bad knob, its value, what is valid."""
-    ints = ('num_classes', 'max_count', 'min_count', 'val_max_count',
-            'test_max_count', 'eval_min_count', 'max_labels_per_video',
-            'feat_dim', 'min_frames', 'max_frames', 'family_size',
-            'min_seg_frames', 'head_thr', 'tail_thr', 'chunk_size')
+    ints = (
+        'num_classes',
+        'max_count',
+        'min_count',
+        'val_max_count',
+        'test_max_count',
+        'eval_min_count',
+        'max_labels_per_video',
+        'feat_dim',
+        'min_frames',
+        'max_frames',
+        'family_size',
+        'min_seg_frames',
+        'head_thr',
+        'tail_thr',
+        'chunk_size',
+    )
     for name in ints:
         v = getattr(cfg, name)
-        _check(isinstance(v, (int, np.integer)) and not isinstance(v, bool),
-               f'{name} must be an integer, got {v!r}')
+        _check(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool),
+            f'{name} must be an integer, got {v!r}',
+        )
     for f in dataclasses.fields(cfg):
         v = getattr(cfg, f.name)
         if isinstance(v, float):
             _check(math.isfinite(v), f'{f.name} must be finite, got {v!r}')
     c = cfg
-    _check(c.num_classes >= 3,
-           f'num_classes must be >= 3 (head, medium and tail groups), got '
-           f'{c.num_classes}')
+    _check(
+        c.num_classes >= 3,
+        f'num_classes must be >= 3 (head, medium and tail groups), got '
+        f'{c.num_classes}',
+    )
     _check(c.min_count >= 1, f'min_count must be >= 1, got {c.min_count}')
-    _check(c.max_count >= c.min_count,
-           f'max_count must be >= min_count, got max_count={c.max_count}, '
-           f'min_count={c.min_count}')
+    _check(
+        c.max_count >= c.min_count,
+        f'max_count must be >= min_count, got max_count={c.max_count}, '
+        f'min_count={c.min_count}',
+    )
     ratio = c.max_count / c.min_count
-    _check(ratio >= c.min_imbalance_ratio,
-           f'imbalance ratio max_count / min_count = {c.max_count} / '
-           f'{c.min_count} = {ratio:.1f} is below min_imbalance_ratio='
-           f'{c.min_imbalance_ratio}; raise max_count or lower min_count')
-    _check(c.val_max_count >= 1 and c.test_max_count >= 1,
-           f'val_max_count and test_max_count must be >= 1, got '
-           f'{c.val_max_count} and {c.test_max_count}')
-    _check(c.eval_min_count >= 0,
-           f'eval_min_count must be >= 0, got {c.eval_min_count}')
-    _check(0.0 <= c.eval_temper <= 1.0,
-           f'eval_temper must be in [0, 1], got {c.eval_temper}')
-    _check(1 <= c.max_labels_per_video <= c.num_classes,
-           f'max_labels_per_video must be in [1, num_classes='
-           f'{c.num_classes}], got {c.max_labels_per_video}')
-    _check(1.0 <= c.labels_per_video <= c.max_labels_per_video,
-           f'labels_per_video must be in [1, max_labels_per_video='
-           f'{c.max_labels_per_video}], got {c.labels_per_video}')
+    _check(
+        ratio >= c.min_imbalance_ratio,
+        f'imbalance ratio max_count / min_count = {c.max_count} / '
+        f'{c.min_count} = {ratio:.1f} is below min_imbalance_ratio='
+        f'{c.min_imbalance_ratio}; raise max_count or lower min_count',
+    )
+    _check(
+        c.val_max_count >= 1 and c.test_max_count >= 1,
+        f'val_max_count and test_max_count must be >= 1, got '
+        f'{c.val_max_count} and {c.test_max_count}',
+    )
+    _check(
+        c.eval_min_count >= 0,
+        f'eval_min_count must be >= 0, got {c.eval_min_count}',
+    )
+    _check(
+        0.0 <= c.eval_temper <= 1.0,
+        f'eval_temper must be in [0, 1], got {c.eval_temper}',
+    )
+    _check(
+        1 <= c.max_labels_per_video <= c.num_classes,
+        f'max_labels_per_video must be in [1, num_classes='
+        f'{c.num_classes}], got {c.max_labels_per_video}',
+    )
+    _check(
+        1.0 <= c.labels_per_video <= c.max_labels_per_video,
+        f'labels_per_video must be in [1, max_labels_per_video='
+        f'{c.max_labels_per_video}], got {c.labels_per_video}',
+    )
     _check(c.feat_dim >= 2, f'feat_dim must be >= 2, got {c.feat_dim}')
-    _check(c.min_frames >= 2,
-           f'min_frames must be >= 2 (motion needs two frames), got '
-           f'{c.min_frames}')
-    _check(c.max_frames >= c.min_frames,
-           f'max_frames must be >= min_frames, got max_frames='
-           f'{c.max_frames}, min_frames={c.min_frames}')
-    _check(1 <= c.min_seg_frames <= c.min_frames,
-           f'min_seg_frames must be in [1, min_frames={c.min_frames}], got '
-           f'{c.min_seg_frames}')
-    _check(1 <= c.family_size <= c.num_classes,
-           f'family_size must be in [1, num_classes={c.num_classes}], got '
-           f'{c.family_size}')
-    _check(0.0 <= c.shared_weight < 1.0,
-           f'shared_weight must be in [0, 1), got {c.shared_weight}')
+    _check(
+        c.min_frames >= 2,
+        f'min_frames must be >= 2 (motion needs two frames), got '
+        f'{c.min_frames}',
+    )
+    _check(
+        c.max_frames >= c.min_frames,
+        f'max_frames must be >= min_frames, got max_frames='
+        f'{c.max_frames}, min_frames={c.min_frames}',
+    )
+    _check(
+        1 <= c.min_seg_frames <= c.min_frames,
+        f'min_seg_frames must be in [1, min_frames={c.min_frames}], got '
+        f'{c.min_seg_frames}',
+    )
+    _check(
+        1 <= c.family_size <= c.num_classes,
+        f'family_size must be in [1, num_classes={c.num_classes}], got '
+        f'{c.family_size}',
+    )
+    _check(
+        0.0 <= c.shared_weight < 1.0,
+        f'shared_weight must be in [0, 1), got {c.shared_weight}',
+    )
     for name in ('seg_frac_head', 'seg_frac_tail'):
         v = getattr(c, name)
         _check(0.0 < v <= 1.0, f'{name} must be in (0, 1], got {v}')
     for name in ('seg_len_jitter', 'amp_jitter'):
         v = getattr(c, name)
         _check(0.0 <= v < 1.0, f'{name} must be in [0, 1), got {v}')
-    for name in ('drift_norm', 'amp_head', 'amp_tail', 'bg_std',
-                 'noise_std'):
+    for name in ('drift_norm', 'amp_head', 'amp_tail', 'bg_std', 'noise_std'):
         v = getattr(c, name)
         _check(v >= 0.0, f'{name} must be >= 0, got {v}')
-    _check(0.0 <= c.noise_corr < 1.0,
-           f'noise_corr must be in [0, 1), got {c.noise_corr}')
-    _check(c.tail_thr < c.head_thr,
-           f'group thresholds must satisfy tail_thr < head_thr, got '
-           f'head_thr={c.head_thr}, tail_thr={c.tail_thr}')
+    _check(
+        0.0 <= c.noise_corr < 1.0,
+        f'noise_corr must be in [0, 1), got {c.noise_corr}',
+    )
+    _check(
+        c.tail_thr < c.head_thr,
+        f'group thresholds must satisfy tail_thr < head_thr, got '
+        f'head_thr={c.head_thr}, tail_thr={c.tail_thr}',
+    )
     _check(c.chunk_size >= 1, f'chunk_size must be >= 1, got {c.chunk_size}')
-    _check(c.tail_placement in _PLACEMENTS,
-           f'tail_placement must be one of {_PLACEMENTS}, got '
-           f'{c.tail_placement!r}')
-    _check(isinstance(c.tail_with_head, bool),
-           f'tail_with_head must be a bool, got {c.tail_with_head!r}')
-    _check(0.0 < c.charades_scale <= 1.0,
-           f'charades_scale must be in (0, 1], got {c.charades_scale}')
-    _check(c.timeline_source in _TIMELINE_SOURCES,
-           f'timeline_source must be one of {_TIMELINE_SOURCES}, got '
-           f'{c.timeline_source!r}')
+    _check(
+        c.tail_placement in _PLACEMENTS,
+        f'tail_placement must be one of {_PLACEMENTS}, got '
+        f'{c.tail_placement!r}',
+    )
+    _check(
+        isinstance(c.tail_with_head, bool),
+        f'tail_with_head must be a bool, got {c.tail_with_head!r}',
+    )
+    _check(
+        0.0 < c.charades_scale <= 1.0,
+        f'charades_scale must be in (0, 1], got {c.charades_scale}',
+    )
+    _check(
+        c.timeline_source in _TIMELINE_SOURCES,
+        f'timeline_source must be one of {_TIMELINE_SOURCES}, got '
+        f'{c.timeline_source!r}',
+    )
 
 
 def make_config(preset: str = 'demo', **overrides: Any) -> SyntheticLTConfig:
     """A preset with some knobs replaced; checks names and values."""
     if preset not in PRESETS:
-        raise ValueError(f'unknown preset {preset!r}; expected one of '
-                         f'{sorted(PRESETS)}')
+        raise ValueError(
+            f'unknown preset {preset!r}; expected one of {sorted(PRESETS)}'
+        )
     names = {f.name for f in dataclasses.fields(SyntheticLTConfig)}
     unknown = sorted(set(overrides) - names)
     if unknown:
-        raise ValueError(f'unknown generator parameter(s) {unknown}; '
-                         f'expected some of {sorted(names)}')
+        raise ValueError(
+            f'unknown generator parameter(s) {unknown}; '
+            f'expected some of {sorted(names)}'
+        )
     cfg = dataclasses.replace(PRESETS[preset], **overrides)
     _validate(cfg)
     return cfg
@@ -304,18 +410,23 @@ def make_config(preset: str = 'demo', **overrides: Any) -> SyntheticLTConfig:
 def power_law_counts(n_max: int, n_min: int, num: int) -> np.ndarray:
     """``[num]`` int64 counts ``round(n_max (n_min/n_max)^(r/(num-1)))``."""
     pos = np.arange(num, dtype=np.float64) / max(num - 1, 1)
-    return np.rint(n_max * (n_min / n_max)**pos).astype(np.int64)
+    return np.rint(n_max * (n_min / n_max) ** pos).astype(np.int64)
 
 
-def _eval_counts(train_counts: np.ndarray, m_max: int, m_min: int,
-                 temper: float) -> np.ndarray:
+def _eval_counts(
+    train_counts: np.ndarray, m_max: int, m_min: int, temper: float
+) -> np.ndarray:
     rel = train_counts / train_counts.max()
     return np.maximum(m_min, np.rint(m_max * rel**temper)).astype(np.int64)
 
 
-def _assign_labels(counts: np.ndarray, cfg: SyntheticLTConfig, split: str,
-                   rng: np.random.Generator,
-                   train_counts: Optional[np.ndarray] = None) -> np.ndarray:
+def _assign_labels(
+    counts: np.ndarray,
+    cfg: SyntheticLTConfig,
+    split: str,
+    rng: np.random.Generator,
+    train_counts: Optional[np.ndarray] = None,
+) -> np.ndarray:
     """Multi-hot ``[N, C]`` bool with exactly ``counts[c]`` videos per class.
 
     Empty rows (see step 3 of the module docstring) are removed. With
@@ -331,9 +442,11 @@ def _assign_labels(counts: np.ndarray, cfg: SyntheticLTConfig, split: str,
         raise ValueError(
             f'{split}: labels_per_video={cfg.labels_per_video} gives '
             f'{n_videos} videos, fewer than the {int(counts.max())} videos '
-            'the most frequent class needs; lower labels_per_video')
+            'the most frequent class needs; lower labels_per_video'
+        )
     sizes = 1 + np.minimum(
-        rng.poisson(cfg.labels_per_video - 1.0, n_videos), k_max - 1)
+        rng.poisson(cfg.labels_per_video - 1.0, n_videos), k_max - 1
+    )
     diff = total - int(sizes.sum())
     while diff != 0:
         ok = np.flatnonzero(sizes < k_max if diff > 0 else sizes > 1)
@@ -341,7 +454,8 @@ def _assign_labels(counts: np.ndarray, cfg: SyntheticLTConfig, split: str,
             raise ValueError(
                 f'{split}: cannot spread {total} labels over {n_videos} '
                 f'videos with 1..{k_max} labels each; adjust '
-                'labels_per_video / max_labels_per_video')
+                'labels_per_video / max_labels_per_video'
+            )
         pick = rng.choice(ok, size=min(abs(diff), ok.size), replace=False)
         sizes[pick] += 1 if diff > 0 else -1
         diff = total - int(sizes.sum())
@@ -355,8 +469,10 @@ def _assign_labels(counts: np.ndarray, cfg: SyntheticLTConfig, split: str,
         if cfg.tail_with_head and not head[c]:
             # a non-head class joins videos that already have a head class
             # (and fewer than k_max labels), whatever their planned size
-            cand = np.flatnonzero(multi_hot[:, head].any(axis=1) &
-                                  (multi_hot.sum(axis=1) < k_max))
+            cand = np.flatnonzero(
+                multi_hot[:, head].any(axis=1)
+                & (multi_hot.sum(axis=1) < k_max)
+            )
             if cand.size >= n_c:
                 chosen = rng.choice(cand, size=n_c, replace=False)
                 multi_hot[chosen, c] = True
@@ -379,25 +495,29 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
 
-def _class_model(cfg: SyntheticLTConfig, rng: np.random.Generator,
-                 counts: Optional[np.ndarray] = None
-                 ) -> Dict[str, np.ndarray]:
+def _class_model(
+    cfg: SyntheticLTConfig,
+    rng: np.random.Generator,
+    counts: Optional[np.ndarray] = None,
+) -> Dict[str, np.ndarray]:
     """Counts, headness ``[C]``, prototypes and drifts ``[C, D]``.
 
     ``counts`` (real training counts) replace the power law when given.
     """
     num_c, dim = cfg.num_classes, cfg.feat_dim
     if counts is None:
-        rank = (rng.permutation(num_c) if cfg.shuffle_classes else
-                np.arange(num_c))
+        rank = (
+            rng.permutation(num_c) if cfg.shuffle_classes else np.arange(num_c)
+        )
         counts = power_law_counts(cfg.max_count, cfg.min_count, num_c)[rank]
         lo, hi = cfg.min_count, cfg.max_count
     else:
         counts = np.asarray(counts, dtype=np.int64)
         lo, hi = max(int(counts.min()), 1), int(counts.max())
     if hi > lo:
-        headness = np.clip(np.log(np.maximum(counts, 1) / lo) /
-                           math.log(hi / lo), 0.0, 1.0)
+        headness = np.clip(
+            np.log(np.maximum(counts, 1) / lo) / math.log(hi / lo), 0.0, 1.0
+        )
     else:
         headness = np.ones(num_c)
     num_fam = -(-num_c // cfg.family_size)
@@ -407,15 +527,23 @@ def _class_model(cfg: SyntheticLTConfig, rng: np.random.Generator,
     s = cfg.shared_weight
     protos = _unit(math.sqrt(1 - s) * own + math.sqrt(s) * shared[family])
     drifts = cfg.drift_norm * _unit(rng.standard_normal((num_c, dim)))
-    return dict(counts=counts, headness=headness, family=family,
-                protos=protos, drifts=drifts)
+    return dict(
+        counts=counts,
+        headness=headness,
+        family=family,
+        protos=protos,
+        drifts=drifts,
+    )
 
 
-def _segments(multi_hot: np.ndarray, frames: np.ndarray,
-              headness: np.ndarray, cfg: SyntheticLTConfig,
-              rng: np.random.Generator,
-              is_head: Optional[np.ndarray] = None
-              ) -> Dict[str, np.ndarray]:
+def _segments(
+    multi_hot: np.ndarray,
+    frames: np.ndarray,
+    headness: np.ndarray,
+    cfg: SyntheticLTConfig,
+    rng: np.random.Generator,
+    is_head: Optional[np.ndarray] = None,
+) -> Dict[str, np.ndarray]:
     """One segment per (video, class) pair, arrays of length ``P``.
 
     With ``tail_placement='avoid_head'`` the segments of non-head classes
@@ -438,9 +566,14 @@ def _segments(multi_hot: np.ndarray, frames: np.ndarray,
     return dict(video=vid, cls=cls, start=start, length=length, amp=amp)
 
 
-def _avoid_head(vid: np.ndarray, start: np.ndarray, length: np.ndarray,
-                head: np.ndarray, frames: np.ndarray,
-                rng: np.random.Generator) -> np.ndarray:
+def _avoid_head(
+    vid: np.ndarray,
+    start: np.ndarray,
+    length: np.ndarray,
+    head: np.ndarray,
+    frames: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Move every non-head segment to the start where it overlaps the
     fewest frames covered by its video's head segments and by the
     non-head segments placed before it (ties at random)."""
@@ -451,20 +584,20 @@ def _avoid_head(vid: np.ndarray, start: np.ndarray, length: np.ndarray,
         t = int(frames[vid[segs[0]]])
         busy = np.zeros(t + 1)
         for p in segs[head[segs]]:
-            busy[start[p]:start[p] + length[p]] += 1.0
+            busy[start[p] : start[p] + length[p]] += 1.0
         for p in segs[~head[segs]]:
             n = int(length[p])
             csum = np.concatenate([[0.0], np.cumsum(busy[:t])])
-            overlap = csum[n:t + 1] - csum[:t - n + 1]
+            overlap = csum[n : t + 1] - csum[: t - n + 1]
             overlap = overlap + 0.5 * rng.random(overlap.size)
             start[p] = int(np.argmin(overlap))
-            busy[start[p]:start[p] + n] += 1.0
+            busy[start[p] : start[p] + n] += 1.0
     return start
 
 
-def charades_timeline_plan(cfg: SyntheticLTConfig,
-                           charades_dir: Optional[str],
-                           seed: int) -> Dict[str, Any]:
+def charades_timeline_plan(
+    cfg: SyntheticLTConfig, charades_dir: Optional[str], seed: int
+) -> Dict[str, Any]:
     """Videos and action timelines of a CharadesLT-like subset.
 
     The training subset follows the CharadesLT builder's profile
@@ -486,20 +619,26 @@ def charades_timeline_plan(cfg: SyntheticLTConfig,
         subsample_long_tailed,
         target_counts,
     )
+
     if not charades_dir:
-        raise ValueError("timeline_source='charades' needs charades_dir "
-                         '(the directory of Charades_v1_train.csv and '
-                         'Charades_v1_test.csv)')
+        raise ValueError(
+            "timeline_source='charades' needs charades_dir "
+            '(the directory of Charades_v1_train.csv and '
+            'Charades_v1_test.csv)'
+        )
     if cfg.charades_profile not in LT_PRESETS:
-        raise ValueError(f'charades_profile={cfg.charades_profile!r} is not '
-                         f'one of {sorted(LT_PRESETS)}')
+        raise ValueError(
+            f'charades_profile={cfg.charades_profile!r} is not '
+            f'one of {sorted(LT_PRESETS)}'
+        )
     paths = {}
     for split in ('train', 'test'):
         paths[split] = osp.join(charades_dir, f'Charades_v1_{split}.csv')
         if not osp.isfile(paths[split]):
             raise FileNotFoundError(
                 f'{paths[split]} not found (charades_dir={charades_dir!r} '
-                'must hold the official Charades CSVs)')
+                'must hold the official Charades CSVs)'
+            )
     prof = dict(LT_PRESETS[cfg.charades_profile])
     for key in ('max_count', 'num_train', 'num_val', 'num_test'):
         prof[key] = max(1, int(round(prof[key] * cfg.charades_scale)))
@@ -516,22 +655,35 @@ def charades_timeline_plan(cfg: SyntheticLTConfig,
     if (counts < 1).any():
         raise ValueError(
             f'{paths["train"]}: classes {np.flatnonzero(counts < 1)[:10]} '
-            'have no training video')
-    targets = target_counts(counts, prof['max_count'], prof['min_count'],
-                            prof['profile'], prof['exponent'], seed=seed)
-    chosen = subsample_long_tailed(tr_labels, targets, prof['num_train'],
-                                   prof['size_weight'], seed=seed)
+            'have no training video'
+        )
+    targets = target_counts(
+        counts,
+        prof['max_count'],
+        prof['min_count'],
+        prof['profile'],
+        prof['exponent'],
+        seed=seed,
+    )
+    chosen = subsample_long_tailed(
+        tr_labels, targets, prof['num_train'], prof['size_weight'], seed=seed
+    )
     te_labels = labels_of(read['test'][2])
-    val_idx, test_idx = split_eval(len(te_labels), prof['num_val'],
-                                   prof['num_test'], seed=seed)
+    val_idx, test_idx = split_eval(
+        len(te_labels), prof['num_val'], prof['num_test'], seed=seed
+    )
     out: Dict[str, Any] = dict(counts={})
-    for split, src, idx in (('train', 'train', chosen),
-                            ('validate', 'test', val_idx),
-                            ('test', 'test', test_idx)):
+    for split, src, idx in (
+        ('train', 'train', chosen),
+        ('validate', 'test', val_idx),
+        ('test', 'test', test_idx),
+    ):
         ids, lengths, segments = read[src]
-        rows = dict(ids=[ids[i] for i in idx],
-                    lengths=[lengths[i] for i in idx],
-                    segments=[segments[i] for i in idx])
+        rows = dict(
+            ids=[ids[i] for i in idx],
+            lengths=[lengths[i] for i in idx],
+            segments=[segments[i] for i in idx],
+        )
         rows['labels'] = labels_of(rows['segments'])
         split_counts = np.zeros(num_c, dtype=np.int64)
         for lab in rows['labels']:
@@ -542,8 +694,12 @@ def charades_timeline_plan(cfg: SyntheticLTConfig,
     return out
 
 
-def _timeline_segments(rows: Dict[str, Any], cfg: SyntheticLTConfig,
-                       headness: np.ndarray, rng: np.random.Generator):
+def _timeline_segments(
+    rows: Dict[str, Any],
+    cfg: SyntheticLTConfig,
+    headness: np.ndarray,
+    rng: np.random.Generator,
+):
     """``(multi_hot, frames, segments)`` of real timelines: ``T_i`` frames
     spread uniformly over the video's duration; an action covers the
     frames whose centre time lies in ``[start, end)`` (at least the frame
@@ -553,8 +709,7 @@ def _timeline_segments(rows: Dict[str, Any], cfg: SyntheticLTConfig,
     frames = rng.integers(cfg.min_frames, cfg.max_frames + 1, n)
     multi_hot = np.zeros((n, cfg.num_classes), dtype=bool)
     vid, cls, start, length = [], [], [], []
-    for i, (dur, segs) in enumerate(zip(rows['lengths'],
-                                        rows['segments'])):
+    for i, (dur, segs) in enumerate(zip(rows['lengths'], rows['segments'])):
         t = int(frames[i])
         for c, t0, t1 in segs:
             f0 = min(int(math.ceil(t0 / dur * t - 0.5)), t - 1)
@@ -569,15 +724,25 @@ def _timeline_segments(rows: Dict[str, Any], cfg: SyntheticLTConfig,
     amp = cfg.amp_tail + (cfg.amp_head - cfg.amp_tail) * h
     ja = cfg.amp_jitter
     amp = amp * rng.uniform(1 - ja, 1 + ja, vid.size)
-    seg = dict(video=vid, cls=cls, start=np.asarray(start, dtype=np.int64),
-               length=np.asarray(length, dtype=np.int64), amp=amp)
+    seg = dict(
+        video=vid,
+        cls=cls,
+        start=np.asarray(start, dtype=np.int64),
+        length=np.asarray(length, dtype=np.int64),
+        amp=amp,
+    )
     return multi_hot, frames, seg
 
 
-def _features_chunk(v0: int, v1: int, frames: np.ndarray,
-                    seg: Dict[str, np.ndarray], model: Dict[str, np.ndarray],
-                    cfg: SyntheticLTConfig, rng: np.random.Generator
-                    ) -> Tuple[np.ndarray, np.ndarray]:
+def _features_chunk(
+    v0: int,
+    v1: int,
+    frames: np.ndarray,
+    seg: Dict[str, np.ndarray],
+    model: Dict[str, np.ndarray],
+    cfg: SyntheticLTConfig,
+    rng: np.random.Generator,
+) -> Tuple[np.ndarray, np.ndarray]:
     """Features ``[n, T_max, D]`` (float64) and activity ``[n, C, T_max]``.
 
     Rows ``t >= T_i`` are padding (not written).
@@ -597,11 +762,11 @@ def _features_chunk(v0: int, v1: int, frames: np.ndarray,
     # add.at: several segments of one class in a video (real timelines)
     np.add.at(w_mu, (v, c), amp)
     np.add.at(w_delta, (v, c), amp * tau)
-    x = (np.matmul(w_mu.transpose(0, 2, 1), model['protos']) +
-         np.matmul(w_delta.transpose(0, 2, 1), model['drifts']))
+    x = np.matmul(w_mu.transpose(0, 2, 1), model['protos']) + np.matmul(
+        w_delta.transpose(0, 2, 1), model['drifts']
+    )
     x += (cfg.bg_std / math.sqrt(dim)) * rng.standard_normal((n, 1, dim))
-    z = (cfg.noise_std / math.sqrt(dim)) * rng.standard_normal(
-        (n, t_max, dim))
+    z = (cfg.noise_std / math.sqrt(dim)) * rng.standard_normal((n, t_max, dim))
     rho = cfg.noise_corr
     innov = math.sqrt(1.0 - rho * rho)
     for k in range(1, t_max):  # AR(1) along time, vectorised over videos
@@ -610,35 +775,47 @@ def _features_chunk(v0: int, v1: int, frames: np.ndarray,
     return x, w_mu > 0
 
 
-def _frame_stats(covered: int, seg_len: np.ndarray, seg_cls: np.ndarray,
-                 groups: Dict[str, List[int]],
-                 total_frames: int) -> Dict[str, Any]:
+def _frame_stats(
+    covered: int,
+    seg_len: np.ndarray,
+    seg_cls: np.ndarray,
+    groups: Dict[str, List[int]],
+    total_frames: int,
+) -> Dict[str, Any]:
     """Background fraction and segment frames per class group."""
     stats: Dict[str, Any] = dict(
         total_frames=int(total_frames),
-        background_fraction=float(1.0 - covered / total_frames))
+        background_fraction=float(1.0 - covered / total_frames),
+    )
     for g, idx in groups.items():
         mask = np.isin(seg_cls, idx)
         stats[f'{g}_segment_frames'] = int(seg_len[mask].sum())
         stats[f'{g}_mean_segment_len'] = (
-            float(seg_len[mask].mean()) if mask.any() else 0.0)
+            float(seg_len[mask].mean()) if mask.any() else 0.0
+        )
     return stats
 
 
-_OUR_FILES = ('train.lst', 'validate.lst', 'test.lst',
-              'count-labels-train.lst', 'segments.csv', 'meta.json')
+_OUR_FILES = (
+    'train.lst',
+    'validate.lst',
+    'test.lst',
+    'count-labels-train.lst',
+    'segments.csv',
+    'meta.json',
+)
 
 
 def _prepare_out_dir(out_dir: str, overwrite: bool) -> str:
     feat_dir = osp.join(out_dir, 'features')
     if osp.exists(out_dir) and not osp.isdir(out_dir):
-        raise ValueError(f'out_dir {out_dir!r} exists and is not a '
-                         'directory')
+        raise ValueError(f'out_dir {out_dir!r} exists and is not a directory')
     existing = [f for f in _OUR_FILES if osp.exists(osp.join(out_dir, f))]
     if existing and not overwrite:
         raise ValueError(
             f'out_dir {out_dir!r} already holds a dataset ({existing[0]}); '
-            'pass overwrite=True (--overwrite) or choose another directory')
+            'pass overwrite=True (--overwrite) or choose another directory'
+        )
     if overwrite and osp.isdir(feat_dir):
         for name in os.listdir(feat_dir):
             if name.endswith('.npy'):
@@ -647,13 +824,15 @@ def _prepare_out_dir(out_dir: str, overwrite: bool) -> str:
     return feat_dir
 
 
-def generate_synthetic_lt(out_dir: str,
-                          preset: str = 'demo',
-                          seed: int = 0,
-                          overwrite: bool = False,
-                          config: Optional[SyntheticLTConfig] = None,
-                          charades_dir: Optional[str] = None,
-                          **overrides: Any) -> Dict[str, Any]:
+def generate_synthetic_lt(
+    out_dir: str,
+    preset: str = 'demo',
+    seed: int = 0,
+    overwrite: bool = False,
+    config: Optional[SyntheticLTConfig] = None,
+    charades_dir: Optional[str] = None,
+    **overrides: Any,
+) -> Dict[str, Any]:
     """Write a synthetic long-tailed multi-label feature dataset.
 
     Args:
@@ -675,15 +854,20 @@ def generate_synthetic_lt(out_dir: str,
         groups, classes without validation / test positives, frame-level
         statistics).
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) \
-            or seed < 0:
+    if (
+        isinstance(seed, bool)
+        or not isinstance(seed, (int, np.integer))
+        or seed < 0
+    ):
         raise ValueError(f'seed must be a non-negative integer, got {seed!r}')
     if config is None:
         cfg = make_config(preset, **overrides)
     else:
         if not isinstance(config, SyntheticLTConfig):
-            raise ValueError(f'config must be a SyntheticLTConfig, got '
-                             f'{type(config).__name__}')
+            raise ValueError(
+                f'config must be a SyntheticLTConfig, got '
+                f'{type(config).__name__}'
+            )
         cfg = dataclasses.replace(config, **overrides)
         _validate(cfg)
         preset = 'custom'
@@ -693,8 +877,9 @@ def generate_synthetic_lt(out_dir: str,
     timelines = None
     if cfg.timeline_source == 'charades':
         timelines = charades_timeline_plan(cfg, charades_dir, int(seed))
-    model = _class_model(cfg, rng_cls, None if timelines is None else
-                         timelines['train_counts'])
+    model = _class_model(
+        cfg, rng_cls, None if timelines is None else timelines['train_counts']
+    )
     train_counts = model['counts']
     groups = split_groups(train_counts, cfg.head_thr, cfg.tail_thr)
     empty = [g for g, idx in groups.items() if not idx]
@@ -703,29 +888,45 @@ def generate_synthetic_lt(out_dir: str,
             f'group thresholds head_thr={cfg.head_thr}, tail_thr='
             f'{cfg.tail_thr} leave group(s) {empty} empty for training '
             f'counts in [{cfg.min_count}, {cfg.max_count}]; choose '
-            'thresholds inside that range')
-    split_counts = {
-        'train': train_counts,
-        'validate': _eval_counts(train_counts, cfg.val_max_count,
-                                 cfg.eval_min_count, cfg.eval_temper),
-        'test': _eval_counts(train_counts, cfg.test_max_count,
-                             cfg.eval_min_count, cfg.eval_temper),
-    } if timelines is None else timelines['counts']
+            'thresholds inside that range'
+        )
+    split_counts = (
+        {
+            'train': train_counts,
+            'validate': _eval_counts(
+                train_counts,
+                cfg.val_max_count,
+                cfg.eval_min_count,
+                cfg.eval_temper,
+            ),
+            'test': _eval_counts(
+                train_counts,
+                cfg.test_max_count,
+                cfg.eval_min_count,
+                cfg.eval_temper,
+            ),
+        }
+        if timelines is None
+        else timelines['counts']
+    )
     is_head = train_counts > cfg.head_thr
     width = len(str(cfg.num_classes - 1))
     names = [f'class_{c:0{width}d}' for c in range(cfg.num_classes)]
     plan = {}  # labels, lengths and segments first: no file before errors
     for split, rng in zip(SPLITS, rng_split):
         if timelines is not None:
-            plan[split] = _timeline_segments(timelines[split], cfg,
-                                             model['headness'], rng)
+            plan[split] = _timeline_segments(
+                timelines[split], cfg, model['headness'], rng
+            )
             continue
-        multi_hot = _assign_labels(split_counts[split], cfg, split, rng,
-                                   train_counts)
+        multi_hot = _assign_labels(
+            split_counts[split], cfg, split, rng, train_counts
+        )
         n = multi_hot.shape[0]
         frames = rng.integers(cfg.min_frames, cfg.max_frames + 1, n)
-        seg = _segments(multi_hot, frames, model['headness'], cfg, rng,
-                        is_head)
+        seg = _segments(
+            multi_hot, frames, model['headness'], cfg, rng, is_head
+        )
         plan[split] = (multi_hot, frames, seg)
     feat_dir = _prepare_out_dir(out_dir, overwrite)
     seg_rows = []
@@ -733,47 +934,71 @@ def generate_synthetic_lt(out_dir: str,
     for split, rng in zip(SPLITS, rng_split):
         multi_hot, frames, seg = plan[split]
         n = multi_hot.shape[0]
-        ids = ([f'{split}_{i:06d}' for i in range(n)] if timelines is None
-               else timelines[split]['ids'])
+        ids = (
+            [f'{split}_{i:06d}' for i in range(n)]
+            if timelines is None
+            else timelines[split]['ids']
+        )
         covered = 0
         for v0 in range(0, n, cfg.chunk_size):
             v1 = min(n, v0 + cfg.chunk_size)
             x, act = _features_chunk(v0, v1, frames, seg, model, cfg, rng)
             covered += int(act.any(axis=1).sum())
             for k in range(v1 - v0):
-                arr = x[k, :frames[v0 + k]].astype(np.float32)
+                arr = x[k, : frames[v0 + k]].astype(np.float32)
                 np.save(osp.join(feat_dir, f'{ids[v0 + k]}.npy'), arr)
-        write_label_list(osp.join(out_dir, f'{split}.lst'), ids,
-                         [np.flatnonzero(row) for row in multi_hot])
+        write_label_list(
+            osp.join(out_dir, f'{split}.lst'),
+            ids,
+            [np.flatnonzero(row) for row in multi_hot],
+        )
         counts = multi_hot.sum(axis=0).astype(np.int64)
         if not np.array_equal(counts, split_counts[split]):
-            raise RuntimeError(f'{split}: class counts differ from the '
-                               'targets (generator bug)')
+            raise RuntimeError(
+                f'{split}: class counts differ from the '
+                'targets (generator bug)'
+            )
         for p in range(seg['video'].size):
-            seg_rows.append((split, ids[seg['video'][p]], int(seg['cls'][p]),
-                             int(seg['start'][p]), int(seg['length'][p]),
-                             f'{seg["amp"][p]:.6f}'))
-        stats = _frame_stats(covered, seg['length'], seg['cls'],
-                             groups, int(frames.sum()))
+            seg_rows.append(
+                (
+                    split,
+                    ids[seg['video'][p]],
+                    int(seg['cls'][p]),
+                    int(seg['start'][p]),
+                    int(seg['length'][p]),
+                    f'{seg["amp"][p]:.6f}',
+                )
+            )
+        stats = _frame_stats(
+            covered, seg['length'], seg['cls'], groups, int(frames.sum())
+        )
         meta_splits[split] = dict(
             num_videos=int(n),
             labels_per_video=float(multi_hot.sum() / n),
             class_counts=counts.tolist(),
             classes_without_positives=np.flatnonzero(counts == 0).tolist(),
-            frames=dict(min=int(frames.min()), max=int(frames.max()),
-                        mean=float(frames.mean())),
-            **stats)
-    write_count_file(osp.join(out_dir, 'count-labels-train.lst'), names,
-                     train_counts)
-    with open(osp.join(out_dir, 'segments.csv'), 'w', encoding='utf-8',
-              newline='') as f:
+            frames=dict(
+                min=int(frames.min()),
+                max=int(frames.max()),
+                mean=float(frames.mean()),
+            ),
+            **stats,
+        )
+    write_count_file(
+        osp.join(out_dir, 'count-labels-train.lst'), names, train_counts
+    )
+    with open(
+        osp.join(out_dir, 'segments.csv'), 'w', encoding='utf-8', newline=''
+    ) as f:
         writer = csv.writer(f, lineterminator='\n')
-        writer.writerow(('split', 'video_id', 'class', 'start', 'length',
-                         'amplitude'))
+        writer.writerow(
+            ('split', 'video_id', 'class', 'start', 'length', 'amplitude')
+        )
         writer.writerows(seg_rows)
     meta = dict(
-        generator=('meid_mmaction.datasets.tools.synthetic.'
-                   'generate_synthetic_lt'),
+        generator=(
+            'meid_mmaction.datasets.tools.synthetic.generate_synthetic_lt'
+        ),
         generator_version=GENERATOR_VERSION,
         preset=preset,
         seed=int(seed),

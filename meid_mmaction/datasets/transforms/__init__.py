@@ -4,6 +4,8 @@ from .loading import LoadFeatureFrames, OpenFeatures
 from .sampling import SampleFeatureFrames
 
 __all__ = [
-    'OpenFeatures', 'SampleFeatureFrames', 'LoadFeatureFrames',
-    'PackFeatureInputs'
+    'OpenFeatures',
+    'SampleFeatureFrames',
+    'LoadFeatureFrames',
+    'PackFeatureInputs',
 ]

@@ -1,4 +1,5 @@
 """Pack feature clips and multi-hot labels for the model."""
+
 from typing import Sequence
 
 import torch
@@ -24,10 +25,16 @@ class PackFeatureInputs(BaseTransform):
         meta_keys (Sequence[str]): Keys copied into the sample's metainfo.
     """
 
-    def __init__(self,
-                 meta_keys: Sequence[str] = ('video_id', 'frame_inds',
-                                             'total_frames', 'num_clips',
-                                             'clip_len')) -> None:
+    def __init__(
+        self,
+        meta_keys: Sequence[str] = (
+            'video_id',
+            'frame_inds',
+            'total_frames',
+            'num_clips',
+            'clip_len',
+        ),
+    ) -> None:
         self.meta_keys = tuple(meta_keys)
 
     def transform(self, results: dict) -> dict:
@@ -39,13 +46,15 @@ class PackFeatureInputs(BaseTransform):
         label = results['label']
         if len(label) == 0:
             raise ValueError(
-                f'video {results.get("video_id")!r} has an empty label')
+                f'video {results.get("video_id")!r} has an empty label'
+            )
         target = torch.zeros(num_classes, dtype=torch.float32)
         idx = torch.as_tensor(label, dtype=torch.long)
         if idx.min() < 0 or idx.max() >= num_classes:
             raise ValueError(
                 f'label {list(label)} of video {results.get("video_id")!r} '
-                f'is outside [0, {num_classes})')
+                f'is outside [0, {num_classes})'
+            )
         target[idx] = 1.0
         data_sample = ActionDataSample()
         set_gt_label(data_sample, target)

@@ -1,4 +1,5 @@
 """Open feature arrays lazily and read only the sampled frames."""
+
 from typing import Dict, Optional
 
 import numpy as np
@@ -8,9 +9,11 @@ from mmcv.transforms import BaseTransform
 from ..feature_store import build_feature_store
 
 #: appended to data errors: the checker reports every bad file at once
-CHECK_HINT = ('(find every such problem at once with `python '
-              'tools/data/check_dataset.py --config <config>`; '
-              '--check-data full checks all values before training)')
+CHECK_HINT = (
+    '(find every such problem at once with `python '
+    'tools/data/check_dataset.py --config <config>`; '
+    '--check-data full checks all values before training)'
+)
 
 
 @TRANSFORMS.register_module()
@@ -50,16 +53,19 @@ class OpenFeatures(BaseTransform):
             raise ValueError(
                 f'{location}: features of video {video_id!r} must be a '
                 f'[frames, dim] array, got shape {tuple(features.shape)} '
-                f'{CHECK_HINT}')
+                f'{CHECK_HINT}'
+            )
         feat_dim = self.feat_dim or results.get('feat_dim')
         if feat_dim is not None and features.shape[1] != feat_dim:
             raise ValueError(
                 f'{location}: feature dim of video {video_id!r} is '
                 f'{features.shape[1]}, expected feat_dim={feat_dim} '
-                f'{CHECK_HINT}')
+                f'{CHECK_HINT}'
+            )
         if features.shape[0] == 0:
-            raise ValueError(f'{location}: video {video_id!r} has 0 frames '
-                             f'{CHECK_HINT}')
+            raise ValueError(
+                f'{location}: video {video_id!r} has 0 frames {CHECK_HINT}'
+            )
         results['features'] = features
         results['total_frames'] = int(features.shape[0])
         results['feature_location'] = location
@@ -92,10 +98,12 @@ class LoadFeatureFrames(BaseTransform):
         feats = np.asarray(results['features'][frame_inds], dtype=np.float32)
         if not np.isfinite(feats).all():
             bad = np.unique(
-                np.asarray(frame_inds)[~np.isfinite(feats).all(axis=1)])
+                np.asarray(frame_inds)[~np.isfinite(feats).all(axis=1)]
+            )
             raise ValueError(
-                f"{results['feature_location']}: non-finite (NaN/inf) "
-                f"features in video {results.get('video_id')!r} at frames "
-                f'{bad[:10].tolist()} {CHECK_HINT}')
+                f'{results["feature_location"]}: non-finite (NaN/inf) '
+                f'features in video {results.get("video_id")!r} at frames '
+                f'{bad[:10].tolist()} {CHECK_HINT}'
+            )
         results['features'] = feats
         return results

@@ -1,4 +1,5 @@
 """Frame sampling for per-frame feature arrays."""
+
 from typing import Sequence, Union
 
 import numpy as np
@@ -14,8 +15,9 @@ _SALT_KEY, _SALT_DRAW = 0x3C6EF372, 0x9E3779B9
 MAX_SEEDED_FRAMES = 1 << 31
 
 
-def uniform_frame_indices(total: int, num_frames: int,
-                          num_clips: int = 1) -> np.ndarray:
+def uniform_frame_indices(
+    total: int, num_frames: int, num_clips: int = 1
+) -> np.ndarray:
     """Uniformly spaced frames, ``[num_clips * num_frames]`` int64.
 
     Frame ``i`` of clip ``k`` is ``floor((i + (k + 0.5) / num_clips) * total
@@ -29,7 +31,8 @@ def uniform_frame_indices(total: int, num_frames: int,
         raise ValueError(f'num_frames must be > 0, got {num_frames}')
     offsets = (np.arange(num_clips) + 0.5) / num_clips
     pos = (np.arange(num_frames)[None, :] + offsets[:, None]) * (
-        total / num_frames)
+        total / num_frames
+    )
     return np.minimum(np.floor(pos).astype(np.int64), total - 1).reshape(-1)
 
 
@@ -71,8 +74,10 @@ def sample_key(sample_seed: Sequence[int]) -> int:
     """32-bit key of ``sample_seed = (seed, epoch, index)``."""
     seed, epoch, idx = (int(v) for v in sample_seed)
     if seed < 0 or epoch < 0 or idx < 0:
-        raise ValueError('sample_seed (seed, epoch, index) must be '
-                         f'non-negative, got {tuple(sample_seed)!r}')
+        raise ValueError(
+            'sample_seed (seed, epoch, index) must be '
+            f'non-negative, got {tuple(sample_seed)!r}'
+        )
     key = _mix32((seed & _MASK32) ^ _SALT_KEY)
     for word in ((seed >> 32) & _MASK32, epoch & _MASK32, idx & _MASK32):
         key = _mix32(key ^ word)
@@ -80,11 +85,11 @@ def sample_key(sample_seed: Sequence[int]) -> int:
 
 
 def seeded_frame_indices(
-        sample_seeds: Sequence[Sequence[int]],
-        totals: Union[Sequence[int], np.ndarray, torch.Tensor],
-        clip_len: int,
-        num_clips: int = 1,
-        device: Union[str, torch.device, None] = None
+    sample_seeds: Sequence[Sequence[int]],
+    totals: Union[Sequence[int], np.ndarray, torch.Tensor],
+    clip_len: int,
+    num_clips: int = 1,
+    device: Union[str, torch.device, None] = None,
 ) -> Union[np.ndarray, torch.Tensor]:
     """Random training frames of a batch, a pure function of the seeds.
 
@@ -119,15 +124,20 @@ def seeded_frame_indices(
     if device is None:
         total = np.asarray(totals, dtype=np.int64).reshape(-1, 1)
     else:
-        total = torch.as_tensor(totals, dtype=torch.int64,
-                                device=device).reshape(-1, 1)
+        total = torch.as_tensor(
+            totals, dtype=torch.int64, device=device
+        ).reshape(-1, 1)
     if len(keys) != total.shape[0]:
-        raise ValueError(f'{len(keys)} sample seeds for {total.shape[0]} '
-                         'frame counts')
-    if len(keys) and (int(total.min()) < 1
-                      or int(total.max()) >= MAX_SEEDED_FRAMES):
-        raise ValueError(f'frame counts must be in [1, {MAX_SEEDED_FRAMES})'
-                         f', got {total.reshape(-1)[:10].tolist()}')
+        raise ValueError(
+            f'{len(keys)} sample seeds for {total.shape[0]} frame counts'
+        )
+    if len(keys) and (
+        int(total.min()) < 1 or int(total.max()) >= MAX_SEEDED_FRAMES
+    ):
+        raise ValueError(
+            f'frame counts must be in [1, {MAX_SEEDED_FRAMES})'
+            f', got {total.reshape(-1)[:10].tolist()}'
+        )
     if device is None:
         key = np.asarray(keys, dtype=np.uint64).reshape(-1, 1)
         draw = np.arange(width, dtype=np.uint64)[None]
@@ -172,16 +182,17 @@ class SampleFeatureFrames(BaseTransform):
         test_mode (bool): Deterministic uniform sampling. Defaults to False.
     """
 
-    def __init__(self,
-                 clip_len: int,
-                 num_clips: int = 1,
-                 test_mode: bool = False) -> None:
+    def __init__(
+        self, clip_len: int, num_clips: int = 1, test_mode: bool = False
+    ) -> None:
         if not isinstance(clip_len, int) or clip_len <= 0:
             raise ValueError(
-                f'clip_len must be a positive int, got {clip_len!r}')
+                f'clip_len must be a positive int, got {clip_len!r}'
+            )
         if not isinstance(num_clips, int) or num_clips <= 0:
             raise ValueError(
-                f'num_clips must be a positive int, got {num_clips!r}')
+                f'num_clips must be a positive int, got {num_clips!r}'
+            )
         self.clip_len = clip_len
         self.num_clips = num_clips
         self.test_mode = test_mode
@@ -189,8 +200,9 @@ class SampleFeatureFrames(BaseTransform):
     def _train_inds(self, total: int, sample_seed=None) -> np.ndarray:
         size = (self.num_clips, self.clip_len)
         if sample_seed is not None:
-            return seeded_frame_indices([sample_seed], [total],
-                                        self.clip_len, self.num_clips)[0]
+            return seeded_frame_indices(
+                [sample_seed], [total], self.clip_len, self.num_clips
+            )[0]
         inds = np.random.randint(0, total, size=size)
         return np.sort(inds, axis=1).reshape(-1)
 
@@ -198,11 +210,11 @@ class SampleFeatureFrames(BaseTransform):
         """Set ``frame_inds`` (and ``clip_len`` / ``num_clips``)."""
         total = int(results['total_frames'])
         if total <= 0:
-            raise ValueError(f'video {results.get("video_id")!r} has '
-                             f'{total} frames')
+            raise ValueError(
+                f'video {results.get("video_id")!r} has {total} frames'
+            )
         if self.test_mode:
-            inds = uniform_frame_indices(total, self.clip_len,
-                                         self.num_clips)
+            inds = uniform_frame_indices(total, self.clip_len, self.num_clips)
         else:
             inds = self._train_inds(total, results.get('sample_seed'))
         results['frame_inds'] = inds.astype(np.int64)
@@ -211,5 +223,7 @@ class SampleFeatureFrames(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(clip_len={self.clip_len}, '
-                f'num_clips={self.num_clips}, test_mode={self.test_mode})')
+        return (
+            f'{self.__class__.__name__}(clip_len={self.clip_len}, '
+            f'num_clips={self.num_clips}, test_mode={self.test_mode})'
+        )

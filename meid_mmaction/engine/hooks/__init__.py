@@ -11,8 +11,12 @@ from .stage_checkpoint_hook import (
 )
 
 __all__ = [
-    'DatasetCheckHook', 'EvalContextHook', 'FrameSamplingSeedHook',
+    'DatasetCheckHook',
+    'EvalContextHook',
+    'FrameSamplingSeedHook',
     'FrameStackAPHook',
-    'LongTailLossHook', 'StageCheckpointHook', 'CHECKPOINT_CHOICES',
-    'find_checkpoint'
+    'LongTailLossHook',
+    'StageCheckpointHook',
+    'CHECKPOINT_CHOICES',
+    'find_checkpoint',
 ]

@@ -5,6 +5,7 @@ for 60 classes on a 50-class dataset fails inside a loss with a message
 about label shapes; a NaN feature in the validation list fails at the first
 validation, epochs after training started.
 """
+
 import copy
 import time
 from typing import List, Optional, Tuple
@@ -29,16 +30,21 @@ CHECK_LEVELS = ('off', 'lists', 'headers', 'full')
 #: the command that reports every problem of a dataset
 CHECK_TOOL = 'python tools/data/check_dataset.py'
 #: problem kinds that only warn: the same video in two splits' lists
-WARN_KINDS = ('id_in_several_splits', )
-_LOOP_ATTRS = dict(train_dataloader='_train_loop',
-                   val_dataloader='_val_loop',
-                   test_dataloader='_test_loop')
+WARN_KINDS = ('id_in_several_splits',)
+_LOOP_ATTRS = dict(
+    train_dataloader='_train_loop',
+    val_dataloader='_val_loop',
+    test_dataloader='_test_loop',
+)
 
 
 def _innermost_cfg(dataset_cfg):
     """The dataset config inside wrapper datasets (``dataset=dict(...)``)."""
-    while isinstance(dataset_cfg, dict) and 'ann_file' not in dataset_cfg \
-            and isinstance(dataset_cfg.get('dataset'), dict):
+    while (
+        isinstance(dataset_cfg, dict)
+        and 'ann_file' not in dataset_cfg
+        and isinstance(dataset_cfg.get('dataset'), dict)
+    ):
         dataset_cfg = dataset_cfg['dataset']
     return dataset_cfg
 
@@ -114,8 +120,9 @@ class DatasetCheckHook(Hook):
 
     def __init__(self, check: str = 'headers', workers: int = 8) -> None:
         if check not in CHECK_LEVELS:
-            raise ValueError(f'check must be one of {CHECK_LEVELS}, got '
-                             f'{check!r}')
+            raise ValueError(
+                f'check must be one of {CHECK_LEVELS}, got {check!r}'
+            )
         if int(workers) < 1:
             raise ValueError(f'workers must be >= 1, got {workers}')
         self.check = check
@@ -133,16 +140,19 @@ class DatasetCheckHook(Hook):
         for key, found in self._split_num_classes(runner):
             value, source = found
             if value != model_n:
-                wrong.append(f'{key}.dataset.{source}={value}'
-                             if source == 'num_classes' else
-                             f'{key}.dataset has {value} classes ({source})')
+                wrong.append(
+                    f'{key}.dataset.{source}={value}'
+                    if source == 'num_classes'
+                    else f'{key}.dataset has {value} classes ({source})'
+                )
         if wrong:
             raise ValueError(
                 f'model.cls_head.num_classes={model_n} disagrees with the '
                 f'data: {"; ".join(wrong)}. The classifier needs one output '
                 'per class of the dataset: set both to the same value (e.g. '
                 '--cfg-options model.cls_head.num_classes=N, and '
-                '<split>_dataloader.dataset.num_classes=N for every split).')
+                '<split>_dataloader.dataset.num_classes=N for every split).'
+            )
 
     @staticmethod
     def _split_num_classes(runner) -> List[Tuple[str, Tuple[int, str]]]:
@@ -151,14 +161,15 @@ class DatasetCheckHook(Hook):
             loop = getattr(runner, attr, None)
             if isinstance(loop, BaseLoop):
                 found = dataset_num_classes(
-                    getattr(loop.dataloader, 'dataset', None))
+                    getattr(loop.dataloader, 'dataset', None)
+                )
             else:  # not built in this run: compare the config's value
                 loader = runner.cfg.get(key) or {}
                 ds = _innermost_cfg(loader.get('dataset') or {})
-                value = ds.get('num_classes') if isinstance(ds, dict) \
-                    else None
-                found = (value, 'num_classes') if isinstance(value,
-                                                             int) else None
+                value = ds.get('num_classes') if isinstance(ds, dict) else None
+                found = (
+                    (value, 'num_classes') if isinstance(value, int) else None
+                )
             if found is not None:
                 out.append((key, found))
         return out
@@ -188,16 +199,19 @@ class DatasetCheckHook(Hook):
             if not loader or not isinstance(loader.get('dataset'), dict):
                 continue
             ds_type = _innermost_cfg(loader['dataset']).get('type')
-            cls = DATASETS.get(ds_type) if isinstance(ds_type, str) \
-                else ds_type
+            cls = (
+                DATASETS.get(ds_type) if isinstance(ds_type, str) else ds_type
+            )
             if isinstance(cls, type) and issubclass(
-                    cls, MultiLabelFeatureDataset):
+                cls, MultiLabelFeatureDataset
+            ):
                 keys.append((name, key))
         return keys
 
     def _preflight(self, runner) -> Tuple[Optional[str], List[str]]:
         """Run the checks; return ``(error message or None, warnings)``."""
         from ...utils.data_keys import apply_data_keys
+
         cfg = copy.deepcopy(runner.cfg)
         apply_data_keys(cfg)  # a no-op when the tools applied them
         keys = self._feature_split_keys(cfg)
@@ -212,16 +226,20 @@ class DatasetCheckHook(Hook):
             workers=self.workers,
             progress=False,
             check_features_too=self.check in ('headers', 'full'),
-            check_values=self.check == 'full')
-        what = dict(lists='lists and count file',
-                    headers='lists, count file and feature headers',
-                    full='lists, count file and all feature values')
+            check_values=self.check == 'full',
+        )
+        what = dict(
+            lists='lists and count file',
+            headers='lists, count file and feature headers',
+            full='lists, count file and all feature values',
+        )
         print_log(
             f'DatasetCheckHook: checked {what[self.check]} of the '
             f'{", ".join(info["splits"])} splits in '
             f'{time.perf_counter() - start:.1f} s '
             f'(check={self.check!r})',
-            logger='current')
+            logger='current',
+        )
         warnings = []
         for kind in WARN_KINDS:
             group = report['problems'].pop(kind, None)
@@ -231,17 +249,22 @@ class DatasetCheckHook(Hook):
             warnings.append(
                 f'{group["count"]} video(s) are in the lists of two splits '
                 '(a video should be in one of train / val / test only), '
-                'e.g.: ' + '; '.join(group['examples']))
+                'e.g.: ' + '; '.join(group['examples'])
+            )
         if not report['num_problems']:
             return None, warnings
         report['ok'] = False
         config = runner.cfg.filename or '<config>'
-        flags = {'lists': ' --no-features', 'headers': ' --headers-only',
-                 'full': ''}[self.check]
+        flags = {
+            'lists': ' --no-features',
+            'headers': ' --headers-only',
+            'full': '',
+        }[self.check]
         error = (
             'The pre-flight check of the data found problems (nothing was '
             'trained):\n' + format_report(report) + '\nSee every problem '
             f'with `{CHECK_TOOL} --config {config}{flags}` (plus the same '
             '--cfg-options), fix the data or the config, and train again; '
-            '`tools/train.py --check-data off` skips this check.')
+            '`tools/train.py --check-data off` skips this check.'
+        )
         return error, warnings

@@ -1,4 +1,5 @@
 """Tell the metrics which split and which model they evaluate."""
+
 import os.path as osp
 from typing import Optional
 
@@ -58,8 +59,12 @@ class EvalContextHook(Hook):
 
     def before_test_epoch(self, runner) -> None:
         """Set the context of the test metrics."""
-        self._tell(runner.test_loop, 'test', self._checkpoint_tag(runner),
-                   runner.log_dir)
+        self._tell(
+            runner.test_loop,
+            'test',
+            self._checkpoint_tag(runner),
+            runner.log_dir,
+        )
 
     @staticmethod
     def _checkpoint_tag(runner) -> str:
@@ -75,5 +80,4 @@ class EvalContextHook(Hook):
         evaluator = getattr(loop, 'evaluator', None)
         for metric in getattr(evaluator, 'metrics', ()):
             if callable(getattr(metric, 'set_eval_context', None)):
-                metric.set_eval_context(split=split, tag=tag,
-                                        out_dir=out_dir)
+                metric.set_eval_context(split=split, tag=tag, out_dir=out_dir)

@@ -1,4 +1,5 @@
 """Seed random frame sampling by (seed, epoch, sample index)."""
+
 from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
@@ -31,17 +32,20 @@ class FrameSamplingSeedHook(Hook):
         dataset = frame_seeded_dataset(loader)
         if dataset is None:
             return
-        if getattr(loader, 'persistent_workers', False) \
-                and getattr(loader, 'num_workers', 0) > 0:
+        if (
+            getattr(loader, 'persistent_workers', False)
+            and getattr(loader, 'num_workers', 0) > 0
+        ):
             if not self._warned:
                 print_log(
                     'FrameSamplingSeedHook: the training DataLoader has '
                     'persistent workers, which never see a new epoch; frame '
-                    'sampling falls back to the workers\' global random '
+                    "sampling falls back to the workers' global random "
                     'state (set persistent_workers=False for draws that '
                     'are exact on resume)',
                     logger='current',
-                    level=30)
+                    level=30,
+                )
                 self._warned = True
             return
         dataset.set_frame_seed(runner.seed, runner.epoch)

@@ -1,4 +1,5 @@
 """Per-class training AP for FrameStack, measured over each epoch."""
+
 from typing import List
 
 import torch
@@ -20,10 +21,10 @@ def gather_rows(tensor: torch.Tensor) -> torch.Tensor:
         return tensor
     sizes = all_gather(torch.tensor([tensor.shape[0]]))
     longest = int(max(int(s) for s in sizes))
-    padded = tensor.new_zeros((longest, ) + tuple(tensor.shape[1:]))
-    padded[:tensor.shape[0]] = tensor
+    padded = tensor.new_zeros((longest,) + tuple(tensor.shape[1:]))
+    padded[: tensor.shape[0]] = tensor
     parts = all_gather(padded)
-    return torch.cat([p[:int(s)].cpu() for p, s in zip(parts, sizes)])
+    return torch.cat([p[: int(s)].cpu() for p, s in zip(parts, sizes)])
 
 
 @HOOKS.register_module()
@@ -53,14 +54,16 @@ class FrameStackAPHook(Hook):
     @staticmethod
     def _consumers(runner) -> list:
         return [
-            m for m in _unwrap(runner.model).modules()
+            m
+            for m in _unwrap(runner.model).modules()
             if callable(getattr(m, 'set_class_ap', None))
         ]
 
     def _record(self, module, args, kwargs=None) -> None:
         logits, targets = args[0], args[1]
         self._scores.append(
-            torch.sigmoid(logits.detach().float()).half().cpu())
+            torch.sigmoid(logits.detach().float()).half().cpu()
+        )
         self._labels.append((targets.detach() > 0).cpu())
 
     def before_train_epoch(self, runner) -> None:
@@ -70,14 +73,16 @@ class FrameStackAPHook(Hook):
         if not self._consumers(runner):
             return
         losses = [
-            m.loss_cls for m in _unwrap(runner.model).modules()
+            m.loss_cls
+            for m in _unwrap(runner.model).modules()
             if isinstance(getattr(m, 'loss_cls', None), torch.nn.Module)
         ]
         if not losses:
             raise ValueError(
                 'FrameStackAPHook: the model has a FrameStack but no head '
                 'with a loss_cls module whose inputs give the training '
-                'predictions')
+                'predictions'
+            )
         self._handles = [
             loss.register_forward_pre_hook(self._record) for loss in losses
         ]
@@ -90,10 +95,16 @@ class FrameStackAPHook(Hook):
         if not consumers or not handles:
             return
         num_classes = consumers[0].num_classes
-        scores = (torch.cat(self._scores) if self._scores else
-                  torch.zeros(0, num_classes, dtype=torch.half))
-        labels = (torch.cat(self._labels) if self._labels else
-                  torch.zeros(0, num_classes, dtype=torch.bool))
+        scores = (
+            torch.cat(self._scores)
+            if self._scores
+            else torch.zeros(0, num_classes, dtype=torch.half)
+        )
+        labels = (
+            torch.cat(self._labels)
+            if self._labels
+            else torch.zeros(0, num_classes, dtype=torch.bool)
+        )
         self._scores, self._labels = [], []
         scores, labels = gather_rows(scores), gather_rows(labels)
         if scores.shape[0] == 0:

@@ -1,4 +1,5 @@
 """Hand the training split's class statistics and the epoch to the model."""
+
 from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
 

@@ -1,4 +1,5 @@
 """Checkpointing that also keeps the best checkpoint of each training stage."""
+
 import glob
 import os.path as osp
 from typing import Dict, Optional
@@ -35,8 +36,9 @@ class StageCheckpointHook(CheckpointHook):
         **kwargs: ``CheckpointHook`` arguments.
     """
 
-    def __init__(self, *args, save_best_per_stage: bool = True,
-                 **kwargs) -> None:
+    def __init__(
+        self, *args, save_best_per_stage: bool = True, **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.save_best_per_stage = save_best_per_stage
 
@@ -48,8 +50,7 @@ class StageCheckpointHook(CheckpointHook):
         return '' if len(self.key_indicators) == 1 else f'_{key}'
 
     def _save_best_checkpoint(self, runner, metrics) -> None:
-        """Save the overall best (``CheckpointHook``) and the stage's best.
-        """
+        """Save the overall best (``CheckpointHook``) and the stage's best."""
         stage = self._stage(runner)
         if not self.save_best or stage is None:
             super()._save_best_checkpoint(runner, metrics)
@@ -57,27 +58,34 @@ class StageCheckpointHook(CheckpointHook):
         if 'auto' in self.key_indicators:
             self._init_rule(self.rules, [list(metrics.keys())[0]])
         hub = runner.message_hub
-        before = {k: hub.get_info('best_ckpt' + self._suffix(k))
-                  for k in self.key_indicators}
+        before = {
+            k: hub.get_info('best_ckpt' + self._suffix(k))
+            for k in self.key_indicators
+        }
         super()._save_best_checkpoint(runner, metrics)
-        overall = [k for k in self.key_indicators
-                   if hub.get_info('best_ckpt' + self._suffix(k)) !=
-                   before[k]]
+        overall = [
+            k
+            for k in self.key_indicators
+            if hub.get_info('best_ckpt' + self._suffix(k)) != before[k]
+        ]
         for key in overall:
             hub.update_info(f'best_stage{self._suffix(key)}', stage)
         if not self.save_best_per_stage:
             return
-        updated = [k for k in self.key_indicators
-                   if self._save_stage_best(runner, metrics, stage, k)]
+        updated = [
+            k
+            for k in self.key_indicators
+            if self._save_stage_best(runner, metrics, stage, k)
+        ]
         if (updated or overall) and self.last_ckpt is not None:
             # as CheckpointHook does: the epoch checkpoint (saved before
             # validation) must carry the new best, for --resume
             step = runner.epoch if self.by_epoch else runner.iter
             self._save_checkpoint_with_step(
-                runner, step, dict(epoch=runner.epoch, iter=runner.iter))
+                runner, step, dict(epoch=runner.epoch, iter=runner.iter)
+            )
 
-    def _save_stage_best(self, runner, metrics, stage: int,
-                         key: str) -> bool:
+    def _save_stage_best(self, runner, metrics, stage: int, key: str) -> bool:
         score = metrics.get(key)
         hub = runner.message_hub
         suffix = f'_stage{stage}{self._suffix(key)}'
@@ -88,12 +96,17 @@ class StageCheckpointHook(CheckpointHook):
         if score is None or not self.is_better_than[key](score, best):
             return False
         step = runner.epoch if self.by_epoch else runner.iter
-        name = (f'best_{key}_stage{stage}_' +
-                 self.filename_tmpl.format(step)).replace('/', '_')
+        name = (
+            f'best_{key}_stage{stage}_' + self.filename_tmpl.format(step)
+        ).replace('/', '_')
         path = self.file_backend.join_path(self.out_dir, name)
         old = hub.get_info('best_ckpt' + suffix)
-        if old and old != path and is_main_process() and \
-                self.file_backend.isfile(old):
+        if (
+            old
+            and old != path
+            and is_main_process()
+            and self.file_backend.isfile(old)
+        ):
             self.file_backend.remove(old)
         hub.update_info('best_score' + suffix, score)
         hub.update_info('best_ckpt' + suffix, path)
@@ -105,11 +118,13 @@ class StageCheckpointHook(CheckpointHook):
             save_param_scheduler=False,
             meta=dict(epoch=runner.epoch, iter=runner.iter),
             by_epoch=False,
-            backend_args=self.backend_args)
+            backend_args=self.backend_args,
+        )
         runner.logger.info(
             f'The best checkpoint of stage {stage} with {score:0.4f} {key} '
             f'at {"epoch" if self.by_epoch else "iter"} {step} is saved to '
-            f'{name}.')
+            f'{name}.'
+        )
         return True
 
     def after_train(self, runner) -> None:
@@ -120,25 +135,29 @@ class StageCheckpointHook(CheckpointHook):
             return
         for key in self.key_indicators:
             sfx = self._suffix(key)
-            lines = [f'Checkpoints ({key}): "best" is the best validation '
-                     'score of the whole run, in any stage; "best_stage<s>" '
-                     'the best within stage s; "last" the final epoch.']
+            lines = [
+                f'Checkpoints ({key}): "best" is the best validation '
+                'score of the whole run, in any stage; "best_stage<s>" '
+                'the best within stage s; "last" the final epoch.'
+            ]
             best = hub.get_info('best_ckpt' + sfx)
             if best:
                 score = hub.get_info('best_score' + sfx)
                 stage = hub.get_info('best_stage' + sfx)
-                lines.append(f'  best:        {best} ({score:.4f}, stage '
-                             f'{stage})')
+                lines.append(
+                    f'  best:        {best} ({score:.4f}, stage {stage})'
+                )
             for stage in (1, 2):
                 path = hub.get_info(f'best_ckpt_stage{stage}{sfx}')
                 if path:
                     score = hub.get_info(f'best_score_stage{stage}{sfx}')
-                    lines.append(f'  best_stage{stage}: {path} '
-                                 f'({score:.4f})')
+                    lines.append(f'  best_stage{stage}: {path} ({score:.4f})')
             if self.last_ckpt:
                 lines.append(f'  last:        {self.last_ckpt}')
-            lines.append('Test one with tools/test.py CONFIG '
-                         '{best,best_stage1,best_stage2,last} or a path.')
+            lines.append(
+                'Test one with tools/test.py CONFIG '
+                '{best,best_stage1,best_stage2,last} or a path.'
+            )
             runner.logger.info('\n'.join(lines))
 
 
@@ -159,8 +178,10 @@ def find_checkpoint(work_dir: str, which: str) -> str:
         FileNotFoundError: No such checkpoint, or several (one per metric).
     """
     if which not in CHECKPOINT_CHOICES:
-        raise ValueError(f'checkpoint {which!r}: expected a file or one of '
-                         f'{list(CHECKPOINT_CHOICES)}')
+        raise ValueError(
+            f'checkpoint {which!r}: expected a file or one of '
+            f'{list(CHECKPOINT_CHOICES)}'
+        )
     if which == 'last':
         marker = osp.join(work_dir, 'last_checkpoint')
         if not osp.isfile(marker):
@@ -169,17 +190,19 @@ def find_checkpoint(work_dir: str, which: str) -> str:
             path = f.read().strip()
         if not osp.isfile(path):
             raise FileNotFoundError(
-                f'checkpoint last: {marker} names {path}, which is missing')
+                f'checkpoint last: {marker} names {path}, which is missing'
+            )
         return path
     names = sorted(glob.glob(osp.join(work_dir, 'best_*.pth')))
     if which == 'best':
         found = [p for p in names if '_stage' not in osp.basename(p)]
     else:
-        tag = '_' + which[len('best_'):] + '_'
+        tag = '_' + which[len('best_') :] + '_'
         found = [p for p in names if tag in osp.basename(p)]
     if len(found) != 1:
         have: Dict[str, list] = dict(best=[osp.basename(p) for p in names])
         raise FileNotFoundError(
             f'checkpoint {which}: expected one match in {work_dir}, found '
-            f'{len(found)} (best checkpoints there: {have["best"]})')
+            f'{len(found)} (best checkpoints there: {have["best"]})'
+        )
     return found[0]

@@ -1,4 +1,5 @@
 """Epoch-based train loop that runs MEID's two training stages in one run."""
+
 import bisect
 import copy
 from collections import OrderedDict
@@ -22,8 +23,10 @@ _STAGE_KEYS = ('max_epochs', 'lr', 'milestones', 'gamma', 'sampler')
 # milestones, the stage-2 sampler) is stated once, in
 # configs/_base_/schedules/meid_two_stage.py.
 _STAGE_OPTIONAL = dict(lr=None, milestones=(), gamma=0.1, sampler=None)
-_STAGE_NAMES = {1: 'expert 1 (attention expert)',
-                2: 'expert 2 (complementary expert)'}
+_STAGE_NAMES = {
+    1: 'expert 1 (attention expert)',
+    2: 'expert 2 (complementary expert)',
+}
 _LR_MULT_KEY = 'two_stage_lr_mult'
 
 
@@ -89,20 +92,23 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
         dynamic_intervals (list, optional): As in ``EpochBasedTrainLoop``.
     """
 
-    def __init__(self,
-                 runner,
-                 dataloader: Union[Dict, DataLoader],
-                 stage1: Optional[dict] = None,
-                 stage2: Optional[dict] = None,
-                 stages: Sequence[int] = (1, 2),
-                 val_begin: int = 1,
-                 val_interval: int = 1,
-                 dynamic_intervals: Optional[List[Tuple[int, int]]] = None
-                 ) -> None:
+    def __init__(
+        self,
+        runner,
+        dataloader: Union[Dict, DataLoader],
+        stage1: Optional[dict] = None,
+        stage2: Optional[dict] = None,
+        stages: Sequence[int] = (1, 2),
+        val_begin: int = 1,
+        val_interval: int = 1,
+        dynamic_intervals: Optional[List[Tuple[int, int]]] = None,
+    ) -> None:
         stages = tuple(stages)
-        if stages not in ((1, 2), (1, ), (2, )):
-            raise ValueError(f'TwoStageTrainLoop: stages={stages!r} is not '
-                             'supported; expected (1, 2), (1,) or (2,)')
+        if stages not in ((1, 2), (1,), (2,)):
+            raise ValueError(
+                f'TwoStageTrainLoop: stages={stages!r} is not '
+                'supported; expected (1, 2), (1,) or (2,)'
+            )
         given = {1: stage1, 2: stage2}
         self.plan = [(s, self._stage_cfg(s, given[s])) for s in stages]
         self.stage_starts = []
@@ -110,15 +116,17 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
         for _, cfg in self.plan:
             self.stage_starts.append(total)
             total += cfg['max_epochs']
-        dataloader_cfg = (copy.deepcopy(dataloader)
-                          if isinstance(dataloader, dict) else None)
+        dataloader_cfg = (
+            copy.deepcopy(dataloader) if isinstance(dataloader, dict) else None
+        )
         super().__init__(
             runner,
             dataloader_cfg if dataloader_cfg is not None else dataloader,
             max_epochs=total,
             val_begin=val_begin,
             val_interval=val_interval,
-            dynamic_intervals=dynamic_intervals)
+            dynamic_intervals=dynamic_intervals,
+        )
         self._base_dataloader = self.dataloader
         self.stage_dataloaders = [
             self._build_stage_dataloader(s, cfg, dataloader_cfg)
@@ -126,7 +134,8 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
         ]
         self._max_iters = sum(
             cfg['max_epochs'] * len(loader)
-            for (_, cfg), loader in zip(self.plan, self.stage_dataloaders))
+            for (_, cfg), loader in zip(self.plan, self.stage_dataloaders)
+        )
         self._current_stage_index = None
 
     # ------------------------------------------------------------------
@@ -137,46 +146,62 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
         cfg = dict(cfg or {})
         unknown = sorted(set(cfg) - set(_STAGE_KEYS))
         if unknown:
-            raise ValueError(f'TwoStageTrainLoop: stage{stage} has unknown '
-                             f'keys {unknown}; expected a subset of '
-                             f'{list(_STAGE_KEYS)}')
+            raise ValueError(
+                f'TwoStageTrainLoop: stage{stage} has unknown '
+                f'keys {unknown}; expected a subset of '
+                f'{list(_STAGE_KEYS)}'
+            )
         out.update(cfg)
         epochs = out.get('max_epochs')
-        if isinstance(epochs, bool) or not isinstance(epochs, int) \
-                or epochs < 1:
-            raise ValueError(f'TwoStageTrainLoop: stage{stage} max_epochs '
-                             f'must be a positive int, got {epochs!r}')
+        if (
+            isinstance(epochs, bool)
+            or not isinstance(epochs, int)
+            or epochs < 1
+        ):
+            raise ValueError(
+                f'TwoStageTrainLoop: stage{stage} max_epochs '
+                f'must be a positive int, got {epochs!r}'
+            )
         milestones = list(out['milestones'] or [])
         if milestones != sorted(milestones) or any(
-                not isinstance(m, int) or m < 1 for m in milestones):
-            raise ValueError(f'TwoStageTrainLoop: stage{stage} milestones '
-                             'must be increasing positive ints, got '
-                             f'{out["milestones"]!r}')
+            not isinstance(m, int) or m < 1 for m in milestones
+        ):
+            raise ValueError(
+                f'TwoStageTrainLoop: stage{stage} milestones '
+                'must be increasing positive ints, got '
+                f'{out["milestones"]!r}'
+            )
         out['milestones'] = milestones
         if out['lr'] is not None and not out['lr'] > 0:
-            raise ValueError(f'TwoStageTrainLoop: stage{stage} lr must be > '
-                             f'0 or None, got {out["lr"]!r}')
+            raise ValueError(
+                f'TwoStageTrainLoop: stage{stage} lr must be > '
+                f'0 or None, got {out["lr"]!r}'
+            )
         return out
 
-    def _build_stage_dataloader(self, stage: int, cfg: dict,
-                                dataloader_cfg: Optional[dict]):
+    def _build_stage_dataloader(
+        self, stage: int, cfg: dict, dataloader_cfg: Optional[dict]
+    ):
         if cfg['sampler'] is None:
             return self._base_dataloader
         if dataloader_cfg is None:
             raise ValueError(
                 f'TwoStageTrainLoop: stage{stage} sampler='
                 f'{cfg["sampler"]!r} needs the train dataloader as a config '
-                'dict, got a built DataLoader')
+                'dict, got a built DataLoader'
+            )
         loader_cfg = {
             k: copy.deepcopy(v)
-            for k, v in dataloader_cfg.items() if k != 'dataset'
+            for k, v in dataloader_cfg.items()
+            if k != 'dataset'
         }
         loader_cfg['dataset'] = self._base_dataloader.dataset
         loader_cfg['sampler'] = copy.deepcopy(cfg['sampler'])
         randomness = self.runner.cfg.get('randomness') or {}
         diff_rank_seed = randomness.get('diff_rank_seed', False)
         return self.runner.build_dataloader(
-            loader_cfg, seed=self.runner.seed, diff_rank_seed=diff_rank_seed)
+            loader_cfg, seed=self.runner.seed, diff_rank_seed=diff_rank_seed
+        )
 
     # ------------------------------------------------------------------
     # stage bookkeeping
@@ -195,7 +220,8 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
             raise ValueError(
                 'TwoStageTrainLoop needs a model with a two-stage head (a '
                 'module with set_train_stage(), e.g. MEIDHead); '
-                f'{type(model).__name__} has none')
+                f'{type(model).__name__} has none'
+            )
         return heads
 
     def _outside_modules(self, heads) -> list:
@@ -213,8 +239,9 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
         return [wrapper]
 
     def _set_lr(self, stage_cfg: dict, local_epoch: int) -> float:
-        factor = stage_cfg['gamma']**bisect.bisect_right(
-            stage_cfg['milestones'], local_epoch)
+        factor = stage_cfg['gamma'] ** bisect.bisect_right(
+            stage_cfg['milestones'], local_epoch
+        )
         lr = None
         for wrapper in self._optim_wrappers():
             optimizer = wrapper.optimizer
@@ -222,15 +249,14 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
             stage_lr = base if stage_cfg['lr'] is None else stage_cfg['lr']
             for group in optimizer.param_groups:
                 if _LR_MULT_KEY not in group:
-                    group[_LR_MULT_KEY] = group['lr'] / base if base else 1.
+                    group[_LR_MULT_KEY] = group['lr'] / base if base else 1.0
                 group['lr'] = stage_lr * group[_LR_MULT_KEY] * factor
                 lr = group['lr'] if lr is None else lr
         return lr
 
     def _release_frozen(self) -> None:
         """Frozen parameters: ``.grad = None`` and no optimizer state."""
-        frozen = [p for p in self._model().parameters()
-                  if not p.requires_grad]
+        frozen = [p for p in self._model().parameters() if not p.requires_grad]
         for p in frozen:
             p.grad = None
         for wrapper in self._optim_wrappers():
@@ -250,8 +276,10 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
             counts[key] = (n_train, n_frozen)
         trainable = [f'{k} ({t})' for k, (t, f) in counts.items() if t]
         frozen = [f'{k} ({f})' for k, (t, f) in counts.items() if f]
-        return (f'trainable: {", ".join(trainable) or "nothing"}; '
-                f'frozen: {", ".join(frozen) or "nothing"}')
+        return (
+            f'trainable: {", ".join(trainable) or "nothing"}; '
+            f'frozen: {", ".join(frozen) or "nothing"}'
+        )
 
     def _enter_epoch(self) -> None:
         """Set stage, dataloader, trainable parameters and lr for the
@@ -282,7 +310,8 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
                 f'{self._max_epochs} (stage epoch {local_epoch + 1}), '
                 f'lr {lr:g}, sampler {type(sampler).__name__}; '
                 f'{self._trainable_summary()}',
-                logger='current')
+                logger='current',
+            )
 
     # ------------------------------------------------------------------
     # running
@@ -293,18 +322,25 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
             raise ValueError(
                 'TwoStageTrainLoop sets the learning rate from its stage1 / '
                 'stage2 settings; set param_scheduler = [] in the config '
-                f'(found {schedulers!r:.200})')
-        if self.plan[0][0] == 2 and self._epoch == 0 and \
-                not self.runner.cfg.get('load_from'):
+                f'(found {schedulers!r:.200})'
+            )
+        if (
+            self.plan[0][0] == 2
+            and self._epoch == 0
+            and not self.runner.cfg.get('load_from')
+        ):
             print_log(
                 'TwoStageTrainLoop: stage 2 starts without load_from, so '
                 'expert 1 is untrained; load a stage-1 checkpoint',
                 logger='current',
-                level=30)
+                level=30,
+            )
         self._stage_heads()
-        hand_class_statistics(self.runner.model,
-                              self._base_dataloader.dataset,
-                              where='TwoStageTrainLoop')
+        hand_class_statistics(
+            self.runner.model,
+            self._base_dataloader.dataset,
+            where='TwoStageTrainLoop',
+        )
         stage_ends = {
             start + cfg['max_epochs']
             for start, (_, cfg) in zip(self.stage_starts, self.plan)
@@ -314,9 +350,12 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
             self.run_epoch()
             self._decide_current_val_interval()
             if self.runner.val_loop is not None and (
-                    self._epoch in stage_ends or
-                (self._epoch >= self.val_begin
-                 and self._epoch % self.val_interval == 0)):
+                self._epoch in stage_ends
+                or (
+                    self._epoch >= self.val_begin
+                    and self._epoch % self.val_interval == 0
+                )
+            ):
                 self.runner.val_loop.run()
         self.runner.call_hook('after_train')
         return self.runner.model

@@ -16,6 +16,7 @@ scores contributes ``(tp_end - tp_prev_end) * tp_end / rank_end``. Classes
 are processed in chunks so that memory stays bounded on large test sets
 (51k videos x 1k classes).
 """
+
 from typing import Optional, Sequence, Union
 
 import torch
@@ -28,15 +29,21 @@ _DEFAULT_CHUNK_ELEMENTS = 1 << 22
 
 def _check_inputs(scores: torch.Tensor, labels: torch.Tensor) -> None:
     if scores.dim() != 2:
-        raise ValueError('scores must be a 2-D tensor [N, C] (videos x '
-                         f'classes), got shape {tuple(scores.shape)}')
+        raise ValueError(
+            'scores must be a 2-D tensor [N, C] (videos x '
+            f'classes), got shape {tuple(scores.shape)}'
+        )
     if labels.shape != scores.shape:
-        raise ValueError(f'labels must have the shape of scores '
-                         f'{tuple(scores.shape)} [N, C], got '
-                         f'{tuple(labels.shape)}')
+        raise ValueError(
+            f'labels must have the shape of scores '
+            f'{tuple(scores.shape)} [N, C], got '
+            f'{tuple(labels.shape)}'
+        )
     if scores.shape[0] == 0:
-        raise ValueError('scores has no video (shape '
-                         f'{tuple(scores.shape)}); expected N >= 1 rows')
+        raise ValueError(
+            'scores has no video (shape '
+            f'{tuple(scores.shape)}); expected N >= 1 rows'
+        )
     if scores.is_floating_point():
         n_nan = int(torch.isnan(scores).sum())
         if n_nan:
@@ -44,7 +51,8 @@ def _check_inputs(scores: torch.Tensor, labels: torch.Tensor) -> None:
             raise ValueError(
                 f'scores contain {n_nan} NaN value(s), first at video '
                 f'{int(rows[0])}, class {int(cols[0])}; expected finite '
-                'scores')
+                'scores'
+            )
     bad = (labels != 0) & (labels != 1)
     if bool(bad.any()):
         rows, cols = torch.nonzero(bad, as_tuple=True)
@@ -52,7 +60,8 @@ def _check_inputs(scores: torch.Tensor, labels: torch.Tensor) -> None:
         raise ValueError(
             f'labels must be 0/1 (multi-hot), got {value!r} at video '
             f'{int(rows[0])}, class {int(cols[0])} '
-            f'({int(bad.sum())} non-binary value(s) in total)')
+            f'({int(bad.sum())} non-binary value(s) in total)'
+        )
 
 
 def _ap_chunk(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -74,18 +83,20 @@ def _ap_chunk(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     # tp at the previous run end (tp is non-decreasing along the rank)
     prev_end = torch.zeros_like(tp)
     prev_end[:, 1:] = torch.cummax(tp_end, dim=1).values[:, :-1]
-    ranks = torch.arange(
-        1, n + 1, dtype=torch.float64, device=scores.device)
-    gain = torch.where(last, (tp - prev_end) * tp / ranks,
-                       torch.zeros_like(tp))
+    ranks = torch.arange(1, n + 1, dtype=torch.float64, device=scores.device)
+    gain = torch.where(
+        last, (tp - prev_end) * tp / ranks, torch.zeros_like(tp)
+    )
     n_pos = tp[:, -1]
     ap = gain.sum(dim=1) / n_pos
     return torch.where(n_pos > 0, ap, torch.full_like(ap, float('nan')))
 
 
-def average_precision(scores: torch.Tensor,
-                      labels: torch.Tensor,
-                      chunk_elements: Optional[int] = None) -> torch.Tensor:
+def average_precision(
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    chunk_elements: Optional[int] = None,
+) -> torch.Tensor:
     """Per-class average precision (scikit-learn's definition, ties too).
 
     Computed on the device of ``scores``.
@@ -123,9 +134,10 @@ def average_precision(scores: torch.Tensor,
     return torch.cat(out)
 
 
-def mean_ap(ap: torch.Tensor,
-            classes: Optional[Union[Sequence[int], torch.Tensor]] = None
-            ) -> float:
+def mean_ap(
+    ap: torch.Tensor,
+    classes: Optional[Union[Sequence[int], torch.Tensor]] = None,
+) -> float:
     """Mean of the per-class APs ``[C]``, leaving NaN (no positive) out.
 
     Args:

@@ -1,4 +1,5 @@
 """Long-tail mAP: overall / head / medium / tail mean average precision."""
+
 import dataclasses
 import logging
 import os.path as osp
@@ -47,8 +48,9 @@ def _sample_name(data_sample: Any, position: int) -> str:
     return f'batch position {position}'
 
 
-def topk_hits(scores: torch.Tensor, positive: torch.Tensor,
-              k: int) -> torch.Tensor:
+def topk_hits(
+    scores: torch.Tensor, positive: torch.Tensor, k: int
+) -> torch.Tensor:
     """Whether each video's ``k`` top-scored classes hold a true label.
 
     Ties at the ``k``-th score are broken towards the lower class index,
@@ -141,35 +143,43 @@ class LongTailMAP(BaseMetric):
 
     default_prefix: Optional[str] = 'lt'
 
-    def __init__(self,
-                 count_file: Optional[str] = None,
-                 train_ann_file: Optional[str] = None,
-                 train_ann_format: str = 'auto',
-                 num_classes: Optional[int] = None,
-                 head_thr: Optional[int] = None,
-                 tail_thr: Optional[int] = None,
-                 save_per_class_ap: bool = True,
-                 per_class_ap_file: Optional[str] = None,
-                 out_dir: Optional[str] = None,
-                 topk: Sequence[int] = (1, 5),
-                 device: Optional[str] = None,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        count_file: Optional[str] = None,
+        train_ann_file: Optional[str] = None,
+        train_ann_format: str = 'auto',
+        num_classes: Optional[int] = None,
+        head_thr: Optional[int] = None,
+        tail_thr: Optional[int] = None,
+        save_per_class_ap: bool = True,
+        per_class_ap_file: Optional[str] = None,
+        out_dir: Optional[str] = None,
+        topk: Sequence[int] = (1, 5),
+        device: Optional[str] = None,
+        collect_device: str = 'cpu',
+        prefix: Optional[str] = None,
+    ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         if train_ann_format not in TRAIN_ANN_FORMATS:
-            raise ValueError(f'train_ann_format must be one of '
-                             f'{TRAIN_ANN_FORMATS}, got {train_ann_format!r}')
-        if num_classes is not None and (not isinstance(num_classes, int)
-                                        or num_classes <= 0):
             raise ValueError(
-                f'num_classes must be a positive int, got {num_classes!r}')
+                f'train_ann_format must be one of '
+                f'{TRAIN_ANN_FORMATS}, got {train_ann_format!r}'
+            )
+        if num_classes is not None and (
+            not isinstance(num_classes, int) or num_classes <= 0
+        ):
+            raise ValueError(
+                f'num_classes must be a positive int, got {num_classes!r}'
+            )
         if (head_thr is None) != (tail_thr is None):
-            raise ValueError('head_thr and tail_thr must be given together, '
-                             f'got head_thr={head_thr}, tail_thr={tail_thr}')
+            raise ValueError(
+                'head_thr and tail_thr must be given together, '
+                f'got head_thr={head_thr}, tail_thr={tail_thr}'
+            )
         if head_thr is not None:
             check_thresholds(head_thr, tail_thr)
         if isinstance(topk, int):
-            topk = (topk, )
+            topk = (topk,)
         topk = tuple(topk)
         if any(not isinstance(k, int) or k < 1 for k in topk):
             raise ValueError(f'topk must be positive ints, got {topk!r}')
@@ -186,17 +196,20 @@ class LongTailMAP(BaseMetric):
         self.device = device
         self._grouping: Optional[Dict[str, Any]] = None
         self._context: Dict[str, Optional[str]] = dict(
-            split=None, tag=None, out_dir=None)
+            split=None, tag=None, out_dir=None
+        )
         self._warned_empty: set = set()
         #: Path of the CSV written by the last evaluation (or None).
         self.last_per_class_file: Optional[str] = None
         #: ``(head_thr, tail_thr)`` of the last evaluation, if known.
         self.last_thresholds: Optional[Tuple[int, int]] = None
 
-    def set_eval_context(self,
-                         split: Optional[str] = None,
-                         tag: Optional[str] = None,
-                         out_dir: Optional[str] = None) -> None:
+    def set_eval_context(
+        self,
+        split: Optional[str] = None,
+        tag: Optional[str] = None,
+        out_dir: Optional[str] = None,
+    ) -> None:
         """Say what the next evaluation evaluates (names its output).
 
         Called by :class:`~meid_mmaction.engine.hooks.EvalContextHook`
@@ -231,7 +244,8 @@ class LongTailMAP(BaseMetric):
         raise ValueError(
             'LongTailMAP needs head_thr and tail_thr: the class groups are '
             "not in dataset_meta (no 'class_groups' / 'group_thresholds'); "
-            'pass e.g. head_thr=500, tail_thr=100 (VideoLT)')
+            'pass e.g. head_thr=500, tail_thr=100 (VideoLT)'
+        )
 
     def _resolve_grouping(self, width: int) -> Dict[str, Any]:
         """Class names, training counts and groups for ``width`` classes."""
@@ -239,44 +253,63 @@ class LongTailMAP(BaseMetric):
         if self.count_file is not None:
             if not osp.isfile(self.count_file):
                 raise FileNotFoundError(
-                    f'count_file not found: {self.count_file}')
-            names, counts = parse_class_counts(self.count_file,
-                                               self.num_classes)
+                    f'count_file not found: {self.count_file}'
+                )
+            names, counts = parse_class_counts(
+                self.count_file, self.num_classes
+            )
             grouping = ClassGroups.from_counts(
-                counts, *self._thresholds(meta), names=names)
+                counts, *self._thresholds(meta), names=names
+            )
             source = f'count file {self.count_file}'
         elif self.train_ann_file is not None:
-            num_classes = (self.num_classes or len(meta.get('classes', ()))
-                           or width)
-            labels = read_train_labels(self.train_ann_file,
-                                       self.train_ann_format, num_classes)
+            num_classes = (
+                self.num_classes or len(meta.get('classes', ())) or width
+            )
+            labels = read_train_labels(
+                self.train_ann_file, self.train_ann_format, num_classes
+            )
             grouping = ClassGroups.from_counts(
                 counts_from_labels(labels, num_classes),
-                *self._thresholds(meta))
+                *self._thresholds(meta),
+            )
             grouping = dataclasses.replace(grouping, names=None)
             source = f'training list {self.train_ann_file}'
-        elif meta.get('class_counts') is None and \
-                not meta.get('class_groups'):
+        elif meta.get('class_counts') is None and not meta.get('class_groups'):
             raise ValueError(
                 'LongTailMAP has no class counts: pass count_file= or '
                 'train_ann_file= (with head_thr / tail_thr), or evaluate a '
                 "dataset whose metainfo has 'class_groups' or "
                 "'class_counts'; dataset_meta keys: {}".format(
-                    sorted(meta.keys())))
+                    sorted(meta.keys())
+                )
+            )
         else:
-            thresholds = (None if self.head_thr is None else
-                          (self.head_thr, self.tail_thr))
-            if thresholds is None and meta.get('class_counts') is not None \
-                    and not meta.get('class_groups'):
+            thresholds = (
+                None
+                if self.head_thr is None
+                else (self.head_thr, self.tail_thr)
+            )
+            if (
+                thresholds is None
+                and meta.get('class_counts') is not None
+                and not meta.get('class_groups')
+            ):
                 thresholds = self._thresholds(meta)
-            grouping = ClassGroups.from_metainfo(meta, thresholds,
-                                                 'LongTailMAP')
-            source = ("dataset_meta['class_counts']"
-                      if thresholds is not None and grouping.counts
-                      is not None else "dataset_meta['class_groups']")
+            grouping = ClassGroups.from_metainfo(
+                meta, thresholds, 'LongTailMAP'
+            )
+            source = (
+                "dataset_meta['class_counts']"
+                if thresholds is not None and grouping.counts is not None
+                else "dataset_meta['class_groups']"
+            )
 
-        counts = (None if grouping.counts is None else
-                  np.asarray(grouping.counts, dtype=np.int64))
+        counts = (
+            None
+            if grouping.counts is None
+            else np.asarray(grouping.counts, dtype=np.int64)
+        )
         if counts is not None:
             num_classes = len(counts)
         elif self.num_classes is not None:
@@ -288,11 +321,13 @@ class LongTailMAP(BaseMetric):
         if self.num_classes is not None and num_classes != self.num_classes:
             raise ValueError(
                 f'{source} gives {num_classes} classes but '
-                f'num_classes={self.num_classes}')
+                f'num_classes={self.num_classes}'
+            )
         if width != num_classes:
             raise ValueError(
                 f'prediction scores have {width} classes but the class '
-                f'grouping ({source}) has {num_classes}')
+                f'grouping ({source}) has {num_classes}'
+            )
         groups = grouping.check(num_classes, source)
         names = grouping.names
         if names is None or len(names) != num_classes:
@@ -307,11 +342,11 @@ class LongTailMAP(BaseMetric):
             counts=counts,
             thresholds=grouping.thresholds,
             groups=groups,
-            source=source)
+            source=source,
+        )
 
     def _get_grouping(self, width: int) -> Dict[str, Any]:
-        if self._grouping is None or \
-                self._grouping['num_classes'] != width:
+        if self._grouping is None or self._grouping['num_classes'] != width:
             self._grouping = self._resolve_grouping(width)
         return self._grouping
 
@@ -330,27 +365,33 @@ class LongTailMAP(BaseMetric):
             if score.dim() != 1:
                 raise ValueError(
                     f'prediction score of {_sample_name(sample, position)} '
-                    f'has shape {tuple(score.shape)}; expected [C]')
+                    f'has shape {tuple(score.shape)}; expected [C]'
+                )
             width = score.shape[0]
             grouping = self._get_grouping(width)
             if max(self.topk) > width:
-                raise ValueError(f'topk={self.topk} asks for more classes '
-                                 f'than the {width} scored')
+                raise ValueError(
+                    f'topk={self.topk} asks for more classes '
+                    f'than the {width} scored'
+                )
             label = torch.as_tensor(get_gt_label(sample)).detach()
             try:
                 multi_hot = to_multi_hot(label, grouping['num_classes'])
             except ValueError as err:
-                raise ValueError(f'ground truth of '
-                                 f'{_sample_name(sample, position)}: {err}'
-                                 ) from None
+                raise ValueError(
+                    f'ground truth of {_sample_name(sample, position)}: {err}'
+                ) from None
             if bool(((multi_hot != 0) & (multi_hot != 1)).any()):
                 raise ValueError(
                     f'ground truth of {_sample_name(sample, position)} is '
-                    f'not 0/1 multi-hot: {multi_hot.tolist()}')
+                    f'not 0/1 multi-hot: {multi_hot.tolist()}'
+                )
             self.results.append(
                 dict(
                     score=score.cpu().clone(),
-                    label=multi_hot.cpu().to(torch.uint8)))
+                    label=multi_hot.cpu().to(torch.uint8),
+                )
+            )
 
     def _compute_device(self) -> torch.device:
         if self.device is not None:
@@ -390,12 +431,12 @@ class LongTailMAP(BaseMetric):
         n_eval = int(has_label.sum())
         for k in self.topk:
             hit = topk_hits(scores, positive, k) & has_label
-            metrics[f'top{k}'] = (float(hit.sum()) / n_eval
-                                  if n_eval else float('nan'))
+            metrics[f'top{k}'] = (
+                float(hit.sum()) / n_eval if n_eval else float('nan')
+            )
 
         ap_cpu = ap.cpu()
-        self._log_table(metrics, grouping, no_pos.cpu(), len(results),
-                        n_eval)
+        self._log_table(metrics, grouping, no_pos.cpu(), len(results), n_eval)
         self.last_per_class_file = None
         self.last_thresholds = grouping['thresholds']
         if self.save_per_class_ap:
@@ -403,37 +444,51 @@ class LongTailMAP(BaseMetric):
             self._write_per_class(grouping, ap_cpu, n_pos)
         return metrics
 
-    def _log_table(self, metrics: Mapping, grouping: Mapping,
-                   no_pos: torch.Tensor, num_videos: int,
-                   num_with_label: int) -> None:
+    def _log_table(
+        self,
+        metrics: Mapping,
+        grouping: Mapping,
+        no_pos: torch.Tensor,
+        num_videos: int,
+        num_with_label: int,
+    ) -> None:
         """Log the grouped table as markdown; warn about empty groups."""
         groups = grouping['groups']
         all_idx = list(range(grouping['num_classes']))
         rows = []
-        for name, idx in [('all', all_idx)] + [(g, groups[g])
-                                               for g in GROUPS]:
+        for name, idx in [('all', all_idx)] + [(g, groups[g]) for g in GROUPS]:
             excluded = int(no_pos[idx].sum()) if idx else 0
             key = 'mAP' if name == 'all' else f'mAP_{name}'
             value = metrics[key]
-            rows.append((name, len(idx), len(idx) - excluded, excluded,
-                         'n/a' if np.isnan(value) else f'{value:.4f}'))
+            rows.append(
+                (
+                    name,
+                    len(idx),
+                    len(idx) - excluded,
+                    excluded,
+                    'n/a' if np.isnan(value) else f'{value:.4f}',
+                )
+            )
             if name != 'all' and len(idx) == excluded:
                 self._warn_empty_group(name, len(idx), grouping)
         table = markdown_table(
-            ('group', 'classes', 'evaluated', 'no positive', 'mAP'), rows)
-        topk = ', '.join(f'top{k} {metrics[f"top{k}"]:.4f}'
-                         for k in self.topk)
+            ('group', 'classes', 'evaluated', 'no positive', 'mAP'), rows
+        )
+        topk = ', '.join(f'top{k} {metrics[f"top{k}"]:.4f}' for k in self.topk)
         what = ''
         if self._context['split'] is not None:
             what = f' of split {self._context["split"]!r}'
         print_log(
             f'LongTailMAP{what} on {num_videos} videos ({num_with_label} '
-            f'with a label), groups from {grouping["source"]}:\n' + table +
-            f'\n{topk}',
-            logger='current')
+            f'with a label), groups from {grouping["source"]}:\n'
+            + table
+            + f'\n{topk}',
+            logger='current',
+        )
 
-    def _warn_empty_group(self, name: str, size: int,
-                          grouping: Mapping) -> None:
+    def _warn_empty_group(
+        self, name: str, size: int, grouping: Mapping
+    ) -> None:
         """Warn once per group that its mAP is undefined (reported NaN)."""
         if name in self._warned_empty:
             return
@@ -443,21 +498,26 @@ class LongTailMAP(BaseMetric):
         else:
             why = f'has {size} classes, none with a positive video here'
         thr = grouping.get('thresholds')
-        thr_text = ('' if thr is None else
-                    f' (head_thr={thr[0]}, tail_thr={thr[1]})')
+        thr_text = (
+            '' if thr is None else f' (head_thr={thr[0]}, tail_thr={thr[1]})'
+        )
         print_log(
             f'LongTailMAP: the {name} group {why}{thr_text}, so mAP_{name} '
             'is undefined (reported as nan). On a subset of a dataset, '
             'rebuild the count file from the subset and adjust head_thr / '
             "tail_thr (docs/data.md, 'Working on a subset').",
             logger='current',
-            level=logging.WARNING)
+            level=logging.WARNING,
+        )
 
     def _resolve_output_path(self) -> Optional[str]:
         """Where this evaluation's CSV goes (None: not written)."""
         given = self.per_class_ap_file is not None
-        name = (self.per_class_ap_file if given else
-                'per_class_ap_{split}_{tag}.csv')
+        name = (
+            self.per_class_ap_file
+            if given
+            else 'per_class_ap_{split}_{tag}.csv'
+        )
         split = self._context['split'] or 'eval'
         tag = self._context['tag']
         if tag is None:
@@ -482,8 +542,9 @@ class LongTailMAP(BaseMetric):
             return unique_path(name) if given else None
         return unique_path(osp.join(out_dir, name))
 
-    def _write_per_class(self, grouping: Mapping, ap: torch.Tensor,
-                         n_pos: torch.Tensor) -> None:
+    def _write_per_class(
+        self, grouping: Mapping, ap: torch.Tensor, n_pos: torch.Tensor
+    ) -> None:
         path = self._resolve_output_path()
         if path is None:
             return
@@ -491,7 +552,13 @@ class LongTailMAP(BaseMetric):
         for g in GROUPS:
             for c in grouping['groups'][g]:
                 group_of[c] = g
-        write_per_class_csv(path, grouping['names'], grouping['counts'],
-                            group_of, n_pos.tolist(), ap.tolist())
+        write_per_class_csv(
+            path,
+            grouping['names'],
+            grouping['counts'],
+            group_of,
+            n_pos.tolist(),
+            ap.tolist(),
+        )
         self.last_per_class_file = path
         print_log(f'per-class AP written to {path}', logger='current')

@@ -6,6 +6,11 @@ from .netvlad import NetVLAD
 from .nextvlad import NeXtVLAD
 
 __all__ = [
-    'AttentionPooling', 'BaseAggregator', 'MeanPooling', 'NeXtVLAD',
-    'NetVLAD', 'masked_batch_norm', 'weighted_mean'
+    'AttentionPooling',
+    'BaseAggregator',
+    'MeanPooling',
+    'NeXtVLAD',
+    'NetVLAD',
+    'masked_batch_norm',
+    'weighted_mean',
 ]

@@ -1,4 +1,5 @@
 """Multi-head attention pooling of frames with a mean-frame query."""
+
 import math
 from typing import Optional
 
@@ -42,18 +43,21 @@ class AttentionPooling(BaseAggregator):
     (``out_channels = D``).
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 num_heads: int = 4,
-                 key_channels: int = 512,
-                 value_channels: int = 512,
-                 dropout: float = 0.1,
-                 residual: bool = True) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        num_heads: int = 4,
+        key_channels: int = 512,
+        value_channels: int = 512,
+        dropout: float = 0.1,
+        residual: bool = True,
+    ) -> None:
         super().__init__(in_channels)
         if num_heads < 1 or key_channels < 1 or value_channels < 1:
             raise ValueError(
                 'num_heads, key_channels and value_channels must be >= 1, '
-                f'got {num_heads}, {key_channels}, {value_channels}')
+                f'got {num_heads}, {key_channels}, {value_channels}'
+            )
         d = self.in_channels
         self.num_heads = num_heads
         self.key_channels = key_channels
@@ -67,8 +71,9 @@ class AttentionPooling(BaseAggregator):
         self.norm = nn.LayerNorm(d)
         self.out_channels = d
 
-    def attention(self, x: torch.Tensor,
-                  weights: Optional[torch.Tensor]) -> torch.Tensor:
+    def attention(
+        self, x: torch.Tensor, weights: Optional[torch.Tensor]
+    ) -> torch.Tensor:
         """Attention probabilities over frames ``[B, H, N]``."""
         b, n, _ = x.shape
         q = self.query(weighted_mean(x, weights))
@@ -84,8 +89,9 @@ class AttentionPooling(BaseAggregator):
             scores = scores + log_w.unsqueeze(1)
         return torch.softmax(scores, dim=-1)
 
-    def aggregate(self, x: torch.Tensor,
-                  weights: Optional[torch.Tensor]) -> torch.Tensor:
+    def aggregate(
+        self, x: torch.Tensor, weights: Optional[torch.Tensor]
+    ) -> torch.Tensor:
         """``[B, N, D]`` (+ ``[B, N]``) -> ``[B, D]``."""
         b, n, _ = x.shape
         p = self.attention(x, weights)

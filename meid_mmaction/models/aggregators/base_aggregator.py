@@ -9,6 +9,7 @@ weights follow one contract for every aggregator:
   of the frame-level BatchNorm layers, see :func:`masked_batch_norm`);
 * each video needs at least one frame with a positive weight.
 """
+
 from typing import Optional
 
 import torch
@@ -35,30 +36,40 @@ class BaseAggregator(nn.Module):
         self.in_channels = int(in_channels)
         self.out_channels = self.in_channels
 
-    def check_inputs(self, x: torch.Tensor,
-                     weights: Optional[torch.Tensor]) -> None:
+    def check_inputs(
+        self, x: torch.Tensor, weights: Optional[torch.Tensor]
+    ) -> None:
         """Raise a ValueError naming the expected shapes when ``x`` is not
         ``[B, N, D]`` or ``weights`` is not ``[B, N]``."""
         name = type(self).__name__
-        if not isinstance(x, torch.Tensor) or x.dim() != 3 \
-                or x.shape[-1] != self.in_channels:
+        if (
+            not isinstance(x, torch.Tensor)
+            or x.dim() != 3
+            or x.shape[-1] != self.in_channels
+        ):
             shape = tuple(x.shape) if isinstance(x, torch.Tensor) else x
             raise ValueError(
                 f'{name} expects frame features [B, N, {self.in_channels}] '
-                f'(in_channels={self.in_channels}), got {shape}')
+                f'(in_channels={self.in_channels}), got {shape}'
+            )
         if weights is not None and (
-                not isinstance(weights, torch.Tensor)
-                or tuple(weights.shape) != tuple(x.shape[:2])):
-            shape = (tuple(weights.shape)
-                     if isinstance(weights, torch.Tensor) else weights)
+            not isinstance(weights, torch.Tensor)
+            or tuple(weights.shape) != tuple(x.shape[:2])
+        ):
+            shape = (
+                tuple(weights.shape)
+                if isinstance(weights, torch.Tensor)
+                else weights
+            )
             raise ValueError(
                 f'{name} expects frame weights [B, N] = '
                 f'{tuple(x.shape[:2])} for features {tuple(x.shape)}, '
-                f'got {shape}')
+                f'got {shape}'
+            )
 
-    def forward(self,
-                x: torch.Tensor,
-                weights: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, weights: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         """Aggregate frames.
 
         Args:
@@ -72,14 +83,16 @@ class BaseAggregator(nn.Module):
         self.check_inputs(x, weights)
         return self.aggregate(x, weights)
 
-    def aggregate(self, x: torch.Tensor,
-                  weights: Optional[torch.Tensor]) -> torch.Tensor:
+    def aggregate(
+        self, x: torch.Tensor, weights: Optional[torch.Tensor]
+    ) -> torch.Tensor:
         """Subclass hook: ``[B, N, D]`` (+ ``[B, N]``) -> ``[B, H]``."""
         raise NotImplementedError
 
 
-def masked_batch_norm(bn: nn.BatchNorm1d, x: torch.Tensor,
-                      weights: Optional[torch.Tensor]) -> torch.Tensor:
+def masked_batch_norm(
+    bn: nn.BatchNorm1d, x: torch.Tensor, weights: Optional[torch.Tensor]
+) -> torch.Tensor:
     """BatchNorm over frames ``[B, N, C]`` whose training statistics use only
     the frames with a positive weight.
 
@@ -125,8 +138,9 @@ def masked_batch_norm(bn: nn.BatchNorm1d, x: torch.Tensor,
 def build_activation(act: str) -> nn.Module:
     """``'relu6'``, ``'relu'`` or ``'none'`` -> module."""
     if act not in _ACTS:
-        raise ValueError(f'act={act!r} is not supported; expected one of '
-                         f'{_ACTS}')
+        raise ValueError(
+            f'act={act!r} is not supported; expected one of {_ACTS}'
+        )
     if act == 'relu6':
         return nn.ReLU6()
     if act == 'relu':
@@ -146,12 +160,14 @@ class HiddenProjection(nn.Module):
         dropout (float): Dropout before the linear map.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 hidden_channels: int,
-                 norm: bool = True,
-                 act: str = 'relu6',
-                 dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        hidden_channels: int,
+        norm: bool = True,
+        act: str = 'relu6',
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.fc = nn.Linear(in_channels, hidden_channels, bias=False)
@@ -163,8 +179,9 @@ class HiddenProjection(nn.Module):
         return self.act(self.norm(self.fc(self.dropout(x))))
 
 
-def normalise_vlad(vlad: torch.Tensor, intra_norm: bool,
-                   l2_norm: bool) -> torch.Tensor:
+def normalise_vlad(
+    vlad: torch.Tensor, intra_norm: bool, l2_norm: bool
+) -> torch.Tensor:
     """Intra-normalisation (L2 over each cluster's row) and/or L2 of the
     flattened descriptor: ``[B, K, D']`` -> ``[B, K * D']``."""
     if intra_norm:

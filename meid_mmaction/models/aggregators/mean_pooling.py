@@ -1,5 +1,6 @@
 """(Weighted) mean pooling of frames, the aggregator interface of MEID's
 default pooling."""
+
 from typing import Optional
 
 import torch
@@ -9,9 +10,9 @@ from ..heads.meid_modules import weighted_mean_pool
 from .base_aggregator import BaseAggregator
 
 
-def weighted_mean(x: torch.Tensor,
-                  weights: Optional[torch.Tensor] = None,
-                  eps: float = 0.0) -> torch.Tensor:
+def weighted_mean(
+    x: torch.Tensor, weights: Optional[torch.Tensor] = None, eps: float = 0.0
+) -> torch.Tensor:
     """``mean_n x_n`` (``weights=None``) or ``sum_n w_n x_n / (sum_n w_n +
     eps)``: ``[B, N, D]`` (+ ``[B, N]``) -> ``[B, D]``."""
     if weights is None:
@@ -39,7 +40,8 @@ class MeanPooling(BaseAggregator):
         super().__init__(in_channels)
         self.eps = eps
 
-    def aggregate(self, x: torch.Tensor,
-                  weights: Optional[torch.Tensor]) -> torch.Tensor:
+    def aggregate(
+        self, x: torch.Tensor, weights: Optional[torch.Tensor]
+    ) -> torch.Tensor:
         """``[B, N, D]`` (+ ``[B, N]``) -> ``[B, D]``."""
         return weighted_mean(x, weights, self.eps)

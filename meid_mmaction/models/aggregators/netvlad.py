@@ -1,4 +1,5 @@
 """NetVLAD frame aggregation (Arandjelovic et al., 2016)."""
+
 import math
 from typing import Optional
 
@@ -73,24 +74,25 @@ class NetVLAD(BaseAggregator):
     ``out_channels = hidden_channels`` or ``K * D``.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 num_clusters: int = 64,
-                 hidden_channels: Optional[int] = 1024,
-                 subtract_centers: bool = True,
-                 gate: bool = False,
-                 input_norm: bool = False,
-                 assign_norm: bool = False,
-                 assign_bias: bool = True,
-                 intra_norm: bool = True,
-                 l2_norm: bool = True,
-                 hidden_norm: bool = True,
-                 hidden_act: str = 'relu6',
-                 dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        num_clusters: int = 64,
+        hidden_channels: Optional[int] = 1024,
+        subtract_centers: bool = True,
+        gate: bool = False,
+        input_norm: bool = False,
+        assign_norm: bool = False,
+        assign_bias: bool = True,
+        intra_norm: bool = True,
+        l2_norm: bool = True,
+        hidden_norm: bool = True,
+        hidden_act: str = 'relu6',
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__(in_channels)
         if int(num_clusters) < 1:
-            raise ValueError(
-                f'num_clusters must be >= 1, got {num_clusters}')
+            raise ValueError(f'num_clusters must be >= 1, got {num_clusters}')
         d, k = self.in_channels, int(num_clusters)
         self.num_clusters = k
         self.subtract_centers = subtract_centers
@@ -99,20 +101,28 @@ class NetVLAD(BaseAggregator):
         self.input_norm = nn.BatchNorm1d(d) if input_norm else None
         self.assign = nn.Linear(d, k, bias=assign_bias)
         self.assign_norm = nn.BatchNorm1d(k) if assign_norm else None
-        self.centers = (nn.Parameter(torch.rand(k, d) / math.sqrt(d))
-                        if subtract_centers else None)
-        self.gate = (nn.Parameter(nn.init.xavier_normal_(torch.empty(k, d)))
-                     if gate else None)
+        self.centers = (
+            nn.Parameter(torch.rand(k, d) / math.sqrt(d))
+            if subtract_centers
+            else None
+        )
+        self.gate = (
+            nn.Parameter(nn.init.xavier_normal_(torch.empty(k, d)))
+            if gate
+            else None
+        )
         if hidden_channels:
-            self.proj = HiddenProjection(k * d, int(hidden_channels),
-                                         hidden_norm, hidden_act, dropout)
+            self.proj = HiddenProjection(
+                k * d, int(hidden_channels), hidden_norm, hidden_act, dropout
+            )
             self.out_channels = int(hidden_channels)
         else:
             self.proj = None
             self.out_channels = k * d
 
-    def assignment(self, x: torch.Tensor,
-                   weights: Optional[torch.Tensor]) -> torch.Tensor:
+    def assignment(
+        self, x: torch.Tensor, weights: Optional[torch.Tensor]
+    ) -> torch.Tensor:
         """Soft assignment scaled by the frame weights: ``[B, N, K]``."""
         logits = self.assign(x)
         if self.assign_norm is not None:
@@ -122,8 +132,9 @@ class NetVLAD(BaseAggregator):
             a = a * weights.unsqueeze(-1)
         return a
 
-    def aggregate(self, x: torch.Tensor,
-                  weights: Optional[torch.Tensor]) -> torch.Tensor:
+    def aggregate(
+        self, x: torch.Tensor, weights: Optional[torch.Tensor]
+    ) -> torch.Tensor:
         """``[B, N, D]`` (+ ``[B, N]``) -> ``[B, out_channels]``."""
         if self.input_norm is not None:
             x = masked_batch_norm(self.input_norm, x, weights)

@@ -1,4 +1,5 @@
 """NeXtVLAD frame aggregation (Lin et al., 2018)."""
+
 import math
 from typing import Optional
 
@@ -63,52 +64,63 @@ class NeXtVLAD(BaseAggregator):
     ``out_channels = hidden_channels`` or ``K * D'``.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 num_clusters: int = 64,
-                 expansion: int = 2,
-                 groups: int = 8,
-                 hidden_channels: Optional[int] = 1024,
-                 group_attention: bool = True,
-                 assign_norm: bool = True,
-                 intra_norm: bool = True,
-                 l2_norm: bool = True,
-                 hidden_norm: bool = True,
-                 hidden_act: str = 'relu6',
-                 dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        num_clusters: int = 64,
+        expansion: int = 2,
+        groups: int = 8,
+        hidden_channels: Optional[int] = 1024,
+        group_attention: bool = True,
+        assign_norm: bool = True,
+        intra_norm: bool = True,
+        l2_norm: bool = True,
+        hidden_norm: bool = True,
+        hidden_act: str = 'relu6',
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__(in_channels)
         k, lam, g = int(num_clusters), int(expansion), int(groups)
         if k < 1 or lam < 1 or g < 1:
             raise ValueError(
                 'num_clusters, expansion and groups must be >= 1, got '
-                f'{num_clusters}, {expansion}, {groups}')
+                f'{num_clusters}, {expansion}, {groups}'
+            )
         expanded = lam * self.in_channels
         if expanded % g:
             raise ValueError(
                 f'groups={g} must divide expansion * in_channels = '
-                f'{lam} * {self.in_channels} = {expanded}')
+                f'{lam} * {self.in_channels} = {expanded}'
+            )
         self.num_clusters, self.groups = k, g
         self.group_channels = expanded // g
         self.intra_norm, self.l2_norm = intra_norm, l2_norm
         self.expand = nn.Linear(self.in_channels, expanded)
-        self.group_attention = (nn.Linear(expanded, g)
-                                if group_attention else None)
+        self.group_attention = (
+            nn.Linear(expanded, g) if group_attention else None
+        )
         self.assign = nn.Linear(expanded, g * k, bias=not assign_norm)
         self.assign_norm = nn.BatchNorm1d(g * k) if assign_norm else None
         self.centers = nn.Parameter(
-            torch.rand(k, self.group_channels) /
-            math.sqrt(self.group_channels))
+            torch.rand(k, self.group_channels) / math.sqrt(self.group_channels)
+        )
         descriptor = k * self.group_channels
         if hidden_channels:
-            self.proj = HiddenProjection(descriptor, int(hidden_channels),
-                                         hidden_norm, hidden_act, dropout)
+            self.proj = HiddenProjection(
+                descriptor,
+                int(hidden_channels),
+                hidden_norm,
+                hidden_act,
+                dropout,
+            )
             self.out_channels = int(hidden_channels)
         else:
             self.proj = None
             self.out_channels = descriptor
 
-    def assignment(self, expanded: torch.Tensor,
-                   weights: Optional[torch.Tensor]) -> torch.Tensor:
+    def assignment(
+        self, expanded: torch.Tensor, weights: Optional[torch.Tensor]
+    ) -> torch.Tensor:
         """Weighted group assignment ``w_n alpha_ng a_ngk``: ``[B, N, G, K]``
         from expanded frames ``[B, N, lambda * D]``."""
         b, n, _ = expanded.shape
@@ -123,8 +135,9 @@ class NeXtVLAD(BaseAggregator):
             a = a * weights.view(b, n, 1, 1)
         return a
 
-    def aggregate(self, x: torch.Tensor,
-                  weights: Optional[torch.Tensor]) -> torch.Tensor:
+    def aggregate(
+        self, x: torch.Tensor, weights: Optional[torch.Tensor]
+    ) -> torch.Tensor:
         """``[B, N, D]`` (+ ``[B, N]``) -> ``[B, out_channels]``."""
         b, n, _ = x.shape
         expanded = self.expand(x)

@@ -1,4 +1,5 @@
 """Base of the multi-label batch augmentations (mixup, FrameStack)."""
+
 from typing import Optional, Tuple
 
 import numpy as np
@@ -37,7 +38,8 @@ class MultiLabelBlending(nn.Module):
         super().__init__()
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(
-                f'num_classes must be a positive int, got {num_classes!r}')
+                f'num_classes must be a positive int, got {num_classes!r}'
+            )
         if not isinstance(seed, int):
             raise ValueError(f'seed must be an int, got {seed!r}')
         self.num_classes = num_classes
@@ -50,14 +52,18 @@ class MultiLabelBlending(nn.Module):
         self.num_steps += 1
         return rng
 
-    def blend(self, inputs: torch.Tensor, targets: torch.Tensor,
-              rng: np.random.Generator
-              ) -> Tuple[torch.Tensor, torch.Tensor]:
+    def blend(
+        self,
+        inputs: torch.Tensor,
+        targets: torch.Tensor,
+        rng: np.random.Generator,
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Mix a batch: inputs ``[B, ...]``, targets ``[B, C]``."""
         raise NotImplementedError
 
-    def forward(self, inputs: torch.Tensor, data_samples: SampleList,
-                **kwargs) -> Tuple[torch.Tensor, SampleList]:
+    def forward(
+        self, inputs: torch.Tensor, data_samples: SampleList, **kwargs
+    ) -> Tuple[torch.Tensor, SampleList]:
         """Blend a training batch.
 
         Args:
@@ -69,17 +75,22 @@ class MultiLabelBlending(nn.Module):
             targets ``[C]``.
         """
         if len(data_samples) != inputs.shape[0]:
-            raise ValueError(f'{len(data_samples)} data samples for '
-                             f'{inputs.shape[0]} inputs')
+            raise ValueError(
+                f'{len(data_samples)} data samples for '
+                f'{inputs.shape[0]} inputs'
+            )
         if any(get_drawn_class(ds) is not None for ds in data_samples):
             raise ValueError(
                 f'{type(self).__name__} mixes targets, which the label mask '
                 'of resampling (sampler label_mask=True) cannot follow; use '
-                'one or the other')
-        targets = torch.stack([
-            to_multi_hot(get_gt_label(ds), self.num_classes)
-            for ds in data_samples
-        ]).to(inputs.device)
+                'one or the other'
+            )
+        targets = torch.stack(
+            [
+                to_multi_hot(get_gt_label(ds), self.num_classes)
+                for ds in data_samples
+            ]
+        ).to(inputs.device)
         inputs, targets = self.blend(inputs, targets, self.next_rng())
         for ds, target in zip(data_samples, targets):
             set_gt_label(ds, target)

@@ -1,4 +1,5 @@
 """FrameStack (VideoLT): stack frames of two videos, more of the harder."""
+
 from typing import Sequence, Tuple, Union
 
 import numpy as np
@@ -45,8 +46,9 @@ class FrameStack(MultiLabelBlending):
         seed (int): Seed of the pairing draws. Defaults to 0.
     """
 
-    def __init__(self, num_classes: int, ratio: float = 0.5,
-                 seed: int = 0) -> None:
+    def __init__(
+        self, num_classes: int, ratio: float = 0.5, seed: int = 0
+    ) -> None:
         super().__init__(num_classes, seed)
         self.ratio = check_prob('ratio', ratio)
         self.register_buffer('class_ap', torch.zeros(num_classes))
@@ -55,17 +57,23 @@ class FrameStack(MultiLabelBlending):
         """Take the per-class training AP ``[C]`` for the next epoch."""
         ap = torch.as_tensor(ap, dtype=torch.float32).flatten()
         if ap.numel() != self.num_classes:
-            raise ValueError(f'FrameStack: got {ap.numel()} class APs, '
-                             f'expected num_classes={self.num_classes}')
-        if not bool(torch.isfinite(ap).all()) or bool((ap < 0).any()) or \
-                bool((ap > 1).any()):
-            raise ValueError('FrameStack: class APs must be finite values in '
-                             '[0, 1]')
+            raise ValueError(
+                f'FrameStack: got {ap.numel()} class APs, '
+                f'expected num_classes={self.num_classes}'
+            )
+        if (
+            not bool(torch.isfinite(ap).all())
+            or bool((ap < 0).any())
+            or bool((ap > 1).any())
+        ):
+            raise ValueError(
+                'FrameStack: class APs must be finite values in [0, 1]'
+            )
         self.class_ap.copy_(ap.to(self.class_ap.device))
 
-    def plan(self, targets: torch.Tensor, num_frames: int,
-             rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray,
-                                                np.ndarray, np.ndarray]:
+    def plan(
+        self, targets: torch.Tensor, num_frames: int, rng: np.random.Generator
+    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Pairs, betas and the frame gather of one batch.
 
         Args:
@@ -80,8 +88,10 @@ class FrameStack(MultiLabelBlending):
             of video ``src_video[i, t]``.
         """
         num_stack = int(self.ratio * targets.shape[0])
-        ap_video = (targets.detach().double().cpu() *
-                    self.class_ap.detach().double().cpu()).sum(1)
+        ap_video = (
+            targets.detach().double().cpu()
+            * self.class_ap.detach().double().cpu()
+        ).sum(1)
         ap_video = (ap_video / self.num_classes).numpy()
         partner = rng.permutation(num_stack)
         src_video = np.empty((num_stack, num_frames), dtype=np.int64)
@@ -96,36 +106,48 @@ class FrameStack(MultiLabelBlending):
             src_video[i, :from_partner] = j
             src_video[i, from_partner:] = i
             src_frame[i, :from_partner] = endpoint_frame_indices(
-                num_frames, from_partner)
+                num_frames, from_partner
+            )
             src_frame[i, from_partner:] = endpoint_frame_indices(
-                num_frames, num_frames - from_partner)
+                num_frames, num_frames - from_partner
+            )
         return partner, betas, src_video, src_frame
 
-    def blend(self, inputs: torch.Tensor, targets: torch.Tensor,
-              rng: np.random.Generator
-              ) -> Tuple[torch.Tensor, torch.Tensor]:
+    def blend(
+        self,
+        inputs: torch.Tensor,
+        targets: torch.Tensor,
+        rng: np.random.Generator,
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Stack the first ``int(ratio * B)`` videos with their partners."""
         squeeze = inputs.dim() == 4
         if squeeze:
             if inputs.shape[1] != 1:
                 raise ValueError(
                     'FrameStack expects one view per training video, got '
-                    f'inputs {tuple(inputs.shape)} [B, V, N, D]')
+                    f'inputs {tuple(inputs.shape)} [B, V, N, D]'
+                )
             inputs = inputs[:, 0]
         if inputs.dim() != 3:
-            raise ValueError('FrameStack expects [B, 1, N, D] or [B, N, D] '
-                             f'features, got {tuple(inputs.shape)}')
+            raise ValueError(
+                'FrameStack expects [B, 1, N, D] or [B, N, D] '
+                f'features, got {tuple(inputs.shape)}'
+            )
         partner, betas, src_video, src_frame = self.plan(
-            targets, inputs.shape[1], rng)
+            targets, inputs.shape[1], rng
+        )
         num_stack = len(partner)
         out, new_targets = inputs.clone(), targets.clone()
         if num_stack:
             dev = inputs.device
-            out[:num_stack] = inputs[torch.from_numpy(src_video).to(dev),
-                                     torch.from_numpy(src_frame).to(dev)]
+            out[:num_stack] = inputs[
+                torch.from_numpy(src_video).to(dev),
+                torch.from_numpy(src_frame).to(dev),
+            ]
             beta = torch.from_numpy(betas).to(targets)[:, None]
-            new_targets[:num_stack] = (1 - beta) * targets[:num_stack] + \
-                beta * targets[torch.from_numpy(partner).to(dev)]
+            new_targets[:num_stack] = (1 - beta) * targets[
+                :num_stack
+            ] + beta * targets[torch.from_numpy(partner).to(dev)]
         return (out.unsqueeze(1) if squeeze else out), new_targets
 
     def extra_repr(self) -> str:

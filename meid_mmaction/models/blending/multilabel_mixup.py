@@ -1,4 +1,5 @@
 """Mixup of features and multi-hot targets."""
+
 from typing import Tuple
 
 import numpy as np
@@ -25,21 +26,26 @@ class MultiLabelMixup(MultiLabelBlending):
         seed (int): Seed of the draws. Defaults to 0.
     """
 
-    def __init__(self, num_classes: int, alpha: float = 1.0,
-                 seed: int = 0) -> None:
+    def __init__(
+        self, num_classes: int, alpha: float = 1.0, seed: int = 0
+    ) -> None:
         super().__init__(num_classes, seed)
         if not alpha > 0:
             raise ValueError(f'alpha must be > 0, got {alpha!r}')
         self.alpha = float(alpha)
         self.last_lambda = None
 
-    def blend(self, inputs: torch.Tensor, targets: torch.Tensor,
-              rng: np.random.Generator
-              ) -> Tuple[torch.Tensor, torch.Tensor]:
+    def blend(
+        self,
+        inputs: torch.Tensor,
+        targets: torch.Tensor,
+        rng: np.random.Generator,
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Mix inputs ``[B, ...]`` and targets ``[B, C]`` with a partner."""
         lam = float(rng.beta(self.alpha, self.alpha))
         perm = torch.from_numpy(rng.permutation(inputs.shape[0])).to(
-            inputs.device)
+            inputs.device
+        )
         self.last_lambda = lam
         mixed = lam * inputs + (1 - lam) * inputs[perm]
         return mixed, lam * targets + (1 - lam) * targets[perm]

@@ -1,5 +1,5 @@
-"""Data preprocessor for feature inputs that keeps batched reads zero-copy.
-"""
+"""Data preprocessor for feature inputs that keeps batched reads zero-copy."""
+
 from typing import Optional, Sequence
 
 import torch
@@ -27,14 +27,19 @@ def batch_of_views(inputs) -> Optional[torch.Tensor]:
     numel, offset = first.numel(), first.storage_offset()
     ptr = first.untyped_storage().data_ptr()
     for i, t in enumerate(inputs):
-        if (not isinstance(t, torch.Tensor) or t.shape != first.shape
-                or t.dtype != first.dtype or t.device != first.device
-                or not t.is_contiguous()
-                or t.untyped_storage().data_ptr() != ptr
-                or t.storage_offset() != offset + i * numel):
+        if (
+            not isinstance(t, torch.Tensor)
+            or t.shape != first.shape
+            or t.dtype != first.dtype
+            or t.device != first.device
+            or not t.is_contiguous()
+            or t.untyped_storage().data_ptr() != ptr
+            or t.storage_offset() != offset + i * numel
+        ):
             return None
-    return first.as_strided((len(inputs), *first.shape),
-                            (numel, *first.stride()), offset)
+    return first.as_strided(
+        (len(inputs), *first.shape), (numel, *first.stride()), offset
+    )
 
 
 @MODELS.register_module()
@@ -58,13 +63,15 @@ class FeatureDataPreprocessor(ActionDataPreprocessor):
     def forward(self, data, training: bool = False):
         """Batch, move, cast (and blend when training) ``data``."""
         batch = None
-        if isinstance(data, dict) and not self._enable_normalize \
-                and not self.to_rgb:
+        if (
+            isinstance(data, dict)
+            and not self._enable_normalize
+            and not self.to_rgb
+        ):
             batch = batch_of_views(data.get('inputs'))
         if batch is None:
             return super().forward(data, training=training)
-        out = self.cast_data(
-            {k: v for k, v in data.items() if k != 'inputs'})
+        out = self.cast_data({k: v for k, v in data.items() if k != 'inputs'})
         inputs = self.cast_data(batch)
         if self.to_float32:
             inputs = inputs.to(torch.float32)

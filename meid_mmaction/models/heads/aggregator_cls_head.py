@@ -1,4 +1,5 @@
 """A classifier on one or several learnable frame aggregators."""
+
 from typing import List, Optional, Sequence, Union
 
 import torch
@@ -42,36 +43,45 @@ class AggregatorClsHead(BaseMultiLabelHead):
     logits ``[B * V, C]``.
     """
 
-    def __init__(self,
-                 num_classes: int,
-                 in_channels: int,
-                 aggregators: Union[dict, Sequence[dict]],
-                 mlp_channels: Optional[int] = None,
-                 dropout_ratio: float = 0.5,
-                 loss_cls: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None,
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int,
+        aggregators: Union[dict, Sequence[dict]],
+        mlp_channels: Optional[int] = None,
+        dropout_ratio: float = 0.5,
+        loss_cls: Optional[dict] = None,
+        init_cfg: Optional[dict] = None,
+        **kwargs,
+    ) -> None:
         super().__init__(
             num_classes=num_classes,
             in_channels=in_channels,
             loss_cls=loss_cls or dict(type='MultiLabelFocalLoss'),
             init_cfg=init_cfg,
-            **kwargs)
-        cfgs = [aggregators] if isinstance(aggregators, dict) else list(
-            aggregators)
+            **kwargs,
+        )
+        cfgs = (
+            [aggregators]
+            if isinstance(aggregators, dict)
+            else list(aggregators)
+        )
         if not cfgs or not all(isinstance(c, dict) for c in cfgs):
             raise ValueError(
                 'AggregatorClsHead expects aggregators as a dict or a '
-                f'non-empty list of dicts, got {aggregators!r}')
+                f'non-empty list of dicts, got {aggregators!r}'
+            )
         self.aggregators = nn.ModuleList(
             MODELS.build(c, default_args=dict(in_channels=in_channels))
-            for c in cfgs)
+            for c in cfgs
+        )
         for cfg, agg in zip(cfgs, self.aggregators):
             if agg.in_channels != in_channels:
                 raise ValueError(
                     f'aggregator {cfg.get("type")!r} has in_channels='
                     f'{agg.in_channels}; the head gets {in_channels}-d '
-                    'frames (leave in_channels out of aggregator configs)')
+                    'frames (leave in_channels out of aggregator configs)'
+                )
         width = sum(agg.out_channels for agg in self.aggregators)
         self.video_channels = width
         layers: List[nn.Module] = []
@@ -83,23 +93,26 @@ class AggregatorClsHead(BaseMultiLabelHead):
         layers.append(nn.Linear(width, num_classes))
         self.classifier = nn.Sequential(*layers)
 
-    def pool(self,
-             x: torch.Tensor,
-             weights: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def pool(
+        self, x: torch.Tensor, weights: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         """Concatenated video vectors ``[B, sum_i H_i]`` from frames
         ``[B, N, D]`` (optional frame weights ``[B, N]``)."""
-        return torch.cat([agg(x, weights) for agg in self.aggregators],
-                         dim=-1)
+        return torch.cat([agg(x, weights) for agg in self.aggregators], dim=-1)
 
     def forward(self, x: torch.Tensor, **kwargs) -> torch.Tensor:
         """Frame features ``[B, N, D]`` (or ``[B, D]``) -> logits
         ``[B, C]``."""
         if isinstance(x, torch.Tensor) and x.dim() == 2:
             x = x.unsqueeze(1)
-        if not isinstance(x, torch.Tensor) or x.dim() != 3 \
-                or x.shape[-1] != self.in_channels:
+        if (
+            not isinstance(x, torch.Tensor)
+            or x.dim() != 3
+            or x.shape[-1] != self.in_channels
+        ):
             shape = tuple(x.shape) if isinstance(x, torch.Tensor) else x
             raise ValueError(
                 f'AggregatorClsHead expects [B, N, {self.in_channels}] '
-                f'features, got {shape}')
+                f'features, got {shape}'
+            )
         return self.classifier(self.pool(x))

@@ -1,4 +1,5 @@
 """Shared loss / prediction logic of the multi-label heads."""
+
 import inspect
 from typing import Dict, Optional, Sequence, Union
 
@@ -60,33 +61,49 @@ class BaseMultiLabelHead(BaseHead):
         init_cfg (dict, optional): Initialisation config.
     """
 
-    def __init__(self,
-                 num_classes: int,
-                 in_channels: int,
-                 loss_cls: dict = dict(type='MultiLabelFocalLoss'),  # noqa: B006
-                 label_smooth_eps: float = 0.0,
-                 topk: Union[int, Sequence[int]] = (),
-                 average_clips: str = 'prob',
-                 multi_class: bool = True,
-                 init_cfg=None) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int,
+        loss_cls: dict = dict(type='MultiLabelFocalLoss'),  # noqa: B006
+        label_smooth_eps: float = 0.0,
+        topk: Union[int, Sequence[int]] = (),
+        average_clips: str = 'prob',
+        multi_class: bool = True,
+        init_cfg=None,
+    ) -> None:
         name = type(self).__name__
         if multi_class is not True:
-            raise ValueError(f'{name} is a multi-label head: multi_class '
-                             f'must be True, got {multi_class!r}')
+            raise ValueError(
+                f'{name} is a multi-label head: multi_class '
+                f'must be True, got {multi_class!r}'
+            )
         if average_clips not in _AVERAGE_CLIPS:
-            raise ValueError(f'{name}: average_clips={average_clips!r} is '
-                             f'not supported; expected one of '
-                             f'{_AVERAGE_CLIPS}')
-        if isinstance(label_smooth_eps, bool) or not isinstance(
-                label_smooth_eps, (int, float)) or \
-                not 0.0 <= label_smooth_eps < 1.0:
-            raise ValueError(f'{name}: label_smooth_eps must be a number in '
-                             f'[0, 1), got {label_smooth_eps!r}')
-        topk = (topk, ) if isinstance(topk, int) else tuple(topk)
-        if any(isinstance(k, bool) or not isinstance(k, int)
-               or not 1 <= k <= num_classes for k in topk):
-            raise ValueError(f'{name}: topk must be ints in [1, num_classes='
-                             f'{num_classes}], got {topk!r}')
+            raise ValueError(
+                f'{name}: average_clips={average_clips!r} is '
+                f'not supported; expected one of '
+                f'{_AVERAGE_CLIPS}'
+            )
+        if (
+            isinstance(label_smooth_eps, bool)
+            or not isinstance(label_smooth_eps, (int, float))
+            or not 0.0 <= label_smooth_eps < 1.0
+        ):
+            raise ValueError(
+                f'{name}: label_smooth_eps must be a number in '
+                f'[0, 1), got {label_smooth_eps!r}'
+            )
+        topk = (topk,) if isinstance(topk, int) else tuple(topk)
+        if any(
+            isinstance(k, bool)
+            or not isinstance(k, int)
+            or not 1 <= k <= num_classes
+            for k in topk
+        ):
+            raise ValueError(
+                f'{name}: topk must be ints in [1, num_classes='
+                f'{num_classes}], got {topk!r}'
+            )
         super().__init__(
             num_classes=num_classes,
             in_channels=in_channels,
@@ -95,10 +112,12 @@ class BaseMultiLabelHead(BaseHead):
             label_smooth_eps=float(label_smooth_eps),
             topk=topk,
             average_clips=average_clips,
-            init_cfg=init_cfg)
+            init_cfg=init_cfg,
+        )
 
-    def targets_from(self, data_samples: SampleList,
-                     device: torch.device) -> torch.Tensor:
+    def targets_from(
+        self, data_samples: SampleList, device: torch.device
+    ) -> torch.Tensor:
         """Stack the multi-hot targets of a batch: ``[B, C]`` float."""
         labels = [
             to_multi_hot(get_gt_label(ds), self.num_classes)
@@ -106,8 +125,9 @@ class BaseMultiLabelHead(BaseHead):
         ]
         return torch.stack(labels).to(device)
 
-    def loss_mask_from(self, data_samples: SampleList,
-                       targets: torch.Tensor) -> Optional[torch.Tensor]:
+    def loss_mask_from(
+        self, data_samples: SampleList, targets: torch.Tensor
+    ) -> Optional[torch.Tensor]:
         """The label mask ``[B, C]`` of resampling, or None.
 
         None when no sample of the batch carries a ``drawn_class`` (natural
@@ -117,14 +137,19 @@ class BaseMultiLabelHead(BaseHead):
         drawn = [get_drawn_class(ds) for ds in data_samples]
         if all(c is None for c in drawn):
             return None
-        drawn = torch.tensor([-1 if c is None else int(c) for c in drawn],
-                             dtype=torch.long, device=targets.device)
+        drawn = torch.tensor(
+            [-1 if c is None else int(c) for c in drawn],
+            dtype=torch.long,
+            device=targets.device,
+        )
         return resampling_loss_mask(targets, drawn)
 
-    def classification_loss(self, cls_scores: torch.Tensor,
-                            targets: torch.Tensor,
-                            loss_mask: Optional[torch.Tensor] = None
-                            ) -> torch.Tensor:
+    def classification_loss(
+        self,
+        cls_scores: torch.Tensor,
+        targets: torch.Tensor,
+        loss_mask: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         """``loss_cls(cls_scores, targets[, loss_mask=...])``, the targets
         label-smoothed with ``label_smooth_eps``.
 
@@ -143,11 +168,13 @@ class BaseMultiLabelHead(BaseHead):
                 f'{type(self.loss_cls).__name__} takes no loss_mask, but the '
                 'batch comes from a sampler with label_mask=True; use a loss '
                 'of meid_mmaction (MultiLabelFocalLoss, ClassBalancedLoss, '
-                'LDAMLoss, EQLLoss) or set label_mask=False')
+                'LDAMLoss, EQLLoss) or set label_mask=False'
+            )
         return self.loss_cls(cls_scores, targets, loss_mask=loss_mask)
 
-    def loss_by_feat(self, cls_scores: torch.Tensor,
-                     data_samples: SampleList) -> Dict[str, torch.Tensor]:
+    def loss_by_feat(
+        self, cls_scores: torch.Tensor, data_samples: SampleList
+    ) -> Dict[str, torch.Tensor]:
         """Classification loss of logits ``[B, C]`` (masked when the
         samples carry a drawn class, see :meth:`loss_mask_from`) and the
         ``top{k}_hit`` rates of ``topk`` (not losses: logged only). Logits
@@ -160,28 +187,34 @@ class BaseMultiLabelHead(BaseHead):
             raise ValueError(
                 f'logits {tuple(cls_scores.shape)} do not match targets '
                 f'{tuple(targets.shape)}; training expects one view per '
-                'video (num_clips=1)')
+                'video (num_clips=1)'
+            )
         loss_mask = self.loss_mask_from(data_samples, targets)
         losses = dict(
-            loss_cls=self.classification_loss(cls_scores, targets,
-                                              loss_mask))
+            loss_cls=self.classification_loss(cls_scores, targets, loss_mask)
+        )
         if self.topk:
             scores, positive = cls_scores.detach(), targets > 0
             labelled = positive.any(dim=1)
             for k in self.topk:
                 hits = topk_hits(scores, positive, k)[labelled]
-                losses[f'top{k}_hit'] = (hits.float().mean() if hits.numel()
-                                         else scores.new_zeros(()))
+                losses[f'top{k}_hit'] = (
+                    hits.float().mean()
+                    if hits.numel()
+                    else scores.new_zeros(())
+                )
         return losses
 
-    def predict_by_feat(self, cls_scores: torch.Tensor,
-                        data_samples: SampleList) -> SampleList:
+    def predict_by_feat(
+        self, cls_scores: torch.Tensor, data_samples: SampleList
+    ) -> SampleList:
         """Store per-video scores ``[C]`` from logits ``[B * V, C]``."""
         num_views = cls_scores.shape[0] // len(data_samples)
         if num_views * len(data_samples) != cls_scores.shape[0]:
             raise ValueError(
                 f'{cls_scores.shape[0]} score rows cannot be split evenly '
-                f'into {len(data_samples)} videos')
+                f'into {len(data_samples)} videos'
+            )
         scores = self.scores_from_logits(cls_scores)
         scores = scores.view(len(data_samples), num_views, -1).mean(dim=1)
         for data_sample, score in zip(data_samples, scores):

@@ -1,4 +1,5 @@
 """MEID head: attention expert + complementary expert (docs/method.md)."""
+
 from typing import Dict, Optional, Tuple
 
 import torch
@@ -128,60 +129,76 @@ class MEIDHead(BaseMultiLabelHead):
             (PyTorch's default initialisation).
     """
 
-    def __init__(self,
-                 num_classes: int,
-                 in_channels: int,
-                 hidden_channels: Optional[int] = None,
-                 norm: str = 'LN',
-                 dropout: float = 0.0,
-                 use_attention: bool = True,
-                 attention_act: str = 'sigmoid',
-                 attention_channels: Optional[int] = None,
-                 eps: float = 1e-6,
-                 beta: float = 0.5,
-                 cfs_norm: str = 'none',
-                 cfs_background_thr: float = 0.0,
-                 expert2: str = 'complementary',
-                 stage2_loss: str = 'sum',
-                 inference: str = 'logit_sum',
-                 inference_weight: float = 0.5,
-                 distill2_necks: str = 'own',
-                 aggregator: Optional[dict] = None,
-                 aggregate_motion: bool = False,
-                 frames_per_view: Optional[int] = None,
-                 loss_cls: dict = dict(type='MultiLabelFocalLoss'),  # noqa: B006
-                 loss_distill: Optional[dict] = dict(  # noqa: B006
-                     type='HeadTailDistillLoss'),
-                 init_cfg: Optional[dict] = None,
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int,
+        hidden_channels: Optional[int] = None,
+        norm: str = 'LN',
+        dropout: float = 0.0,
+        use_attention: bool = True,
+        attention_act: str = 'sigmoid',
+        attention_channels: Optional[int] = None,
+        eps: float = 1e-6,
+        beta: float = 0.5,
+        cfs_norm: str = 'none',
+        cfs_background_thr: float = 0.0,
+        expert2: str = 'complementary',
+        stage2_loss: str = 'sum',
+        inference: str = 'logit_sum',
+        inference_weight: float = 0.5,
+        distill2_necks: str = 'own',
+        aggregator: Optional[dict] = None,
+        aggregate_motion: bool = False,
+        frames_per_view: Optional[int] = None,
+        loss_cls: dict = dict(type='MultiLabelFocalLoss'),  # noqa: B006
+        loss_distill: Optional[dict] = dict(  # noqa: B006
+            type='HeadTailDistillLoss'
+        ),
+        init_cfg: Optional[dict] = None,
+        **kwargs,
+    ) -> None:
         super().__init__(
             num_classes=num_classes,
             in_channels=in_channels,
             loss_cls=loss_cls,
             init_cfg=init_cfg,
-            **kwargs)
+            **kwargs,
+        )
         if expert2 not in _EXPERT2:
-            raise ValueError(f'expert2={expert2!r} is not supported; '
-                             f'expected one of {_EXPERT2}')
+            raise ValueError(
+                f'expert2={expert2!r} is not supported; '
+                f'expected one of {_EXPERT2}'
+            )
         check_beta(beta)
         for name, value, allowed in (
-                ('stage2_loss', stage2_loss, _STAGE2_LOSSES),
-                ('inference', inference, _INFERENCES),
-                ('distill2_necks', distill2_necks, _DISTILL2_NECKS)):
+            ('stage2_loss', stage2_loss, _STAGE2_LOSSES),
+            ('inference', inference, _INFERENCES),
+            ('distill2_necks', distill2_necks, _DISTILL2_NECKS),
+        ):
             if value not in allowed:
-                raise ValueError(f'{name}={value!r} is not supported; '
-                                 f'expected one of {allowed}')
-        if isinstance(inference_weight, bool) or not isinstance(
-                inference_weight, (int, float)) or \
-                not 0.0 <= inference_weight <= 1.0:
-            raise ValueError('inference_weight must be a number in [0, 1], '
-                             f'got {inference_weight!r}')
+                raise ValueError(
+                    f'{name}={value!r} is not supported; '
+                    f'expected one of {allowed}'
+                )
+        if (
+            isinstance(inference_weight, bool)
+            or not isinstance(inference_weight, (int, float))
+            or not 0.0 <= inference_weight <= 1.0
+        ):
+            raise ValueError(
+                'inference_weight must be a number in [0, 1], '
+                f'got {inference_weight!r}'
+            )
         if frames_per_view is not None and (
-                isinstance(frames_per_view, bool)
-                or not isinstance(frames_per_view, int)
-                or frames_per_view < 1):
-            raise ValueError('frames_per_view must be a positive int or '
-                             f'None, got {frames_per_view!r}')
+            isinstance(frames_per_view, bool)
+            or not isinstance(frames_per_view, int)
+            or frames_per_view < 1
+        ):
+            raise ValueError(
+                'frames_per_view must be a positive int or '
+                f'None, got {frames_per_view!r}'
+            )
         self.frames_per_view = frames_per_view
         self.stage2_loss = stage2_loss
         self.inference = inference
@@ -200,7 +217,8 @@ class MEIDHead(BaseMultiLabelHead):
             attention_act=attention_act,
             attention_channels=attention_channels,
             eps=eps,
-            aggregator=aggregator)
+            aggregator=aggregator,
+        )
         if expert2 == 'complementary':
             self.expert2 = ComplementaryExpert(
                 in_channels,
@@ -212,7 +230,8 @@ class MEIDHead(BaseMultiLabelHead):
                 cfs_norm=cfs_norm,
                 cfs_background_thr=cfs_background_thr,
                 aggregator=aggregator,
-                aggregate_motion=aggregate_motion)
+                aggregate_motion=aggregate_motion,
+            )
         else:
             self.expert2 = AttentionExpert(
                 in_channels,
@@ -224,15 +243,18 @@ class MEIDHead(BaseMultiLabelHead):
                 attention_act=attention_act,
                 attention_channels=attention_channels,
                 eps=eps,
-                aggregator=aggregator)
+                aggregator=aggregator,
+            )
         if loss_distill is None:
             self.distill1 = self.distill2 = None
         else:
             default = dict(num_classes=num_classes)
             self.distill1 = MODELS.build(loss_distill, default_args=default)
-            self.distill2 = (None if distill2_necks == 'expert1' else
-                             MODELS.build(loss_distill,
-                                          default_args=default))
+            self.distill2 = (
+                None
+                if distill2_necks == 'expert1'
+                else MODELS.build(loss_distill, default_args=default)
+            )
         # Stage 1 at construction. requires_grad is left on everywhere here:
         # DDP only registers parameters that require grad when it wraps the
         # model, and expert 2 must be among them for stage 2.
@@ -292,8 +314,9 @@ class MEIDHead(BaseMultiLabelHead):
     def _to_frames(self, x, num_segs: Optional[int]) -> torch.Tensor:
         """Input features -> per-frame features ``[B, N, D]``."""
         if not isinstance(x, torch.Tensor):
-            raise ValueError('MEIDHead expects a tensor, got '
-                             f'{type(x).__name__}')
+            raise ValueError(
+                f'MEIDHead expects a tensor, got {type(x).__name__}'
+            )
         if x.dim() == 2:
             x = x.unsqueeze(1)
         elif x.dim() == 4:
@@ -301,22 +324,25 @@ class MEIDHead(BaseMultiLabelHead):
                 raise ValueError(
                     f'MEIDHead got backbone maps {tuple(x.shape)} '
                     f'[B * N, D, h, w] with num_segs={num_segs}; expected '
-                    'num_segs = frames per video dividing the first axis')
+                    'num_segs = frames per video dividing the first axis'
+                )
             x = x.mean(dim=(2, 3)).reshape(-1, int(num_segs), x.shape[1])
             x = self._split_views(x)
         elif x.dim() != 3:
             raise ValueError(
                 'MEIDHead expects [B, N, D] features or [B * N, D, h, w] '
-                f'backbone maps, got shape {tuple(x.shape)}')
+                f'backbone maps, got shape {tuple(x.shape)}'
+            )
         if x.shape[-1] != self.in_channels:
-            raise ValueError(f'MEIDHead(in_channels={self.in_channels}) got '
-                             f'features with D={x.shape[-1]} '
-                             f'(shape {tuple(x.shape)})')
+            raise ValueError(
+                f'MEIDHead(in_channels={self.in_channels}) got '
+                f'features with D={x.shape[-1]} '
+                f'(shape {tuple(x.shape)})'
+            )
         return x
 
     def _split_views(self, x: torch.Tensor) -> torch.Tensor:
-        """``[B, V * F, D]`` -> ``[B * V, F, D]`` (``F = frames_per_view``).
-        """
+        """``[B, V * F, D]`` -> ``[B * V, F, D]`` (``F = frames_per_view``)."""
         frames = self.frames_per_view
         if frames is None or frames == x.shape[1]:
             return x
@@ -325,11 +351,12 @@ class MEIDHead(BaseMultiLabelHead):
                 f'MEIDHead(frames_per_view={frames}) got num_segs='
                 f'{x.shape[1]} frames per video, not a multiple of '
                 f'{frames}: set frames_per_view to the frames of one view '
-                '(num_clips * clip_len of one crop)')
+                '(num_clips * clip_len of one crop)'
+            )
         return x.reshape(-1, frames, x.shape[-1])
 
     def forward_experts(
-            self, x: torch.Tensor
+        self, x: torch.Tensor
     ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """Per-frame features ``[B, N, D]`` -> ``(Y, Y_F)``, each ``[B, C]``;
         ``Y_F`` is None in stage 1. In stage 2 expert 1 runs without
@@ -344,10 +371,9 @@ class MEIDHead(BaseMultiLabelHead):
             y_f = self.expert2(x)
         return y, y_f
 
-    def forward(self,
-                x: torch.Tensor,
-                num_segs: Optional[int] = None,
-                **kwargs) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, num_segs: Optional[int] = None, **kwargs
+    ) -> torch.Tensor:
         """Logits ``[B', C]``: ``Y`` in stage 1, ``Y + Y_F`` in stage 2.
 
         Args:
@@ -369,8 +395,9 @@ class MEIDHead(BaseMultiLabelHead):
 
     # ------------------------------------------------------------------
     # losses
-    def loss(self, feats: torch.Tensor, data_samples: SampleList,
-             **kwargs) -> Dict[str, torch.Tensor]:
+    def loss(
+        self, feats: torch.Tensor, data_samples: SampleList, **kwargs
+    ) -> Dict[str, torch.Tensor]:
         """Stage 1: ``L_cls(Y) + L_d1(Y)``; stage 2:
         ``L_cls(Y + Y_F) + L_d2(Y_F)`` (``L_cls(Y_F)`` with
         ``stage2_loss='expert2'``)."""
@@ -388,11 +415,12 @@ class MEIDHead(BaseMultiLabelHead):
             return self.distill1
         return self.distill2
 
-    def loss_by_feat(self,
-                     cls_scores: torch.Tensor,
-                     data_samples: SampleList,
-                     expert_logits: Optional[torch.Tensor] = None
-                     ) -> Dict[str, torch.Tensor]:
+    def loss_by_feat(
+        self,
+        cls_scores: torch.Tensor,
+        data_samples: SampleList,
+        expert_logits: Optional[torch.Tensor] = None,
+    ) -> Dict[str, torch.Tensor]:
         """Losses of the current stage.
 
         Args:
@@ -415,7 +443,8 @@ class MEIDHead(BaseMultiLabelHead):
             if self.stage == 2:
                 raise ValueError(
                     'MEIDHead.loss_by_feat in stage 2 needs expert_logits '
-                    '(Y_F of expert 2) for the distillation loss')
+                    '(Y_F of expert 2) for the distillation loss'
+                )
             expert_logits = cls_scores
         losses['loss_distill'] = distill(expert_logits)
         return losses

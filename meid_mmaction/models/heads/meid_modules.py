@@ -2,6 +2,7 @@
 
 Plain ``nn.Module`` parts, not registered: :class:`MEIDHead` composes them.
 """
+
 import math
 from typing import Optional, Tuple
 
@@ -24,17 +25,23 @@ class FrameEmbedding(nn.Module):
         dropout (float): Dropout after the ReLU. Defaults to 0.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 out_channels: int,
-                 norm: str = 'LN',
-                 dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        norm: str = 'LN',
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         if norm not in _NORMS:
-            raise ValueError(f'norm={norm!r} is not supported; expected one '
-                             f'of {_NORMS}')
-        self.norm = (nn.LayerNorm(in_channels)
-                     if norm == 'LN' else nn.BatchNorm1d(in_channels))
+            raise ValueError(
+                f'norm={norm!r} is not supported; expected one of {_NORMS}'
+            )
+        self.norm = (
+            nn.LayerNorm(in_channels)
+            if norm == 'LN'
+            else nn.BatchNorm1d(in_channels)
+        )
         self.fc = nn.Linear(in_channels, out_channels)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
@@ -59,14 +66,18 @@ class FrameAttention(nn.Module):
             or ``'softmax'`` (normalised over the frames).
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 hidden_channels: Optional[int] = None,
-                 act: str = 'sigmoid') -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        hidden_channels: Optional[int] = None,
+        act: str = 'sigmoid',
+    ) -> None:
         super().__init__()
         if act not in _ATTENTION_ACTS:
-            raise ValueError(f'attention act={act!r} is not supported; '
-                             f'expected one of {_ATTENTION_ACTS}')
+            raise ValueError(
+                f'attention act={act!r} is not supported; '
+                f'expected one of {_ATTENTION_ACTS}'
+            )
         hidden = hidden_channels or max(in_channels // 4, 1)
         self.act = act
         self.fc1 = nn.Linear(in_channels, hidden)
@@ -80,9 +91,9 @@ class FrameAttention(nn.Module):
         return torch.sigmoid(scores)
 
 
-def weighted_mean_pool(feats: torch.Tensor,
-                       weights: torch.Tensor,
-                       eps: float = 0.0) -> torch.Tensor:
+def weighted_mean_pool(
+    feats: torch.Tensor, weights: torch.Tensor, eps: float = 0.0
+) -> torch.Tensor:
     """Normalised weighted mean ``sum_n w_n t_n / (sum_n w_n + eps)``.
 
     Args:
@@ -97,8 +108,9 @@ def weighted_mean_pool(feats: torch.Tensor,
     return num / (weights.sum(dim=1, keepdim=True) + eps)
 
 
-def build_aggregator(cfg: Optional[dict],
-                     in_channels: int) -> Optional[nn.Module]:
+def build_aggregator(
+    cfg: Optional[dict], in_channels: int
+) -> Optional[nn.Module]:
     """Build a frame aggregator (``meid_mmaction.models.aggregators``) on
     ``in_channels``-wide frames; None stays None (weighted mean pooling).
     """
@@ -109,7 +121,8 @@ def build_aggregator(cfg: Optional[dict],
         raise ValueError(
             f'aggregator {cfg.get("type")!r} has in_channels='
             f'{agg.in_channels}, but pools frame embeddings of size '
-            f'{in_channels}; leave in_channels out of the aggregator config')
+            f'{in_channels}; leave in_channels out of the aggregator config'
+        )
     return agg
 
 
@@ -119,18 +132,25 @@ CFS_NORMS = ('none', 'max', 'rank')
 def check_beta(beta: float) -> float:
     """Return ``beta`` if it is a number in ``(0, 1)`` (docs/method.md), else
     raise ``ValueError``."""
-    if isinstance(beta, bool) or not isinstance(beta, (int, float)) \
-            or not 0.0 < beta < 1.0:
-        raise ValueError(f'beta must be a number in (0, 1) (complementary '
-                         f'frame selection R = 1 / (A + beta)), got {beta!r}')
+    if (
+        isinstance(beta, bool)
+        or not isinstance(beta, (int, float))
+        or not 0.0 < beta < 1.0
+    ):
+        raise ValueError(
+            f'beta must be a number in (0, 1) (complementary '
+            f'frame selection R = 1 / (A + beta)), got {beta!r}'
+        )
     return float(beta)
 
 
-def complementary_weights(attention: torch.Tensor,
-                          beta: float = 0.5,
-                          norm: str = 'none',
-                          eps: float = 1e-6,
-                          background_thr: float = 0.0) -> torch.Tensor:
+def complementary_weights(
+    attention: torch.Tensor,
+    beta: float = 0.5,
+    norm: str = 'none',
+    eps: float = 1e-6,
+    background_thr: float = 0.0,
+) -> torch.Tensor:
     """Complementary frame selection ``R = 1 / (A' + beta)``, ``[B, N]``.
 
     ``A'`` depends on ``norm``:
@@ -164,8 +184,9 @@ def complementary_weights(attention: torch.Tensor,
     if norm not in CFS_NORMS:
         raise ValueError(f'cfs_norm={norm!r} is not one of {CFS_NORMS}')
     if not 0.0 <= background_thr < 1.0:
-        raise ValueError('cfs_background_thr must be in [0, 1), got '
-                         f'{background_thr!r}')
+        raise ValueError(
+            f'cfs_background_thr must be in [0, 1), got {background_thr!r}'
+        )
     scaled = None
     if norm == 'max' or background_thr > 0:
         scaled = attention / (attention.amax(dim=1, keepdim=True) + eps)
@@ -175,8 +196,9 @@ def complementary_weights(attention: torch.Tensor,
         n = attention.shape[1]
         order = attention.argsort(dim=1, stable=True)
         ranks = torch.empty_like(order)
-        ranks.scatter_(1, order, torch.arange(
-            n, device=order.device).expand_as(order))
+        ranks.scatter_(
+            1, order, torch.arange(n, device=order.device).expand_as(order)
+        )
         a = ranks.to(attention.dtype) / max(n - 1, 1)
     else:
         a = attention
@@ -186,8 +208,9 @@ def complementary_weights(attention: torch.Tensor,
     return r
 
 
-def mix_logits(y1: torch.Tensor, y2: torch.Tensor,
-               weight: float = 0.5) -> torch.Tensor:
+def mix_logits(
+    y1: torch.Tensor, y2: torch.Tensor, weight: float = 0.5
+) -> torch.Tensor:
     """Logit of the probability mixture ``w sigma(y1) + (1 - w) sigma(y2)``.
 
     Computed in log space (stable for large logits), so that ``sigmoid``
@@ -245,37 +268,45 @@ class AttentionExpert(nn.Module):
             weighted mean; it pools ``T`` with ``A`` as frame weights.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 hidden_channels: int,
-                 num_classes: int,
-                 norm: str = 'LN',
-                 dropout: float = 0.0,
-                 use_attention: bool = True,
-                 attention_act: str = 'sigmoid',
-                 attention_channels: Optional[int] = None,
-                 eps: float = 1e-6,
-                 aggregator: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        hidden_channels: int,
+        num_classes: int,
+        norm: str = 'LN',
+        dropout: float = 0.0,
+        use_attention: bool = True,
+        attention_act: str = 'sigmoid',
+        attention_channels: Optional[int] = None,
+        eps: float = 1e-6,
+        aggregator: Optional[dict] = None,
+    ) -> None:
         super().__init__()
-        self.embed = FrameEmbedding(in_channels, hidden_channels, norm,
-                                    dropout)
-        self.attention = (FrameAttention(in_channels, attention_channels,
-                                         attention_act)
-                          if use_attention else None)
+        self.embed = FrameEmbedding(
+            in_channels, hidden_channels, norm, dropout
+        )
+        self.attention = (
+            FrameAttention(in_channels, attention_channels, attention_act)
+            if use_attention
+            else None
+        )
         self.aggregator = build_aggregator(aggregator, hidden_channels)
-        pooled = (self.aggregator.out_channels
-                  if self.aggregator is not None else hidden_channels)
+        pooled = (
+            self.aggregator.out_channels
+            if self.aggregator is not None
+            else hidden_channels
+        )
         self.fc_cls = nn.Linear(pooled, num_classes)
         self.eps = eps
 
     def forward_with_weights(
-            self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        self, x: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
         """``[B, N, D]`` -> (logits ``Y`` ``[B, C]``, frame weights ``A``
         ``[B, N]``), the attention computed once for both."""
         t = self.embed(x)
         if self.aggregator is not None:
-            weights = (self.attention(x) if self.attention is not None else
-                       None)
+            weights = self.attention(x) if self.attention is not None else None
             pooled = self.aggregator(t, weights)
             if weights is None:
                 weights = x.new_ones(x.shape[:2])
@@ -315,46 +346,60 @@ class ComplementaryExpert(nn.Module):
             weights) instead of the plain mean. Defaults to False.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 hidden_channels: int,
-                 num_classes: int,
-                 norm: str = 'LN',
-                 dropout: float = 0.0,
-                 beta: float = 0.5,
-                 cfs_norm: str = 'none',
-                 cfs_background_thr: float = 0.0,
-                 aggregator: Optional[dict] = None,
-                 aggregate_motion: bool = False) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        hidden_channels: int,
+        num_classes: int,
+        norm: str = 'LN',
+        dropout: float = 0.0,
+        beta: float = 0.5,
+        cfs_norm: str = 'none',
+        cfs_background_thr: float = 0.0,
+        aggregator: Optional[dict] = None,
+        aggregate_motion: bool = False,
+    ) -> None:
         super().__init__()
         if cfs_norm not in CFS_NORMS:
             raise ValueError(
-                f'cfs_norm={cfs_norm!r} is not one of {CFS_NORMS}')
+                f'cfs_norm={cfs_norm!r} is not one of {CFS_NORMS}'
+            )
         if not 0.0 <= cfs_background_thr < 1.0:
-            raise ValueError('cfs_background_thr must be in [0, 1), got '
-                             f'{cfs_background_thr!r}')
+            raise ValueError(
+                'cfs_background_thr must be in [0, 1), got '
+                f'{cfs_background_thr!r}'
+            )
         self.cfs_norm = cfs_norm
         self.cfs_background_thr = float(cfs_background_thr)
-        self.embed = FrameEmbedding(in_channels, hidden_channels, norm,
-                                    dropout)
-        self.motion_embed = FrameEmbedding(in_channels, hidden_channels, norm,
-                                           dropout)
+        self.embed = FrameEmbedding(
+            in_channels, hidden_channels, norm, dropout
+        )
+        self.motion_embed = FrameEmbedding(
+            in_channels, hidden_channels, norm, dropout
+        )
         self.aggregator = build_aggregator(aggregator, hidden_channels)
         self.motion_aggregator = build_aggregator(
-            aggregator if aggregate_motion else None, hidden_channels)
+            aggregator if aggregate_motion else None, hidden_channels
+        )
         width_c, width_m = (
             m.out_channels if m is not None else hidden_channels
-            for m in (self.aggregator, self.motion_aggregator))
+            for m in (self.aggregator, self.motion_aggregator)
+        )
         self.fuse = nn.Linear(width_c + width_m, hidden_channels)
         self.fc_cls = nn.Linear(hidden_channels, num_classes)
         self.beta = check_beta(beta)
 
-    def forward(self, x: torch.Tensor,
-                attention: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, attention: torch.Tensor
+    ) -> torch.Tensor:
         """Features ``[B, N, D]`` and expert 1's weights ``A`` ``[B, N]`` ->
         logits ``Y_F`` ``[B, C]``."""
-        r = complementary_weights(attention, self.beta, self.cfs_norm,
-                                  background_thr=self.cfs_background_thr)
+        r = complementary_weights(
+            attention,
+            self.beta,
+            self.cfs_norm,
+            background_thr=self.cfs_background_thr,
+        )
         if self.aggregator is not None:
             x_c = self.aggregator(self.embed(x), r)
         else:

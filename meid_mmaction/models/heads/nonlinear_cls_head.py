@@ -1,4 +1,5 @@
 """VideoLT's nonlinear classifier on per-frame features."""
+
 import torch
 import torch.nn as nn
 from mmaction.registry import MODELS
@@ -19,21 +20,23 @@ class NonlinearClsHead(BaseMultiLabelHead):
         loss_cls (dict): Loss config. Defaults to ``MultiLabelFocalLoss``.
     """
 
-    def __init__(self,
-                 num_classes: int,
-                 in_channels: int,
-                 hidden_channels: int = None,
-                 dropout_ratio: float = 0.5,
-                 loss_cls: dict = dict(type='MultiLabelFocalLoss'),  # noqa: B006
-                 init_cfg=dict(type='Normal', layer='Linear',  # noqa: B006
-                               std=0.01),
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int,
+        hidden_channels: int = None,
+        dropout_ratio: float = 0.5,
+        loss_cls: dict = dict(type='MultiLabelFocalLoss'),  # noqa: B006
+        init_cfg=dict(type='Normal', layer='Linear', std=0.01),  # noqa: B006
+        **kwargs,
+    ) -> None:
         super().__init__(
             num_classes=num_classes,
             in_channels=in_channels,
             loss_cls=loss_cls,
             init_cfg=init_cfg,
-            **kwargs)
+            **kwargs,
+        )
         hidden = hidden_channels or in_channels
         self.fc1 = nn.Linear(in_channels, hidden)
         self.dropout = nn.Dropout(dropout_ratio)
@@ -47,6 +50,7 @@ class NonlinearClsHead(BaseMultiLabelHead):
         if x.dim() != 3 or x.shape[-1] != self.in_channels:
             raise ValueError(
                 f'NonlinearClsHead expects [B, N, {self.in_channels}] '
-                f'features, got {tuple(x.shape)}')
+                f'features, got {tuple(x.shape)}'
+            )
         logits = self.fc2(self.dropout(torch.relu(self.fc1(x))))
         return logits.mean(dim=1)

@@ -7,8 +7,16 @@ from .multilabel_focal_loss import MultiLabelFocalLoss, multilabel_focal_loss
 from .utils import class_balanced_weights, reduce_loss, resampling_loss_mask
 
 __all__ = [
-    'MultiLabelFocalLoss', 'multilabel_focal_loss', 'ClassBalancedLoss',
-    'class_balanced_loss', 'LDAMLoss', 'ldam_loss', 'ldam_margins',
-    'EQLLoss', 'eql_loss', 'class_balanced_weights', 'reduce_loss',
-    'resampling_loss_mask'
+    'MultiLabelFocalLoss',
+    'multilabel_focal_loss',
+    'ClassBalancedLoss',
+    'class_balanced_loss',
+    'LDAMLoss',
+    'ldam_loss',
+    'ldam_margins',
+    'EQLLoss',
+    'eql_loss',
+    'class_balanced_weights',
+    'reduce_loss',
+    'resampling_loss_mask',
 ]

@@ -1,4 +1,5 @@
 """Class-balanced loss (Cui et al., 2019) in VideoLT's sigmoid form."""
+
 from typing import Optional, Sequence
 
 import torch
@@ -13,14 +14,15 @@ from .utils import (
 )
 
 
-def class_balanced_loss(logits: torch.Tensor,
-                        targets: torch.Tensor,
-                        class_weights: torch.Tensor,
-                        gamma: float = 0.0,
-                        alpha: float = 1.0,
-                        reduction: str = 'batch_sum',
-                        loss_mask: Optional[torch.Tensor] = None
-                        ) -> torch.Tensor:
+def class_balanced_loss(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    class_weights: torch.Tensor,
+    gamma: float = 0.0,
+    alpha: float = 1.0,
+    reduction: str = 'batch_sum',
+    loss_mask: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
     """Per-class weighted sigmoid BCE (``gamma = 0``) or focal loss.
 
     ``loss_bc = w_c * alpha * (1 - p_t) ** gamma * BCE(x_bc, y_bc)``.
@@ -43,8 +45,10 @@ def class_balanced_loss(logits: torch.Tensor,
     check_reduction(reduction)
     loss = sigmoid_focal_elements(logits, targets, gamma, alpha)
     if class_weights.shape != logits.shape[1:]:
-        raise ValueError(f'class_weights {tuple(class_weights.shape)} must '
-                         f'be [C] for logits {tuple(logits.shape)}')
+        raise ValueError(
+            f'class_weights {tuple(class_weights.shape)} must '
+            f'be [C] for logits {tuple(logits.shape)}'
+        )
     loss = loss * class_weights.to(loss)
     return reduce_loss(loss, reduction, loss_mask)
 
@@ -70,14 +74,16 @@ class ClassBalancedLoss(ClassCountsLoss):
 
     _BASES = ('bce', 'focal')
 
-    def __init__(self,
-                 class_counts: Optional[Sequence[int]] = None,
-                 beta: float = 0.9999,
-                 base: str = 'bce',
-                 gamma: float = 1.0,
-                 alpha: float = 1.0,
-                 reduction: str = 'mean',
-                 loss_weight: float = 1.0) -> None:
+    def __init__(
+        self,
+        class_counts: Optional[Sequence[int]] = None,
+        beta: float = 0.9999,
+        base: str = 'bce',
+        gamma: float = 1.0,
+        alpha: float = 1.0,
+        reduction: str = 'mean',
+        loss_weight: float = 1.0,
+    ) -> None:
         if base not in self._BASES:
             raise ValueError(f'base={base!r} is not one of {self._BASES}')
         if not 0.0 <= beta < 1.0:
@@ -97,13 +103,21 @@ class ClassBalancedLoss(ClassCountsLoss):
         """``[C]`` float weights ``w_c`` (sum ``C``)."""
         return class_balanced_weights(self.class_counts, self.beta)
 
-    def forward(self,
-                logits: torch.Tensor,
-                targets: torch.Tensor,
-                loss_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self,
+        logits: torch.Tensor,
+        targets: torch.Tensor,
+        loss_mask: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         """Loss of logits / targets ``[B, C]`` (optional mask ``[B, C]``)."""
         counts = self.counts_for(logits)
         weights = class_balanced_weights(counts, self.beta)
         return self.loss_weight * class_balanced_loss(
-            logits, targets, weights, self.gamma, self.alpha,
-            self.reduction, loss_mask)
+            logits,
+            targets,
+            weights,
+            self.gamma,
+            self.alpha,
+            self.reduction,
+            loss_mask,
+        )

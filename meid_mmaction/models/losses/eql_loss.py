@@ -1,4 +1,5 @@
 """Equalization loss (Tan et al., 2020), sigmoid multi-label forms."""
+
 from typing import List, Optional, Sequence
 
 import torch
@@ -11,9 +12,11 @@ from .utils import ClassCountsLoss, check_reduction, reduce_loss
 _MODES = ('random', 'threshold')
 
 
-def eql_weights(targets: torch.Tensor,
-                tail_mask: torch.Tensor,
-                drop: Optional[torch.Tensor] = None) -> torch.Tensor:
+def eql_weights(
+    targets: torch.Tensor,
+    tail_mask: torch.Tensor,
+    drop: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
     """EQL weights ``1 - b * tail_c * (1 - y)``, ``[B, C]``.
 
     Args:
@@ -24,18 +27,21 @@ def eql_weights(targets: torch.Tensor,
         drop (torch.Tensor, optional): ``[B, C]`` 0/1 draws ``b``; None
             drops every tail negative (the original, deterministic EQL).
     """
-    targets = targets.to(torch.float32 if not targets.is_floating_point()
-                         else targets.dtype)
+    targets = targets.to(
+        torch.float32 if not targets.is_floating_point() else targets.dtype
+    )
     b = 1.0 if drop is None else drop.to(targets)
     return 1.0 - b * tail_mask.to(targets) * (1.0 - targets)
 
 
-def eql_loss(logits: torch.Tensor,
-             targets: torch.Tensor,
-             tail_mask: torch.Tensor,
-             drop: Optional[torch.Tensor] = None,
-             reduction: str = 'batch_sum',
-             loss_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+def eql_loss(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    tail_mask: torch.Tensor,
+    drop: Optional[torch.Tensor] = None,
+    reduction: str = 'batch_sum',
+    loss_mask: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
     """Sigmoid BCE with EQL's weights on the negatives of tail classes.
 
     Args:
@@ -56,12 +62,15 @@ def eql_loss(logits: torch.Tensor,
         raise ValueError(
             f'logits {tuple(logits.shape)}, targets {tuple(targets.shape)} '
             f'and tail_mask {tuple(tail_mask.shape)} must be [B, C], '
-            '[B, C], [C]')
+            '[B, C], [C]'
+        )
     if drop is not None and drop.shape != logits.shape:
-        raise ValueError(f'drop {tuple(drop.shape)} must be '
-                         f'{tuple(logits.shape)}')
+        raise ValueError(
+            f'drop {tuple(drop.shape)} must be {tuple(logits.shape)}'
+        )
     bce = F.binary_cross_entropy_with_logits(
-        logits, targets.to(logits.dtype), reduction='none')
+        logits, targets.to(logits.dtype), reduction='none'
+    )
     loss = bce * eql_weights(targets.to(logits.dtype), tail_mask, drop)
     return reduce_loss(loss, reduction, loss_mask)
 
@@ -103,23 +112,25 @@ class EQLLoss(ClassCountsLoss):
         loss_weight (float): Multiplier. Defaults to 1.
     """
 
-    def __init__(self,
-                 class_counts: Optional[Sequence[int]] = None,
-                 mode: str = 'random',
-                 drop_prob: float = 1.76e-3,
-                 tail_thr: Optional[int] = None,
-                 tail_freq: Optional[float] = None,
-                 seed: Optional[int] = 0,
-                 reduction: str = 'mean',
-                 loss_weight: float = 1.0) -> None:
+    def __init__(
+        self,
+        class_counts: Optional[Sequence[int]] = None,
+        mode: str = 'random',
+        drop_prob: float = 1.76e-3,
+        tail_thr: Optional[int] = None,
+        tail_freq: Optional[float] = None,
+        seed: Optional[int] = 0,
+        reduction: str = 'mean',
+        loss_weight: float = 1.0,
+    ) -> None:
         if mode not in _MODES:
             raise ValueError(f'mode={mode!r} is not one of {_MODES}')
         if not 0.0 <= drop_prob <= 1.0:
-            raise ValueError(f'drop_prob must be in [0, 1], got '
-                             f'{drop_prob!r}')
+            raise ValueError(f'drop_prob must be in [0, 1], got {drop_prob!r}')
         if tail_freq is not None and not 0.0 < tail_freq <= 1.0:
-            raise ValueError(f'tail_freq must be in (0, 1] or None, got '
-                             f'{tail_freq!r}')
+            raise ValueError(
+                f'tail_freq must be in (0, 1] or None, got {tail_freq!r}'
+            )
         if seed is not None and not isinstance(seed, int):
             raise ValueError(f'seed must be an int or None, got {seed!r}')
         self.mode = mode
@@ -139,8 +150,10 @@ class EQLLoss(ClassCountsLoss):
         """Take the dataset's tail group (used when ``tail_thr`` and
         ``tail_freq`` are None)."""
         if not isinstance(class_groups, dict) or 'tail' not in class_groups:
-            raise ValueError("class_groups must be a dict with key 'tail', "
-                             f'got {class_groups!r:.200}')
+            raise ValueError(
+                "class_groups must be a dict with key 'tail', "
+                f'got {class_groups!r:.200}'
+            )
         self._tail_classes = [int(c) for c in class_groups['tail']]
 
     def tail_mask(self) -> torch.Tensor:
@@ -153,29 +166,32 @@ class EQLLoss(ClassCountsLoss):
         if self._tail_classes is None:
             raise ValueError(
                 'EQLLoss: no tail classes; give tail_thr or tail_freq, or '
-                "train with LongTailLossHook (hands over metainfo"
-                "['class_groups'])")
+                'train with LongTailLossHook (hands over metainfo'
+                "['class_groups'])"
+            )
         mask = torch.zeros_like(counts, dtype=torch.float32)
         bad = [c for c in self._tail_classes if not 0 <= c < len(mask)]
         if bad:
-            raise ValueError(f'EQLLoss: tail classes {bad[:10]} outside '
-                             f'[0, {len(mask)})')
+            raise ValueError(
+                f'EQLLoss: tail classes {bad[:10]} outside [0, {len(mask)})'
+            )
         mask[self._tail_classes] = 1.0
         return mask
 
     def draw(self, shape, device) -> torch.Tensor:
         """Bernoulli(``drop_prob``) draws ``[B, C]`` of the current step."""
         if self.seed is None:
-            return (torch.rand(shape, device=device) <
-                    self.drop_prob).float()
+            return (torch.rand(shape, device=device) < self.drop_prob).float()
         gen = step_torch_generator(self.seed, int(self.num_steps))
         draws = torch.rand(shape, generator=gen) < self.drop_prob
         return draws.float().to(device)
 
-    def forward(self,
-                logits: torch.Tensor,
-                targets: torch.Tensor,
-                loss_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self,
+        logits: torch.Tensor,
+        targets: torch.Tensor,
+        loss_mask: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         """Loss of logits / targets ``[B, C]`` (optional mask ``[B, C]``).
 
         In training mode with ``mode='random'`` each call is one step: it
@@ -187,5 +203,6 @@ class EQLLoss(ClassCountsLoss):
             drop = self.draw(logits.shape, logits.device)
             if self.training:
                 self.num_steps += 1
-        return self.loss_weight * eql_loss(logits, targets, self.tail_mask(),
-                                           drop, self.reduction, loss_mask)
+        return self.loss_weight * eql_loss(
+            logits, targets, self.tail_mask(), drop, self.reduction, loss_mask
+        )

@@ -5,6 +5,7 @@ The logits of the head classes and of the tail classes each go through a
 small linear "neck" to a common width ``K``; the loss is the distance between
 the per-unit batch variances of the two neck outputs.
 """
+
 import math
 from typing import Dict, Sequence
 
@@ -19,9 +20,9 @@ _DISTANCES = ('l2', 'mse')
 NECK_MODES = ('free', 'frozen', 'unit')
 
 
-def head_tail_distill_loss(head_feats: torch.Tensor,
-                           tail_feats: torch.Tensor,
-                           distance: str = 'l2') -> torch.Tensor:
+def head_tail_distill_loss(
+    head_feats: torch.Tensor, tail_feats: torch.Tensor, distance: str = 'l2'
+) -> torch.Tensor:
     """Distance between the batch variances of two neck outputs.
 
     ``Var`` is the population variance over the batch axis (divided by
@@ -37,18 +38,23 @@ def head_tail_distill_loss(head_feats: torch.Tensor,
         torch.Tensor: Scalar loss.
     """
     if distance not in _DISTANCES:
-        raise ValueError(f'distance={distance!r} is not supported; expected '
-                         f'one of {_DISTANCES}')
+        raise ValueError(
+            f'distance={distance!r} is not supported; expected '
+            f'one of {_DISTANCES}'
+        )
     if head_feats.dim() != 2 or head_feats.shape != tail_feats.shape:
-        raise ValueError('head_feats and tail_feats must both be [B, K] '
-                         f'with the same shape, got '
-                         f'{tuple(head_feats.shape)} and '
-                         f'{tuple(tail_feats.shape)}')
+        raise ValueError(
+            'head_feats and tail_feats must both be [B, K] '
+            f'with the same shape, got '
+            f'{tuple(head_feats.shape)} and '
+            f'{tuple(tail_feats.shape)}'
+        )
     if head_feats.dtype in (torch.float16, torch.bfloat16):
         # mixed precision: variances of [B, K] in float32
         head_feats, tail_feats = head_feats.float(), tail_feats.float()
-    diff = (head_feats.var(dim=0, unbiased=False) -
-            tail_feats.var(dim=0, unbiased=False))
+    diff = head_feats.var(dim=0, unbiased=False) - tail_feats.var(
+        dim=0, unbiased=False
+    )
     if distance == 'l2':
         # vector_norm has a zero (not NaN) gradient at the origin.
         return torch.linalg.vector_norm(diff, ord=2)
@@ -87,23 +93,31 @@ class HeadTailDistillLoss(nn.Module):
               the necks cannot scale the variances away.
     """
 
-    def __init__(self,
-                 num_classes: int,
-                 neck_channels: int = 128,
-                 distance: str = 'l2',
-                 loss_weight: float = 0.1,
-                 neck_mode: str = 'free') -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        neck_channels: int = 128,
+        distance: str = 'l2',
+        loss_weight: float = 0.1,
+        neck_mode: str = 'free',
+    ) -> None:
         super().__init__()
         if distance not in _DISTANCES:
-            raise ValueError(f'distance={distance!r} is not supported; '
-                             f'expected one of {_DISTANCES}')
+            raise ValueError(
+                f'distance={distance!r} is not supported; '
+                f'expected one of {_DISTANCES}'
+            )
         if neck_mode not in NECK_MODES:
-            raise ValueError(f'neck_mode={neck_mode!r} is not supported; '
-                             f'expected one of {NECK_MODES}')
+            raise ValueError(
+                f'neck_mode={neck_mode!r} is not supported; '
+                f'expected one of {NECK_MODES}'
+            )
         self.neck_mode = neck_mode
         if int(num_classes) < 1 or int(neck_channels) < 1:
-            raise ValueError('num_classes and neck_channels must be >= 1, '
-                             f'got {num_classes} and {neck_channels}')
+            raise ValueError(
+                'num_classes and neck_channels must be >= 1, '
+                f'got {num_classes} and {neck_channels}'
+            )
         self.num_classes = int(num_classes)
         self.neck_channels = int(neck_channels)
         self.distance = distance
@@ -140,13 +154,16 @@ class HeadTailDistillLoss(nn.Module):
         columns are zeroed). Later calls (for example after a checkpoint was
         loaded) only update the masks, so trained necks are kept.
         """
-        checked = check_group_indices(class_groups, self.num_classes,
-                                      names=('head', 'tail'))
+        checked = check_group_indices(
+            class_groups, self.num_classes, names=('head', 'tail')
+        )
         head, tail = checked['head'], checked['tail']
         overlap = sorted(set(head) & set(tail))
         if overlap:
-            raise ValueError('class_groups head and tail overlap in classes '
-                             f'{overlap[:10]}; expected disjoint groups')
+            raise ValueError(
+                'class_groups head and tail overlap in classes '
+                f'{overlap[:10]}; expected disjoint groups'
+            )
         device = self.head_mask.device
         head_mask = torch.zeros(self.num_classes, device=device)
         tail_mask = torch.zeros(self.num_classes, device=device)
@@ -169,21 +186,23 @@ class HeadTailDistillLoss(nn.Module):
         neck.weight.mul_(mask)
         neck.bias.uniform_(-bound, bound)
 
-    def _neck(self, neck: nn.Linear, mask: torch.Tensor,
-              logits: torch.Tensor) -> torch.Tensor:
+    def _neck(
+        self, neck: nn.Linear, mask: torch.Tensor, logits: torch.Tensor
+    ) -> torch.Tensor:
         weight, bias = neck.weight, neck.bias
         if self.neck_mode == 'frozen':
             weight, bias = weight.detach(), bias.detach()
         elif self.neck_mode == 'unit':
             weight = weight * mask
-            weight = weight / weight.norm(dim=1, keepdim=True).clamp_min(
-                1e-12)
+            weight = weight / weight.norm(dim=1, keepdim=True).clamp_min(1e-12)
         return F.linear(logits * mask, weight, bias)
 
     def necks(self, logits: torch.Tensor):
         """Neck outputs ``([B, K], [B, K])`` of logits ``[B, C]``."""
-        return (self._neck(self.neck_head, self.head_mask, logits),
-                self._neck(self.neck_tail, self.tail_mask, logits))
+        return (
+            self._neck(self.neck_head, self.head_mask, logits),
+            self._neck(self.neck_tail, self.tail_mask, logits),
+        )
 
     def forward(self, logits: torch.Tensor) -> torch.Tensor:
         """Weighted distillation loss of logits ``[B, C]`` (scalar)."""
@@ -192,10 +211,13 @@ class HeadTailDistillLoss(nn.Module):
                 'HeadTailDistillLoss: the head/tail class groups were never '
                 'set; train with TwoStageTrainLoop (it reads '
                 "train_dataloader.dataset.metainfo['class_groups']) or call "
-                'set_class_groups() first')
+                'set_class_groups() first'
+            )
         if logits.dim() != 2 or logits.shape[1] != self.num_classes:
-            raise ValueError(f'logits must be [B, {self.num_classes}], got '
-                             f'{tuple(logits.shape)}')
+            raise ValueError(
+                f'logits must be [B, {self.num_classes}], got '
+                f'{tuple(logits.shape)}'
+            )
         head_feats, tail_feats = self.necks(logits)
         loss = head_tail_distill_loss(head_feats, tail_feats, self.distance)
         return self.loss_weight * loss

@@ -1,4 +1,5 @@
 """LDAM loss with deferred re-weighting (Cao et al., 2019), multi-label."""
+
 from typing import Optional, Sequence
 
 import torch
@@ -15,8 +16,9 @@ from .utils import (
 _MARGIN_MODES = ('video_sum', 'per_class')
 
 
-def ldam_margins(class_counts: torch.Tensor,
-                 max_margin: float = 0.5) -> torch.Tensor:
+def ldam_margins(
+    class_counts: torch.Tensor, max_margin: float = 0.5
+) -> torch.Tensor:
     """``m_c ∝ n_c ** (-1/4)``, scaled so that ``max_c m_c = max_margin``.
 
     Classes with ``n_c = 0`` are treated as ``n_c = 1``.
@@ -32,14 +34,16 @@ def ldam_margins(class_counts: torch.Tensor,
     return inv * (max_margin / inv.max())
 
 
-def ldam_loss(logits: torch.Tensor,
-              targets: torch.Tensor,
-              margins: torch.Tensor,
-              scale: float = 30.0,
-              margin_mode: str = 'video_sum',
-              class_weights: Optional[torch.Tensor] = None,
-              reduction: str = 'batch_sum',
-              loss_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+def ldam_loss(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    margins: torch.Tensor,
+    scale: float = 30.0,
+    margin_mode: str = 'video_sum',
+    class_weights: Optional[torch.Tensor] = None,
+    reduction: str = 'batch_sum',
+    loss_mask: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
     """Multi-label LDAM: BCE on ``scale * (x - margin * y)``.
 
     ``margin_mode='video_sum'`` (VideoLT): each video gets one margin
@@ -66,13 +70,15 @@ def ldam_loss(logits: torch.Tensor,
     """
     check_reduction(reduction)
     if margin_mode not in _MARGIN_MODES:
-        raise ValueError(f'margin_mode={margin_mode!r} is not one of '
-                         f'{_MARGIN_MODES}')
+        raise ValueError(
+            f'margin_mode={margin_mode!r} is not one of {_MARGIN_MODES}'
+        )
     if logits.shape != targets.shape or margins.shape != logits.shape[1:]:
         raise ValueError(
             f'logits {tuple(logits.shape)}, targets {tuple(targets.shape)} '
             f'and margins {tuple(margins.shape)} must be [B, C], [B, C], '
-            '[C]')
+            '[C]'
+        )
     targets = targets.to(logits.dtype)
     margins = margins.to(logits)
     if margin_mode == 'video_sum':
@@ -81,7 +87,8 @@ def ldam_loss(logits: torch.Tensor,
     else:
         shift = margins * targets
     loss = F.binary_cross_entropy_with_logits(
-        scale * (logits - shift), targets, reduction='none')
+        scale * (logits - shift), targets, reduction='none'
+    )
     if class_weights is not None:
         loss = loss * class_weights.to(loss)
     return reduce_loss(loss, reduction, loss_mask)
@@ -115,25 +122,32 @@ class LDAMLoss(ClassCountsLoss):
         loss_weight (float): Multiplier. Defaults to 1.
     """
 
-    def __init__(self,
-                 class_counts: Optional[Sequence[int]] = None,
-                 max_margin: float = 0.5,
-                 scale: float = 30.0,
-                 margin_mode: str = 'video_sum',
-                 drw_epoch: Optional[int] = 50,
-                 drw_beta: float = 0.9999,
-                 reduction: str = 'mean',
-                 loss_weight: float = 1.0) -> None:
+    def __init__(
+        self,
+        class_counts: Optional[Sequence[int]] = None,
+        max_margin: float = 0.5,
+        scale: float = 30.0,
+        margin_mode: str = 'video_sum',
+        drw_epoch: Optional[int] = 50,
+        drw_beta: float = 0.9999,
+        reduction: str = 'mean',
+        loss_weight: float = 1.0,
+    ) -> None:
         if margin_mode not in _MARGIN_MODES:
-            raise ValueError(f'margin_mode={margin_mode!r} is not one of '
-                             f'{_MARGIN_MODES}')
+            raise ValueError(
+                f'margin_mode={margin_mode!r} is not one of {_MARGIN_MODES}'
+            )
         if not max_margin > 0 or not scale > 0:
-            raise ValueError('max_margin and scale must be > 0, got '
-                             f'{max_margin!r} and {scale!r}')
-        if drw_epoch is not None and (not isinstance(drw_epoch, int)
-                                      or drw_epoch < 0):
-            raise ValueError(f'drw_epoch must be an int >= 0 or None, got '
-                             f'{drw_epoch!r}')
+            raise ValueError(
+                'max_margin and scale must be > 0, got '
+                f'{max_margin!r} and {scale!r}'
+            )
+        if drw_epoch is not None and (
+            not isinstance(drw_epoch, int) or drw_epoch < 0
+        ):
+            raise ValueError(
+                f'drw_epoch must be an int >= 0 or None, got {drw_epoch!r}'
+            )
         if not 0.0 <= drw_beta < 1.0:
             raise ValueError(f'drw_beta must be in [0, 1), got {drw_beta!r}')
         super().__init__(class_counts)
@@ -161,13 +175,21 @@ class LDAMLoss(ClassCountsLoss):
             return None
         return class_balanced_weights(self.class_counts, self.drw_beta)
 
-    def forward(self,
-                logits: torch.Tensor,
-                targets: torch.Tensor,
-                loss_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self,
+        logits: torch.Tensor,
+        targets: torch.Tensor,
+        loss_mask: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         """Loss of logits / targets ``[B, C]`` (optional mask ``[B, C]``)."""
         counts = self.counts_for(logits)
         return self.loss_weight * ldam_loss(
-            logits, targets, ldam_margins(counts, self.max_margin),
-            self.scale, self.margin_mode, self.class_weights(),
-            self.reduction, loss_mask)
+            logits,
+            targets,
+            ldam_margins(counts, self.max_margin),
+            self.scale,
+            self.margin_mode,
+            self.class_weights(),
+            self.reduction,
+            loss_mask,
+        )

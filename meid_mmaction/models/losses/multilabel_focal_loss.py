@@ -1,4 +1,5 @@
 """Sigmoid focal loss on multi-hot targets."""
+
 from typing import Optional
 
 import torch
@@ -9,21 +10,24 @@ from mmaction.registry import MODELS
 from .utils import check_reduction, reduce_loss
 
 
-def sigmoid_focal_elements(logits: torch.Tensor,
-                           targets: torch.Tensor,
-                           gamma: float = 1.0,
-                           alpha: float = 1.0) -> torch.Tensor:
+def sigmoid_focal_elements(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    gamma: float = 1.0,
+    alpha: float = 1.0,
+) -> torch.Tensor:
     """Per-element ``alpha * (1 - p_t) ** gamma * BCE``, ``[B, C]``.
 
     ``p_t = p`` for positives and ``1 - p`` for negatives (soft targets mix
     both); ``gamma = 0`` gives ``alpha * BCE``.
     """
     if logits.shape != targets.shape:
-        raise ValueError(f'logits {tuple(logits.shape)} and targets '
-                         f'{tuple(targets.shape)} must have the same shape')
+        raise ValueError(
+            f'logits {tuple(logits.shape)} and targets '
+            f'{tuple(targets.shape)} must have the same shape'
+        )
     targets = targets.to(logits.dtype)
-    bce = F.binary_cross_entropy_with_logits(
-        logits, targets, reduction='none')
+    bce = F.binary_cross_entropy_with_logits(logits, targets, reduction='none')
     if gamma == 0:
         return alpha * bce
     p = torch.sigmoid(logits)
@@ -31,13 +35,14 @@ def sigmoid_focal_elements(logits: torch.Tensor,
     return alpha * one_minus_pt.pow(gamma) * bce
 
 
-def multilabel_focal_loss(logits: torch.Tensor,
-                          targets: torch.Tensor,
-                          gamma: float = 1.0,
-                          alpha: float = 1.0,
-                          reduction: str = 'mean',
-                          loss_mask: Optional[torch.Tensor] = None
-                          ) -> torch.Tensor:
+def multilabel_focal_loss(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    gamma: float = 1.0,
+    alpha: float = 1.0,
+    reduction: str = 'mean',
+    loss_mask: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
     """``alpha * (1 - p_t) ** gamma * BCE(logits, targets)``.
 
     Args:
@@ -72,11 +77,13 @@ class MultiLabelFocalLoss(nn.Module):
         loss_weight (float): Multiplier of the loss. Defaults to 1.
     """
 
-    def __init__(self,
-                 gamma: float = 1.0,
-                 alpha: float = 1.0,
-                 reduction: str = 'mean',
-                 loss_weight: float = 1.0) -> None:
+    def __init__(
+        self,
+        gamma: float = 1.0,
+        alpha: float = 1.0,
+        reduction: str = 'mean',
+        loss_weight: float = 1.0,
+    ) -> None:
         super().__init__()
         check_reduction(reduction)
         if gamma < 0:
@@ -86,11 +93,13 @@ class MultiLabelFocalLoss(nn.Module):
         self.reduction = reduction
         self.loss_weight = loss_weight
 
-    def forward(self,
-                logits: torch.Tensor,
-                targets: torch.Tensor,
-                loss_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self,
+        logits: torch.Tensor,
+        targets: torch.Tensor,
+        loss_mask: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         """``logits``, ``targets`` and ``loss_mask`` are ``[B, C]``."""
         return self.loss_weight * multilabel_focal_loss(
-            logits, targets, self.gamma, self.alpha, self.reduction,
-            loss_mask)
+            logits, targets, self.gamma, self.alpha, self.reduction, loss_mask
+        )

@@ -9,6 +9,7 @@
   training split's class counts ``n_c``, either from the constructor or
   handed over at the start of training (``LongTailLossHook``).
 """
+
 from typing import Optional, Sequence
 
 import numpy as np
@@ -21,14 +22,15 @@ REDUCTIONS = ('none', 'mean', 'sum', 'batch_sum')
 def check_reduction(reduction: str) -> str:
     """Return ``reduction`` or raise a ValueError naming the allowed set."""
     if reduction not in REDUCTIONS:
-        raise ValueError(f'reduction={reduction!r} is not one of '
-                         f'{REDUCTIONS}')
+        raise ValueError(f'reduction={reduction!r} is not one of {REDUCTIONS}')
     return reduction
 
 
-def reduce_loss(loss: torch.Tensor,
-                reduction: str = 'mean',
-                loss_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+def reduce_loss(
+    loss: torch.Tensor,
+    reduction: str = 'mean',
+    loss_mask: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
     """Weight a per-element loss and reduce it.
 
     The mask multiplies the elements first; the denominators do not depend
@@ -47,8 +49,10 @@ def reduce_loss(loss: torch.Tensor,
     check_reduction(reduction)
     if loss_mask is not None:
         if loss_mask.shape != loss.shape:
-            raise ValueError(f'loss_mask {tuple(loss_mask.shape)} must have '
-                             f'the shape of the loss {tuple(loss.shape)}')
+            raise ValueError(
+                f'loss_mask {tuple(loss_mask.shape)} must have '
+                f'the shape of the loss {tuple(loss.shape)}'
+            )
         loss = loss * loss_mask.to(loss.dtype)
     if reduction == 'mean':
         return loss.mean()
@@ -56,14 +60,17 @@ def reduce_loss(loss: torch.Tensor,
         return loss.sum()
     if reduction == 'batch_sum':
         if loss.dim() != 2:
-            raise ValueError("reduction='batch_sum' needs a [B, C] loss, got "
-                             f'shape {tuple(loss.shape)}')
+            raise ValueError(
+                "reduction='batch_sum' needs a [B, C] loss, got "
+                f'shape {tuple(loss.shape)}'
+            )
         return loss.sum(dim=1).mean()
     return loss
 
 
-def resampling_loss_mask(targets: torch.Tensor,
-                         drawn_classes: torch.Tensor) -> torch.Tensor:
+def resampling_loss_mask(
+    targets: torch.Tensor, drawn_classes: torch.Tensor
+) -> torch.Tensor:
     """VideoLT's label mask of class-aware resampling.
 
     A video drawn for class ``c`` keeps its loss on ``c`` and on every
@@ -81,31 +88,38 @@ def resampling_loss_mask(targets: torch.Tensor,
         torch.Tensor: ``[B, C]`` mask of 0 / 1 in the dtype of ``targets``.
     """
     if targets.dim() != 2 or drawn_classes.shape != targets.shape[:1]:
-        raise ValueError(f'targets must be [B, C] and drawn_classes [B], got '
-                         f'{tuple(targets.shape)} and '
-                         f'{tuple(drawn_classes.shape)}')
+        raise ValueError(
+            f'targets must be [B, C] and drawn_classes [B], got '
+            f'{tuple(targets.shape)} and '
+            f'{tuple(drawn_classes.shape)}'
+        )
     drawn = drawn_classes.to(device=targets.device, dtype=torch.long)
     num_classes = targets.shape[1]
     bad = (drawn < -1) | (drawn >= num_classes)
     if bool(bad.any()):
         row = int(bad.nonzero()[0])
-        raise ValueError(f'drawn class {int(drawn[row])} of batch row {row} '
-                         f'is outside [0, {num_classes}) (or -1: no class)')
+        raise ValueError(
+            f'drawn class {int(drawn[row])} of batch row {row} '
+            f'is outside [0, {num_classes}) (or -1: no class)'
+        )
     has_class = drawn >= 0
     rows = has_class.nonzero().flatten()
     positive = targets > 0
     if len(rows) and not bool(positive[rows, drawn[rows]].all()):
         row = int(rows[~positive[rows, drawn[rows]]][0])
-        raise ValueError(f'batch row {row} was drawn for class '
-                         f'{int(drawn[row])}, which is not among its '
-                         'positive classes')
+        raise ValueError(
+            f'batch row {row} was drawn for class '
+            f'{int(drawn[row])}, which is not among its '
+            'positive classes'
+        )
     keep = ~positive | ~has_class[:, None]
     keep[rows, drawn[rows]] = True
     return keep.to(targets.dtype)
 
 
-def class_balanced_weights(class_counts: torch.Tensor,
-                           beta: float = 0.9999) -> torch.Tensor:
+def class_balanced_weights(
+    class_counts: torch.Tensor, beta: float = 0.9999
+) -> torch.Tensor:
     """Class-balanced weights of Cui et al. (2019), normalised to sum ``C``.
 
     ``w_c = (1 - beta) / (1 - beta ** n_c)`` (the inverse effective number
@@ -123,8 +137,9 @@ def class_balanced_weights(class_counts: torch.Tensor,
     if not 0.0 <= beta < 1.0:
         raise ValueError(f'beta must be in [0, 1), got {beta!r}')
     counts = class_counts.to(torch.float64).clamp(min=1)
-    weights = (1.0 - beta) / (1.0 - torch.pow(torch.tensor(
-        beta, dtype=torch.float64), counts))
+    weights = (1.0 - beta) / (
+        1.0 - torch.pow(torch.tensor(beta, dtype=torch.float64), counts)
+    )
     return weights * (len(weights) / weights.sum())
 
 
@@ -147,21 +162,29 @@ class ClassCountsLoss(nn.Module):
         super().__init__()
         self.counts_from_config = class_counts is not None
         self.register_buffer(
-            'class_counts', torch.zeros(0, dtype=torch.long),
-            persistent=False)
+            'class_counts', torch.zeros(0, dtype=torch.long), persistent=False
+        )
         if class_counts is not None:
             self._store_counts(class_counts)
 
     def _store_counts(self, counts) -> None:
         arr = np.asarray(counts)
-        if arr.ndim != 1 or arr.size == 0 or not (
-                np.issubdtype(arr.dtype, np.integer) or
-                np.all(np.mod(arr, 1) == 0)) or np.any(arr < 0):
+        if (
+            arr.ndim != 1
+            or arr.size == 0
+            or not (
+                np.issubdtype(arr.dtype, np.integer)
+                or np.all(np.mod(arr, 1) == 0)
+            )
+            or np.any(arr < 0)
+        ):
             raise ValueError(
                 f'{type(self).__name__}: class_counts must be a non-empty '
-                f'1-D sequence of ints >= 0, got {counts!r:.200}')
+                f'1-D sequence of ints >= 0, got {counts!r:.200}'
+            )
         self.class_counts = torch.as_tensor(
-            arr.astype(np.int64), device=self.class_counts.device)
+            arr.astype(np.int64), device=self.class_counts.device
+        )
         self.on_class_counts()
 
     @property
@@ -180,7 +203,8 @@ class ClassCountsLoss(nn.Module):
                 raise ValueError(
                     f'{type(self).__name__}: class_counts of the config has '
                     f'{self.class_counts.numel()} classes but the training '
-                    f'dataset has {len(class_counts)}')
+                    f'dataset has {len(class_counts)}'
+                )
             return
         self._store_counts(class_counts)
 
@@ -195,9 +219,11 @@ class ClassCountsLoss(nn.Module):
                 "'class_counts' in the loss config or train with "
                 "custom_hooks=[dict(type='LongTailLossHook')] (in "
                 'configs/_base_/default_runtime.py), which hands over the '
-                "training dataset's metainfo['class_counts']")
+                "training dataset's metainfo['class_counts']"
+            )
         if logits.dim() != 2 or logits.shape[1] != self.class_counts.numel():
             raise ValueError(
                 f'{type(self).__name__}: logits {tuple(logits.shape)} do not '
-                f'match the {self.class_counts.numel()} class counts')
+                f'match the {self.class_counts.numel()} class counts'
+            )
         return self.class_counts

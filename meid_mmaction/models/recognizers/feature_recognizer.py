@@ -1,4 +1,5 @@
 """Recognizer for pre-extracted per-frame features."""
+
 from typing import Optional, Tuple
 
 import torch
@@ -27,13 +28,15 @@ class FeatureRecognizer(BaseRecognizer):
             takes a batched read's views as one tensor; casts to float32).
     """
 
-    def __init__(self,
-                 cls_head: dict,
-                 backbone: Optional[dict] = None,
-                 neck: Optional[dict] = None,
-                 train_cfg: Optional[dict] = None,
-                 test_cfg: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        cls_head: dict,
+        backbone: Optional[dict] = None,
+        neck: Optional[dict] = None,
+        train_cfg: Optional[dict] = None,
+        test_cfg: Optional[dict] = None,
+        data_preprocessor: Optional[dict] = None,
+    ) -> None:
         # BaseRecognizer builds ``backbone`` unconditionally.
         super().__init__(
             backbone=backbone or dict(type=nn.Identity),
@@ -42,21 +45,26 @@ class FeatureRecognizer(BaseRecognizer):
             train_cfg=train_cfg,
             test_cfg=test_cfg,
             data_preprocessor=data_preprocessor
-            or dict(type='FeatureDataPreprocessor'))
+            or dict(type='FeatureDataPreprocessor'),
+        )
 
-    def extract_feat(self,
-                     inputs: torch.Tensor,
-                     stage: str = 'neck',
-                     data_samples: SampleList = None,
-                     test_mode: bool = False) -> Tuple[torch.Tensor, dict]:
+    def extract_feat(
+        self,
+        inputs: torch.Tensor,
+        stage: str = 'neck',
+        data_samples: SampleList = None,
+        test_mode: bool = False,
+    ) -> Tuple[torch.Tensor, dict]:
         """``[B, V, N, D]`` -> (features ``[B * V, N', D']``, kwargs)."""
         if inputs.dim() == 3:
             inputs = inputs.unsqueeze(1)
         if inputs.dim() != 4:
-            raise ValueError('FeatureRecognizer expects inputs [B, V, N, D] '
-                             f'or [B, N, D], got {tuple(inputs.shape)}')
+            raise ValueError(
+                'FeatureRecognizer expects inputs [B, V, N, D] '
+                f'or [B, N, D], got {tuple(inputs.shape)}'
+            )
         num_views = inputs.shape[1]
-        x = inputs.reshape((-1, ) + inputs.shape[2:])
+        x = inputs.reshape((-1,) + inputs.shape[2:])
         x = self.backbone(x)
         if self.with_neck:
             x, _ = self.neck(x, data_samples=data_samples)
