@@ -21,22 +21,6 @@ from meid_mmaction.datasets.tools.synthetic import generate_synthetic_lt
 from meid_mmaction.utils.compat import get_pred_score
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..'))
-TINY = dict(
-    num_classes=6,
-    max_count=100,
-    min_count=1,
-    val_max_count=6,
-    test_max_count=8,
-    eval_min_count=2,
-    feat_dim=8,
-    min_frames=6,
-    max_frames=10,
-    min_seg_frames=2,
-    family_size=2,
-    head_thr=30,
-    tail_thr=5,
-    chunk_size=32,
-)
 BATCH = 16
 TIMEOUT = 300
 
@@ -93,7 +77,7 @@ def _lines(path):
 
 def test_dist_train_and_test_two_cpu_processes(tmp_path):
     root = str(tmp_path / 'data')
-    generate_synthetic_lt(root, seed=0, **TINY)
+    generate_synthetic_lt(root, preset='tiny', seed=0)
     work = str(tmp_path / 'work')
     config = 'configs/meid_synthetic.py'
     out = _bash(

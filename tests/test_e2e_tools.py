@@ -14,22 +14,6 @@ import pytest
 from meid_mmaction.datasets.tools.synthetic import generate_synthetic_lt
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..'))
-TINY = dict(
-    num_classes=6,
-    max_count=100,
-    min_count=1,
-    val_max_count=6,
-    test_max_count=8,
-    eval_min_count=2,
-    feat_dim=8,
-    min_frames=6,
-    max_frames=10,
-    min_seg_frames=2,
-    family_size=2,
-    head_thr=30,
-    tail_thr=5,
-    chunk_size=32,
-)
 
 
 def _run(args, cwd):
@@ -74,7 +58,7 @@ def _data_options(root):
 @pytest.fixture(scope='module')
 def tiny_data(tmp_path_factory):
     root = tmp_path_factory.mktemp('synthetic')
-    generate_synthetic_lt(str(root), seed=0, **TINY)
+    generate_synthetic_lt(str(root), preset='tiny', seed=0)
     return str(root)
 
 

@@ -14,22 +14,6 @@ from meid_mmaction.utils.checkpoint import CheckpointReadError
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 CONFIG = osp.join(REPO, 'configs', 'nonlinear_synthetic.py')
-TINY = dict(
-    num_classes=6,
-    max_count=100,
-    min_count=1,
-    val_max_count=6,
-    test_max_count=6,
-    eval_min_count=2,
-    feat_dim=8,
-    min_frames=6,
-    max_frames=10,
-    min_seg_frames=2,
-    family_size=2,
-    head_thr=30,
-    tail_thr=5,
-    chunk_size=32,
-)
 
 
 def _train_tool():
@@ -76,7 +60,7 @@ def _train(monkeypatch, root, work, *args, epochs=2):
 def trained(tmp_path_factory):
     """A 2-epoch run: ``epoch_1.pth``, ``epoch_2.pth``, ``last_checkpoint``."""
     root = str(tmp_path_factory.mktemp('data'))
-    generate_synthetic_lt(root, seed=0, **TINY)
+    generate_synthetic_lt(root, preset='tiny', seed=0, test_max_count=6)
     work = str(tmp_path_factory.mktemp('work'))
     with pytest.MonkeyPatch.context() as mp:
         _train(mp, root, work)

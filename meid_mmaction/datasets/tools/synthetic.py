@@ -155,6 +155,24 @@ class SyntheticLTConfig:
 PRESETS: Dict[str, SyntheticLTConfig] = {
     # ~3.1k videos, 50 classes, 96-d, 40-60 frames (about 60 MB).
     'demo': SyntheticLTConfig(),
+    # ~130 videos, 6 classes (counts 100 .. 1), 8-d, 6-10 frames: smoke tests
+    # of the tools and configs in seconds.
+    'tiny': SyntheticLTConfig(
+        num_classes=6,
+        max_count=100,
+        min_count=1,
+        val_max_count=6,
+        test_max_count=8,
+        eval_min_count=2,
+        feat_dim=8,
+        min_frames=6,
+        max_frames=10,
+        min_seg_frames=2,
+        family_size=2,
+        head_thr=30,
+        tail_thr=5,
+        chunk_size=32,
+    ),
     # ~10k videos, 100 classes, 128-d, 48-64 frames (about 300 MB).
     'ablation': SyntheticLTConfig(
         num_classes=100,
@@ -837,7 +855,8 @@ def generate_synthetic_lt(
 
     Args:
         out_dir (str): Output directory (created if missing).
-        preset (str): ``'demo'`` or ``'ablation'`` (see :data:`PRESETS`).
+        preset (str): A key of :data:`PRESETS` (``'demo'``, ``'tiny'``,
+            ``'ablation'``, ``'premise'``, ...).
         seed (int): Seed; the same seed and knobs (``chunk_size`` too: it
             orders the random draws) give byte-identical files.
         overwrite (bool): Replace a dataset already in ``out_dir`` (its
