@@ -152,6 +152,29 @@ class SyntheticLTConfig:
     charades_scale: float = 1.0
 
 
+# Knobs of the 'premise' presets (see PRESETS).
+_PREMISE = dict(
+    num_classes=40,
+    max_count=300,
+    min_count=3,
+    val_max_count=30,
+    test_max_count=60,
+    eval_min_count=5,
+    labels_per_video=2.5,
+    max_labels_per_video=5,
+    feat_dim=64,
+    min_frames=24,
+    max_frames=32,
+    seg_frac_head=0.6,
+    seg_frac_tail=0.2,
+    amp_tail=1.0,
+    noise_std=0.7,
+    head_thr=90,
+    tail_thr=15,
+    tail_placement='avoid_head',
+    tail_with_head=True,
+)
+
 PRESETS: Dict[str, SyntheticLTConfig] = {
     # ~3.1k videos, 50 classes, 96-d, 40-60 frames (about 60 MB).
     'demo': SyntheticLTConfig(),
@@ -193,52 +216,11 @@ PRESETS: Dict[str, SyntheticLTConfig] = {
     # and non-head actions short and placed where the video has the least
     # head action (tail_placement='avoid_head'), so little background is
     # left and the frames a head-dominated expert 1 attends to least carry
-    # the tail evidence. ~2.1k / 0.5k / 0.9k videos, 60 classes, 64-d.
-    'premise': SyntheticLTConfig(
-        num_classes=40,
-        max_count=300,
-        min_count=3,
-        val_max_count=30,
-        test_max_count=60,
-        eval_min_count=5,
-        labels_per_video=2.5,
-        max_labels_per_video=5,
-        feat_dim=64,
-        min_frames=24,
-        max_frames=32,
-        seg_frac_head=0.6,
-        seg_frac_tail=0.2,
-        amp_tail=1.0,
-        noise_std=0.7,
-        head_thr=90,
-        tail_thr=15,
-        tail_placement='avoid_head',
-        tail_with_head=True,
-    ),
+    # the tail evidence. 40 classes, 64-d, 24-32 frames.
+    'premise': SyntheticLTConfig(**_PREMISE),
     # The same without a motion signal (no class drift: frame differences
     # carry noise only), as static per-frame features of real videos.
-    'premise_static': SyntheticLTConfig(
-        num_classes=40,
-        max_count=300,
-        min_count=3,
-        val_max_count=30,
-        test_max_count=60,
-        eval_min_count=5,
-        labels_per_video=2.5,
-        max_labels_per_video=5,
-        feat_dim=64,
-        min_frames=24,
-        max_frames=32,
-        seg_frac_head=0.6,
-        seg_frac_tail=0.2,
-        amp_tail=1.0,
-        noise_std=0.7,
-        head_thr=90,
-        tail_thr=15,
-        tail_placement='avoid_head',
-        tail_with_head=True,
-        drift_norm=0.0,
-    ),
+    'premise_static': SyntheticLTConfig(**_PREMISE, drift_norm=0.0),
     # Real Charades timelines (needs charades_dir): labels, co-occurrence,
     # action durations and positions of a CharadesLT-like long-tailed
     # subset (profile 'charades' of the CharadesLT builder at half size,
