@@ -7,6 +7,7 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 
 from .data_keys import apply_data_keys
+from .view_check import check_meid_views
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -66,10 +67,13 @@ def build_runner(cfg: Config):
     """Build the runner named in the config (``runner_type``) or the
     default one, with the data checks of ``DatasetCheckHook`` (model vs
     dataset ``num_classes``; pre-flight check of the splits before
-    training), see :func:`add_dataset_check`."""
+    training), see :func:`add_dataset_check`; a multi-view val / test
+    pipeline for a ``MEIDHead`` without ``frames_per_view`` is refused
+    (:func:`~meid_mmaction.utils.view_check.check_meid_views`)."""
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
+    check_meid_views(cfg)
     add_dataset_check(cfg)
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)
