@@ -114,6 +114,11 @@ class BaseMultiLabelHead(BaseHead):
             average_clips=average_clips,
             init_cfg=init_cfg,
         )
+        # whether ``loss_cls`` takes ``loss_mask=`` (looked up once, not on
+        # every masked training step)
+        self._loss_takes_mask = (
+            'loss_mask' in inspect.signature(self.loss_cls.forward).parameters
+        )
 
     def targets_from(
         self, data_samples: SampleList, device: torch.device
@@ -162,8 +167,7 @@ class BaseMultiLabelHead(BaseHead):
             targets = (1 - eps) * targets + eps / self.num_classes
         if loss_mask is None:
             return self.loss_cls(cls_scores, targets)
-        params = inspect.signature(self.loss_cls.forward).parameters
-        if 'loss_mask' not in params:
+        if not self._loss_takes_mask:
             raise ValueError(
                 f'{type(self.loss_cls).__name__} takes no loss_mask, but the '
                 'batch comes from a sampler with label_mask=True; use a loss '

@@ -92,16 +92,31 @@ class ClassBalancedLoss(ClassCountsLoss):
             raise ValueError(f'gamma must be >= 0, got {gamma}')
         self.beta = float(beta)
         super().__init__(class_counts)
+        if '_weights' not in self._buffers:  # counts not known yet
+            self.register_buffer(
+                '_weights',
+                torch.zeros(0, dtype=torch.float64),
+                persistent=False,
+            )
         self.base = base
         self.gamma = float(gamma) if base == 'focal' else 0.0
         self.alpha = float(alpha)
         self.reduction = check_reduction(reduction)
         self.loss_weight = float(loss_weight)
 
+    def on_class_counts(self) -> None:
+        """Derive the weights ``w_c`` once per set of counts (a buffer: it
+        follows the module's device)."""
+        self.register_buffer(
+            '_weights',
+            class_balanced_weights(self.class_counts, self.beta),
+            persistent=False,
+        )
+
     @property
     def class_weights(self) -> torch.Tensor:
         """``[C]`` float weights ``w_c`` (sum ``C``)."""
-        return class_balanced_weights(self.class_counts, self.beta)
+        return self._weights
 
     def forward(
         self,
@@ -110,12 +125,11 @@ class ClassBalancedLoss(ClassCountsLoss):
         loss_mask: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         """Loss of logits / targets ``[B, C]`` (optional mask ``[B, C]``)."""
-        counts = self.counts_for(logits)
-        weights = class_balanced_weights(counts, self.beta)
+        self.counts_for(logits)  # known and matching the logits
         return self.loss_weight * class_balanced_loss(
             logits,
             targets,
-            weights,
+            self._weights,
             self.gamma,
             self.alpha,
             self.reduction,

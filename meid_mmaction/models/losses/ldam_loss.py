@@ -150,12 +150,14 @@ class LDAMLoss(ClassCountsLoss):
             )
         if not 0.0 <= drw_beta < 1.0:
             raise ValueError(f'drw_beta must be in [0, 1), got {drw_beta!r}')
-        super().__init__(class_counts)
         self.max_margin = float(max_margin)
+        self.drw_beta = float(drw_beta)
+        super().__init__(class_counts)
+        if '_margins' not in self._buffers:  # counts not known yet
+            self.on_class_counts()
         self.scale = float(scale)
         self.margin_mode = margin_mode
         self.drw_epoch = drw_epoch
-        self.drw_beta = float(drw_beta)
         self.reduction = check_reduction(reduction)
         self.loss_weight = float(loss_weight)
         self.epoch = 0
@@ -169,11 +171,32 @@ class LDAMLoss(ClassCountsLoss):
         """Whether the class-balanced DRW weights are in use."""
         return self.drw_epoch is not None and self.epoch >= self.drw_epoch
 
+    def on_class_counts(self) -> None:
+        """Derive the margins ``m_c`` and the DRW weights once per set of
+        counts (buffers: they follow the module's device)."""
+        known = self.class_counts.numel() > 0
+        empty = torch.zeros(0, dtype=torch.float64)
+        for name, value in (
+            (
+                '_margins',
+                ldam_margins(self.class_counts, self.max_margin)
+                if known
+                else empty,
+            ),
+            (
+                '_drw_weights',
+                class_balanced_weights(self.class_counts, self.drw_beta)
+                if known
+                else empty,
+            ),
+        ):
+            self.register_buffer(name, value, persistent=False)
+
     def class_weights(self) -> Optional[torch.Tensor]:
         """``[C]`` DRW weights of the current epoch, or None (uniform)."""
         if not self.drw_active:
             return None
-        return class_balanced_weights(self.class_counts, self.drw_beta)
+        return self._drw_weights
 
     def forward(
         self,
@@ -182,11 +205,11 @@ class LDAMLoss(ClassCountsLoss):
         loss_mask: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         """Loss of logits / targets ``[B, C]`` (optional mask ``[B, C]``)."""
-        counts = self.counts_for(logits)
+        self.counts_for(logits)  # known and matching the logits
         return self.loss_weight * ldam_loss(
             logits,
             targets,
-            ldam_margins(counts, self.max_margin),
+            self._margins,
             self.scale,
             self.margin_mode,
             self.class_weights(),
