@@ -58,3 +58,33 @@ def spawn_with_timeout(fn, args=(), nprocs=2, timeout=SPAWN_TIMEOUT):
 def spawn():
     """:func:`spawn_with_timeout` for multi-process tests."""
     return spawn_with_timeout
+
+
+def _tiny_cfg_options(root, batch_size=16):
+    """``--cfg-options`` that point a synthetic config at a dataset made by
+    ``generate_synthetic_lt(root, preset='tiny')`` (6 classes, 8-d): the
+    data keys (docs/custom_dataset.md), the head's sizes, and loaders
+    without worker processes."""
+    opts = [
+        f'data_root={root}',
+        'num_classes=6',
+        'feat_dim=8',
+        'head_thr=30',
+        'tail_thr=5',
+        'model.cls_head.num_classes=6',
+        'model.cls_head.in_channels=8',
+        f'train_dataloader.batch_size={batch_size}',
+    ]
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        opts += [
+            f'{loader}.num_workers=0',
+            f'{loader}.persistent_workers=False',
+        ]
+    return opts
+
+
+@pytest.fixture(scope='session')
+def tiny_cfg_options():
+    """The function ``(root, batch_size=16) -> list of --cfg-options`` for
+    a ``'tiny'`` synthetic dataset at ``root``."""
+    return _tiny_cfg_options

@@ -25,27 +25,6 @@ BATCH = 16
 TIMEOUT = 300
 
 
-def _options(root):
-    # the data keys (docs/custom_dataset.md), applied to all three loaders
-    opts = [
-        f'data_root={root}',
-        'num_classes=6',
-        'feat_dim=8',
-        'head_thr=30',
-        'tail_thr=5',
-    ]
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        opts += [
-            f'{loader}.num_workers=0',
-            f'{loader}.persistent_workers=False',
-        ]
-    return opts + [
-        'model.cls_head.num_classes=6',
-        'model.cls_head.in_channels=8',
-        f'train_dataloader.batch_size={BATCH}',
-    ]
-
-
 def _bash(args):
     # the repository's package and this interpreter, in every process
     env = dict(
@@ -75,7 +54,7 @@ def _lines(path):
         return [line.split() for line in f if line.strip()]
 
 
-def test_dist_train_and_test_two_cpu_processes(tmp_path):
+def test_dist_train_and_test_two_cpu_processes(tmp_path, tiny_cfg_options):
     root = str(tmp_path / 'data')
     generate_synthetic_lt(root, preset='tiny', seed=0)
     work = str(tmp_path / 'work')
@@ -88,7 +67,7 @@ def test_dist_train_and_test_two_cpu_processes(tmp_path):
             '--work-dir',
             work,
             '--cfg-options',
-            *_options(root),
+            *tiny_cfg_options(root, BATCH),
             'train_cfg.stage1.max_epochs=1',
             'train_cfg.stage2.max_epochs=1',
             'train_cfg.stage1.milestones=[]',
@@ -117,7 +96,7 @@ def test_dist_train_and_test_two_cpu_processes(tmp_path):
             '--dump',
             dump,
             '--cfg-options',
-            *_options(root),
+            *tiny_cfg_options(root, BATCH),
         ]
     )
     assert f'Test results: test split ({root}/test.lst)' in out

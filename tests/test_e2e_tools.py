@@ -34,27 +34,6 @@ def _run(args, cwd):
     return proc.stdout + proc.stderr
 
 
-def _data_options(root):
-    # the data keys (docs/custom_dataset.md), applied to all three loaders
-    opts = [
-        f'data_root={root}',
-        'num_classes=6',
-        'feat_dim=8',
-        'head_thr=30',
-        'tail_thr=5',
-    ]
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        opts += [
-            f'{loader}.num_workers=0',
-            f'{loader}.persistent_workers=False',
-        ]
-    return opts + [
-        'model.cls_head.num_classes=6',
-        'model.cls_head.in_channels=8',
-        'train_dataloader.batch_size=16',
-    ]
-
-
 @pytest.fixture(scope='module')
 def tiny_data(tmp_path_factory):
     root = tmp_path_factory.mktemp('synthetic')
@@ -62,14 +41,14 @@ def tiny_data(tmp_path_factory):
     return str(root)
 
 
-def test_train_test_resume(tiny_data, tmp_path):
+def test_train_test_resume(tiny_data, tmp_path, tiny_cfg_options):
     config = osp.join(REPO, 'configs', 'nonlinear_synthetic.py')
     work_dir = str(tmp_path / 'work')
     common = [
         '--work-dir',
         work_dir,
         '--cfg-options',
-        *_data_options(tiny_data),
+        *tiny_cfg_options(tiny_data),
     ]
 
     out = _run(
