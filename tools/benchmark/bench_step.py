@@ -18,12 +18,19 @@ targets, and times for stage 1 and stage 2:
   the model's ``loss`` and the rest (mmengine's logging of the gradient
   norm).
 
+Heads other than a plain ``MEIDHead`` (an aggregator inside MEID, the
+nonlinear or aggregator baselines) are timed as whole ``train_step`` s
+only (their stages, if any). On CUDA the peak allocated memory of each
+stage's steps is reported too.
+
 ``--bank-gather`` also times one batch from a feature bank on the device
 (2,000 random videos of 150 frames, float16 and int8; seeded frame draw +
-gather of ``B x N`` frames), and ``--project-videos V --project-epochs E``
-prints the projected time of a two-stage run of ``E`` epochs per stage over
-``V`` videos (``ceil(V / B)`` steps per epoch, each the measured
-``train_step`` plus the float16 bank batch).
+gather of ``B x N`` frames) against a raw on-device gather of the same
+rows (``data[rows]``, indices already on the device), and
+``--project-videos V --project-epochs E`` prints the projected time of a
+two-stage run of ``E`` epochs per stage over ``V`` videos (``ceil(V / B)``
+steps per epoch, each the measured ``train_step`` plus the float16 bank
+batch), per ``--amp`` mode.
 
 CUDA timings synchronise around every phase. ``--amp bf16 | fp16`` runs the
 forward and losses under ``torch.autocast`` (the optimizer wrapper becomes
@@ -31,9 +38,11 @@ forward and losses under ``torch.autocast`` (the optimizer wrapper becomes
 
 Usage::
 
-    python tools/benchmark/bench_step.py [--device cpu|cuda] [--batch 128]
-        [--frames 60] [--repeats 3] [--amp none|bf16|fp16] [--threads 1]
-        [--json out.json]
+    python tools/benchmark/bench_step.py [--config CONFIG] [--device cpu|cuda]
+        [--batch 128] [--frames 60] [--repeats 3] [--amp none bf16 fp16]
+        [--threads 1] [--cfg-options KEY=VALUE ...] [--json out.json]
+
+``--amp`` takes several modes; each builds the model afresh (same seed).
 """
 
 import argparse
@@ -44,6 +53,7 @@ import time
 from contextlib import contextmanager, nullcontext
 
 import torch
+from mmengine.config import DictAction
 
 SYNCS = ('item', 'tolist', '__bool__', '__int__', '__float__')
 
@@ -77,7 +87,7 @@ def count_syncs(counter):
             setattr(torch.Tensor, n, fn)
 
 
-def build(args):
+def build(args, amp):
     from mmaction.registry import MODELS
     from mmengine.config import Config
     from mmengine.optim import build_optim_wrapper
@@ -85,6 +95,9 @@ def build(args):
 
     init_default_scope('mmaction')
     cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    torch.manual_seed(0)
     model = MODELS.build(cfg.model).to(args.device)
     model.init_weights()
     head = model.cls_head
@@ -94,14 +107,14 @@ def build(args):
         medium=list(range(c // 6, c // 2)),
         tail=list(range(c // 2, c)),
     )
-    for m in (head.distill1, head.distill2):
-        if m is not None:
+    for m in model.modules():
+        if hasattr(m, 'set_class_groups'):
             m.set_class_groups(groups)
     optim_cfg = dict(cfg.optim_wrapper)
-    if args.amp != 'none':
+    if amp != 'none':
         optim_cfg.update(
             type='AmpOptimWrapper',
-            dtype=AMP_DTYPES[args.amp],
+            dtype=AMP_DTYPES[amp],
             loss_scale='dynamic',
         )
     optim = build_optim_wrapper(model, optim_cfg)
@@ -189,23 +202,45 @@ def phases_once(model, optim, data, stage, timer, autocast):
         optim.zero_grad()
 
 
-def bench_stage(model, optim, data, stage, args):
+def has_phases(head):
+    """Whether :func:`phases_once` mirrors this head's loss: a
+    ``MEIDHead`` with attention pooling (no aggregator)."""
+    e1 = getattr(head, 'expert1', None)
+    return (
+        e1 is not None
+        and getattr(e1, 'aggregator', None) is None
+        and getattr(head, 'expert2_type', None) == 'complementary'
+    )
+
+
+def train_stages(head, wanted):
+    """The stages to time: ``wanted`` for a two-stage head, else ``[1]``."""
+    return list(wanted) if hasattr(head, 'set_train_stage') else [1]
+
+
+def bench_stage(model, optim, data, stage, args, amp):
     head = model.cls_head
-    head.set_train_stage(stage)
+    if hasattr(head, 'set_train_stage'):
+        head.set_train_stage(stage)
     model.train()
     autocast = (
         torch.autocast(
             torch.device(args.device).type,
-            dtype=getattr(torch, AMP_DTYPES[args.amp]),
+            dtype=getattr(torch, AMP_DTYPES[amp]),
         )
-        if args.amp != 'none'
+        if amp != 'none'
         else nullcontext()
     )
+    cuda = torch.device(args.device).type == 'cuda'
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(args.device)
     timer = Timer(args.device)
+    phases = has_phases(head)
     for rep in range(args.warmup + args.repeats):
         if rep == args.warmup:
             timer.times.clear()
-        phases_once(model, optim, data, stage, timer, autocast)
+        if phases:
+            phases_once(model, optim, data, stage, timer, autocast)
         with timer('train_step (total)'):
             model.train_step(data, optim)
     syncs_loss, syncs_all = {}, {}
@@ -215,7 +250,9 @@ def bench_stage(model, optim, data, stage, args):
     with count_syncs(syncs_all):
         model.train_step(data, optim)
     timer.sync()
+    peak = torch.cuda.max_memory_allocated(args.device) if cuda else None
     return dict(
+        peak_memory_bytes=peak,
         times={k: statistics.median(v) for k, v in timer.times.items()},
         syncs_in_loss=sum(syncs_loss.values()),
         syncs_in_train_step=sum(syncs_all.values()),
@@ -224,7 +261,10 @@ def bench_stage(model, optim, data, stage, args):
 
 
 def bench_gather(args, repeats=20):
-    """Median seconds of one bank batch (draw + gather), per bank dtype."""
+    """Median seconds of one bank batch (draw + gather), per bank dtype,
+    and of a raw on-device gather of the same number of rows (float16
+    ``data[rows]`` with the row indices already on the device): the floor
+    the bank's Python and frame draw add to."""
     from meid_mmaction.datasets.feature_bank import FeatureBank
     from meid_mmaction.datasets.transforms.sampling import (
         seeded_frame_indices,
@@ -263,8 +303,74 @@ def bench_gather(args, repeats=20):
                 )
                 bank.gather(idx.to(device), inds)
         out[dtype] = statistics.median(timer.times['gather'][2:])
+        if dtype == 'float16':
+            for _ in range(repeats + 2):
+                idx = torch.randint(videos, (args.batch,), device=device)
+                offs = torch.randint(
+                    frames, (args.batch, args.frames), device=device
+                )
+                with timer('raw'):
+                    data[(first.to(device)[idx, None] + offs).flatten()]
+            out['raw float16 data[rows]'] = statistics.median(
+                timer.times['raw'][2:]
+            )
         del bank, data
     return out
+
+
+def report_stage(res, stage, amp, c, args):
+    """Print one stage's phase table, total and host conversions."""
+    total = res['times']['train_step (total)']
+    print(
+        f'\nstage {stage}: {args.config}, B {args.batch}, N {args.frames}, '
+        f'D {args.dim}, C {c}, device {args.device}, amp {amp}, median of '
+        f'{args.repeats}'
+    )
+    print('| phase | ms | share of the phase sum |')
+    print('|---|---|---|')
+    phases = {
+        k: v for k, v in res['times'].items() if k != 'train_step (total)'
+    }
+    s = sum(phases.values())
+    for k, v in phases.items():
+        print(f'| {k} | {v * 1e3:.1f} | {v / s:.0%} |')
+    if phases:
+        print(f'| sum of phases | {s * 1e3:.1f} | |')
+    print(f'| model.train_step (total) | {total * 1e3:.1f} | |')
+    if res['peak_memory_bytes'] is not None:
+        print(
+            f'peak allocated memory (stage {stage}, amp {amp}): '
+            f'{res["peak_memory_bytes"] / 2**30:.2f} GiB'
+        )
+    print(
+        f'tensor->Python conversions: {res["syncs_in_loss"]} in the '
+        f"model's loss, {res['syncs_in_train_step']} in the whole "
+        f'train_step ({res["sync_kinds"]})'
+    )
+
+
+def project(out, args):
+    """Projected hours of a run per amp mode: ``ceil(V / B)`` steps per
+    epoch, each the measured ``train_step`` plus the float16 bank batch."""
+    steps_per_epoch = -(-args.project_videos // args.batch)
+    steps = steps_per_epoch * args.project_epochs
+    gather = out.get('bank_gather', {}).get('float16', 0.0)
+    hours = {}
+    for amp in args.amp:
+        stages = [k for k in out if k.startswith(f'{amp}/stage')]
+        total = sum(
+            steps * (out[k]['times']['train_step (total)'] + gather)
+            for k in stages
+        )
+        hours[amp] = total / 3600
+        print(
+            f'projected run, amp {amp}: {len(stages)} stage(s) x '
+            f'{args.project_epochs} epochs x {steps_per_epoch} steps '
+            f'({args.project_videos} videos, batch {args.batch}): '
+            f'{total / 3600:.2f} h (train_step + float16 bank batch; no '
+            'validation)'
+        )
+    return hours
 
 
 def main(argv=None) -> int:
@@ -277,7 +383,10 @@ def main(argv=None) -> int:
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument(
-        '--amp', choices=('none', 'bf16', 'fp16'), default='none'
+        '--amp',
+        choices=('none', 'bf16', 'fp16'),
+        nargs='+',
+        default=['none'],
     )
     parser.add_argument('--stages', type=int, nargs='+', default=[1, 2])
     parser.add_argument(
@@ -290,57 +399,35 @@ def main(argv=None) -> int:
     parser.add_argument('--project-videos', type=int, default=None)
     parser.add_argument('--project-epochs', type=int, default=100)
     parser.add_argument('--json', default=None)
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config keys, as tools/train.py does',
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     import meid_mmaction  # noqa: F401
 
-    model, optim, c = build(args)
-    data = make_batch(args, c)
     out = {}
-    for stage in args.stages:
-        res = bench_stage(model, optim, data, stage, args)
-        out[f'stage{stage}'] = res
-        total = res['times'].pop('train_step (total)')
-        print(
-            f'\nstage {stage}: B {args.batch}, N {args.frames}, D '
-            f'{args.dim}, C {c}, device {args.device}, amp {args.amp}, '
-            f'median of {args.repeats}'
-        )
-        print('| phase | ms | share of the phase sum |')
-        print('|---|---|---|')
-        s = sum(res['times'].values())
-        for k, v in res['times'].items():
-            print(f'| {k} | {v * 1e3:.1f} | {v / s:.0%} |')
-        print(f'| sum of phases | {s * 1e3:.1f} | |')
-        print(f'| model.train_step (total) | {total * 1e3:.1f} | |')
-        res['times']['train_step (total)'] = total
-        print(
-            f'tensor->Python conversions: {res["syncs_in_loss"]} in the '
-            f"model's loss, {res['syncs_in_train_step']} in the whole "
-            f'train_step ({res["sync_kinds"]})'
-        )
+    for amp in args.amp:
+        model, optim, c = build(args, amp)
+        data = make_batch(args, c)
+        for stage in train_stages(model.cls_head, args.stages):
+            res = bench_stage(model, optim, data, stage, args, amp)
+            out[f'{amp}/stage{stage}'] = res
+            report_stage(res, stage, amp, c, args)
+        del model, optim, data
     if args.bank_gather:
         out['bank_gather'] = bench_gather(args)
         for k, v in out['bank_gather'].items():
             print(
                 f'bank batch ({k}, draw + gather of {args.batch} x '
-                f'{args.frames} frames): {v * 1e3:.2f} ms'
+                f'{args.frames} frames): {v * 1e3:.2f} ms, '
+                f'{args.batch / v:,.0f} videos/s'
             )
     if args.project_videos:
-        steps = -(-args.project_videos // args.batch) * args.project_epochs
-        gather = out.get('bank_gather', {}).get('float16', 0.0)
-        total = sum(
-            steps * (out[f'stage{s}']['times']['train_step (total)'] + gather)
-            for s in args.stages
-        )
-        out['projected_hours'] = total / 3600
-        print(
-            f'projected run: {len(args.stages)} stage(s) x '
-            f'{args.project_epochs} epochs x {steps // args.project_epochs}'
-            f' steps ({args.project_videos} videos, batch {args.batch}): '
-            f'{total / 3600:.2f} h (train_step + float16 bank batch; no '
-            'validation)'
-        )
+        out['projected_hours'] = project(out, args)
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(args=vars(args), results=out), f, indent=1)

@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
-# GPU readiness in one command: on a machine with CUDA, run the CUDA-marked
-# tests, a short --amp training run with the feature bank on the GPU, a
-# 2-process NCCL training run (if >= 2 GPUs) and the speed benchmarks, and
-# write every figure to OUT_DIR/gpu_check.md (logs beside it).
+# GPU readiness in one command: on a machine with CUDA, time the training
+# step at VideoLT shape (MEID, MEID + NetVLAD, the nonlinear head; float32,
+# bf16 and fp16 autocast; peak memory; the feature bank against a raw
+# on-device gather; the projected two-stage run), LongTailMAP on GPU vs CPU,
+# the CUDA-marked tests, short --amp trainings through tools/train.py with
+# the feature bank on the GPU, a 2-process NCCL training (if >= 2 GPUs) and,
+# optionally, the input benchmark; write every figure to OUT_DIR/gpu_check.md
+# (logs and JSON beside it).
 #
 # Usage: bash tools/benchmark/gpu_check.sh [OUT_DIR]
-#   OUT_DIR defaults to work_dirs/gpu_check. Environment: BENCH_VIDEOS
-#   (videos of the input-throughput benchmark, default 2000, CharadesLT
-#   shape [200, 2048]: ~5 GB of disk in OUT_DIR), SKIP_INPUT_BENCH=1 to
-#   skip that benchmark.
-# Exit status: 0 if every check passed, 1 if one failed, 2 without CUDA.
+#   OUT_DIR defaults to work_dirs/gpu_check. Environment:
+#   PYTHON         interpreter (default: python3)
+#   BUDGET_S       seconds for the whole check (default 3600); each step is
+#                  cut at what is left, the most important figures first,
+#                  so a short budget loses the last steps, not the first
+#   INPUT_BENCH=1  also run bench_data_pipeline.py (BENCH_VIDEOS videos of
+#                  [200, 2048] written to disk, default 2000: ~5 GB, minutes)
+# Exit status: 0 if every check passed, 1 if one failed or was cut, 2
+# without CUDA.
 set -uo pipefail
 OUT=${1:-work_dirs/gpu_check}
+PY=${PYTHON:-python3}
 TOOLS=$(cd "$(dirname "$0")/.." && pwd)
 ROOT=$(dirname "$TOOLS")
 cd "$ROOT"
@@ -19,26 +28,41 @@ export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 mkdir -p "$OUT"
 REPORT="$OUT/gpu_check.md"
 FAILED=0
+DEADLINE=$((SECONDS + ${BUDGET_S:-3600}))
 
-if ! python -c 'import sys, torch; sys.exit(not torch.cuda.is_available())'
+if ! "$PY" -c 'import sys, torch; sys.exit(not torch.cuda.is_available())'
 then
     echo "gpu_check: no CUDA device visible to torch; nothing to check" >&2
     exit 2
 fi
-NGPU=$(python -c 'import torch; print(torch.cuda.device_count())')
+NGPU=$("$PY" -c 'import torch; print(torch.cuda.device_count())')
 
 section() { printf '\n## %s\n\n' "$1" >> "$REPORT"; }
-# run NAME CMD...: log to OUT/NAME.log, record pass/fail and the log tail
+# run NAME LIMIT CMD...: at most LIMIT s (and what is left of BUDGET_S),
+# log to OUT/NAME.log, record pass / fail / cut and the wall time
 run() {
-    local name=$1; shift
-    local t0=$SECONDS
-    "$@" > "$OUT/$name.log" 2>&1
-    local rc=$?
-    if [ $rc -eq 0 ]; then status=PASS; else status="FAIL (exit $rc)"; \
-        FAILED=1; fi
+    local name=$1 limit=$2; shift 2
+    local left=$((DEADLINE - SECONDS)) t0=$SECONDS rc
+    [ "$left" -lt "$limit" ] && limit=$left
+    if [ "$limit" -le 5 ]; then
+        printf -- '- `%s`: **NOT RUN** (BUDGET_S spent)\n' "$*" >> "$REPORT"
+        FAILED=1
+        return 1
+    fi
+    timeout --signal=INT --kill-after=10 "$limit" "$@" > "$OUT/$name.log" 2>&1
+    rc=$?
+    case $rc in
+        0) status=PASS ;;
+        124|137) status="CUT after $limit s"; FAILED=1 ;;
+        *) status="FAIL (exit $rc)"; FAILED=1 ;;
+    esac
     printf -- '- `%s`: **%s** in %d s (log: %s.log)\n' "$*" "$status" \
         $((SECONDS - t0)) "$name" >> "$REPORT"
     return $rc
+}
+# the lines of a bench_step log that hold figures
+step_figures() {
+    grep -E '^\||^stage|conversions|projected|bank batch|peak|Error' "$1"
 }
 
 {
@@ -49,20 +73,55 @@ run() {
     echo "- GPUs ($NGPU):"
     nvidia-smi --query-gpu=name,memory.total,driver_version \
         --format=csv,noheader 2>/dev/null | sed 's/^/  - /'
-    python -c 'import torch, mmengine, mmaction; print(
-        f"- torch {torch.__version__} (CUDA {torch.version.cuda}), "
-        f"mmengine {mmengine.__version__}, mmaction2 {mmaction.__version__}")'
+    "$PY" -c 'import platform, torch, mmengine, mmaction; print(
+        f"- python {platform.python_version()}, torch {torch.__version__} "
+        f"(CUDA {torch.version.cuda}), mmengine {mmengine.__version__}, "
+        f"mmaction2 {mmaction.__version__}")'
+    echo "- CPU cores: $(nproc)"
 } > "$REPORT"
 
+STEP=(tools/benchmark/bench_step.py --device cuda --amp none bf16 fp16
+      --repeats 20 --warmup 5 --threads 8)
+section "Training step at VideoLT shape (bench_step.py, B 128, N 60, D 2048, C 1004)"
+echo "MEIDHead with weighted-mean pooling (the paper's CharadesLT model):" \
+    >> "$REPORT"
+run step_meid 150 "$PY" "${STEP[@]}" --config configs/meid_videolt_r101.py \
+    --cfg-options model.cls_head.aggregator=None --json "$OUT/step_meid.json"
+step_figures "$OUT/step_meid.log" >> "$REPORT"
+printf '\nMEID + NetVLAD (configs/meid_videolt_r101.py as shipped), feature' \
+    >> "$REPORT"
+printf ' bank and projected run (200 epochs = 2 x 100, 179,334 videos):\n' \
+    >> "$REPORT"
+run step_meid_netvlad 150 "$PY" "${STEP[@]}" \
+    --config configs/meid_videolt_r101.py --bank-gather \
+    --project-videos 179334 --project-epochs 100 \
+    --json "$OUT/step_meid_netvlad.json"
+step_figures "$OUT/step_meid_netvlad.log" >> "$REPORT"
+printf '\nNonlinear head (configs/baselines/bce_nonlinear_videolt_r101.py):\n' \
+    >> "$REPORT"
+run step_nonlinear 120 "$PY" "${STEP[@]}" \
+    --config configs/baselines/bce_nonlinear_videolt_r101.py \
+    --json "$OUT/step_nonlinear.json"
+step_figures "$OUT/step_nonlinear.log" >> "$REPORT"
+
+section "LongTailMAP, 25,000 videos x 1,004 classes, GPU vs CPU"
+run ltmap 120 "$PY" tools/benchmark/bench_long_tail_map.py \
+    --num-videos 25000 --metric-devices cuda cpu --skip-references
+grep -E '^implementation|^meid|^LongTailMAP|^max|^problem|^machine' \
+    "$OUT/ltmap.log" >> "$REPORT"
+
 section "CUDA-marked tests (pytest -m cuda)"
-run cuda_tests python -m pytest -m cuda -v -rs -p no:cacheprovider
-grep -E '(PASSED|FAILED|SKIPPED|ERROR)' "$OUT/cuda_tests.log" \
-    | sed 's/^/    /' >> "$REPORT"
+XDIST=()
+if "$PY" -c 'import xdist' 2>/dev/null; then XDIST=(-n 8); fi
+run cuda_tests 420 "$PY" -m pytest -m cuda -q -rfEs -p no:cacheprovider \
+    "${XDIST[@]}"
+grep -E '(passed|failed|FAILED|ERROR|SKIPPED)' "$OUT/cuda_tests.log" \
+    | tail -40 | sed 's/^/    /' >> "$REPORT"
 
 section "Training through tools/train.py: --amp, feature bank on the GPU"
 DATA="$OUT/synthetic_lt"
 if [ ! -f "$DATA/meta.json" ]; then
-    python tools/data/generate_synthetic.py "$DATA" > "$OUT/gen.log" 2>&1
+    "$PY" tools/data/generate_synthetic.py "$DATA" > "$OUT/gen.log" 2>&1
 fi
 BANK_OPTS=(
     "data_root=$DATA"
@@ -78,7 +137,7 @@ BANK_OPTS=(
 )
 for cfg in configs/meid_synthetic.py configs/nonlinear_synthetic.py; do
     name=$(basename "$cfg" .py)
-    run "train_amp_bank_$name" python tools/train.py "$cfg" --amp \
+    run "train_amp_bank_$name" 240 "$PY" tools/train.py "$cfg" --amp \
         --work-dir "$OUT/$name" --cfg-options "${BANK_OPTS[@]}"
     grep -E 'Epoch\(val\).*mAP' "$OUT/train_amp_bank_$name.log" | tail -1 \
         | sed 's/^/    /' >> "$REPORT"
@@ -86,7 +145,7 @@ done
 
 section "Two-process NCCL training (tools/dist_train.sh)"
 if [ "$NGPU" -ge 2 ]; then
-    run dist_train_nccl env PORT=${PORT:-29531} bash tools/dist_train.sh \
+    run dist_train_nccl 300 env PORT=${PORT:-29531} bash tools/dist_train.sh \
         configs/meid_synthetic.py 2 --work-dir "$OUT/dist_nccl" \
         --cfg-options "data_root=$DATA"
     grep -E 'Epoch\(val\).*mAP' "$OUT/dist_train_nccl.log" | tail -1 \
@@ -95,30 +154,16 @@ else
     echo "- skipped: $NGPU GPU" >> "$REPORT"
 fi
 
-section "Training step at VideoLT shape (bench_step.py, B 128, N 60)"
-for amp in none bf16 fp16; do
-    run "step_$amp" python tools/benchmark/bench_step.py --device cuda \
-        --amp "$amp" --repeats 10 --warmup 3 --threads 8 \
-        --bank-gather --project-videos 179334 --project-epochs 100 \
-        --json "$OUT/step_$amp.json"
-    grep -vE 'INFO|^ *$|torch.Size|init_weights' "$OUT/step_$amp.log" \
-        | grep -E '^\||^stage|conversions|projected|gather' >> "$REPORT"
-done
-
-section "LongTailMAP at VideoLT test size (bench_long_tail_map.py)"
-run ltmap python tools/benchmark/bench_long_tail_map.py
-grep -E '^\|' "$OUT/ltmap.log" >> "$REPORT"
-
 section "Training-input throughput (bench_data_pipeline.py)"
-if [ "${SKIP_INPUT_BENCH:-0}" != 1 ]; then
-    run input python tools/benchmark/bench_data_pipeline.py \
+if [ "${INPUT_BENCH:-0}" = 1 ]; then
+    run input 900 "$PY" tools/benchmark/bench_data_pipeline.py \
         --work-dir "$OUT/input_bench" --num-videos "${BENCH_VIDEOS:-2000}" \
         --frames 200 --batch-size 128 --workers 4 --fast-paths \
         --bank-device cuda --pack-dtypes float16 --cache cold warm \
         --repeats 3 --json "$OUT/input.json"
     grep -E '^\||^[0-9]+ videos|cached' "$OUT/input.log" >> "$REPORT"
 else
-    echo "- skipped (SKIP_INPUT_BENCH=1)" >> "$REPORT"
+    echo "- skipped (set INPUT_BENCH=1)" >> "$REPORT"
 fi
 
 echo
