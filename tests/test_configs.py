@@ -54,6 +54,17 @@ def shrink(cfg):
         agg.update({k: v for k, v in small.items() if agg.get(k)})
 
 
+def load_config(path, small=True):
+    """A config as the tools see it: ``shrink`` (if ``small``), then the
+    data keys copied into the loaders (``SampleFeatureFrames.clip_len``
+    comes from ``train_clip_len`` there)."""
+    cfg = Config.fromfile(path)
+    if small:
+        shrink(cfg)
+    apply_data_keys(cfg)
+    return cfg
+
+
 def _find(pipeline, type_name):
     for t in pipeline:
         if t['type'] == type_name:
@@ -86,36 +97,43 @@ def test_configs_found():
         assert name in names
 
 
-@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
-def test_config_builds_and_steps(path):
-    cfg = Config.fromfile(path)
-    shrink(cfg)
-    apply_data_keys(cfg)
-    init_default_scope(cfg.get('default_scope', 'mmaction'))
-    assert LOOPS.get(cfg.train_cfg.get('type', 'EpochBasedTrainLoop'))
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
+def step_data(cfg, model, batch):
+    """A training batch for ``model`` of ``cfg`` (before the data
+    preprocessor), and what ``LongTailLossHook`` hands over at the start of
+    training (class counts and groups) set on its modules.
+
+    Sample ``i`` has classes ``i`` and ``C - 1 - i``; with a resampling
+    ``label_mask`` it was drawn through class ``i``.
+    """
     num_classes = cfg.model.cls_head.num_classes
-    batch = 2
     label_mask = cfg.train_dataloader.sampler.get('label_mask', False)
     data_samples = []
     for i in range(batch):
         target = torch.zeros(num_classes)
         target[[i, num_classes - 1 - i]] = 1.0
         data_samples.append(set_gt_label(ActionDataSample(), target))
-        if label_mask:  # drawn through its first class
+        if label_mask:
             data_samples[-1].set_metainfo(dict(drawn_class=i))
-    # what LongTailLossHook hands over at the start of training
     groups = dict(head=[0, 1], medium=[2], tail=[3, 4])
     for m in model.modules():
         if hasattr(m, 'set_class_counts'):
             m.set_class_counts([100 // (c + 1) for c in range(num_classes)])
         if hasattr(m, 'set_class_groups'):
             m.set_class_groups(groups)
-    data = model.data_preprocessor(
-        dict(inputs=list(dummy_inputs(cfg, batch)), data_samples=data_samples),
-        training=True,
+    return dict(
+        inputs=list(dummy_inputs(cfg, batch)), data_samples=data_samples
     )
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_config_builds_and_steps(path):
+    cfg = load_config(path)
+    init_default_scope(cfg.get('default_scope', 'mmaction'))
+    assert LOOPS.get(cfg.train_cfg.get('type', 'EpochBasedTrainLoop'))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    num_classes = cfg.model.cls_head.num_classes
+    data = model.data_preprocessor(step_data(cfg, model, 2), training=True)
     head = model.cls_head
     stages = [1]
     if hasattr(head, 'set_train_stage'):

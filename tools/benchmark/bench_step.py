@@ -12,7 +12,10 @@ targets, and times for stage 1 and stage 2:
   2); then ``loss_cls``, ``loss_distill``, ``backward``, ``optimizer``
   (gradient clipping + update + zero_grad);
 * the whole ``model.train_step`` (data preprocessor, forward, loss,
-  backward, optimizer, as the runner calls it) and the tensor -> Python
+  backward, optimizer, as the runner calls it), on inputs already on the
+  device (what the feature bank on the GPU delivers; this time is the one
+  projected) and, on a GPU, on the same inputs in host memory (what a CPU
+  dataloader delivers: the preprocessor copies them) and the tensor -> Python
   conversions (``item``, ``tolist``, ``bool`` / ``int`` / ``float`` of a
   tensor: host synchronisations on a GPU) it makes, split into those of
   the model's ``loss`` and the rest (mmengine's logging of the gradient
@@ -124,7 +127,9 @@ def build(args, amp):
 AMP_DTYPES = dict(bf16='bfloat16', fp16='float16')
 
 
-def make_batch(args, c):
+def make_batch(args, c, device='cpu'):
+    """Random inputs ``[B, 1, N, D]`` on ``device`` (as a feature bank on
+    that device delivers them) and multi-hot targets."""
     from mmaction.structures import ActionDataSample
 
     from meid_mmaction.utils import set_gt_label
@@ -136,7 +141,7 @@ def make_batch(args, c):
         target = torch.zeros(c)
         target[torch.randint(c, (1 + i % 2,), generator=g)] = 1.0
         samples.append(set_gt_label(ActionDataSample(), target))
-    return dict(inputs=list(x), data_samples=samples)
+    return dict(inputs=list(x.to(device)), data_samples=samples)
 
 
 class Timer:
@@ -218,7 +223,35 @@ def train_stages(head, wanted):
     return list(wanted) if hasattr(head, 'set_train_stage') else [1]
 
 
-def bench_stage(model, optim, data, stage, args, amp):
+def profile_steps(model, optim, data, title, steps=5, rows=25):
+    """Print ``torch.profiler``'s table of ``steps`` whole train steps,
+    by self CPU time: where a step's host time goes."""
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU]
+    if torch.cuda.is_available():
+        activities.append(ProfilerActivity.CUDA)
+    with profile(activities=activities) as prof:
+        for _ in range(steps):
+            model.train_step(data, optim)
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+    print(f'\nprofile of {steps} train steps ({title}), by self CPU time:')
+    print(
+        prof.key_averages().table(
+            sort_by='self_cpu_time_total', row_limit=rows
+        )
+    )
+
+
+HOST = 'train_step, host inputs'
+TOTALS = ('train_step (total)', HOST)
+
+
+def bench_stage(model, optim, data, stage, args, amp, host_data=None):
+    """Time ``stage``: its phases (if :func:`has_phases`), the whole
+    ``train_step`` on ``data`` and, if given, on ``host_data`` (the same
+    batch in host memory, copied by the data preprocessor)."""
     head = model.cls_head
     if hasattr(head, 'set_train_stage'):
         head.set_train_stage(stage)
@@ -243,6 +276,11 @@ def bench_stage(model, optim, data, stage, args, amp):
             phases_once(model, optim, data, stage, timer, autocast)
         with timer('train_step (total)'):
             model.train_step(data, optim)
+        if host_data is not None:
+            with timer(HOST):
+                model.train_step(host_data, optim)
+    if args.profile:
+        profile_steps(model, optim, data, f'stage {stage}, amp {amp}')
     syncs_loss, syncs_all = {}, {}
     batch = model.data_preprocessor(data, training=True)
     with count_syncs(syncs_loss), autocast:
@@ -328,15 +366,18 @@ def report_stage(res, stage, amp, c, args):
     )
     print('| phase | ms | share of the phase sum |')
     print('|---|---|---|')
-    phases = {
-        k: v for k, v in res['times'].items() if k != 'train_step (total)'
-    }
+    phases = {k: v for k, v in res['times'].items() if k not in TOTALS}
     s = sum(phases.values())
     for k, v in phases.items():
         print(f'| {k} | {v * 1e3:.1f} | {v / s:.0%} |')
     if phases:
         print(f'| sum of phases | {s * 1e3:.1f} | |')
     print(f'| model.train_step (total) | {total * 1e3:.1f} | |')
+    if HOST in res['times']:
+        print(
+            f'| model.train_step, inputs in host memory | '
+            f'{res["times"][HOST] * 1e3:.1f} | |'
+        )
     if res['peak_memory_bytes'] is not None:
         print(
             f'peak allocated memory (stage {stage}, amp {amp}): '
@@ -400,6 +441,11 @@ def main(argv=None) -> int:
     parser.add_argument('--project-epochs', type=int, default=100)
     parser.add_argument('--json', default=None)
     parser.add_argument(
+        '--profile',
+        action='store_true',
+        help="print torch.profiler's table of 5 train steps per stage",
+    )
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -412,12 +458,13 @@ def main(argv=None) -> int:
     out = {}
     for amp in args.amp:
         model, optim, c = build(args, amp)
-        data = make_batch(args, c)
+        data = make_batch(args, c, args.device)
+        host = make_batch(args, c) if args.device != 'cpu' else None
         for stage in train_stages(model.cls_head, args.stages):
-            res = bench_stage(model, optim, data, stage, args, amp)
+            res = bench_stage(model, optim, data, stage, args, amp, host)
             out[f'{amp}/stage{stage}'] = res
             report_stage(res, stage, amp, c, args)
-        del model, optim, data
+        del model, optim, data, host
     if args.bank_gather:
         out['bank_gather'] = bench_gather(args)
         for k, v in out['bank_gather'].items():

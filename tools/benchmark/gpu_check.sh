@@ -86,7 +86,8 @@ section "Training step at VideoLT shape (bench_step.py, B 128, N 60, D 2048, C 1
 echo "MEIDHead with weighted-mean pooling (the paper's CharadesLT model):" \
     >> "$REPORT"
 run step_meid 150 "$PY" "${STEP[@]}" --config configs/meid_videolt_r101.py \
-    --cfg-options model.cls_head.aggregator=None --json "$OUT/step_meid.json"
+    --cfg-options model.cls_head.aggregator=None --profile \
+    --json "$OUT/step_meid.json"
 step_figures "$OUT/step_meid.log" >> "$REPORT"
 printf '\nMEID + NetVLAD (configs/meid_videolt_r101.py as shipped), feature' \
     >> "$REPORT"
