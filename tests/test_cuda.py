@@ -204,3 +204,34 @@ def test_two_process_nccl(tmp_path):
         assert got.keys() == want.keys()
         for key, value in want.items():
             assert got[key] == pytest.approx(value, abs=1e-12), key
+
+
+def test_feature_preprocessor_equals_mmaction_on_cuda():
+    """Labels moved in one copy (FeatureDataPreprocessor.cast_samples)
+    equal MMAction2's per-sample copies on the GPU."""
+    from mmaction.models.data_preprocessors import ActionDataPreprocessor
+
+    from meid_mmaction.models.data_preprocessors import (
+        FeatureDataPreprocessor,
+    )
+    from meid_mmaction.utils import get_gt_label
+
+    def data():
+        g = torch.Generator().manual_seed(0)
+        return dict(
+            inputs=list(torch.randn(6, 1, 4, 3, generator=g)),
+            data_samples=[
+                set_gt_label(
+                    ActionDataSample(),
+                    (torch.rand(5, generator=g) < 0.5).float(),
+                )
+                for _ in range(6)
+            ],
+        )
+
+    ours = FeatureDataPreprocessor().cuda()(data(), training=True)
+    ref = ActionDataPreprocessor().cuda()(data(), training=True)
+    assert torch.equal(ours['inputs'], ref['inputs'])
+    for a, b in zip(ours['data_samples'], ref['data_samples']):
+        assert get_gt_label(a).is_cuda
+        assert torch.equal(get_gt_label(a), get_gt_label(b))

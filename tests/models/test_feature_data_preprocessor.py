@@ -62,3 +62,58 @@ def test_blending_applies_to_the_batch():
     torch.manual_seed(1)
     ref = ActionDataPreprocessor(blending=cfg)(_data(list(base.clone())), True)
     torch.testing.assert_close(ours['inputs'], ref['inputs'])
+
+
+def _labelled(labels, drawn=None):
+    samples = []
+    for i, y in enumerate(labels):
+        ds = set_gt_label(ActionDataSample(), y)
+        ds.set_metainfo(dict(drawn_class=i if drawn is None else drawn))
+        samples.append(ds)
+    return samples
+
+
+def test_labels_move_to_the_device_in_one_copy():
+    """On another device (here 'meta', which needs no GPU) the labels of a
+    batch arrive as the rows of one tensor; the caller's samples keep
+    their host labels; the metainfo is kept."""
+    labels = [torch.eye(4)[i] for i in (0, 3, 1)]
+    samples = _labelled(labels)
+    pre = FeatureDataPreprocessor().to('meta')
+    out = pre.cast_data(dict(inputs=None, data_samples=samples))
+    moved = [get_gt_label(d) for d in out['data_samples']]
+    assert all(t.device.type == 'meta' and t.shape == (4,) for t in moved)
+    base = moved[0]._base
+    assert base is not None and base.shape == (3, 4)
+    assert all(t._base is base for t in moved)
+    assert [d.metainfo['drawn_class'] for d in out['data_samples']] == [
+        0,
+        1,
+        2,
+    ]
+    for ds, y in zip(samples, labels):  # the input samples are unchanged
+        assert get_gt_label(ds) is y and y.device.type == 'cpu'
+
+
+@pytest.mark.parametrize(
+    'labels',
+    [
+        [torch.ones(3), torch.ones(4)],  # shapes differ
+        [torch.ones(3), torch.ones(3, dtype=torch.float64)],  # dtypes differ
+    ],
+    ids=['shapes', 'dtypes'],
+)
+def test_labels_that_do_not_stack_move_one_by_one(labels):
+    pre = FeatureDataPreprocessor().to('meta')
+    out = pre.cast_data(dict(data_samples=_labelled(labels)))
+    moved = [get_gt_label(d) for d in out['data_samples']]
+    assert [t.device.type for t in moved] == ['meta', 'meta']
+    assert [t.shape for t in moved] == [y.shape for y in labels]
+    assert all(t._base is None for t in moved)
+
+
+def test_samples_without_labels_are_cast_as_mmengine_does():
+    pre = FeatureDataPreprocessor().to('meta')
+    out = pre.cast_data(dict(data_samples=[ActionDataSample()]))
+    assert len(out['data_samples']) == 1
+    assert 'gt_labels' not in out['data_samples'][0]
