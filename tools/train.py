@@ -3,6 +3,7 @@
 import argparse
 
 from meid_mmaction.utils.checkpoint import (
+    check_checkpoint_matches_model,
     check_resume_checkpoint,
     find_resume_checkpoint,
 )
@@ -122,6 +123,9 @@ def main():
     # N processes on CPU (gloo) or GPUs; the group is destroyed at the end
     with distributed_session(cfg):
         runner = build_runner(cfg)
+        if cfg.get('resume') and cfg.get('load_from'):
+            # another model's checkpoint: named, before torch fails on it
+            check_checkpoint_matches_model(cfg.load_from, runner.model)
         for note in notes:
             runner.logger.warning(note)
         runner.train()
