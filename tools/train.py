@@ -1,13 +1,19 @@
 """Train a model from a config: ``python tools/train.py CONFIG [options]``."""
 
 import argparse
+import sys
 
 from meid_mmaction.utils.checkpoint import (
     check_checkpoint_matches_model,
     check_resume_checkpoint,
     find_resume_checkpoint,
 )
-from meid_mmaction.utils.cli import add_common_args, build_runner, load_config
+from meid_mmaction.utils.cli import (
+    add_common_args,
+    build_runner,
+    load_config,
+    run_tool,
+)
 from meid_mmaction.utils.distributed import distributed_session
 
 
@@ -133,4 +139,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

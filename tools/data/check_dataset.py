@@ -28,6 +28,7 @@ from meid_mmaction.datasets.tools.check import (
     format_report,
     splits_from_config,
 )
+from meid_mmaction.utils.cli import add_debug_arg, run_tool
 
 
 def parse_args(argv=None):
@@ -58,6 +59,7 @@ def parse_args(argv=None):
                         help='read only the header (shape) of every feature '
                         'file, not the values (no NaN / inf check); what '
                         'training checks by default before it starts')
+    add_debug_arg(parser)
     parser.add_argument('--no-progress', action='store_true',
                         help='no progress report of the feature reads')
     parser.add_argument('--progress-every', type=float, default=10.0,
@@ -125,4 +127,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))
