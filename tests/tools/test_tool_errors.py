@@ -51,7 +51,11 @@ def test_train_tool_missing_annotation_file(tmp_path):
         f'FileNotFoundError: annotation file not found: {missing}/train.lst.'
         ' See docs/data.md for how to download VideoLT features or build '
         'the CharadesLT / CharadesEgoLT benchmarks, or run `python '
-        'tools/data/generate_synthetic.py` for the synthetic demo data.',
+        'tools/data/generate_synthetic.py` for the synthetic demo data. A '
+        'data key (data_root, feat_dir, *_split, ...) set in a child config '
+        "or --cfg-options reaches the loaders only through meid_mmaction's "
+        "tools; with MMAction2's tools/train.py or Runner.from_cfg the "
+        "loaders keep the base config's values: see docs/custom_dataset.md.",
     ]
     with open(log) as f:
         text = f.read()
