@@ -12,3 +12,8 @@ MEID variant: the paper's, as in meid_charadeslt_r101.py (see there why).
 _base_ = ['meid_charadeslt_r101.py']
 
 data_root = 'data/charadesegolt'
+# written into the loaders too (MMAction2's tools read the loaders)
+train_dataloader = dict(dataset=dict(data_root=data_root))
+val_dataloader = dict(dataset=dict(data_root=data_root))
+test_dataloader = dict(dataset=dict(data_root=data_root))
+loader_data_keys = dict(data_root=data_root)

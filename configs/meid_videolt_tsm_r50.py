@@ -10,3 +10,8 @@ MEID variant: the paper's, as in meid_videolt_r50.py (see there why).
 _base_ = ['meid_videolt_r50.py']
 
 feat_dir = 'features/TSM-R50'
+# written into the loaders too (MMAction2's tools read the loaders)
+train_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))
+val_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))
+test_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))
+loader_data_keys = dict(feat_dir=feat_dir)

@@ -1,13 +1,20 @@
 """Data keys: set once (child config or --cfg-options), honoured by the
 three feature dataloaders; a conflicting per-loader value is an error."""
 
+import copy
 import os.path as osp
 
 import pytest
 from mmengine.config import Config
 
 import meid_mmaction  # noqa: F401
-from meid_mmaction.utils.data_keys import DATA_KEYS, apply_data_keys
+from meid_mmaction.utils.data_keys import (
+    DATA_KEYS,
+    RECORD_KEY,
+    apply_data_keys,
+    check_data_keys,
+    loader_options,
+)
 
 CONFIGS = osp.abspath(osp.join(osp.dirname(__file__), '..', 'configs'))
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -133,24 +140,49 @@ train_clip_len = 8
     assert _clip_lens(cfg) == [[8], [48], [48]]
 
 
-def test_conflicting_loader_value_is_an_error():
+def test_loader_value_set_on_purpose_wins():
+    """A loader value set after the base (as in an MMAction2 config) is
+    kept by our tools and accepted by the check."""
     cfg = Config.fromfile(osp.join(CONFIGS, 'meid_videolt_r101.py'))
     cfg.merge_from_dict({'val_dataloader.dataset.data_root': 'data/other'})
-    with pytest.raises(
-        ValueError,
-        match=r'val_dataloader.dataset.data_root='
-        r"'data/other' disagrees with the data key "
-        r"data_root='data/videolt'",
-    ):
-        apply_data_keys(cfg)
+    check_data_keys(cfg)
+    apply_data_keys(cfg)
+    assert cfg.val_dataloader.dataset.data_root == 'data/other'
+    assert cfg.train_dataloader.dataset.data_root == 'data/videolt'
+
+
+def test_both_changed_is_an_error():
     cfg = Config.fromfile(osp.join(CONFIGS, 'meid_videolt_r101.py'))
     cfg.merge_from_dict(
-        {'train_dataloader.dataset.data_prefix': dict(feat='x')}
+        {
+            'train_dataloader.dataset.data_prefix': dict(feat='x'),
+            'feat_dir': 'features/ResNet50',
+        }
+    )
+    match = (
+        r"train_dataloader.dataset.data_prefix.feat='x' disagrees with "
+        r"the data key feat_dir='features/ResNet50', and the loaders were "
+        r"written with feat_dir='features/ResNet101': both were changed"
+    )
+    with pytest.raises(ValueError, match=match):
+        apply_data_keys(cfg)
+    with pytest.raises(ValueError, match=match):
+        check_data_keys(cfg)
+
+
+def test_unrecorded_conflicting_loader_value_is_an_error():
+    """A config that declares data keys without recording what its loaders
+    were written with: a loader value that differs is an error."""
+    cfg = dict(
+        data_root='data/a',
+        val_dataloader=dict(
+            dataset=dict(type='MultiLabelFeatureDataset', data_root='data/b')
+        ),
     )
     with pytest.raises(
         ValueError,
-        match=r"data_prefix\['feat'\]='x' "
-        'disagrees with the data key feat_dir',
+        match=r"val_dataloader.dataset.data_root='data/b' disagrees with "
+        r"the data key data_root='data/a': set data_root \(once",
     ):
         apply_data_keys(cfg)
 
@@ -165,9 +197,11 @@ def test_equal_loader_value_and_idempotence():
 def test_clip_len_needs_the_sampler():
     cfg = Config.fromfile(osp.join(CONFIGS, 'meid_synthetic.py'))
     cfg.train_dataloader.dataset.pipeline = [dict(type='OpenFeatures')]
+    assert apply_data_keys(cfg) == list(LOADERS)  # as written: no change
+    cfg.train_clip_len = 12
     with pytest.raises(
         ValueError,
-        match='train_clip_len=24 is set but '
+        match='train_clip_len=12 is set but '
         'train_dataloader.dataset.pipeline has no '
         'SampleFeatureFrames',
     ):
@@ -325,3 +359,72 @@ def test_bases_compose(tmp_path):
             'train_cfg',
             'default_hooks',
         } <= set(cfg.keys())
+
+
+def _shipped():
+    import glob
+
+    paths = glob.glob(osp.join(CONFIGS, '*.py')) + glob.glob(
+        osp.join(CONFIGS, '*', '*.py')
+    )
+    return sorted(p for p in paths if '_base_' not in p)
+
+
+@pytest.mark.parametrize('path', _shipped(), ids=osp.basename)
+def test_shipped_config_loaders_are_complete(path):
+    """Every shipped config as MMAction2's tools / ``Runner.from_cfg`` see
+    it (no data keys applied): the data keys agree with the loaders, and
+    each loader's dataset (pipeline included) builds; ``lazy_init`` so that
+    no data file is read."""
+    from mmaction.registry import DATASETS
+    from mmengine.registry import init_default_scope
+
+    cfg = Config.fromfile(path)
+    check_data_keys(cfg)
+    init_default_scope(cfg.default_scope)
+    before = {k: copy.deepcopy(cfg[k]) for k in LOADERS}
+    for name in LOADERS:
+        ds = DATASETS.build(dict(cfg[name].dataset, lazy_init=True))
+        assert len(ds.pipeline.transforms) == len(cfg[name].dataset.pipeline)
+    if apply_data_keys(cfg):  # our tools change nothing either
+        assert {k: cfg[k] for k in LOADERS} == before
+        recorded = {k: cfg[k] for k in DATA_KEYS}
+        assert cfg[RECORD_KEY] == recorded
+
+
+def test_child_top_level_key_is_refused_with_the_fix(tmp_path):
+    """A child that sets only ``data_root`` / ``feat_dir``: the check names
+    each key, what the loaders read and the --cfg-options that fix it; our
+    tools apply the keys instead."""
+    child = tmp_path / 'child.py'
+    base = osp.join(CONFIGS, 'nonlinear_synthetic.py')
+    child.write_text(
+        f"_base_ = [{base!r}]\ndata_root = 'data/mine'\nfeat_dir = 'f2'\n"
+    )
+    cfg = Config.fromfile(str(child))
+    with pytest.raises(ValueError) as err:
+        check_data_keys(cfg)
+    text = str(err.value)
+    assert text.startswith(
+        "data_root='data/mine' is set at the top level of the config but "
+        'the loaders read train_dataloader.dataset.data_root='
+        "'data/synthetic_lt', val_dataloader.dataset.data_root="
+        "'data/synthetic_lt', test_dataloader.dataset.data_root="
+        "'data/synthetic_lt'; feat_dir='f2' is set"
+    )
+    assert "meid_mmaction's tools/train.py, tools/test.py" in text
+    expected = [
+        f'{loader}.dataset.{field}'
+        for loader in LOADERS
+        for field in ('data_root=data/mine', 'data_prefix.feat=f2')
+    ]
+    assert loader_options(cfg) == expected
+    assert '--cfg-options ' + ' '.join(expected) in text
+    # the fix: those options make the check pass; our tools apply the keys
+    fixed = Config.fromfile(str(child))
+    fixed.merge_from_dict(dict(o.split('=') for o in expected))
+    check_data_keys(fixed)
+    apply_data_keys(cfg)
+    check_data_keys(cfg)
+    assert {cfg[k].dataset.data_root for k in LOADERS} == {'data/mine'}
+    assert cfg[RECORD_KEY]['data_root'] == 'data/mine'

@@ -9,6 +9,7 @@ the run's log directory. Can dump the per-video predictions.
 
 import argparse
 import os.path as osp
+import sys
 
 from meid_mmaction.engine.hooks.eval_context_hook import (
     evaluated_list,
@@ -26,6 +27,7 @@ from meid_mmaction.utils.cli import (
     build_runner,
     load_config,
     resolve_checkpoint,
+    run_tool,
 )
 from meid_mmaction.utils.distributed import distributed_session
 
@@ -151,4 +153,4 @@ def describe_split(cfg, runner):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

@@ -1,12 +1,19 @@
 """Train a model from a config: ``python tools/train.py CONFIG [options]``."""
 
 import argparse
+import sys
 
 from meid_mmaction.utils.checkpoint import (
+    check_checkpoint_matches_model,
     check_resume_checkpoint,
     find_resume_checkpoint,
 )
-from meid_mmaction.utils.cli import add_common_args, build_runner, load_config
+from meid_mmaction.utils.cli import (
+    add_common_args,
+    build_runner,
+    load_config,
+    run_tool,
+)
 from meid_mmaction.utils.distributed import distributed_session
 
 
@@ -122,6 +129,9 @@ def main():
     # N processes on CPU (gloo) or GPUs; the group is destroyed at the end
     with distributed_session(cfg):
         runner = build_runner(cfg)
+        if cfg.get('resume') and cfg.get('load_from'):
+            # another model's checkpoint: named, before torch fails on it
+            check_checkpoint_matches_model(cfg.load_from, runner.model)
         for note in notes:
             runner.logger.warning(note)
         runner.train()
@@ -129,4 +139,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

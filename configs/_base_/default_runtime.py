@@ -19,6 +19,10 @@ default_hooks = dict(
     sync_buffers=dict(type='SyncBuffersHook'),
 )
 
+# DataKeysCheckHook: a data key (data_root, feat_dir, ...) set in a child
+# config or --cfg-options after a base wrote the loaders reaches them only
+# through meid_mmaction's tools; elsewhere (MMAction2's tools/train.py,
+# Runner.from_cfg) the run stops before training, naming the key and the fix.
 # Frame draws as a function of (seed, epoch, sample): exact on resume and
 # independent of the worker count (needs non-persistent training workers).
 # LongTailLossHook hands the training split's class counts / groups and the
@@ -27,6 +31,7 @@ default_hooks = dict(
 # module of the model needs it). EvalContextHook: metrics learn which list /
 # checkpoint they evaluate (LongTailMAP names its per-class CSV after them).
 custom_hooks = [
+    dict(type='DataKeysCheckHook'),
     dict(type='FrameSamplingSeedHook'),
     dict(type='LongTailLossHook'),
     dict(type='FrameStackAPHook'),

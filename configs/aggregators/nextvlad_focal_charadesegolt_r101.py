@@ -10,3 +10,8 @@ the published row also trains with FrameStack.
 _base_ = ['./nextvlad_focal_charadeslt_r101.py']
 
 data_root = 'data/charadesegolt'
+# written into the loaders too (MMAction2's tools read the loaders)
+train_dataloader = dict(dataset=dict(data_root=data_root))
+val_dataloader = dict(dataset=dict(data_root=data_root))
+test_dataloader = dict(dataset=dict(data_root=data_root))
+loader_data_keys = dict(data_root=data_root)

@@ -18,6 +18,13 @@ DATA_HELP = (
     '`python tools/data/generate_synthetic.py` for the synthetic '
     'demo data.'
 )
+#: why a config's data may point at its base's files
+KEYS_HELP = (
+    'A data key (data_root, feat_dir, *_split, ...) set in a child config '
+    "or --cfg-options reaches the loaders only through meid_mmaction's "
+    "tools; with MMAction2's tools/train.py or Runner.from_cfg the loaders "
+    "keep the base config's values: see docs/custom_dataset.md."
+)
 
 
 @DATASETS.register_module()
@@ -142,13 +149,14 @@ class MultiLabelFeatureDataset(BaseDataset):
         """Read the list; build the class grouping and the label index."""
         if not osp.isfile(self.ann_file):
             raise FileNotFoundError(
-                f'annotation file not found: {self.ann_file}. {DATA_HELP}'
+                f'annotation file not found: {self.ann_file}. {DATA_HELP} '
+                f'{KEYS_HELP}'
             )
         feat_root = self.data_prefix['feat']
         if not osp.isdir(feat_root):
             raise FileNotFoundError(
                 f'feature directory not found: {feat_root} (from '
-                f"data_prefix['feat']). {DATA_HELP}"
+                f"data_prefix['feat']). {DATA_HELP} {KEYS_HELP}"
             )
         ids, labels = parse_label_list(self.ann_file, self.num_classes)
         self._set_groups(labels)

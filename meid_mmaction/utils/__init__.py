@@ -5,7 +5,7 @@ from .compat import (
     set_pred_score,
     to_multi_hot,
 )
-from .data_keys import DATA_KEYS, apply_data_keys
+from .data_keys import DATA_KEYS, apply_data_keys, check_data_keys
 
 __all__ = [
     'get_gt_label',
@@ -15,4 +15,5 @@ __all__ = [
     'to_multi_hot',
     'DATA_KEYS',
     'apply_data_keys',
+    'check_data_keys',
 ]

@@ -364,3 +364,84 @@ def find_resume_checkpoint(work_dir: str) -> Tuple[Optional[str], List[str]]:
         + '. Delete the broken files to start from '
         'scratch, or pass --resume <checkpoint>'
     )
+
+
+class CheckpointModelMismatchError(ValueError):
+    """A checkpoint to resume from belongs to a different model (the
+    message names the file, missing / unexpected / resized weights)."""
+
+
+def _listed(names: List[str], limit: int) -> str:
+    shown = ', '.join(names[:limit])
+    more = len(names) - limit
+    return shown + (f' ... (+{more} more)' if more > 0 else '')
+
+
+def check_checkpoint_matches_model(
+    filename: str, model, checkpoint: Optional[dict] = None, limit: int = 4
+) -> None:
+    """Check that ``filename``'s weights are those of ``model``.
+
+    ``--resume`` restores the weights, the optimizer and the schedule of the
+    same model; another model's checkpoint otherwise fails deep in torch
+    (``loaded state dict contains a parameter group that doesn't match the
+    size of optimizer's group``) or resumes half the weights.
+
+    Args:
+        filename (str): The checkpoint (named in the error).
+        model (torch.nn.Module): The built model (a wrapper's ``module`` is
+            compared).
+        checkpoint (dict, optional): The loaded checkpoint, if at hand;
+            read from ``filename`` otherwise.
+        limit (int): Weights named per kind in the message.
+
+    Raises:
+        CheckpointModelMismatchError: Weights of the model missing from the
+            checkpoint, weights of the checkpoint the model does not have,
+            or weights of another shape; the message names the checkpoint,
+            the first few of each and suggests ``load_from``.
+    """
+    from mmengine.model import is_model_wrapper
+
+    if checkpoint is None:
+        checkpoint = load_checkpoint_file(filename, map_location='cpu')
+    state = checkpoint.get('state_dict', checkpoint)
+    if is_model_wrapper(model):
+        model = model.module
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    resized = [
+        f'{k} {tuple(state[k].shape)} vs {tuple(v.shape)}'
+        for k, v in own.items()
+        if k in state
+        and hasattr(state[k], 'shape')
+        and tuple(state[k].shape) != tuple(v.shape)
+    ]
+    if not (missing or unexpected or resized):
+        return
+    parts = []
+    if missing:
+        parts.append(
+            f'{len(missing)} weight(s) of the model are not in it: '
+            + _listed(missing, limit)
+        )
+    if unexpected:
+        parts.append(
+            f'{len(unexpected)} weight(s) in it are not in the model: '
+            + _listed(unexpected, limit)
+        )
+    if resized:
+        parts.append(
+            f'{len(resized)} weight(s) have another shape (checkpoint vs '
+            'model): ' + _listed(resized, limit)
+        )
+    raise CheckpointModelMismatchError(
+        f'--resume {filename}: the checkpoint belongs to a different model '
+        f'than this config builds ({type(model).__name__}): '
+        + '; '.join(parts)
+        + '. --resume continues a run of the same config. To start a new '
+        'run from its weights, use load_from instead (`--cfg-options '
+        f'load_from={filename}` without --resume; weights that do not fit '
+        'are skipped with a warning)'
+    )

@@ -1,8 +1,13 @@
 """Shared command-line plumbing of ``tools/train.py`` and ``tools/test.py``."""
 
 import argparse
+import logging
 import os
 import os.path as osp
+import pickle
+import sys
+import traceback
+from typing import Callable, Optional, Sequence
 
 from mmengine.config import Config, DictAction
 
@@ -27,6 +32,18 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         help='job launcher',
     )
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_debug_arg(parser)
+
+
+def add_debug_arg(parser: argparse.ArgumentParser) -> None:
+    """``--debug``: a known bad input ends in its traceback (see
+    :func:`run_tool`), not in its message alone."""
+    parser.add_argument(
+        '--debug',
+        action='store_true',
+        help='on a known bad input (a missing file, a wrong value), print '
+        'the traceback too instead of the message alone',
+    )
 
 
 def load_config(args: argparse.Namespace) -> Config:
@@ -108,3 +125,92 @@ def as_test_config(cfg: Config) -> Config:
         cfg_text=cfg.text or '# test config\n',
         filename=f'{name}_test.py',
     )
+
+
+#: Errors that report a bad input (a missing file, a wrong value, an
+#: unreadable checkpoint): their message says what is wrong and how to fix
+#: it, and :func:`run_tool` shows it alone. Anything else is a bug and keeps
+#: its traceback.
+USER_ERRORS = (
+    ValueError,
+    FileNotFoundError,
+    NotADirectoryError,
+    IsADirectoryError,
+    PermissionError,
+    pickle.UnpicklingError,
+)
+
+
+def _log_files() -> list:
+    """Files the current mmengine logger writes to (the run's log)."""
+    from mmengine.logging import MMLogger
+
+    if not MMLogger._instance_dict:  # no runner logged anything
+        return []
+    logger = MMLogger.get_current_instance()
+    return [h for h in logger.handlers if isinstance(h, logging.FileHandler)]
+
+
+def save_traceback(err: BaseException) -> Optional[str]:
+    """Append ``err``'s traceback to the current run's log file(s).
+
+    Returns:
+        str | None: The (first) log file, None if the run has none (the
+        error came before a runner was built).
+    """
+    text = ''.join(
+        traceback.format_exception(type(err), err, err.__traceback__)
+    )
+    path = None
+    for handler in _log_files():
+        handler.acquire()
+        try:
+            handler.stream.write(text)
+            handler.flush()
+        finally:
+            handler.release()
+        path = path or handler.baseFilename
+    return path
+
+
+def run_tool(
+    main: Callable[[], Optional[int]],
+    argv: Optional[Sequence[str]] = None,
+    stream=None,
+) -> int:
+    """Run a tool's ``main``; a bad input ends in its message, last and
+    alone.
+
+    An error of :data:`USER_ERRORS` (e.g. a missing annotation file) would
+    otherwise end a run in a long traceback after the environment dump.
+    Instead its traceback goes to the run's log file (when a runner was
+    built) and the tool writes ``<ErrorType>: <message>`` as the last line
+    of ``stream`` (stderr), preceded by a line saying where the traceback
+    is. With ``--debug`` in ``argv`` (``sys.argv`` by default) the error is
+    raised as usual. Other exceptions (bugs) are raised as usual.
+
+    Args:
+        main: The tool's entry point; its return value is the exit status
+            (None: 0).
+        argv (list[str], optional): Command-line arguments checked for
+            ``--debug``.
+        stream (TextIO, optional): Where the message goes (stderr).
+
+    Returns:
+        int: ``main``'s exit status, or 1 after a bad input.
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    if '--debug' in argv:
+        return main() or 0
+    try:
+        return main() or 0
+    except USER_ERRORS as err:
+        log = save_traceback(err)
+        stream = sys.stderr if stream is None else stream
+        sys.stdout.flush()
+        where = (
+            f'traceback in {log}' if log else 'no traceback saved'
+        ) + '; --debug prints it here'
+        stream.write(f'\n[{where}]\n{type(err).__name__}: {err}\n')
+        stream.flush()
+        return 1

@@ -335,3 +335,22 @@ train_dataloader = dict(dataset=dict(
             ['--ann-file', 'x.lst', '--no-features', '--cfg-options', 'a=1']
         )
     assert '--cfg-options needs --config' in capsys.readouterr().err
+
+
+def test_cli_progress_in_a_log_is_a_line_every_n_percent(tmp_path, capsys):
+    """stderr captured (not a terminal): 40 videos, a line every 25 %, not
+    one per video."""
+    ids = [(f'v{i}', [i % 2]) for i in range(40)]
+    lst, feat = _dataset(tmp_path, ids)
+    args = ['--ann-file', lst, '--data-prefix', feat, '--num-classes', '2']
+    assert _cli().main(args + ['--progress-every', '25']) == 0
+    err = capsys.readouterr().err
+    assert [x.split(',')[0] for x in err.splitlines()] == [
+        f'features of {feat}: {n}/40 ({p}%)'
+        for n, p in ((10, 25), (20, 50), (30, 75), (40, 100))
+    ]
+    assert '\r' not in err
+    assert _cli().main(args + ['--no-progress']) == 0
+    assert capsys.readouterr().err == ''
+    with pytest.raises(SystemExit):
+        _cli().main(args + ['--progress-every', '0'])

@@ -154,3 +154,37 @@ def test_auto_resume_when_no_checkpoint_can_be_read(
         'the checkpoint: not a torch checkpoint',
     ):
         _train(monkeypatch, trained[0], work, '--resume', epochs=3)
+
+
+def test_resume_from_another_models_checkpoint(trained, tmp_path, monkeypatch):
+    """A checkpoint of another model: an error naming it, a few missing /
+    unexpected / resized weights and ``load_from``; torch's optimizer error
+    (parameter groups of another size) is never reached."""
+    import torch
+
+    work = _copy(trained, tmp_path)
+    ckpt = torch.load(osp.join(work, 'epoch_2.pth'), weights_only=False)
+    state = ckpt['state_dict']
+    names = list(state)
+    # another model: the first weight resized, the last one missing, two
+    # weights the config's model does not have
+    shape = tuple(state[names[0]].shape)
+    state[names[0]] = torch.zeros(3, 5)
+    del state[names[-1]]
+    state['cls_head.expert2.weight'] = torch.zeros(2)
+    state['cls_head.expert2.bias'] = torch.zeros(2)
+    other = str(tmp_path / 'other_model.pth')
+    torch.save(ckpt, other)
+    with pytest.raises(ValueError) as err:
+        _train(monkeypatch, trained[0], work, '--resume', other, epochs=3)
+    text = str(err.value)
+    assert text.startswith(
+        f'--resume {other}: the checkpoint belongs to a different model '
+        'than this config builds (FeatureRecognizer): 1 weight(s) of the '
+        f'model are not in it: {names[-1]}; 2 weight(s) in it are not in '
+        'the model: cls_head.expert2.weight, cls_head.expert2.bias; 1 '
+        'weight(s) have another shape (checkpoint vs model): '
+        f'{names[0]} (3, 5) vs {shape}.'
+    ), text
+    assert f'`--cfg-options load_from={other}` without --resume' in text
+    assert not osp.exists(osp.join(work, 'epoch_3.pth'))

@@ -28,6 +28,7 @@ from meid_mmaction.datasets.tools.check import (
     format_report,
     splits_from_config,
 )
+from meid_mmaction.utils.cli import add_debug_arg, run_tool
 
 
 def parse_args(argv=None):
@@ -58,8 +59,19 @@ def parse_args(argv=None):
                         help='read only the header (shape) of every feature '
                         'file, not the values (no NaN / inf check); what '
                         'training checks by default before it starts')
-    parser.add_argument('--no-progress', action='store_true')
+    add_debug_arg(parser)
+    parser.add_argument('--no-progress', action='store_true',
+                        help='no progress report of the feature reads')
+    parser.add_argument('--progress-every', type=float, default=10.0,
+                        metavar='PERCENT',
+                        help='when stderr is not a terminal (a log file, a '
+                        'pipe), one progress line every PERCENT %% of the '
+                        'videos (default 10); on a terminal the line is '
+                        'updated in place')
     args = parser.parse_args(argv)
+    if not 0 < args.progress_every <= 100:
+        parser.error('--progress-every: a percentage in (0, 100], got '
+                     f'{args.progress_every}')
     if (args.config is None) == (args.ann_file is None):
         parser.error('give either --config or --ann-file (not both)')
     if args.cfg_options is not None and args.config is None:
@@ -104,7 +116,7 @@ def main(argv=None) -> int:
         num_classes=num_classes,
         count_file=count_file,
         workers=args.workers,
-        progress=not args.no_progress,
+        progress=False if args.no_progress else args.progress_every,
         check_features_too=not args.no_features,
         check_values=not args.headers_only)
     print(format_report(report))
@@ -115,4 +127,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -5,3 +5,8 @@
 _base_ = ['./charadeslt_features.py']
 
 data_root = 'data/charadesegolt'
+# written into the loaders too (MMAction2's tools read the loaders)
+train_dataloader = dict(dataset=dict(data_root=data_root))
+val_dataloader = dict(dataset=dict(data_root=data_root))
+test_dataloader = dict(dataset=dict(data_root=data_root))
+loader_data_keys = dict(data_root=data_root)

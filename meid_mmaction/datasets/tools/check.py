@@ -19,10 +19,9 @@ The result is a JSON-serialisable report (:func:`check_dataset`).
 
 import copy
 import os.path as osp
-import sys
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -245,7 +244,7 @@ def check_features(
     num_frames: Optional[int],
     problems: Problems,
     workers: int = 1,
-    progress: bool = True,
+    progress: Union[bool, float] = True,
     check_values: bool = True,
 ) -> int:
     """Check the features of every video, ``workers`` threads in parallel.
@@ -264,9 +263,12 @@ def check_features(
     store = build_feature_store(feature_root)
     bar = None
     if progress and video_ids:
-        from mmengine.utils import ProgressBar
+        from ...utils.progress import Progress
 
-        bar = ProgressBar(len(video_ids), file=sys.stderr)
+        every = 10.0 if progress is True else float(progress)
+        bar = Progress(
+            len(video_ids), label=f'features of {feature_root}', every=every
+        )
     good = 0
 
     def one(vid):
@@ -281,7 +283,7 @@ def check_features(
             if bar is not None:
                 bar.update()
     if bar is not None:
-        sys.stderr.write('\n')
+        bar.close()
     return good
 
 
@@ -368,7 +370,7 @@ def check_dataset(
     num_classes: Optional[int] = None,
     count_file: Optional[str] = None,
     workers: int = 1,
-    progress: bool = True,
+    progress: Union[bool, float] = True,
     check_features_too: bool = True,
     check_values: bool = True,
 ) -> dict:
@@ -380,7 +382,10 @@ def check_dataset(
             ``'train'`` (or the first one).
         num_classes (int, optional): if None, taken from the count file.
         workers (int): threads reading features.
-        progress (bool): show a progress bar while reading features.
+        progress (bool | float): report the feature reads on stderr
+            (:class:`~meid_mmaction.utils.progress.Progress`: in place on a
+            terminal, else a line every 10 %, or every ``progress`` % when
+            a number).
         check_features_too (bool): open every video's features.
         check_values (bool): read the whole arrays (NaN / inf); False reads
             only the headers (shapes).

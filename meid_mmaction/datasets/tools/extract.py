@@ -17,6 +17,7 @@ import json
 import os
 import os.path as osp
 import re
+import sys
 import time
 from collections import Counter
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -24,8 +25,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 import torch
-from mmengine.utils import ProgressBar
 
+from ...utils.progress import Progress
 from ..annotations import parse_label_list
 from ..transforms.sampling import uniform_frame_indices
 from .packing import PackedStoreWriter, validate_features
@@ -460,7 +461,11 @@ def extract_features(
         shuffle=False,
         collate_fn=list,
     )
-    bar = ProgressBar(len(todo)) if progress and todo else None
+    bar = (
+        Progress(len(todo), label='videos', stream=sys.stdout)
+        if progress and todo
+        else None
+    )
     start = time.time()
     try:
         for batch in loader:
@@ -478,7 +483,7 @@ def extract_features(
         report['seconds'] = round(time.time() - start, 3)
         _write_report(report_path, report)
     if bar is not None:  # end the progress line
-        bar.file.write('\n')
+        bar.close()
     if writer is not None:
         if writer.videos:
             writer.close()

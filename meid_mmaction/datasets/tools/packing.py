@@ -16,11 +16,12 @@ import json
 import os
 import os.path as osp
 import struct
+import sys
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
-from mmengine.utils import ProgressBar
 
+from ...utils.progress import Progress
 from ..annotations import parse_label_list
 from ..packed_store import (
     FORMAT_NAME,
@@ -561,7 +562,11 @@ def pack_features(
     scan_sources(src_dir, video_ids)
     writer = PackedStoreWriter(out_dir, dtype=dtype, shard_bytes=shard_bytes)
     todo = [v for v in video_ids if not writer.has(v)]
-    bar = ProgressBar(len(todo)) if progress and todo else None
+    bar = (
+        Progress(len(todo), label='videos', stream=sys.stdout)
+        if progress and todo
+        else None
+    )
     bad: List[Tuple[str, str]] = []
     with writer:
         for vid in todo:
@@ -637,7 +642,11 @@ def verify_packed_store(
         vids = [
             v for v, loc in index['videos'].items() if loc[0] not in bad_shards
         ]
-        bar = ProgressBar(len(vids)) if progress and vids else None
+        bar = (
+            Progress(len(vids), label='videos', stream=sys.stdout)
+            if progress and vids
+            else None
+        )
         for vid in vids:
             src = osp.join(source_dir, f'{vid}.npy')
             if not osp.isfile(src):
@@ -661,8 +670,7 @@ def verify_packed_store(
     return problems
 
 
-def _end_progress(bar: Optional[ProgressBar]) -> None:
-    """End the progress bar's line."""
+def _end_progress(bar: Optional[Progress]) -> None:
+    """End the progress line (on a terminal)."""
     if bar is not None:
-        bar.file.write('\n')
-        bar.file.flush()
+        bar.close()

@@ -1,4 +1,5 @@
 # Each module registers its component at definition; add one import per module.
+from .data_keys_check_hook import DataKeysCheckHook
 from .dataset_check_hook import DatasetCheckHook
 from .eval_context_hook import EvalContextHook
 from .frame_sampling_seed_hook import FrameSamplingSeedHook
@@ -11,6 +12,7 @@ from .stage_checkpoint_hook import (
 )
 
 __all__ = [
+    'DataKeysCheckHook',
     'DatasetCheckHook',
     'EvalContextHook',
     'FrameSamplingSeedHook',
