@@ -1,6 +1,7 @@
 # Each module registers its component at definition; add one import per module.
 from .dataset_check_hook import DatasetCheckHook
 from .eval_context_hook import EvalContextHook
+from .expert_combination_hook import ExpertCombinationHook
 from .frame_sampling_seed_hook import FrameSamplingSeedHook
 from .frame_stack_ap_hook import FrameStackAPHook
 from .long_tail_loss_hook import LongTailLossHook
@@ -13,6 +14,7 @@ from .stage_checkpoint_hook import (
 __all__ = [
     'DatasetCheckHook',
     'EvalContextHook',
+    'ExpertCombinationHook',
     'FrameSamplingSeedHook',
     'FrameStackAPHook',
     'LongTailLossHook',

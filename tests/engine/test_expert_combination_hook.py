@@ -1,0 +1,109 @@
+"""ExpertCombinationHook in a real two-stage run (tiny data, CPU): the
+choice is made on validation, stored in the checkpoints, used by the
+validation that follows and by a test run, and exact on resume."""
+
+import copy
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+# helpers of the main loop test (tests/engine is on sys.path)
+from test_two_stage_loop import make_cfg, run, weights, write_data
+
+from meid_mmaction.engine.hooks import ExpertCombinationHook
+
+
+class ValMaps(Hook):
+    """Validation / test mAP per evaluation."""
+
+    priority = 'LOWEST'
+
+    def __init__(self):
+        self.maps, self.choices = [], []
+
+    def after_val_epoch(self, runner, metrics=None):
+        self.maps.append(metrics['lt/mAP'])
+        hook = next(
+            h for h in runner.hooks if isinstance(h, ExpertCombinationHook)
+        )
+        self.choices.append(hook.last_results)
+        hook.last_results = None
+
+    def after_test_epoch(self, runner, metrics=None):
+        self.maps.append(metrics['lt/mAP'])
+
+
+def auto_cfg(root, work, **kwargs):
+    cfg = make_cfg(root, work, val_interval=1, **kwargs)
+    cfg['model']['cls_head']['inference'] = 'auto_group'
+    cfg['custom_hooks'].append(dict(type='ExpertCombinationHook'))
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def auto_run(tmp_path_factory):
+    root = write_data(str(tmp_path_factory.mktemp('data')))
+    work = str(tmp_path_factory.mktemp('auto'))
+    rec = ValMaps()
+    run(auto_cfg(root, work), rec)
+    return root, work, rec
+
+
+def test_choice_is_made_on_validation_and_checkpointed(auto_run):
+    root, work, rec = auto_run
+    ck = [weights(osp.join(work, f'epoch_{e}.pth')) for e in (1, 2, 3, 4)]
+    # chosen before each stage-2 validation (val_interval=1), never in
+    # stage 1
+    assert [int(c['cls_head.combination_chosen']) for c in ck] == [0, 0, 1, 1]
+    assert [c is None for c in rec.choices] == [True, True, False, False]
+    for epoch in (2, 3):
+        result = rec.choices[epoch][0]
+        # the validation after the choice scores with it
+        assert rec.maps[epoch] == pytest.approx(
+            result['chosen_map']['mAP'], abs=1e-12
+        )
+        # expert 1 alone (candidate 0) is stage 1's validation mAP, and the
+        # choice is never below it
+        assert result['candidates'][0] == ('logit', 0.0)
+        assert result['candidate_map']['mAP'][0] == pytest.approx(
+            rec.maps[1], abs=1e-12
+        )
+        assert result['chosen_map']['mAP'] >= rec.maps[1]
+        # the checkpoint holds the choice
+        assert torch.equal(
+            ck[epoch]['cls_head.combination_form'], result['form']
+        )
+        assert torch.equal(
+            ck[epoch]['cls_head.combination_value'], result['value']
+        )
+        assert set(result['chosen']) == {'head', 'medium', 'tail'}
+
+
+def test_test_run_uses_the_checkpointed_choice(auto_run, tmp_path):
+    root, work, rec = auto_run
+    cfg = auto_cfg(root, str(tmp_path))
+    cfg['test_dataloader'] = copy.deepcopy(cfg['val_dataloader'])
+    cfg['test_evaluator'] = cfg['val_evaluator']
+    cfg['test_cfg'] = dict(type='TestLoop')
+    cfg['load_from'] = osp.join(work, 'epoch_4.pth')
+    runner = Runner.from_cfg(cfg)
+    test = ValMaps()
+    runner.register_hook(test)
+    runner.test()
+    # the test list is the validation list here: same mAP as the final
+    # validation, which scored with the chosen combination
+    assert test.maps == [pytest.approx(rec.maps[-1], abs=1e-12)]
+
+
+def test_resume_before_the_last_choice_repeats_it(auto_run, tmp_path):
+    root, work, _ = auto_run
+    cfg = auto_cfg(root, str(tmp_path))
+    cfg.update(resume=True, load_from=osp.join(work, 'epoch_3.pth'))
+    run(cfg)
+    resumed = weights(osp.join(str(tmp_path), 'epoch_4.pth'))
+    full = weights(osp.join(work, 'epoch_4.pth'))
+    for key in ('combination_form', 'combination_value', 'combination_chosen'):
+        assert torch.equal(resumed[f'cls_head.{key}'], full[f'cls_head.{key}'])
