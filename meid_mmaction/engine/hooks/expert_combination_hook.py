@@ -356,7 +356,7 @@ class ExpertCombinationHook(Hook):
         """Per-sample records from a batch's outputs and recorded logits."""
         num = len(outputs)
         per_head = []
-        for head, (y, y_f) in zip(heads, experts):
+        for y, y_f in experts:
             if y is None or y.shape[0] % num:
                 raise ValueError(
                     'ExpertCombinationHook: the head recorded '
