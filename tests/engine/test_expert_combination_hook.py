@@ -107,3 +107,74 @@ def test_resume_before_the_last_choice_repeats_it(auto_run, tmp_path):
     full = weights(osp.join(work, 'epoch_4.pth'))
     for key in ('combination_form', 'combination_value', 'combination_chosen'):
         assert torch.equal(resumed[f'cls_head.{key}'], full[f'cls_head.{key}'])
+
+
+N, C, V = 11, 4, 2
+GROUPS = dict(head=[0, 1], medium=[2], tail=[3])
+
+
+def _batches(rows):
+    """Outputs and recorded ``(Y, Y_F)`` of ``rows``, two videos a batch."""
+    from mmaction.structures import ActionDataSample
+
+    from meid_mmaction.utils import set_gt_label
+
+    gen = torch.Generator().manual_seed(0)
+    y = torch.randn(N, V, C, generator=gen)
+    y_f = torch.randn(N, V, C, generator=gen)
+    labels = (torch.rand(N, C, generator=gen) < 0.4).float()
+    labels[0] = 1.0
+    for i in range(0, len(rows), 2):
+        idx = rows[i : i + 2]
+        outputs = [set_gt_label(ActionDataSample(), labels[j]) for j in idx]
+        yield outputs, [(y[idx].reshape(-1, C), y_f[idx].reshape(-1, C))]
+
+
+def _choose(rows):
+    from mmaction.registry import MODELS
+
+    from meid_mmaction.engine.hooks.expert_combination_hook import (
+        gather_and_choose,
+    )
+
+    head = MODELS.build(
+        dict(type='MEIDHead', num_classes=C, in_channels=3, inference='auto_group')
+    )
+    records = []
+    for outputs, experts in _batches(rows):
+        records += ExpertCombinationHook._pack(outputs, experts, [head])
+    results = gather_and_choose([head], records, N, GROUPS, 'cpu')
+    return results, head.state_dict()
+
+
+def _gloo_choose(rank, out_dir):
+    import torch.distributed as tdist
+
+    tdist.init_process_group(
+        'gloo',
+        init_method=f'file://{osp.join(out_dir, "rendezvous")}',
+        rank=rank,
+        world_size=2,
+    )
+    try:
+        # DefaultSampler(shuffle=False)'s share of rank r, padded to 12
+        rows = (list(range(N)) + [0])[rank::2]
+        results, state = _choose(rows)
+        torch.save((results, state), osp.join(out_dir, f'rank{rank}.pt'))
+    finally:
+        tdist.destroy_process_group()
+
+
+def test_two_gloo_ranks_choose_as_one(tmp_path, spawn):
+    expected, expected_state = _choose(list(range(N)))
+    spawn(_gloo_choose, args=(str(tmp_path),), nprocs=2)
+    for rank in range(2):
+        results, state = torch.load(
+            tmp_path / f'rank{rank}.pt', weights_only=False
+        )
+        assert results[0]['candidate_map'] == expected[0]['candidate_map']
+        assert results[0]['chosen'] == expected[0]['chosen']
+        for key in ('form', 'value', 'chosen'):
+            key = f'combination_{key}'
+            assert torch.equal(state[key], expected_state[key]), key
+    assert int(expected_state['combination_chosen']) == 1
