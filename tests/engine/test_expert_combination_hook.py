@@ -138,7 +138,12 @@ def _choose(rows):
     )
 
     head = MODELS.build(
-        dict(type='MEIDHead', num_classes=C, in_channels=3, inference='auto_group')
+        dict(
+            type='MEIDHead',
+            num_classes=C,
+            in_channels=3,
+            inference='auto_group',
+        )
     )
     records = []
     for outputs, experts in _batches(rows):
