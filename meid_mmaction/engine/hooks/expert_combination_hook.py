@@ -43,6 +43,7 @@ def choose_for_head(
     labels: torch.Tensor,
     groups: Optional[Dict[str, Sequence[int]]] = None,
     device: Optional[str] = None,
+    per_group: Optional[bool] = None,
 ) -> CombinationChoice:
     """Score every candidate of ``head`` and choose (not stored yet).
 
@@ -55,6 +56,8 @@ def choose_for_head(
         groups (dict, optional): Head / medium / tail class indices
             (required for ``'auto_group'``).
         device (str, optional): Where to compute; defaults to ``y``'s.
+        per_group (bool, optional): Choose per group; defaults to the
+            head's mode (``'auto_group'``).
 
     Returns:
         CombinationChoice: see :func:`choose_combination`.
@@ -92,7 +95,11 @@ def choose_for_head(
         torch.stack(aps),
         head.combination_candidates,
         groups,
-        per_group=head.combination_mode == 'auto_group',
+        per_group=(
+            head.combination_mode == 'auto_group'
+            if per_group is None
+            else per_group
+        ),
     )
 
 
