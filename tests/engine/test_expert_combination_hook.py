@@ -183,3 +183,72 @@ def test_two_gloo_ranks_choose_as_one(tmp_path, spawn):
             key = f'combination_{key}'
             assert torch.equal(state[key], expected_state[key]), key
     assert int(expected_state['combination_chosen']) == 1
+
+
+class _FakeRunner:
+    """What the hook reads from a runner, nothing else."""
+
+    def __init__(self, head, epoch, meta=None):
+        from types import SimpleNamespace
+
+        self.model = head
+        self.epoch = epoch
+        self.val_loop = object()
+        self.train_loop = SimpleNamespace(
+            max_epochs=4, validates_after=lambda done: done in (2, 3, 4)
+        )
+        self.train_dataloader = SimpleNamespace(
+            dataset=SimpleNamespace(metainfo=meta or {})
+        )
+
+
+def _auto_head(mode='auto', stage=2):
+    from mmaction.registry import MODELS
+
+    head = MODELS.build(
+        dict(type='MEIDHead', num_classes=C, in_channels=3, inference=mode)
+    )
+    head.set_train_stage(stage)
+    return head
+
+
+@pytest.mark.parametrize(
+    'at_every_val, stage, epoch, chooses',
+    [
+        (True, 2, 2, True),  # stage-2 epoch 3, validated
+        (False, 2, 2, False),  # ... only the last epoch with False
+        (False, 2, 3, True),  # the last epoch
+        (True, 1, 3, False),  # stage 1 (stages=(1,)): nothing to combine
+    ],
+)
+def test_when_the_hook_chooses(
+    monkeypatch, at_every_val, stage, epoch, chooses
+):
+    hook = ExpertCombinationHook(at_every_val=at_every_val)
+    calls = []
+    monkeypatch.setattr(hook, 'choose', lambda r, h, tag='': calls.append(tag))
+    meta = dict(class_groups=GROUPS)
+    hook.after_train_epoch(_FakeRunner(_auto_head(stage=stage), epoch, meta))
+    assert calls == ([f'epoch {epoch + 1}'] if chooses else [])
+
+
+def test_hook_errors_and_missing_groups():
+    with pytest.raises(ValueError, match='head_thr and tail_thr must be'):
+        ExpertCombinationHook(head_thr=10)
+    hook = ExpertCombinationHook()
+    # 'auto' reports groups when there are any, needs none
+    head = _auto_head('auto')
+    assert hook._resolve_groups(_FakeRunner(head, 0), [head]) is None
+    head = _auto_head('auto_group')
+    with pytest.raises(
+        ValueError, match="has no class counts.*'class_groups'"
+    ):
+        hook.before_train(_FakeRunner(head, 0))
+    groups = hook._resolve_groups(
+        _FakeRunner(head, 0, dict(class_groups=GROUPS)), [head]
+    )
+    assert groups == GROUPS
+    with pytest.raises(ValueError, match=r'recorded 3 rows for a batch of 2'):
+        ExpertCombinationHook._pack(
+            [None, None], [(torch.zeros(3, C), torch.zeros(3, C))], [head]
+        )
