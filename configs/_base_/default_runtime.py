@@ -30,12 +30,15 @@ default_hooks = dict(
 # per-class training AP that FrameStack uses (each does nothing when no
 # module of the model needs it). EvalContextHook: metrics learn which list /
 # checkpoint they evaluate (LongTailMAP names its per-class CSV after them).
+# ExpertCombinationHook: MEIDHead(inference='auto' / 'auto_group') chooses
+# how to combine its experts on the validation split after stage-2 epochs.
 custom_hooks = [
     dict(type='DataKeysCheckHook'),
     dict(type='FrameSamplingSeedHook'),
     dict(type='LongTailLossHook'),
     dict(type='FrameStackAPHook'),
     dict(type='EvalContextHook'),
+    dict(type='ExpertCombinationHook'),
 ]
 
 env_cfg = dict(

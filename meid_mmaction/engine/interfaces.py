@@ -13,7 +13,11 @@ a component takes part by implementing the method (structural typing:
 * :class:`EpochScheduled`: ``set_train_epoch(epoch)``, called by
   ``LongTailLossHook`` at every epoch start (the DRW switch);
 * :class:`FrameSeeded`: ``dataset.set_frame_seed(seed, epoch)``, called by
-  ``FrameSamplingSeedHook`` at every epoch start.
+  ``FrameSamplingSeedHook`` at every epoch start;
+* :class:`ExpertCombiner`: ``record_experts`` / ``pop_expert_records`` /
+  ``combination_scores`` / ``set_combination``, called by
+  ``ExpertCombinationHook`` after stage-2 epochs (``MEIDHead`` with
+  ``inference='auto'`` / ``'auto_group'``).
 
 (``FrameSeeded`` is a dataset method; it is deliberately not called
 ``set_epoch``, which samplers use with a single argument.)
@@ -67,6 +71,24 @@ class FrameSeeded(Protocol):
 
     def set_frame_seed(self, seed: int, epoch: int) -> None:
         """Seed the frame draws of ``epoch`` with the run's ``seed``."""
+
+
+@runtime_checkable
+class ExpertCombiner(Protocol):
+    """A two-expert head whose score combination is chosen on validation
+    (``MEIDHead``; it takes part when ``combination_mode`` is not None)."""
+
+    def record_experts(self, enabled: bool) -> None:
+        """Start / stop recording the experts' logits in ``forward``."""
+
+    def pop_expert_records(self):
+        """``(Y, Y_F)`` ``[B', C]`` each recorded since the last call."""
+
+    def combination_scores(self, y, y_f, form, value):
+        """Scores ``[N, C]`` of a per-class combination of ``[N, V, C]``."""
+
+    def set_combination(self, form, value) -> None:
+        """Store the chosen per-class combination ``[C]`` (form, value)."""
 
 
 def modules_implementing(model, protocol: type) -> List:

@@ -58,6 +58,7 @@ def test_arms_through_runner_and_summary(tmp_path, capsys):
                 '1',
                 '--arms',
                 'meid:release+mask',
+                'meid:auto_group',
                 '--clip-len',
                 '4',
                 '--test-clip-len',
@@ -73,7 +74,7 @@ def test_arms_through_runner_and_summary(tmp_path, capsys):
     )
     with open(out) as f:
         recs = {r['arm']: r for r in map(json.loads, f)}
-    assert set(recs) == {'e1@E', 'meid:release+mask'}
+    assert set(recs) == {'e1@E', 'meid:release+mask', 'meid:auto_group'}
     meid = recs['meid:release+mask']
     assert meid['head'] == dict(stage2_loss='expert2', inference='prob_mix')
     assert meid['label_mask'] is True
@@ -82,6 +83,17 @@ def test_arms_through_runner_and_summary(tmp_path, capsys):
     assert meid['mix']['0.5']['test']['overall'] == pytest.approx(
         meid['test']['overall'], abs=1e-6
     )
+    # the validation-chosen combination: the hook's choice scored by the
+    # Runner equals the tool's post-hoc choice; expert 1 alone scored from
+    # the stage-2 head equals the stage-1 arm
+    auto = recs['meid:auto_group']
+    assert auto['mix']['auto_group']['test'] == pytest.approx(
+        auto['test'], abs=1e-6
+    )
+    assert auto['mix']['e1']['test'] == pytest.approx(
+        recs['e1@E']['test'], abs=1e-6
+    )
+    assert set(auto['mix']) == {'0.5', 'sum', 'e1', 'auto', 'auto_group'}
     shares = meid['cfs_share']
     assert set(shares) == {'uniform', 'A', 'R'}
     assert 'var_ratio_YF' in meid and 'var_ratio_Y' in recs['e1@E']

@@ -109,6 +109,10 @@ VARIANTS: Dict[str, dict] = {
     # positives other than the drawn class (ClassBalancedSampler
     # label_mask=True)
     'mask': dict(label_mask=True),
+    # ours: the combination chosen on validation after stage 2
+    # (ExpertCombinationHook), one for all classes / one per group
+    'auto': dict(inference='auto'),
+    'auto_group': dict(inference='auto_group'),
 }
 
 
@@ -545,6 +549,11 @@ class Study:
             mix.setdefault('sum', {})[split] = map_groups(
                 torch.sigmoid(y + y_f), fr.targets, groups
             )
+            mix.setdefault('e1', {})[split] = map_groups(
+                torch.sigmoid(y), fr.targets, groups
+            )
+        if mix and getattr(head, 'combination_mode', None):
+            self.auto_choices(head, groups, mix)
         if mix:
             rec['mix'] = mix
         if diagnose and head.stage == 2 and hasattr(head.expert2, 'cfs_norm'):
@@ -552,6 +561,31 @@ class Study:
             segs = read_segments(self.root, 'test', fr.ids)
             if segs:
                 rec['cfs_share'] = cfs_shares(head, fr, segs, groups)
+
+    def auto_choices(self, head, groups, mix: dict) -> None:
+        """Post-hoc ``'auto'`` and ``'auto_group'`` choices (validation
+        logits of this tool's frames) scored on both splits, as ``mix``
+        entries ``auto`` / ``auto_group`` (the arm itself is scored by the
+        runner with the hook's choice)."""
+        from meid_mmaction.engine.hooks.expert_combination_hook import (
+            choose_for_head,
+        )
+
+        logits = {}
+        for split in ('val', 'test'):
+            fr = self.frames[split]
+            y, y_f = expert_logits(head, fr.x)
+            logits[split] = (y[:, None], y_f[:, None], fr.targets)
+        y, y_f, targets = logits['val']
+        for key, per_group in (('auto', False), ('auto_group', True)):
+            choice = choose_for_head(
+                head, y, y_f, targets, groups, per_group=per_group
+            )
+            for split, (ys, yfs, tg) in logits.items():
+                scores = head.combination_scores(
+                    ys, yfs, choice.form, choice.value
+                )
+                mix.setdefault(key, {})[split] = map_groups(scores, tg, groups)
 
     def arm(
         self,
@@ -716,7 +750,11 @@ def expand_mixtures(recs: List[dict]) -> List[dict]:
     out = list(recs)
     for r in recs:
         for key, scores in (r.get('mix') or {}).items():
-            tag = 'sum' if key == 'sum' else f'mix={key}'
+            tag = (
+                key
+                if key in ('sum', 'e1', 'auto', 'auto_group')
+                else (f'mix={key}')
+            )
             rec = {
                 k: v
                 for k, v in r.items()

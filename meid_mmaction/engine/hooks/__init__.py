@@ -2,6 +2,7 @@
 from .data_keys_check_hook import DataKeysCheckHook
 from .dataset_check_hook import DatasetCheckHook
 from .eval_context_hook import EvalContextHook
+from .expert_combination_hook import ExpertCombinationHook
 from .frame_sampling_seed_hook import FrameSamplingSeedHook
 from .frame_stack_ap_hook import FrameStackAPHook
 from .long_tail_loss_hook import LongTailLossHook
@@ -15,6 +16,7 @@ __all__ = [
     'DataKeysCheckHook',
     'DatasetCheckHook',
     'EvalContextHook',
+    'ExpertCombinationHook',
     'FrameSamplingSeedHook',
     'FrameStackAPHook',
     'LongTailLossHook',

@@ -313,6 +313,21 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
                 logger='current',
             )
 
+    def validates_after(self, epochs_done: int) -> bool:
+        """Whether validation runs once ``epochs_done`` epochs are trained:
+        after the last epoch of every stage, and from ``val_begin`` every
+        ``val_interval`` epochs (``ExpertCombinationHook`` asks this)."""
+        if self.runner.val_loop is None:
+            return False
+        stage_ends = {
+            start + cfg['max_epochs']
+            for start, (_, cfg) in zip(self.stage_starts, self.plan)
+        }
+        return epochs_done in stage_ends or (
+            epochs_done >= self.val_begin
+            and epochs_done % self.val_interval == 0
+        )
+
     # ------------------------------------------------------------------
     # running
     def run(self):
@@ -341,21 +356,11 @@ class TwoStageTrainLoop(EpochBasedTrainLoop):
             self._base_dataloader.dataset,
             where='TwoStageTrainLoop',
         )
-        stage_ends = {
-            start + cfg['max_epochs']
-            for start, (_, cfg) in zip(self.stage_starts, self.plan)
-        }
         self.runner.call_hook('before_train')
         while self._epoch < self._max_epochs and not self.stop_training:
             self.run_epoch()
             self._decide_current_val_interval()
-            if self.runner.val_loop is not None and (
-                self._epoch in stage_ends
-                or (
-                    self._epoch >= self.val_begin
-                    and self._epoch % self.val_interval == 0
-                )
-            ):
+            if self.validates_after(self._epoch):
                 self.runner.val_loop.run()
         self.runner.call_hook('after_train')
         return self.runner.model

@@ -1,11 +1,19 @@
 """MEID head: attention expert + complementary expert (docs/method.md)."""
 
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 from mmaction.registry import MODELS
 from mmaction.utils import SampleList
+
+from meid_mmaction.evaluation.functional.expert_combination import (
+    COMBINATION_FORMS,
+    DEFAULT_LOGIT_GRID,
+    DEFAULT_MIX_GRID,
+    candidate_name,
+    combination_candidates,
+)
 
 from .base_multilabel_head import BaseMultiLabelHead
 from .meid_modules import (
@@ -17,7 +25,9 @@ from .meid_modules import (
 
 _EXPERT2 = ('complementary', 'attention')
 _STAGE2_LOSSES = ('sum', 'expert2')
-_INFERENCES = ('logit_sum', 'prob_mix')
+_INFERENCES = ('logit_sum', 'prob_mix', 'auto', 'auto_group')
+_AUTO_INFERENCES = ('auto', 'auto_group')
+_AUTO_FALLBACKS = ('logit_sum', 'prob_mix')
 _DISTILL2_NECKS = ('own', 'expert1')
 
 
@@ -43,7 +53,11 @@ class MEIDHead(BaseMultiLabelHead):
       ``'expert2'``, ``L(Y_F)`` (release);
     * scores after stage 2: ``inference='logit_sum'``, ``sigmoid(Y + Y_F)``
       (paper) or ``'prob_mix'``, ``w sigmoid(Y) + (1 - w) sigmoid(Y_F)``
-      (release with ``w = 0.5``; ``inference_weight``);
+      (release with ``w = 0.5``; ``inference_weight``), or ``'auto'`` /
+      ``'auto_group'`` (ours: chosen on the validation split after stage 2
+      by ``ExpertCombinationHook``, globally or per head / medium / tail
+      group, among ``sigmoid(Y + a Y_F)`` and the mixture; see
+      :meth:`set_combination`);
     * complementary frame selection: ``cfs_norm='none'``, ``1 / (A +
       beta)`` (paper), ``'max'`` or ``'rank'``, and ``cfs_background_thr``
       (ours);
@@ -98,8 +112,27 @@ class MEIDHead(BaseMultiLabelHead):
             ``w sigmoid(Y) + (1 - w) sigmoid(Y_F)``). ``forward`` returns
             the logit of the mixture (:func:`mix_logits`), so the
             predictions and ``average_clips`` work unchanged.
+            ``'auto'`` / ``'auto_group'`` (ours): the combination chosen
+            on validation (``ExpertCombinationHook``, in
+            ``default_runtime.py``), one for all classes or one per
+            head / medium / tail group; kept per class in the buffers
+            ``combination_form`` ``[C]`` (0: ``sigmoid(Y + a Y_F)``, 1:
+            the mixture), ``combination_value`` ``[C]`` (``a`` or ``w``)
+            and ``combination_chosen`` (1 once chosen), so checkpoints,
+            ``--resume`` and ``tools/test.py`` use it. Until a choice is
+            made they hold ``auto_fallback``.
         inference_weight (float): ``w`` of ``'prob_mix'`` in ``[0, 1]``.
             Defaults to 0.5 (release).
+        auto_fallback (str): Scoring of ``'auto'`` / ``'auto_group'``
+            before a choice exists (no validation after stage 2 yet, or a
+            checkpoint without the buffers): ``'prob_mix'`` (default, with
+            ``inference_weight``; the release scoring) or ``'logit_sum'``.
+        auto_logit_grid (Sequence[float]): The ``a`` values tried, ``>= 0``
+            (0, expert 1 alone, is always tried). Defaults to 0, 0.25,
+            ..., 3, 4, 6, 8.
+        auto_mix_grid (Sequence[float]): The ``w`` values tried, in
+            ``[0, 1]``; ``()`` tries the logit form only. Defaults to 0,
+            0.1, ..., 1.
         distill2_necks (str): ``'own'`` (default: expert 2 has its own
             trainable necks) or ``'expert1'`` (stage 2 reuses expert 1's
             necks, frozen: ``L_d2 = L_d(Y_F)`` measured in expert 1's
@@ -147,6 +180,9 @@ class MEIDHead(BaseMultiLabelHead):
         stage2_loss: str = 'sum',
         inference: str = 'logit_sum',
         inference_weight: float = 0.5,
+        auto_fallback: str = 'prob_mix',
+        auto_logit_grid: Sequence[float] = DEFAULT_LOGIT_GRID,
+        auto_mix_grid: Sequence[float] = DEFAULT_MIX_GRID,
         distill2_necks: str = 'own',
         aggregator: Optional[dict] = None,
         aggregate_motion: bool = False,
@@ -174,6 +210,7 @@ class MEIDHead(BaseMultiLabelHead):
         for name, value, allowed in (
             ('stage2_loss', stage2_loss, _STAGE2_LOSSES),
             ('inference', inference, _INFERENCES),
+            ('auto_fallback', auto_fallback, _AUTO_FALLBACKS),
             ('distill2_necks', distill2_necks, _DISTILL2_NECKS),
         ):
             if value not in allowed:
@@ -203,6 +240,12 @@ class MEIDHead(BaseMultiLabelHead):
         self.stage2_loss = stage2_loss
         self.inference = inference
         self.inference_weight = float(inference_weight)
+        self.auto_fallback = auto_fallback
+        #: Candidates of ``'auto'`` / ``'auto_group'`` (checked here even
+        #: when unused, so that a bad grid fails at construction).
+        self.combination_candidates = combination_candidates(
+            auto_logit_grid, auto_mix_grid
+        )
         self.distill2_necks = distill2_necks
         hidden = hidden_channels or in_channels
         self.hidden_channels = hidden
@@ -259,6 +302,29 @@ class MEIDHead(BaseMultiLabelHead):
         # DDP only registers parameters that require grad when it wraps the
         # model, and expert 2 must be among them for stage 2.
         self.register_buffer('train_stage', torch.ones((), dtype=torch.long))
+        if inference in _AUTO_INFERENCES:
+            # per-class choice (long / float: SyncBuffersHook averages
+            # buffers across ranks, which keeps equal values equal)
+            fallback_mix = auto_fallback == 'prob_mix'
+            self.register_buffer(
+                'combination_form',
+                torch.full(
+                    (num_classes,), int(fallback_mix), dtype=torch.long
+                ),
+            )
+            self.register_buffer(
+                'combination_value',
+                torch.full(
+                    (num_classes,),
+                    self.inference_weight if fallback_mix else 1.0,
+                    dtype=torch.float32,
+                ),
+            )
+            self.register_buffer(
+                'combination_chosen', torch.zeros((), dtype=torch.long)
+            )
+        # expert logits recorded by forward() for ExpertCombinationHook
+        self._expert_records: Optional[List] = None
         # Host copy of ``train_stage``: reading the buffer (``.item()``)
         # would synchronise with the GPU several times per step.
         self._stage = 1
@@ -384,14 +450,139 @@ class MEIDHead(BaseMultiLabelHead):
                 here, ``predict_by_feat`` averages the views).
         """
         y, y_f = self.forward_experts(self._to_frames(x, num_segs))
-        return y if y_f is None else self.combine(y, y_f)
+        if y_f is None:
+            return y
+        if self._expert_records is not None:
+            self._expert_records.append(
+                (y.detach().float().cpu(), y_f.detach().float().cpu())
+            )
+        return self.combine(y, y_f)
 
     def combine(self, y: torch.Tensor, y_f: torch.Tensor) -> torch.Tensor:
         """Stage-2 logits ``[B, C]`` from ``Y`` and ``Y_F`` (``[B, C]``
-        each): ``Y + Y_F`` or the logit of the ``'prob_mix'`` mixture."""
+        each): ``Y + Y_F``, the logit of the ``'prob_mix'`` mixture, or the
+        stored per-class combination (``'auto'`` / ``'auto_group'``)."""
+        if self.inference in _AUTO_INFERENCES:
+            return self.combine_with(
+                y, y_f, self.combination_form, self.combination_value
+            )
         if self.inference == 'prob_mix':
             return mix_logits(y, y_f, self.inference_weight)
         return y + y_f
+
+    @staticmethod
+    def combine_with(
+        y: torch.Tensor,
+        y_f: torch.Tensor,
+        form: torch.Tensor,
+        value: torch.Tensor,
+    ) -> torch.Tensor:
+        """Per-class combination of the experts' logits.
+
+        Args:
+            y (torch.Tensor): ``Y`` ``[..., C]``.
+            y_f (torch.Tensor): ``Y_F`` ``[..., C]``.
+            form (torch.Tensor): ``[C]`` long: 0 gives ``Y + a Y_F``, 1 the
+                logit of ``w sigmoid(Y) + (1 - w) sigmoid(Y_F)``.
+            value (torch.Tensor): ``[C]`` ``a`` resp. ``w``.
+
+        Returns:
+            torch.Tensor: ``[..., C]`` logits. Both forms are computed and
+            selected per class (no host synchronisation).
+        """
+        value = value.to(device=y.device, dtype=y.dtype)
+        mixed = mix_logits(y, y_f, value.clamp(0.0, 1.0))
+        summed = y + value * y_f
+        return torch.where(form.to(y.device) == 1, mixed, summed)
+
+    # ------------------------------------------------------------------
+    # validation-chosen combination ('auto', 'auto_group'; ours)
+    @property
+    def combination_mode(self) -> Optional[str]:
+        """``'auto'`` / ``'auto_group'``, or None for a fixed scoring."""
+        return self.inference if self.inference in _AUTO_INFERENCES else None
+
+    def record_experts(self, enabled: bool) -> None:
+        """Start (clearing earlier records) or stop recording ``(Y, Y_F)``
+        in :meth:`forward` (stage 2 only); read with
+        :meth:`pop_expert_records`."""
+        self._expert_records = [] if enabled else None
+
+    def pop_expert_records(
+        self,
+    ) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
+        """``(Y, Y_F)`` recorded since the last call, each ``[B', C]``
+        (float32, CPU; ``B'`` rows as :meth:`forward` returned them), or
+        ``(None, None)`` when nothing was recorded."""
+        records = self._expert_records or []
+        if self._expert_records is not None:
+            self._expert_records = []
+        if not records:
+            return None, None
+        return (
+            torch.cat([r[0] for r in records]),
+            torch.cat([r[1] for r in records]),
+        )
+
+    def combination_scores(
+        self,
+        y: torch.Tensor,
+        y_f: torch.Tensor,
+        form: torch.Tensor,
+        value: torch.Tensor,
+    ) -> torch.Tensor:
+        """Per-video scores ``[N, C]`` of a combination, computed as
+        :meth:`predict_by_feat` computes them (combined logits, then
+        ``scores_from_logits``, averaged over the views).
+
+        Args:
+            y (torch.Tensor): ``Y`` per video and view ``[N, V, C]``.
+            y_f (torch.Tensor): ``Y_F`` ``[N, V, C]``.
+            form (torch.Tensor): ``[C]`` (see :meth:`combine_with`).
+            value (torch.Tensor): ``[C]``.
+        """
+        logits = self.combine_with(y, y_f, form, value)
+        return self.scores_from_logits(logits).mean(dim=1)
+
+    def set_combination(self, form: torch.Tensor, value: torch.Tensor) -> None:
+        """Store a chosen per-class combination (``[C]`` each, see
+        :meth:`combine_with`) and mark it chosen."""
+        if self.combination_mode is None:
+            raise ValueError(
+                f'MEIDHead(inference={self.inference!r}) has no stored '
+                f'combination; set inference to one of {_AUTO_INFERENCES}'
+            )
+        shape = tuple(self.combination_form.shape)
+        if tuple(form.shape) != shape or tuple(value.shape) != shape:
+            raise ValueError(
+                f'set_combination expects form and value of shape {shape}, '
+                f'got {tuple(form.shape)} and {tuple(value.shape)}'
+            )
+        self.combination_form.copy_(form)
+        self.combination_value.copy_(value)
+        self.combination_chosen.fill_(1)
+
+    def describe_combination(self) -> str:
+        """The stored combination in words (for logs), e.g.
+        ``'chosen on validation: s(Y + 0.25 Y_F) for all 50 classes'``."""
+        if self.combination_mode is None:
+            return f'fixed: inference={self.inference!r}'
+        pairs = [
+            (COMBINATION_FORMS[int(f)], float(v))
+            for f, v in zip(
+                self.combination_form.tolist(),
+                self.combination_value.tolist(),
+            )
+        ]
+        counts: Dict[Tuple[str, float], int] = {}
+        for pair in pairs:
+            counts[pair] = counts.get(pair, 0) + 1
+        parts = ', '.join(
+            f'{candidate_name(p)} for {n} classes' for p, n in counts.items()
+        )
+        if int(self.combination_chosen):
+            return f'chosen on validation: {parts}'
+        return f'not chosen yet, fallback {self.auto_fallback!r}: {parts}'
 
     # ------------------------------------------------------------------
     # losses

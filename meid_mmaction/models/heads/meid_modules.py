@@ -4,7 +4,7 @@ Plain ``nn.Module`` parts, not registered: :class:`MEIDHead` composes them.
 """
 
 import math
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -209,7 +209,9 @@ def complementary_weights(
 
 
 def mix_logits(
-    y1: torch.Tensor, y2: torch.Tensor, weight: float = 0.5
+    y1: torch.Tensor,
+    y2: torch.Tensor,
+    weight: Union[float, torch.Tensor] = 0.5,
 ) -> torch.Tensor:
     """Logit of the probability mixture ``w sigma(y1) + (1 - w) sigma(y2)``.
 
@@ -217,14 +219,26 @@ def mix_logits(
     of the result is the mixture: the head keeps returning logits.
 
     Args:
-        y1 (torch.Tensor): Logits of expert 1 ``[B, C]``.
-        y2 (torch.Tensor): Logits of expert 2 ``[B, C]``.
-        weight (float): ``w`` in ``[0, 1]``.
+        y1 (torch.Tensor): Logits of expert 1 ``[..., C]``.
+        y2 (torch.Tensor): Logits of expert 2 ``[..., C]``.
+        weight (float | torch.Tensor): ``w`` in ``[0, 1]``, a number or a
+            tensor broadcastable to ``[..., C]`` (e.g. one ``w`` per class
+            ``[C]``). ``w = 1`` returns ``y1`` and ``w = 0`` returns ``y2``
+            exactly.
 
     Returns:
-        torch.Tensor: ``[B, C]``.
+        torch.Tensor: ``[..., C]``.
     """
     f = torch.nn.functional.logsigmoid
+    if isinstance(weight, torch.Tensor):
+        w = weight.to(y1.dtype)
+        # log(0) = -inf drops a term of the mixture; the ends are then
+        # replaced by y1 / y2 exactly
+        lw, lv = torch.log(w), torch.log1p(-w)
+        log_p = torch.logaddexp(lw + f(y1), lv + f(y2))
+        log_q = torch.logaddexp(lw + f(-y1), lv + f(-y2))
+        mixed = torch.where(w <= 0.0, y2, log_p - log_q)
+        return torch.where(w >= 1.0, y1, mixed)
     if weight <= 0.0:
         return y2
     if weight >= 1.0:
