@@ -224,12 +224,25 @@ class MultiLabelFeatureDataset(BaseDataset):
         self._sampling_seed = (int(seed), int(epoch))
 
     def _decode_index(self, idx: int):
-        """``(video index, drawn class or None)`` of a sample index."""
+        """``(video index, drawn class or None)`` of a sample index.
+
+        The drawn class is checked here, on the host, to be in ``[0, C)``
+        and among the video's labels (the loss's label mask relies on it
+        and does not check it on the device)."""
+        encoded = idx
         idx, drawn_class = decode_drawn_index(idx, len(self))
         if drawn_class is not None and not 0 <= drawn_class < self.num_classes:
             raise ValueError(
                 f'encoded sample index decodes to class {drawn_class}, '
                 f'outside [0, {self.num_classes})'
+            )
+        if drawn_class is not None and drawn_class not in self.get_cat_ids(
+            idx
+        ):
+            raise ValueError(
+                f'encoded sample index {encoded} decodes to video {idx} '
+                f'drawn for class {drawn_class}, which is not among its '
+                f'labels {self.get_cat_ids(idx)}'
             )
         return idx, drawn_class
 

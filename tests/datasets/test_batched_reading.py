@@ -191,7 +191,7 @@ def test_batch_read_equals_per_sample(data, feat, mode):
 
 
 def test_label_masked_indices_keep_their_drawn_class(data):
-    enc = encode_drawn_index(np.array([3, 3, 9]), np.array([4, 0, 2]), NUM)
+    enc = encode_drawn_index(np.array([3, 3, 9]), np.array([4, 3, 2]), NUM)
     indices = [int(enc[0]), 5, int(enc[1]), int(enc[2])]
     per = build(data, 'npy')
     bank = build(data, 'npy', feature_bank=dict(dtype='float32'))
@@ -201,12 +201,21 @@ def test_label_masked_indices_keep_their_drawn_class(data):
     out = bank.__getitems__(indices)
     assert_same(ref, out)
     drawn = [o['data_samples'].metainfo.get('drawn_class') for o in out]
-    assert drawn == [4, None, 0, 2]
+    assert drawn == [4, None, 3, 2]
     assert drawn == [
         r['data_samples'].metainfo.get('drawn_class') for r in ref
     ]
     with pytest.raises(ValueError, match='decodes to class 5'):
         bank.__getitems__([6 * NUM + 1])
+    # video 3 has labels [3, 4]: drawn for class 0 is refused on the host
+    bad = int(encode_drawn_index(np.array([3]), np.array([0]), NUM)[0])
+    for ds in (per, bank):
+        with pytest.raises(
+            ValueError,
+            match='video 3 drawn for class 0, which is not among its '
+            'labels \\[3, 4\\]',
+        ):
+            ds.__getitems__([bad]) if ds is bank else ds[bad]
 
 
 @pytest.mark.parametrize('feat', ['npy', 'packed_float16'])

@@ -45,6 +45,28 @@ def batch_of_views(inputs) -> Optional[torch.Tensor]:
     )
 
 
+def stack_equal_shapes(inputs) -> Optional[torch.Tensor]:
+    """``torch.stack(inputs)`` when ``inputs`` are tensors of one shape,
+    dtype and device (what mmengine's ``stack_batch`` returns for them,
+    without its padding arithmetic on a shape tensor); None otherwise.
+
+    Args:
+        inputs (Sequence[torch.Tensor]): Per-sample tensors.
+    """
+    if not isinstance(inputs, (list, tuple)) or not inputs:
+        return None
+    first = inputs[0]
+    if not isinstance(first, torch.Tensor) or not all(
+        isinstance(t, torch.Tensor)
+        and t.shape == first.shape
+        and t.dtype == first.dtype
+        and t.device == first.device
+        for t in inputs
+    ):
+        return None
+    return torch.stack(list(inputs))
+
+
 @MODELS.register_module()
 class FeatureDataPreprocessor(ActionDataPreprocessor):
     """``ActionDataPreprocessor`` that skips the stacking copy when the
@@ -56,8 +78,10 @@ class FeatureDataPreprocessor(ActionDataPreprocessor):
     bank). Here they are taken as that tensor (:func:`batch_of_views`),
     moved to the model's device in one copy and cast to float32
     (``to_float32``), instead of being copied once per sample and stacked.
-    The result equals ``ActionDataPreprocessor``'s. Anything else (separate
-    per-sample tensors, normalisation, ``to_rgb``) goes through
+    Separate per-sample tensors of one shape are stacked on their device
+    first (:func:`stack_equal_shapes`) and likewise moved in one copy. The
+    result equals ``ActionDataPreprocessor``'s. Anything else (inputs of
+    several shapes, normalisation, ``to_rgb``) goes through
     ``ActionDataPreprocessor`` unchanged.
 
     The data samples' ground-truth labels (multi-hot ``[C]``, one per
@@ -135,6 +159,8 @@ class FeatureDataPreprocessor(ActionDataPreprocessor):
             and not self.to_rgb
         ):
             batch = batch_of_views(data.get('inputs'))
+            if batch is None:
+                batch = stack_equal_shapes(data.get('inputs'))
         if batch is None:
             return super().forward(data, training=training)
         out = self.cast_data({k: v for k, v in data.items() if k != 'inputs'})

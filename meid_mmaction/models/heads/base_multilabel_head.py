@@ -14,7 +14,8 @@ from ...utils.compat import (
     set_pred_score,
     to_multi_hot,
 )
-from ..losses.utils import resampling_loss_mask
+from ...utils.transfer import to_device
+from ..losses.utils import check_drawn_classes, resampling_loss_mask
 
 _AVERAGE_CLIPS = ('prob', 'score')
 
@@ -128,7 +129,7 @@ class BaseMultiLabelHead(BaseHead):
             to_multi_hot(get_gt_label(ds), self.num_classes)
             for ds in data_samples
         ]
-        return torch.stack(labels).to(device)
+        return to_device(torch.stack(labels), device)
 
     def loss_mask_from(
         self, data_samples: SampleList, targets: torch.Tensor
@@ -138,16 +139,19 @@ class BaseMultiLabelHead(BaseHead):
         None when no sample of the batch carries a ``drawn_class`` (natural
         sampling); otherwise :func:`resampling_loss_mask` of the targets and
         the drawn classes (-1, i.e. all ones, for samples without one).
+        The classes are checked on the host (range here; that each is a
+        positive of its video where the dataset decodes the sampler's
+        index) and moved without a host synchronisation.
         """
         drawn = [get_drawn_class(ds) for ds in data_samples]
         if all(c is None for c in drawn):
             return None
-        drawn = torch.tensor(
-            [-1 if c is None else int(c) for c in drawn],
-            dtype=torch.long,
-            device=targets.device,
+        drawn = [-1 if c is None else c for c in drawn]
+        check_drawn_classes(drawn, self.num_classes)
+        drawn = to_device(
+            torch.tensor(drawn, dtype=torch.long), targets.device
         )
-        return resampling_loss_mask(targets, drawn)
+        return resampling_loss_mask(targets, drawn, validate=False)
 
     def classification_loss(
         self,
