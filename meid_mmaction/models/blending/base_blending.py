@@ -142,7 +142,15 @@ def endpoint_frame_positions(
     Returns:
         torch.Tensor: long frame indices, the broadcast shape.
     """
-    step = (num_frames - 1) / (count.double() - 1).clamp(min=1)
+    # a tensor / tensor division (``scalar / tensor`` is computed as
+    # ``scalar * reciprocal(tensor)``, which rounds differently from numpy)
+    delta = torch.full(
+        count.shape,
+        float(num_frames - 1),
+        dtype=torch.float64,
+        device=count.device,
+    )
+    step = delta / (count.double() - 1).clamp(min=1)
     value = torch.floor(position.double() * step).long()
     last = (position == count - 1) & (count > 1)
     return torch.where(last, num_frames - 1, value)

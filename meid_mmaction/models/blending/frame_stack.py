@@ -97,9 +97,13 @@ class FrameStack(MultiLabelBlending):
         dev = targets.device
         num_stack = int(self.ratio * targets.shape[0])
         partner = to_device(torch.from_numpy(rng.permutation(num_stack)), dev)
-        ap_video = (
+        ap_sum = (
             targets.detach().double() * self.class_ap.detach().double()
-        ).sum(1) / self.num_classes
+        ).sum(1)
+        # tensor / tensor: CUDA divides by a scalar as a multiplication by
+        # its reciprocal, which may differ from numpy's division in the last
+        # bit
+        ap_video = ap_sum / torch.full_like(ap_sum, float(self.num_classes))
         ap_i, ap_j = ap_video[:num_stack], ap_video[partner]
         total = ap_i + ap_j
         betas = torch.where(total < _EPS, 0.5, ap_i / total)
