@@ -1,5 +1,6 @@
 # Each module registers its component at definition; add one import per module.
 from .dataset_check_hook import DatasetCheckHook
+from .deferred_runtime_info_hook import DeferredRuntimeInfoHook
 from .eval_context_hook import EvalContextHook
 from .frame_sampling_seed_hook import FrameSamplingSeedHook
 from .frame_stack_ap_hook import FrameStackAPHook
@@ -12,6 +13,7 @@ from .stage_checkpoint_hook import (
 
 __all__ = [
     'DatasetCheckHook',
+    'DeferredRuntimeInfoHook',
     'EvalContextHook',
     'FrameSamplingSeedHook',
     'FrameStackAPHook',
