@@ -8,7 +8,7 @@ from mmaction.registry import DATASETS
 from mmengine.dataset import BaseDataset
 
 from .annotations import parse_class_counts, parse_label_list
-from .batched_reading import BatchedFeatureReader, check_bank_cfg
+from .batched_reading import BatchedFeatureReader, check_bank_cfg, label_ranges
 from .class_groups import ClassGroups, counts_from_labels
 from .samplers.class_aware_sampler import decode_drawn_index
 
@@ -268,8 +268,37 @@ class MultiLabelFeatureDataset(BaseDataset):
             return [self[i] for i in indices]
         if not self._fully_initialized:
             self.full_init()
-        videos, drawn = zip(*(self._decode_index(i) for i in indices))
+        videos, drawn = self._decode_indices(indices)
         return self._batched.read(self, videos, drawn)
+
+    def _decode_indices(self, indices: Sequence[int]):
+        """:meth:`_decode_index` of a whole batch, vectorised: ``(videos
+        [B], drawn classes [B] with -1 for none, or None when no index is
+        encoded)``, with the same checks."""
+        enc = np.asarray(indices, dtype=np.int64).reshape(-1)
+        n = len(self)
+        if enc.size and int(enc.min()) < 0:
+            raise ValueError(f'sample index {int(enc.min())} is negative')
+        if not enc.size or int(enc.max()) < n:
+            return enc, None
+        videos = enc % n
+        classes = np.where(enc >= n, enc // n - 1, -1)
+        out = np.nonzero(classes >= self.num_classes)[0]
+        if len(out):
+            raise ValueError(
+                f'encoded sample index decodes to class {classes[out[0]]}, '
+                f'outside [0, {self.num_classes})'
+            )
+        lo = self._label_offsets[videos]
+        hi = self._label_offsets[videos + 1]
+        flat = self._label_flat[label_ranges(lo, hi)]
+        rows = np.repeat(np.arange(len(enc)), hi - lo)
+        hit = np.zeros(len(enc), dtype=bool)
+        np.logical_or.at(hit, rows, flat == classes[rows])
+        bad = np.nonzero((classes >= 0) & ~hit)[0]
+        if len(bad):
+            self._decode_index(int(enc[bad[0]]))  # raises, naming it
+        return videos, classes
 
     def load_feature_bank(self):
         """Load the configured feature bank now (else: at the first

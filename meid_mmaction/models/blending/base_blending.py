@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from mmaction.utils import SampleList
 
+from ...datasets.feature_batch import FeatureBatchSamples
 from ...utils.compat import (
     get_drawn_class,
     get_gt_label,
@@ -73,17 +74,15 @@ class MultiLabelBlending(StepCounter):
             tuple: The blended inputs and the data samples with soft
             targets ``[C]``.
         """
+        if isinstance(data_samples, FeatureBatchSamples):
+            return self._blend_batch(inputs, data_samples)
         if len(data_samples) != inputs.shape[0]:
             raise ValueError(
                 f'{len(data_samples)} data samples for '
                 f'{inputs.shape[0]} inputs'
             )
         if any(get_drawn_class(ds) is not None for ds in data_samples):
-            raise ValueError(
-                f'{type(self).__name__} mixes targets, which the label mask '
-                'of resampling (sampler label_mask=True) cannot follow; use '
-                'one or the other'
-            )
+            raise ValueError(self._mask_error())
         targets = to_device(
             torch.stack(
                 [
@@ -97,6 +96,30 @@ class MultiLabelBlending(StepCounter):
         for ds, target in zip(data_samples, targets):
             set_gt_label(ds, target)
         return inputs, data_samples
+
+    def _blend_batch(
+        self, inputs: torch.Tensor, samples: FeatureBatchSamples
+    ) -> Tuple[torch.Tensor, FeatureBatchSamples]:
+        """:meth:`forward` of a ``feature_collate`` batch: its label tensor
+        is blended and replaced, without a per-video step."""
+        if samples.labels.shape != (inputs.shape[0], self.num_classes):
+            raise ValueError(
+                f'labels {tuple(samples.labels.shape)} of a batch of '
+                f'{inputs.shape[0]} do not match num_classes='
+                f'{self.num_classes}'
+            )
+        if samples.drawn is not None:
+            raise ValueError(self._mask_error())
+        targets = to_device(samples.labels.float(), inputs.device)
+        inputs, targets = self.blend(inputs, targets, self.next_rng())
+        return inputs, samples.replace(labels=targets)
+
+    def _mask_error(self) -> str:
+        return (
+            f'{type(self).__name__} mixes targets, which the label mask '
+            'of resampling (sampler label_mask=True) cannot follow; use '
+            'one or the other'
+        )
 
     def extra_repr(self) -> str:
         """Shown in ``print(model)``."""

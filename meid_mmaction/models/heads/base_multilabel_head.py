@@ -7,6 +7,7 @@ import torch
 from mmaction.models.heads import BaseHead
 from mmaction.utils import SampleList
 
+from ...datasets.feature_batch import FeatureBatchSamples
 from ...evaluation.metrics.long_tail_map import topk_hits
 from ...utils.compat import (
     get_drawn_class,
@@ -124,7 +125,10 @@ class BaseMultiLabelHead(BaseHead):
     def targets_from(
         self, data_samples: SampleList, device: torch.device
     ) -> torch.Tensor:
-        """Stack the multi-hot targets of a batch: ``[B, C]`` float."""
+        """Stack the multi-hot targets of a batch: ``[B, C]`` float (a
+        ``FeatureBatchSamples`` gives its label tensor as it is)."""
+        if isinstance(data_samples, FeatureBatchSamples):
+            return to_device(data_samples.labels.float(), device)
         labels = [
             to_multi_hot(get_gt_label(ds), self.num_classes)
             for ds in data_samples
@@ -143,6 +147,12 @@ class BaseMultiLabelHead(BaseHead):
         positive of its video where the dataset decodes the sampler's
         index) and moved without a host synchronisation.
         """
+        if isinstance(data_samples, FeatureBatchSamples):
+            # drawn classes checked where the dataset decoded them
+            if data_samples.drawn is None:
+                return None
+            drawn = to_device(data_samples.drawn, targets.device)
+            return resampling_loss_mask(targets, drawn, validate=False)
         drawn = [get_drawn_class(ds) for ds in data_samples]
         if all(c is None for c in drawn):
             return None
