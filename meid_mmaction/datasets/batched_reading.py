@@ -261,7 +261,13 @@ class BatchedFeatureReader:
         if self.bank_cfg is not None:
             bank = self.load_bank(dataset)
             totals = bank.lengths_host[idx]
-            frames = self.frame_indices(dataset, idx, totals, bank.device)
+            # on a CPU bank numpy draws faster than torch (same values)
+            on_host = bank.device.type == 'cpu'
+            frames = self.frame_indices(
+                dataset, idx, totals, None if on_host else bank.device
+            )
+            if on_host:
+                frames = torch.from_numpy(frames)
             feats = bank.gather(
                 to_device(torch.from_numpy(idx), bank.device), frames
             )

@@ -208,9 +208,11 @@ def time_epoch(ann, feat_dir, args, options=None):
     """(videos/s after the first batch, first-batch seconds, bank load
     seconds or None, CPU milliseconds per video over the whole epoch)."""
     import torch
-    from mmengine.dataset import pseudo_collate
 
-    from meid_mmaction.datasets import MultiLabelFeatureDataset
+    from meid_mmaction.datasets import (
+        MultiLabelFeatureDataset,
+        feature_collate,
+    )
 
     options = dict(options or {})
     workers = options.pop('workers', args.workers)
@@ -241,7 +243,7 @@ def time_epoch(ann, feat_dir, args, options=None):
         batch_size=args.batch_size,
         shuffle=True,
         num_workers=workers,
-        collate_fn=pseudo_collate,
+        collate_fn=feature_collate,  # pseudo_collate but for batched reads
     )
     from meid_mmaction.models.data_preprocessors import (
         FeatureDataPreprocessor,
@@ -267,7 +269,7 @@ def time_epoch(ann, feat_dir, args, options=None):
     t2 = time.perf_counter()
     del it  # workers joined: their CPU time is in RUSAGE_CHILDREN
     cpu_ms = (_cpu_seconds() - cpu0) * 1e3 / (n + len(first['inputs']))
-    assert first['inputs'][0].shape == (1, args.clip_len, args.dim)
+    assert tuple(first['inputs'][0].shape) == (1, args.clip_len, args.dim)
     return n / (t2 - t1), t1 - t0, load, cpu_ms
 
 
