@@ -235,3 +235,86 @@ def test_feature_preprocessor_equals_mmaction_on_cuda():
     for a, b in zip(ours['data_samples'], ref['data_samples']):
         assert get_gt_label(a).is_cuda
         assert torch.equal(get_gt_label(a), get_gt_label(b))
+
+
+def _cuda_sync_free(fn, warmup=1):
+    """Run ``fn`` ``warmup`` times, then once with CUDA's sync debug mode
+    raising on any synchronising call (blocking copies included)."""
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode('error')
+    try:
+        return fn()
+    finally:
+        torch.cuda.set_sync_debug_mode('default')
+
+
+def _loss_cfgs():
+    from models.test_step_host_sync import LOSSES
+
+    return LOSSES
+
+
+@pytest.mark.parametrize('masked', [False, True], ids=['plain', 'label_mask'])
+@pytest.mark.parametrize('index', range(10))
+def test_every_loss_step_makes_no_host_sync(index, masked):
+    """Each loss of tests/models/test_step_host_sync.py, label-masked or
+    not, on CUDA: loss and backward without a synchronisation."""
+    from models.test_step_host_sync import batch as plain_batch
+    from models.test_step_host_sync import loss_head, masked_batch
+
+    head = loss_head(_loss_cfgs()[index]).cuda()
+    x, data = masked_batch() if masked else plain_batch()
+    x = x.cuda()
+    data = [d.to('cuda') for d in data]
+
+    def step():
+        head.loss(x, data)['loss_cls'].backward()
+
+    _cuda_sync_free(step)
+
+
+@pytest.mark.parametrize('blending', ['MultiLabelMixup', 'FrameStack'])
+def test_blending_step_makes_no_host_sync(blending):
+    """The preprocessor's training forward with each blending on CUDA."""
+    pre = MODELS.build(
+        dict(
+            type='FeatureDataPreprocessor',
+            blending=dict(type=blending, num_classes=6),
+        )
+    ).cuda()
+    pre.train()
+    if blending == 'FrameStack':
+        pre.blending.set_class_ap([0.9, 0.5, 0.2, 0.1, 0.0, 0.3])
+    x = torch.randn(8, 1, 5, 4, device='cuda')
+    data = []
+    for i in range(8):
+        target = torch.zeros(6, device='cuda')
+        target[i % 6] = 1.0
+        data.append(set_gt_label(ActionDataSample(), target))
+
+    def step():
+        pre(dict(inputs=list(x.unbind(0)), data_samples=data), training=True)
+
+    _cuda_sync_free(step)
+
+
+def test_deferred_log_optim_wrapper_step_makes_no_host_sync():
+    """Clipping with DeferredLogOptimWrapper: no float(grad_norm)."""
+    init_default_scope('mmaction')
+    model = torch.nn.Linear(8, 3).cuda()
+    optim = build_optim_wrapper(
+        model,
+        dict(
+            type='DeferredLogOptimWrapper',
+            optimizer=dict(type='Adam', lr=1e-3),
+            clip_grad=dict(max_norm=0.1),
+        ),
+    )
+    x = torch.randn(4, 8, device='cuda')
+
+    def step():
+        optim.update_params(model(x).pow(2).sum())
+
+    _cuda_sync_free(step)

@@ -3,6 +3,7 @@
 import argparse
 import sys
 
+from meid_mmaction.engine.deferred_scalars import amp_wrapper_type
 from meid_mmaction.utils.checkpoint import (
     check_checkpoint_matches_model,
     check_resume_checkpoint,
@@ -67,13 +68,9 @@ def merge_args(cfg, args):
         cfg.val_dataloader = None
         cfg.val_evaluator = None
     if args.amp:
-        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise ValueError(
-                '--amp needs optim_wrapper.type OptimWrapper or '
-                f'AmpOptimWrapper, got {optim_wrapper!r}'
-            )
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.type = amp_wrapper_type(
+            cfg.optim_wrapper.get('type', 'OptimWrapper')
+        )
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.check_data is not None:
         hooks = [

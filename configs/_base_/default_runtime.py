@@ -2,7 +2,9 @@ default_scope = 'mmaction'
 custom_imports = dict(imports=['meid_mmaction'], allow_failed_imports=False)
 
 default_hooks = dict(
-    runtime_info=dict(type='RuntimeInfoHook'),
+    # RuntimeInfoHook that records the losses (and the optimizer wrapper's
+    # gradient norm) at logging steps only: no GPU sync per training step
+    runtime_info=dict(type='DeferredRuntimeInfoHook'),
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20, ignore_last=False),
     param_scheduler=dict(type='ParamSchedulerHook'),

@@ -15,6 +15,8 @@ from .class_groups import (
     write_count_file,
     write_label_list,
 )
+from .feature_batch import FeatureBatch, FeatureBatchSamples
+from .feature_collate import feature_collate
 from .feature_store import NpyFeatureStore, build_feature_store
 from .multilabel_feature_dataset import MultiLabelFeatureDataset
 from .videolt_dataset import VideoLTDataset
@@ -31,6 +33,9 @@ __all__ = [
     'split_groups',
     'write_label_list',
     'write_count_file',
+    'FeatureBatch',
+    'FeatureBatchSamples',
+    'feature_collate',
     'NpyFeatureStore',
     'build_feature_store',
     'MultiLabelFeatureDataset',

@@ -16,10 +16,10 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
-from mmaction.structures import ActionDataSample
 
-from ..utils.compat import set_gt_label
+from ..utils.transfer import to_device
 from .feature_bank import BANK_DTYPES, FeatureBank
+from .feature_batch import MISSING, FeatureBatch, FeatureBatchSamples
 from .feature_store import build_feature_store
 from .transforms import (
     LoadFeatureFrames,
@@ -27,7 +27,11 @@ from .transforms import (
     PackFeatureInputs,
     SampleFeatureFrames,
 )
-from .transforms.sampling import seeded_frame_indices, uniform_frame_indices
+from .transforms.sampling import (
+    batch_sample_keys,
+    frames_from_keys,
+    uniform_frame_indices,
+)
 
 _PIPELINE = (
     OpenFeatures,
@@ -209,8 +213,8 @@ class BatchedFeatureReader:
         """
         seed = getattr(dataset, '_sampling_seed', None)
         if not self.test_mode and seed is not None:
-            return seeded_frame_indices(
-                [(*seed, int(i)) for i in idx],
+            return frames_from_keys(
+                batch_sample_keys(seed[0], seed[1], idx),
                 totals,
                 self.clip_len,
                 self.num_clips,
@@ -242,8 +246,9 @@ class BatchedFeatureReader:
         dataset,
         indices: Sequence[int],
         drawn: Optional[Sequence[Optional[int]]] = None,
-    ) -> List[dict]:
-        """Samples ``indices`` as the per-sample pipeline packs them.
+    ) -> FeatureBatch:
+        """Samples ``indices`` as the per-sample pipeline packs them (a
+        :class:`FeatureBatch`: as a sequence, the per-sample dicts).
 
         Args:
             dataset: The dataset (labels, seeds, split).
@@ -256,23 +261,23 @@ class BatchedFeatureReader:
         if self.bank_cfg is not None:
             bank = self.load_bank(dataset)
             totals = bank.lengths_host[idx]
-            frames = self.frame_indices(dataset, idx, totals, bank.device)
-            feats = bank.gather(torch.from_numpy(idx).to(bank.device), frames)
-            frames_host = (
-                frames.cpu().numpy()
-                if 'frame_inds' in self.meta_keys
-                else None
+            # on a CPU bank numpy draws faster than torch (same values)
+            on_host = bank.device.type == 'cpu'
+            frames = self.frame_indices(
+                dataset, idx, totals, None if on_host else bank.device
             )
-            store = None
+            if on_host:
+                frames = torch.from_numpy(frames)
+            feats = bank.gather(
+                to_device(torch.from_numpy(idx), bank.device), frames
+            )
         else:
             store = self._store(self._root)
             totals = self._frame_counts(store, idx)
-            frames_host = self.frame_indices(dataset, idx, totals)
+            frames = self.frame_indices(dataset, idx, totals)
             vids = [ids[i] for i in idx.tolist()]
-            feats = torch.from_numpy(
-                self._read_store(store, vids, frames_host)
-            )
-        return self._pack(dataset, idx, feats, frames_host, totals, drawn)
+            feats = torch.from_numpy(self._read_store(store, vids, frames))
+        return self._pack(dataset, idx, feats, frames, totals, drawn)
 
     def _read_store(
         self, store, vids: List[str], frames: np.ndarray
@@ -304,14 +309,17 @@ class BatchedFeatureReader:
         dataset,
         idx: np.ndarray,
         feats: torch.Tensor,
-        frames: Optional[np.ndarray],
+        frames,
         totals: np.ndarray,
         drawn,
-    ) -> List[dict]:
-        """Per-sample ``dict(inputs, data_samples)`` like
-        ``PackFeatureInputs``; inputs are views of one batch tensor in the
-        stored dtype (float16 or float32; ``FeatureDataPreprocessor`` or
-        ``ActionDataPreprocessor`` cast to float32)."""
+    ) -> FeatureBatch:
+        """The batch as ``PackFeatureInputs`` packs its samples, as one
+        :class:`FeatureBatch`: inputs ``[B, V, N, D]`` in the stored dtype
+        (float16 or float32; ``FeatureDataPreprocessor`` or
+        ``ActionDataPreprocessor`` cast to float32), labels ``[B, C]``,
+        drawn classes ``[B]`` and the metainfo as columns (``frames`` stays
+        where it was drawn, e.g. on the bank's GPU, until a sample is
+        made)."""
         num_classes = dataset.num_classes
         lo = dataset._label_offsets[idx]
         hi = dataset._label_offsets[idx + 1]
@@ -320,9 +328,7 @@ class BatchedFeatureReader:
             raise ValueError(
                 f'video {self._ids[idx[empty[0]]]!r} has an empty label'
             )
-        flat = np.concatenate(
-            [dataset._label_flat[a:b] for a, b in zip(lo, hi)]
-        )
+        flat = dataset._label_flat[label_ranges(lo, hi)]
         rows = np.repeat(np.arange(len(idx)), hi - lo)
         target = torch.zeros(len(idx), num_classes, dtype=torch.float32)
         target[
@@ -331,45 +337,60 @@ class BatchedFeatureReader:
         inputs = feats.view(
             len(idx), self.num_clips, self.clip_len, feats.shape[-1]
         )
+        keys = self.meta_keys
+        columns = {}
+        if 'video_id' in keys:
+            columns['video_id'] = [self._ids[i] for i in idx.tolist()]
+        if 'total_frames' in keys:
+            columns['total_frames'] = totals
+        if 'frame_inds' in keys:
+            columns['frame_inds'] = frames
         seed = getattr(dataset, '_sampling_seed', None)
-        extra = [
-            k
-            for k in self.meta_keys
-            if k
-            not in (
-                'video_id',
-                'frame_inds',
-                'total_frames',
-                'num_clips',
-                'clip_len',
-                'sample_seed',
-                'feature_location',
+        if seed is not None and 'sample_seed' in keys:
+            columns['sample_seed'] = [(*seed, i) for i in idx.tolist()]
+        if 'feature_location' in keys:
+            store = self._store(self._root)
+            columns['feature_location'] = [
+                store.location(self._ids[i]) for i in idx.tolist()
+            ]
+        extra = [k for k in keys if k not in _STANDARD_KEYS]
+        if extra:
+            infos = [dataset.get_data_info(i) for i in idx.tolist()]
+            for k in extra:
+                columns[k] = [info.get(k, MISSING) for info in infos]
+        constants = dict(num_clips=self.num_clips, clip_len=self.clip_len)
+        drawn_t = None
+        if drawn is not None:
+            drawn = np.array(
+                [-1 if c is None else int(c) for c in drawn]
+                if not isinstance(drawn, np.ndarray)
+                else drawn,
+                dtype=np.int64,
             )
-        ]
-        out = []
-        for b, i in enumerate(idx.tolist()):
-            meta = dict(
-                video_id=self._ids[i],
-                total_frames=int(totals[b]),
-                num_clips=self.num_clips,
-                clip_len=self.clip_len,
-            )
-            if frames is not None:
-                meta['frame_inds'] = frames[b]
-            if seed is not None:
-                meta['sample_seed'] = (*seed, i)
-            if 'feature_location' in self.meta_keys:
-                meta['feature_location'] = self._store(self._root).location(
-                    self._ids[i]
-                )
-            if extra:
-                info = dataset.get_data_info(i)
-                meta.update({k: info[k] for k in extra if k in info})
-            meta = {k: meta[k] for k in self.meta_keys if k in meta}
-            if drawn is not None and drawn[b] is not None:
-                meta['drawn_class'] = int(drawn[b])  # as PackFeatureInputs
-            data_sample = ActionDataSample()
-            set_gt_label(data_sample, target[b])
-            data_sample.set_metainfo(meta)
-            out.append(dict(inputs=inputs[b], data_samples=data_sample))
-        return out
+            if (drawn >= 0).any():
+                drawn_t = torch.from_numpy(drawn)
+        samples = FeatureBatchSamples(
+            target, drawn_t, columns, constants, keys
+        )
+        return FeatureBatch(inputs, samples)
+
+
+_STANDARD_KEYS = (
+    'video_id',
+    'frame_inds',
+    'total_frames',
+    'num_clips',
+    'clip_len',
+    'sample_seed',
+    'feature_location',
+)
+
+
+def label_ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(a, b) for a, b in zip(lo, hi)])``, vectorised
+    (``hi > lo`` everywhere)."""
+    lengths = hi - lo
+    starts = np.repeat(
+        lo - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths
+    )
+    return starts + np.arange(lengths.sum())

@@ -191,7 +191,7 @@ def test_batch_read_equals_per_sample(data, feat, mode):
 
 
 def test_label_masked_indices_keep_their_drawn_class(data):
-    enc = encode_drawn_index(np.array([3, 3, 9]), np.array([4, 0, 2]), NUM)
+    enc = encode_drawn_index(np.array([3, 3, 9]), np.array([4, 3, 2]), NUM)
     indices = [int(enc[0]), 5, int(enc[1]), int(enc[2])]
     per = build(data, 'npy')
     bank = build(data, 'npy', feature_bank=dict(dtype='float32'))
@@ -201,12 +201,21 @@ def test_label_masked_indices_keep_their_drawn_class(data):
     out = bank.__getitems__(indices)
     assert_same(ref, out)
     drawn = [o['data_samples'].metainfo.get('drawn_class') for o in out]
-    assert drawn == [4, None, 0, 2]
+    assert drawn == [4, None, 3, 2]
     assert drawn == [
         r['data_samples'].metainfo.get('drawn_class') for r in ref
     ]
     with pytest.raises(ValueError, match='decodes to class 5'):
         bank.__getitems__([6 * NUM + 1])
+    # video 3 has labels [3, 4]: drawn for class 0 is refused on the host
+    bad = int(encode_drawn_index(np.array([3]), np.array([0]), NUM)[0])
+    for ds in (per, bank):
+        with pytest.raises(
+            ValueError,
+            match='video 3 drawn for class 0, which is not among its '
+            'labels \\[3, 4\\]',
+        ):
+            ds.__getitems__([bad]) if ds is bank else ds[bad]
 
 
 @pytest.mark.parametrize('feat', ['npy', 'packed_float16'])
@@ -422,3 +431,118 @@ def test_cuda_bank_equals_cpu_bank(data, dtype):
     assert out[0]['inputs'].is_cuda
     assert_same(cpu.__getitems__(IDX), out)
     assert gpu.load_feature_bank().stats == cpu.load_feature_bank().stats
+
+
+def _metainfo(sample):
+    meta = dict(sample.metainfo)
+    if 'frame_inds' in meta:
+        meta['frame_inds'] = np.asarray(meta['frame_inds']).tolist()
+    return meta
+
+
+@pytest.mark.parametrize('feat', ['npy', 'packed_float16'])
+def test_feature_batch_samples_equal_per_sample_metainfo(data, feat):
+    """Every metainfo key, in order, and the label of each lazily made
+    sample equal the per-sample pipeline's (incl. sample_seed and
+    drawn_class)."""
+    keys = ('video_id', 'frame_inds', 'total_frames', 'num_clips')
+    keys += ('clip_len', 'sample_seed')
+    pipe = pipeline()
+    pipe[-1] = dict(type='PackFeatureInputs', meta_keys=keys)
+    per = build(data, feat, pipeline=pipe)
+    fast = build(data, feat, pipeline=pipe, feature_bank=dict())
+    enc = encode_drawn_index(np.array([3, 9]), np.array([4, 2]), NUM)
+    indices = [int(enc[0]), 5, 0, int(enc[1])]
+    for ds in (per, fast):
+        ds.set_frame_seed(3, 1)
+    ref = [per[i] for i in indices]
+    batch = fast.__getitems__(indices)
+    assert batch.data_samples.drawn.tolist() == [4, -1, -1, 2]
+    for r, o in zip(ref, batch):
+        rs, os_ = r['data_samples'], o['data_samples']
+        assert list(rs.metainfo) == list(os_.metainfo)
+        assert _metainfo(rs) == _metainfo(os_)
+        assert torch.equal(get_gt_label(rs), get_gt_label(os_))
+
+
+def test_feature_collate_step_equals_per_sample_step(data):
+    """A label-masked training step from a bank batch through
+    feature_collate (no per-video sample made anywhere) gives bit for bit
+    the per-sample path's preprocessed inputs, targets, mask and loss."""
+    from mmaction.registry import MODELS
+
+    from meid_mmaction.datasets import FeatureBatchSamples, feature_collate
+
+    per = build(data, 'npy')
+    fast = build(data, 'npy', feature_bank=dict(dtype='float32'))
+    enc = encode_drawn_index(np.array([3, 9, 1]), np.array([3, 4, 1]), NUM)
+    indices = [int(enc[0]), 5, int(enc[1]), 8, int(enc[2])]
+    for ds in (per, fast):
+        ds.set_frame_seed(0, 2)
+    pre = FeatureDataPreprocessor()
+    ref = pre(pseudo_collate([per[i] for i in indices]), training=True)
+    made = []
+    original = FeatureBatchSamples._make
+    FeatureBatchSamples._make = lambda self, b: (
+        made.append(b) or original(self, b)
+    )
+    try:
+        out = pre(feature_collate(fast.__getitems__(indices)), training=True)
+        assert isinstance(out['data_samples'], FeatureBatchSamples)
+        assert torch.equal(ref['inputs'], out['inputs'])
+        head = MODELS.build(
+            dict(
+                type='NonlinearClsHead',
+                num_classes=C,
+                in_channels=D,
+                loss_cls=dict(type='MultiLabelFocalLoss'),
+            )
+        )
+        targets = head.targets_from(out['data_samples'], 'cpu')
+        assert torch.equal(
+            targets, head.targets_from(ref['data_samples'], 'cpu')
+        )
+        mask = head.loss_mask_from(out['data_samples'], targets)
+        ref_mask = head.loss_mask_from(ref['data_samples'], targets)
+        assert torch.equal(mask, ref_mask) and (mask == 0).any()
+        torch.manual_seed(0)
+        logits = torch.randn(len(indices), C)
+        assert torch.equal(
+            head.loss_by_feat(logits, out['data_samples'])['loss_cls'],
+            head.loss_by_feat(logits, ref['data_samples'])['loss_cls'],
+        )
+    finally:
+        FeatureBatchSamples._make = original
+    assert made == []
+    # the samples are still there for whoever asks (evaluation, hooks)
+    assert out['data_samples'][0].metainfo['drawn_class'] == 3
+
+
+@pytest.mark.parametrize('blending', ['MultiLabelMixup', 'FrameStack'])
+def test_feature_collate_blending_equals_per_sample(data, blending):
+    from mmaction.registry import MODELS
+
+    from meid_mmaction.datasets import feature_collate
+
+    per = build(data, 'npy')
+    fast = build(data, 'npy', feature_bank=dict(dtype='float32'))
+    for ds in (per, fast):
+        ds.set_frame_seed(0, 0)
+    runs = []
+    for batch_of in (
+        lambda: pseudo_collate([per[i] for i in IDX]),
+        lambda: feature_collate(fast.__getitems__(IDX)),
+    ):
+        pre = MODELS.build(
+            dict(
+                type='FeatureDataPreprocessor',
+                blending=dict(type=blending, num_classes=C, seed=3),
+            )
+        )
+        if blending == 'FrameStack':
+            pre.blending.set_class_ap([0.9, 0.1, 0.5, 0.0, 0.3])
+        out = pre(batch_of(), training=True)
+        labels = torch.stack([get_gt_label(d) for d in out['data_samples']])
+        runs.append((out['inputs'], labels))
+    assert torch.equal(runs[0][0], runs[1][0])
+    assert torch.equal(runs[0][1], runs[1][1])

@@ -16,6 +16,7 @@ from mmengine.registry import OPTIM_WRAPPERS
 from mmengine.runner import Runner
 
 import meid_mmaction  # noqa: F401
+from meid_mmaction.datasets import feature_collate
 
 C, D, FRAMES = 4, 6, 5
 # class counts 8 / 5 / 3 / 2 -> head {0, 1} (> 4), medium {2}, tail {3}
@@ -406,3 +407,51 @@ def test_stage2_frozen_expert1_never_moves(full_run, tmp_path, optimizer):
     for module in head.stage_modules(1):
         for p in module.parameters():
             assert p.grad is None and p not in optim.state
+
+
+def test_bank_batches_and_deferred_logging_train_as_per_sample(
+    full_run, tmp_path
+):
+    """Both stages (stage 2 label-masked) through a float32 feature bank,
+    ``feature_collate`` (no per-video sample in a step), the deferred
+    logging hook and optimizer wrapper give the per-sample path's weights,
+    logged losses and gradient norms bit for bit."""
+    root = full_run[0]
+    stage2 = dict(
+        max_epochs=2,
+        lr=1e-3,
+        milestones=[1],
+        sampler=dict(type='ClassBalancedSampler', label_mask=True),
+    )
+    results = []
+    for fast in (False, True):
+        work = str(tmp_path / f'fast_{fast}')
+        cfg = make_cfg(root, work, stage2=stage2)
+        cfg['model']['data_preprocessor'] = dict(
+            type='FeatureDataPreprocessor'
+        )
+        if fast:
+            loader = cfg['train_dataloader']
+            loader['dataset']['feature_bank'] = dict(dtype='float32')
+            loader['collate_fn'] = dict(type='feature_collate')
+            cfg['optim_wrapper']['type'] = 'DeferredLogOptimWrapper'
+            cfg['default_hooks']['runtime_info'] = dict(
+                type='DeferredRuntimeInfoHook'
+            )
+        runner = run(cfg)
+        dataset = runner.train_loop.dataloader.dataset
+        assert (dataset._batched is not None) == fast  # the bank was used
+        collate = runner.train_loop.dataloader.collate_fn
+        assert fast == (getattr(collate, 'func', collate) is feature_collate)
+        hub = runner.message_hub
+        results.append(
+            (
+                weights(osp.join(work, 'epoch_4.pth')),
+                hub.get_scalar('train/loss').data[0].tolist(),
+                hub.get_scalar('train/grad_norm').data[0].tolist(),
+            )
+        )
+    (ref_w, ref_loss, ref_norm), (w, loss, norm) = results
+    assert loss == ref_loss and norm == ref_norm and len(loss) > 4
+    for name, value in ref_w.items():
+        assert torch.equal(value, w[name]), name

@@ -268,3 +268,18 @@ def test_blending_with_every_head_and_the_ap_hook(head, blending):
         ap = model.data_preprocessor.blending.class_ap
         assert bool((ap > 0).any()) and len(hook._scores) == 0
     assert int(model.data_preprocessor.blending.num_steps) == 2
+
+
+def test_endpoint_positions_equal_numpy_linspace_floors():
+    """The device-side frame positions of FrameStack are bit-identical to
+    ``floor(np.linspace(0, N - 1, count))`` for every N <= 130 and count."""
+    from meid_mmaction.models.blending.base_blending import (
+        endpoint_frame_positions,
+    )
+
+    for n in range(1, 131):
+        counts = torch.arange(n + 1)[:, None]  # [n + 1, 1]
+        got = endpoint_frame_positions(n, torch.arange(n)[None], counts)
+        for count in range(n + 1):
+            ref = np.floor(np.linspace(0, n - 1, count)).astype(np.int64)
+            assert got[count, :count].tolist() == ref.tolist(), (n, count)

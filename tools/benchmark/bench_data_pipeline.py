@@ -22,8 +22,12 @@ and round-robin with the per-sample variants, for the batched paths:
 sorted read per shard and batch, same workers) and the RAM feature bank
 (``feature_bank=dict(dtype='float16' | 'int8')``, no worker); every
 variant then goes through ``FeatureDataPreprocessor`` (videos/s up to the
-model input), and ``--cache cold warm`` times each disk variant both after
-eviction and with a warm page cache. The bank's one-time load is reported
+model input); a reference row times a bare torch gather of the same batches
+from one float16 tensor in RAM (``bank[idx[:, None], frames].float()``, no
+dataset, data samples or preprocessor), and every row gives its time per
+batch as a multiple of that reference ("vs raw gather"); and ``--cache
+cold warm`` times each disk variant both after eviction and with a warm
+page cache. The bank's one-time load is reported
 separately (not in videos/s).
 
 Usage::
@@ -204,9 +208,11 @@ def time_epoch(ann, feat_dir, args, options=None):
     """(videos/s after the first batch, first-batch seconds, bank load
     seconds or None, CPU milliseconds per video over the whole epoch)."""
     import torch
-    from mmengine.dataset import pseudo_collate
 
-    from meid_mmaction.datasets import MultiLabelFeatureDataset
+    from meid_mmaction.datasets import (
+        MultiLabelFeatureDataset,
+        feature_collate,
+    )
 
     options = dict(options or {})
     workers = options.pop('workers', args.workers)
@@ -237,7 +243,7 @@ def time_epoch(ann, feat_dir, args, options=None):
         batch_size=args.batch_size,
         shuffle=True,
         num_workers=workers,
-        collate_fn=pseudo_collate,
+        collate_fn=feature_collate,  # pseudo_collate but for batched reads
     )
     from meid_mmaction.models.data_preprocessors import (
         FeatureDataPreprocessor,
@@ -263,8 +269,45 @@ def time_epoch(ann, feat_dir, args, options=None):
     t2 = time.perf_counter()
     del it  # workers joined: their CPU time is in RUSAGE_CHILDREN
     cpu_ms = (_cpu_seconds() - cpu0) * 1e3 / (n + len(first['inputs']))
-    assert first['inputs'][0].shape == (1, args.clip_len, args.dim)
+    assert tuple(first['inputs'][0].shape) == (1, args.clip_len, args.dim)
     return n / (t2 - t1), t1 - t0, load, cpu_ms
+
+
+def time_raw_gather(args):
+    """The memory-bound reference of the bank: videos/s of a bare torch
+    gather of each batch from one float16 tensor ``[V, T, D]`` (random
+    values, in RAM), ``bank[idx[:, None], frames].float()`` with a shuffled
+    order and uniform random frames, no dataset, no data samples, no
+    preprocessor. Same return tuple as :func:`time_epoch` (no bank load)."""
+    import torch
+
+    gen = torch.Generator().manual_seed(args.seed)
+    bank = torch.randn(
+        args.num_videos, args.frames, args.dim, generator=gen
+    ).half()
+    cpu0 = _cpu_seconds()
+    t0 = time.perf_counter()
+    order = torch.randperm(args.num_videos, generator=gen)
+    batches = order.split(args.batch_size)
+
+    def gather(idx):
+        frames = torch.randint(
+            args.frames, (len(idx), args.clip_len), generator=gen
+        )
+        return bank[idx[:, None], frames].float()
+
+    first = gather(batches[0])
+    t1 = time.perf_counter()
+    n = 0
+    for idx in batches[1:]:
+        n += len(gather(idx))
+    t2 = time.perf_counter()
+    cpu_ms = (_cpu_seconds() - cpu0) * 1e3 / (n + len(first))
+    assert first.shape == (len(batches[0]), args.clip_len, args.dim)
+    return n / (t2 - t1), t1 - t0, None, cpu_ms
+
+
+RAW = 'raw gather float16 (reference)'
 
 
 def main(argv=None) -> int:
@@ -342,10 +385,11 @@ def main(argv=None) -> int:
     )
     if args.fast_paths:
         disk.update(fast_variants(args.work_dir, args.bank_device))
+        disk[RAW] = (None, dict(raw=True))
     caches = args.cache or ['warm' if args.evict == 'none' else 'cold']
     runs = []  # (name, cache, root, options)
     for name, (root, options) in disk.items():
-        if 'feature_bank' in options:
+        if 'feature_bank' in options or 'raw' in options:
             runs.append((name, 'in memory', root, options))
         else:
             runs += [(name, c, root, options) for c in caches]
@@ -358,10 +402,15 @@ def main(argv=None) -> int:
     for rep in range(args.repeats):
         for name, cache, root, options in runs:
             r = results[(name, cache)]
-            if cache == 'cold' or 'feature_bank' in options:
-                evict(root, args.evict)
-                r['cached_after_evict'].append(cached_bytes(root))
-            rate, first, load, cpu_ms = time_epoch(ann, root, args, options)
+            if 'raw' in options:
+                rate, first, load, cpu_ms = time_raw_gather(args)
+            else:
+                if cache == 'cold' or 'feature_bank' in options:
+                    evict(root, args.evict)
+                    r['cached_after_evict'].append(cached_bytes(root))
+                rate, first, load, cpu_ms = time_epoch(
+                    ann, root, args, options
+                )
             r['cpu_ms'].append(cpu_ms)
             r['rates'].append(rate)
             r['first'].append(first)
@@ -387,15 +436,17 @@ def main(argv=None) -> int:
         f'{args.workers} workers, evict={args.evict}, median of '
         f'{args.repeats}\n'
     )
+    raw = results.get((RAW, 'in memory'))
+    raw_rate = statistics.median(raw['rates']) if raw else None
     print(
         '| layout | cache | disk size | videos/s (median) | all runs | '
         f'vs per-file {base_cache} | CPU ms / video (median) | CPU vs '
-        'per-file |'
+        'per-file | ms / batch | vs raw gather |'
     )
-    print('|---|---|---|---|---|---|---|---|')
+    print('|---|---|---|---|---|---|---|---|---|---|')
     for name, cache, root, _ in runs:
         r = results[(name, cache)]
-        apparent, allocated = disk_bytes(root)
+        apparent, allocated = disk_bytes(root) if root else (0, 0)
         r.update(
             median=statistics.median(r['rates']),
             cpu_median=statistics.median(r['cpu_ms']),
@@ -407,7 +458,12 @@ def main(argv=None) -> int:
             f'| {name} | {cache} | {allocated / 2**30:.2f} GiB | '
             f'{r["median"]:.1f} | {rates} | {r["median"] / base:.2f}x | '
             f'{r["cpu_median"]:.2f} | {base_cpu / r["cpu_median"]:.1f}x '
-            'less |'
+            f'less | {1e3 * args.batch_size / r["median"]:.2f} | '
+            + (
+                f'{raw_rate / r["median"]:.2f}x the time |'
+                if raw_rate
+                else '- |'
+            )
         )
     cached = [
         c

@@ -96,6 +96,8 @@ def build(args, amp):
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
 
+    from meid_mmaction.engine.deferred_scalars import amp_wrapper_type
+
     init_default_scope('mmaction')
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
@@ -116,7 +118,7 @@ def build(args, amp):
     optim_cfg = dict(cfg.optim_wrapper)
     if amp != 'none':
         optim_cfg.update(
-            type='AmpOptimWrapper',
+            type=amp_wrapper_type(optim_cfg.get('type', 'OptimWrapper')),
             dtype=AMP_DTYPES[amp],
             loss_scale='dynamic',
         )

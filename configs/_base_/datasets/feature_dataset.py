@@ -52,6 +52,9 @@ train_dataloader = dict(
     # shuffle=True is DefaultSampler's default; leaving it out lets a child
     # swap the sampler with `sampler=dict(type='ClassBalancedSampler')`
     sampler=dict(type='DefaultSampler'),
+    # pseudo_collate, except that a batched read / feature bank batch stays
+    # one batch (labels [B, C], no per-video data sample in the step)
+    collate_fn=dict(type='feature_collate'),
     dataset=dict(
         _dataset,
         ann_file=train_split,

@@ -23,7 +23,9 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
 optim_wrapper = dict(
-    type='OptimWrapper',
+    # OptimWrapper that logs the gradient norm at logging steps only (no
+    # float(grad_norm) GPU sync per step); clipping is OptimWrapper's
+    type='DeferredLogOptimWrapper',
     optimizer=dict(type='Adam', lr=1e-3),
     # gradient-norm clipping at 20 (VideoLT habit); set to None to disable
     clip_grad=dict(max_norm=20, norm_type=2),

@@ -7,6 +7,8 @@ import torch
 from mmaction.registry import TRANSFORMS
 from mmcv.transforms import BaseTransform
 
+from ...utils.transfer import to_device
+
 _MASK32 = 0xFFFFFFFF
 # Multipliers and salts of the 32-bit integer hash below ("lowbias32").
 _MUL1, _MUL2 = 0x7FEB352D, 0x846CA68B
@@ -119,33 +121,82 @@ def seeded_frame_indices(
     Returns:
         np.ndarray | torch.Tensor: int64 ``[B, num_clips * clip_len]``.
     """
-    keys = [sample_key(s) for s in sample_seeds]
-    width = num_clips * clip_len
-    if device is None:
-        total = np.asarray(totals, dtype=np.int64).reshape(-1, 1)
-    else:
-        total = torch.as_tensor(
-            totals, dtype=torch.int64, device=device
-        ).reshape(-1, 1)
-    if len(keys) != total.shape[0]:
+    keys = np.asarray([sample_key(s) for s in sample_seeds], dtype=np.uint64)
+    return frames_from_keys(keys, totals, clip_len, num_clips, device)
+
+
+def batch_sample_keys(seed: int, epoch: int, indices) -> np.ndarray:
+    """:func:`sample_key` of ``(seed, epoch, i)`` for every ``i`` of
+    ``indices``, vectorised: uint64 ``[B]`` (32-bit values).
+
+    Args:
+        seed (int): ``>= 0``.
+        epoch (int): ``>= 0``.
+        indices (array-like): ``[B]`` non-negative sample indices.
+    """
+    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    seed, epoch = int(seed), int(epoch)
+    if seed < 0 or epoch < 0 or (idx.size and int(idx.min()) < 0):
         raise ValueError(
-            f'{len(keys)} sample seeds for {total.shape[0]} frame counts'
+            'sample_seed (seed, epoch, index) must be non-negative, got '
+            f'seed={seed}, epoch={epoch}, indices {idx[:10].tolist()}'
         )
-    if len(keys) and (
-        int(total.min()) < 1 or int(total.max()) >= MAX_SEEDED_FRAMES
-    ):
+    key = _mix32((seed & _MASK32) ^ _SALT_KEY)
+    for word in ((seed >> 32) & _MASK32, epoch & _MASK32):
+        key = _mix32(key ^ word)
+    word = idx.astype(np.uint64) & np.uint64(_MASK32)
+    return _mix32_np(np.uint64(key) ^ word)
+
+
+def frames_from_keys(
+    keys: np.ndarray,
+    totals: Union[Sequence[int], np.ndarray, torch.Tensor],
+    clip_len: int,
+    num_clips: int = 1,
+    device: Union[str, torch.device, None] = None,
+) -> Union[np.ndarray, torch.Tensor]:
+    """The frames of :func:`seeded_frame_indices` from the samples' keys
+    (uint64 ``[B]``, :func:`sample_key` / :func:`batch_sample_keys`).
+
+    Frame counts given on the host (sequence, numpy) are checked there
+    and copied to ``device`` without a synchronisation.
+    """
+    keys = np.asarray(keys, dtype=np.uint64).reshape(-1)
+    width = num_clips * clip_len
+    if isinstance(totals, torch.Tensor):
+        host = None
+        total_t = totals.to(dtype=torch.int64, device=device or 'cpu')
+        count = total_t.numel()
+        low, high = (
+            (int(total_t.min()), int(total_t.max())) if count else (1, 1)
+        )
+    else:
+        host = np.asarray(totals, dtype=np.int64).reshape(-1)
+        count = host.size
+        low, high = (int(host.min()), int(host.max())) if count else (1, 1)
+    if len(keys) != count:
+        raise ValueError(f'{len(keys)} sample seeds for {count} frame counts')
+    if low < 1 or high >= MAX_SEEDED_FRAMES:
+        shown = (host if host is not None else total_t.cpu().numpy())[:10]
         raise ValueError(
             f'frame counts must be in [1, {MAX_SEEDED_FRAMES})'
-            f', got {total.reshape(-1)[:10].tolist()}'
+            f', got {shown.tolist()}'
         )
     if device is None:
-        key = np.asarray(keys, dtype=np.uint64).reshape(-1, 1)
+        total = (host if host is not None else total_t.cpu().numpy()).reshape(
+            -1, 1
+        )
+        key = keys.reshape(-1, 1)
         draw = np.arange(width, dtype=np.uint64)[None]
         r = _mix32_np(_mix32_np(key ^ draw) ^ np.uint64(_SALT_DRAW))
         frames = (r * total.astype(np.uint64)) >> np.uint64(32)
         frames = frames.astype(np.int64).reshape(-1, num_clips, clip_len)
         return np.sort(frames, axis=2).reshape(-1, width)
-    key = torch.tensor(keys, dtype=torch.int64, device=device).reshape(-1, 1)
+    if host is not None:
+        total_t = to_device(torch.from_numpy(host), device)
+    total = total_t.reshape(-1, 1)
+    key = to_device(torch.from_numpy(keys.astype(np.int64)), device)
+    key = key.reshape(-1, 1)
     draw = torch.arange(width, dtype=torch.int64, device=device)[None]
     r = _mix32_torch(_mix32_torch(key ^ draw) ^ _SALT_DRAW)
     frames = ((r * total) >> 32).reshape(-1, num_clips, clip_len)

@@ -1,6 +1,7 @@
 # Each module registers its component at definition; add one import per module.
 from .data_keys_check_hook import DataKeysCheckHook
 from .dataset_check_hook import DatasetCheckHook
+from .deferred_runtime_info_hook import DeferredRuntimeInfoHook
 from .eval_context_hook import EvalContextHook
 from .expert_combination_hook import ExpertCombinationHook
 from .frame_sampling_seed_hook import FrameSamplingSeedHook
@@ -15,6 +16,7 @@ from .stage_checkpoint_hook import (
 __all__ = [
     'DataKeysCheckHook',
     'DatasetCheckHook',
+    'DeferredRuntimeInfoHook',
     'EvalContextHook',
     'ExpertCombinationHook',
     'FrameSamplingSeedHook',

@@ -4,19 +4,20 @@ from typing import Optional, Tuple
 
 import numpy as np
 import torch
-import torch.nn as nn
 from mmaction.utils import SampleList
 
+from ...datasets.feature_batch import FeatureBatchSamples
 from ...utils.compat import (
     get_drawn_class,
     get_gt_label,
     set_gt_label,
     to_multi_hot,
 )
-from ...utils.rng import step_rng
+from ...utils.rng import StepCounter, step_rng
+from ...utils.transfer import to_device
 
 
-class MultiLabelBlending(nn.Module):
+class MultiLabelBlending(StepCounter):
     """A batch augmentation applied by ``ActionDataPreprocessor(blending=)``.
 
     MMAction2's data preprocessor calls ``blending(inputs, data_samples)``
@@ -44,13 +45,12 @@ class MultiLabelBlending(nn.Module):
             raise ValueError(f'seed must be an int, got {seed!r}')
         self.num_classes = num_classes
         self.seed = seed
-        self.register_buffer('num_steps', torch.zeros((), dtype=torch.long))
+        self.init_step_counter()
 
     def next_rng(self) -> np.random.Generator:
-        """The generator of this step; advances the step counter."""
-        rng = step_rng(self.seed, int(self.num_steps))
-        self.num_steps += 1
-        return rng
+        """The generator of this step; advances the step counter (its host
+        copy is read: no device synchronisation)."""
+        return step_rng(self.seed, self.next_step())
 
     def blend(
         self,
@@ -74,27 +74,52 @@ class MultiLabelBlending(nn.Module):
             tuple: The blended inputs and the data samples with soft
             targets ``[C]``.
         """
+        if isinstance(data_samples, FeatureBatchSamples):
+            return self._blend_batch(inputs, data_samples)
         if len(data_samples) != inputs.shape[0]:
             raise ValueError(
                 f'{len(data_samples)} data samples for '
                 f'{inputs.shape[0]} inputs'
             )
         if any(get_drawn_class(ds) is not None for ds in data_samples):
-            raise ValueError(
-                f'{type(self).__name__} mixes targets, which the label mask '
-                'of resampling (sampler label_mask=True) cannot follow; use '
-                'one or the other'
-            )
-        targets = torch.stack(
-            [
-                to_multi_hot(get_gt_label(ds), self.num_classes)
-                for ds in data_samples
-            ]
-        ).to(inputs.device)
+            raise ValueError(self._mask_error())
+        targets = to_device(
+            torch.stack(
+                [
+                    to_multi_hot(get_gt_label(ds), self.num_classes)
+                    for ds in data_samples
+                ]
+            ),
+            inputs.device,
+        )
         inputs, targets = self.blend(inputs, targets, self.next_rng())
         for ds, target in zip(data_samples, targets):
             set_gt_label(ds, target)
         return inputs, data_samples
+
+    def _blend_batch(
+        self, inputs: torch.Tensor, samples: FeatureBatchSamples
+    ) -> Tuple[torch.Tensor, FeatureBatchSamples]:
+        """:meth:`forward` of a ``feature_collate`` batch: its label tensor
+        is blended and replaced, without a per-video step."""
+        if samples.labels.shape != (inputs.shape[0], self.num_classes):
+            raise ValueError(
+                f'labels {tuple(samples.labels.shape)} of a batch of '
+                f'{inputs.shape[0]} do not match num_classes='
+                f'{self.num_classes}'
+            )
+        if samples.drawn is not None:
+            raise ValueError(self._mask_error())
+        targets = to_device(samples.labels.float(), inputs.device)
+        inputs, targets = self.blend(inputs, targets, self.next_rng())
+        return inputs, samples.replace(labels=targets)
+
+    def _mask_error(self) -> str:
+        return (
+            f'{type(self).__name__} mixes targets, which the label mask '
+            'of resampling (sampler label_mask=True) cannot follow; use '
+            'one or the other'
+        )
 
     def extra_repr(self) -> str:
         """Shown in ``print(model)``."""
@@ -117,6 +142,41 @@ def endpoint_frame_indices(num_frames: int, count: int) -> np.ndarray:
         np.ndarray: int64 ``[count]``, non-decreasing.
     """
     return np.floor(np.linspace(0, num_frames - 1, count)).astype(np.int64)
+
+
+def endpoint_frame_positions(
+    num_frames: int, position: torch.Tensor, count: torch.Tensor
+) -> torch.Tensor:
+    """Element ``position`` of :func:`endpoint_frame_indices` ``(N,
+    count)``, elementwise on tensors (any device, no host transfer).
+
+    numpy's ``linspace(0, N - 1, count)`` is ``i * ((N - 1) / (count - 1))``
+    in float64 with the last element set to ``N - 1`` exactly (and ``[0]``
+    for ``count = 1``); the same float64 operations are done here, so the
+    floors are bit-identical to :func:`endpoint_frame_indices`.
+
+    Args:
+        num_frames (int): ``N``.
+        position (torch.Tensor): long, positions ``i`` (broadcast with
+            ``count``); values outside ``[0, count)`` give meaningless
+            (unused) results.
+        count (torch.Tensor): long, the length of each row's sequence.
+
+    Returns:
+        torch.Tensor: long frame indices, the broadcast shape.
+    """
+    # a tensor / tensor division (``scalar / tensor`` is computed as
+    # ``scalar * reciprocal(tensor)``, which rounds differently from numpy)
+    delta = torch.full(
+        count.shape,
+        float(num_frames - 1),
+        dtype=torch.float64,
+        device=count.device,
+    )
+    step = delta / (count.double() - 1).clamp(min=1)
+    value = torch.floor(position.double() * step).long()
+    last = (position == count - 1) & (count > 1)
+    return torch.where(last, num_frames - 1, value)
 
 
 def check_prob(name: str, value: Optional[float]) -> float:

@@ -6,10 +6,11 @@ import numpy as np
 import torch
 from mmaction.registry import MODELS
 
+from ...utils.transfer import to_device
 from .base_blending import (
     MultiLabelBlending,
     check_prob,
-    endpoint_frame_indices,
+    endpoint_frame_positions,
 )
 
 _EPS = 1e-5
@@ -73,8 +74,14 @@ class FrameStack(MultiLabelBlending):
 
     def plan(
         self, targets: torch.Tensor, num_frames: int, rng: np.random.Generator
-    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Pairs, betas and the frame gather of one batch.
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Pairs, betas and the frame gather of one batch, on the device of
+        ``targets``.
+
+        Only the permutation is drawn on the host (its length is known
+        there); the betas and the frame indices are computed on the device
+        (float64, the operations of VideoLT's numpy code), so nothing is
+        read back to the host.
 
         Args:
             targets (torch.Tensor): ``[B, C]``.
@@ -82,35 +89,39 @@ class FrameStack(MultiLabelBlending):
             rng (np.random.Generator): This step's generator.
 
         Returns:
-            tuple: ``partner`` ``[S]`` (``S`` stacked videos), ``beta``
+            tuple: ``partner`` ``[S]`` long (``S`` stacked videos), ``beta``
             ``[S]`` float64, ``src_video`` ``[S, L]`` and ``src_frame``
-            ``[S, L]``: stacked clip ``i`` takes frame ``src_frame[i, t]``
-            of video ``src_video[i, t]``.
+            ``[S, L]`` long: stacked clip ``i`` takes frame
+            ``src_frame[i, t]`` of video ``src_video[i, t]``.
         """
+        dev = targets.device
         num_stack = int(self.ratio * targets.shape[0])
-        ap_video = (
-            targets.detach().double().cpu()
-            * self.class_ap.detach().double().cpu()
+        partner = to_device(torch.from_numpy(rng.permutation(num_stack)), dev)
+        ap_sum = (
+            targets.detach().double() * self.class_ap.detach().double()
         ).sum(1)
-        ap_video = (ap_video / self.num_classes).numpy()
-        partner = rng.permutation(num_stack)
-        src_video = np.empty((num_stack, num_frames), dtype=np.int64)
-        src_frame = np.empty((num_stack, num_frames), dtype=np.int64)
-        betas = np.empty(num_stack, dtype=np.float64)
-        for i in range(num_stack):
-            j = int(partner[i])
-            total = ap_video[i] + ap_video[j]
-            beta = 0.5 if total < _EPS else ap_video[i] / total
-            from_partner = int(beta * num_frames)
-            betas[i] = beta
-            src_video[i, :from_partner] = j
-            src_video[i, from_partner:] = i
-            src_frame[i, :from_partner] = endpoint_frame_indices(
-                num_frames, from_partner
-            )
-            src_frame[i, from_partner:] = endpoint_frame_indices(
-                num_frames, num_frames - from_partner
-            )
+        # tensor / tensor: CUDA divides by a scalar as a multiplication by
+        # its reciprocal, which may differ from numpy's division in the last
+        # bit
+        ap_video = ap_sum / torch.full_like(ap_sum, float(self.num_classes))
+        ap_i, ap_j = ap_video[:num_stack], ap_video[partner]
+        total = ap_i + ap_j
+        betas = torch.where(total < _EPS, 0.5, ap_i / total)
+        # int(beta * L): beta >= 0, so truncation is the floor
+        from_partner = (betas * num_frames).long()[:, None]  # [S, 1]
+        t = torch.arange(num_frames, device=dev)[None]  # [1, L]
+        from_self = num_frames - from_partner
+        take_partner = t < from_partner
+        src_video = torch.where(
+            take_partner,
+            partner[:, None],
+            torch.arange(num_stack, device=dev)[:, None],
+        )
+        src_frame = torch.where(
+            take_partner,
+            endpoint_frame_positions(num_frames, t, from_partner),
+            endpoint_frame_positions(num_frames, t - from_partner, from_self),
+        )
         return partner, betas, src_video, src_frame
 
     def blend(
@@ -139,15 +150,11 @@ class FrameStack(MultiLabelBlending):
         num_stack = len(partner)
         out, new_targets = inputs.clone(), targets.clone()
         if num_stack:
-            dev = inputs.device
-            out[:num_stack] = inputs[
-                torch.from_numpy(src_video).to(dev),
-                torch.from_numpy(src_frame).to(dev),
-            ]
-            beta = torch.from_numpy(betas).to(targets)[:, None]
+            out[:num_stack] = inputs[src_video, src_frame]
+            beta = betas.to(targets)[:, None]
             new_targets[:num_stack] = (1 - beta) * targets[
                 :num_stack
-            ] + beta * targets[torch.from_numpy(partner).to(dev)]
+            ] + beta * targets[partner]
         return (out.unsqueeze(1) if squeeze else out), new_targets
 
     def extra_repr(self) -> str:

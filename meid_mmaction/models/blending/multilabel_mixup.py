@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from mmaction.registry import MODELS
 
+from ...utils.transfer import to_device
 from .base_blending import MultiLabelBlending
 
 
@@ -43,8 +44,8 @@ class MultiLabelMixup(MultiLabelBlending):
     ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Mix inputs ``[B, ...]`` and targets ``[B, C]`` with a partner."""
         lam = float(rng.beta(self.alpha, self.alpha))
-        perm = torch.from_numpy(rng.permutation(inputs.shape[0])).to(
-            inputs.device
+        perm = to_device(
+            torch.from_numpy(rng.permutation(inputs.shape[0])), inputs.device
         )
         self.last_lambda = lam
         mixed = lam * inputs + (1 - lam) * inputs[perm]

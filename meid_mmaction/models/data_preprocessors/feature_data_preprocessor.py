@@ -7,7 +7,9 @@ import torch
 from mmaction.models.data_preprocessors import ActionDataPreprocessor
 from mmaction.registry import MODELS
 
+from ...datasets.feature_batch import FeatureBatchSamples
 from ...utils.compat import get_gt_label, set_gt_label
+from ...utils.transfer import to_device
 
 
 def batch_of_views(inputs) -> Optional[torch.Tensor]:
@@ -45,6 +47,28 @@ def batch_of_views(inputs) -> Optional[torch.Tensor]:
     )
 
 
+def stack_equal_shapes(inputs) -> Optional[torch.Tensor]:
+    """``torch.stack(inputs)`` when ``inputs`` are tensors of one shape,
+    dtype and device (what mmengine's ``stack_batch`` returns for them,
+    without its padding arithmetic on a shape tensor); None otherwise.
+
+    Args:
+        inputs (Sequence[torch.Tensor]): Per-sample tensors.
+    """
+    if not isinstance(inputs, (list, tuple)) or not inputs:
+        return None
+    first = inputs[0]
+    if not isinstance(first, torch.Tensor) or not all(
+        isinstance(t, torch.Tensor)
+        and t.shape == first.shape
+        and t.dtype == first.dtype
+        and t.device == first.device
+        for t in inputs
+    ):
+        return None
+    return torch.stack(list(inputs))
+
+
 @MODELS.register_module()
 class FeatureDataPreprocessor(ActionDataPreprocessor):
     """``ActionDataPreprocessor`` that skips the stacking copy when the
@@ -56,8 +80,13 @@ class FeatureDataPreprocessor(ActionDataPreprocessor):
     bank). Here they are taken as that tensor (:func:`batch_of_views`),
     moved to the model's device in one copy and cast to float32
     (``to_float32``), instead of being copied once per sample and stacked.
-    The result equals ``ActionDataPreprocessor``'s. Anything else (separate
-    per-sample tensors, normalisation, ``to_rgb``) goes through
+    A batch from ``feature_collate`` (inputs already one tensor, data
+    samples a ``FeatureBatchSamples``) is taken as it is: its label and
+    drawn-class tensors are moved in one copy each, and no per-video object
+    is made. Separate per-sample tensors of one shape are stacked on their
+    device first (:func:`stack_equal_shapes`) and likewise moved in one
+    copy. The result equals ``ActionDataPreprocessor``'s. Anything else
+    (inputs of several shapes, normalisation, ``to_rgb``) goes through
     ``ActionDataPreprocessor`` unchanged.
 
     The data samples' ground-truth labels (multi-hot ``[C]``, one per
@@ -75,7 +104,9 @@ class FeatureDataPreprocessor(ActionDataPreprocessor):
         samples = (
             data.get('data_samples') if isinstance(data, Mapping) else None
         )
-        if not isinstance(samples, list):
+        if isinstance(data, FeatureBatchSamples):
+            return data.to(self.device)
+        if not isinstance(samples, (list, FeatureBatchSamples)):
             return super().cast_data(data)
         cast = super().cast_data
         out = {}
@@ -97,9 +128,15 @@ class FeatureDataPreprocessor(ActionDataPreprocessor):
         ``BaseDataElement.to``. Otherwise each sample is moved on its own,
         as ``BaseDataPreprocessor.cast_data`` does.
 
+        A :class:`FeatureBatchSamples` (``feature_collate``) moves its label
+        and drawn-class tensors, one copy each, and stays one object.
+
         Args:
-            samples (list[ActionDataSample]): The batch's data samples.
+            samples (list[ActionDataSample] | FeatureBatchSamples): The
+                batch's data samples.
         """
+        if isinstance(samples, FeatureBatchSamples):
+            return samples.to(self.device)
         try:
             labels = [get_gt_label(ds) for ds in samples]
         except (KeyError, TypeError, AttributeError):
@@ -117,9 +154,7 @@ class FeatureDataPreprocessor(ActionDataPreprocessor):
             )
         ):
             return super().cast_data(samples)
-        rows = torch.stack(labels).to(
-            self.device, non_blocking=self._non_blocking
-        )
+        rows = to_device(torch.stack(labels), self.device)
         out = []
         for ds, row in zip(samples, rows.unbind(0)):
             moved = set_gt_label(ds.new(), row)
@@ -134,7 +169,14 @@ class FeatureDataPreprocessor(ActionDataPreprocessor):
             and not self._enable_normalize
             and not self.to_rgb
         ):
-            batch = batch_of_views(data.get('inputs'))
+            inputs = data.get('inputs')
+            batch = (
+                inputs
+                if isinstance(inputs, torch.Tensor)
+                else batch_of_views(inputs)
+            )
+            if batch is None:
+                batch = stack_equal_shapes(data.get('inputs'))
         if batch is None:
             return super().forward(data, training=training)
         out = self.cast_data({k: v for k, v in data.items() if k != 'inputs'})

@@ -7,6 +7,7 @@ import torch
 from mmaction.models.heads import BaseHead
 from mmaction.utils import SampleList
 
+from ...datasets.feature_batch import FeatureBatchSamples
 from ...evaluation.metrics.long_tail_map import topk_hits
 from ...utils.compat import (
     get_drawn_class,
@@ -14,7 +15,8 @@ from ...utils.compat import (
     set_pred_score,
     to_multi_hot,
 )
-from ..losses.utils import resampling_loss_mask
+from ...utils.transfer import to_device
+from ..losses.utils import check_drawn_classes, resampling_loss_mask
 
 _AVERAGE_CLIPS = ('prob', 'score')
 
@@ -123,12 +125,15 @@ class BaseMultiLabelHead(BaseHead):
     def targets_from(
         self, data_samples: SampleList, device: torch.device
     ) -> torch.Tensor:
-        """Stack the multi-hot targets of a batch: ``[B, C]`` float."""
+        """Stack the multi-hot targets of a batch: ``[B, C]`` float (a
+        ``FeatureBatchSamples`` gives its label tensor as it is)."""
+        if isinstance(data_samples, FeatureBatchSamples):
+            return to_device(data_samples.labels.float(), device)
         labels = [
             to_multi_hot(get_gt_label(ds), self.num_classes)
             for ds in data_samples
         ]
-        return torch.stack(labels).to(device)
+        return to_device(torch.stack(labels), device)
 
     def loss_mask_from(
         self, data_samples: SampleList, targets: torch.Tensor
@@ -138,16 +143,25 @@ class BaseMultiLabelHead(BaseHead):
         None when no sample of the batch carries a ``drawn_class`` (natural
         sampling); otherwise :func:`resampling_loss_mask` of the targets and
         the drawn classes (-1, i.e. all ones, for samples without one).
+        The classes are checked on the host (range here; that each is a
+        positive of its video where the dataset decodes the sampler's
+        index) and moved without a host synchronisation.
         """
+        if isinstance(data_samples, FeatureBatchSamples):
+            # drawn classes checked where the dataset decoded them
+            if data_samples.drawn is None:
+                return None
+            drawn = to_device(data_samples.drawn, targets.device)
+            return resampling_loss_mask(targets, drawn, validate=False)
         drawn = [get_drawn_class(ds) for ds in data_samples]
         if all(c is None for c in drawn):
             return None
-        drawn = torch.tensor(
-            [-1 if c is None else int(c) for c in drawn],
-            dtype=torch.long,
-            device=targets.device,
+        drawn = [-1 if c is None else c for c in drawn]
+        check_drawn_classes(drawn, self.num_classes)
+        drawn = to_device(
+            torch.tensor(drawn, dtype=torch.long), targets.device
         )
-        return resampling_loss_mask(targets, drawn)
+        return resampling_loss_mask(targets, drawn, validate=False)
 
     def classification_loss(
         self,

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from mmaction.registry import MODELS
 
-from ...utils.rng import step_torch_generator
+from ...utils.rng import StepCounter, step_torch_generator
 from .utils import ClassCountsLoss, check_reduction, reduce_loss
 
 _MODES = ('random', 'threshold')
@@ -76,7 +76,7 @@ def eql_loss(
 
 
 @MODELS.register_module()
-class EQLLoss(ClassCountsLoss):
+class EQLLoss(ClassCountsLoss, StepCounter):
     """Equalization loss on sigmoid logits.
 
     Tail classes are, by default (``tail_thr=None``), the training
@@ -89,10 +89,13 @@ class EQLLoss(ClassCountsLoss):
 
     * ``mode='random'`` (VideoLT): a negative of a tail class loses its
       loss when a Bernoulli(``drop_prob``) draw fires, fresh every step.
-      The draws come from a generator seeded with ``(seed, rank, step)``;
-      the step counter is the persistent buffer ``num_steps``, so a resumed
-      run draws what the uninterrupted run drew, and ranks draw
-      differently. ``seed=None`` uses torch's global generator.
+      The draws come from a generator on the logits' device seeded with
+      ``(seed, rank, step)``; the step counter is the persistent buffer
+      ``num_steps`` (read through its host copy: no device sync), so a
+      resumed run draws what the uninterrupted run drew, and ranks draw
+      differently. CPU and CUDA generators draw different streams from the
+      same seed (each reproducible). ``seed=None`` uses torch's global
+      generator.
     * ``mode='threshold'`` (Tan et al., 2020): every negative of a tail
       class is dropped, deterministically.
 
@@ -143,8 +146,9 @@ class EQLLoss(ClassCountsLoss):
         self.reduction = check_reduction(reduction)
         self.loss_weight = float(loss_weight)
         super().__init__(class_counts)
-        self.register_buffer('num_steps', torch.zeros((), dtype=torch.long))
+        self.init_step_counter()
         self._tail_classes: Optional[List[int]] = None
+        self._tail_mask: Optional[torch.Tensor] = None
 
     def set_class_groups(self, class_groups: dict) -> None:
         """Take the dataset's tail group (used when ``tail_thr`` and
@@ -155,9 +159,25 @@ class EQLLoss(ClassCountsLoss):
                 f'got {class_groups!r:.200}'
             )
         self._tail_classes = [int(c) for c in class_groups['tail']]
+        self._tail_mask = None
+
+    def on_class_counts(self) -> None:
+        """New counts: the tail mask is derived again when next used."""
+        self._tail_mask = None
 
     def tail_mask(self) -> torch.Tensor:
-        """``[C]`` float 0/1: the classes whose negatives may be dropped."""
+        """``[C]`` float 0/1: the classes whose negatives may be dropped.
+
+        Derived once per set of counts / groups and device (a training step
+        reuses it: no host -> device copy of the class list per step).
+        """
+        cached = self._tail_mask
+        if cached is None or cached.device != self.class_counts.device:
+            cached = self._tail_mask = self._derive_tail_mask()
+        return cached
+
+    def _derive_tail_mask(self) -> torch.Tensor:
+        """:meth:`tail_mask`, computed."""
         counts = self.class_counts.to(torch.float64)
         if self.tail_freq is not None:
             return (counts / counts.sum() < self.tail_freq).float()
@@ -179,12 +199,13 @@ class EQLLoss(ClassCountsLoss):
         return mask
 
     def draw(self, shape, device) -> torch.Tensor:
-        """Bernoulli(``drop_prob``) draws ``[B, C]`` of the current step."""
+        """Bernoulli(``drop_prob``) draws ``[B, C]`` of the current step,
+        made on ``device`` (no host -> device copy)."""
         if self.seed is None:
             return (torch.rand(shape, device=device) < self.drop_prob).float()
-        gen = step_torch_generator(self.seed, int(self.num_steps))
-        draws = torch.rand(shape, generator=gen) < self.drop_prob
-        return draws.float().to(device)
+        gen = step_torch_generator(self.seed, self.step, device)
+        draws = torch.rand(shape, generator=gen, device=device)
+        return (draws < self.drop_prob).float()
 
     def forward(
         self,
@@ -202,7 +223,7 @@ class EQLLoss(ClassCountsLoss):
         if self.mode == 'random':
             drop = self.draw(logits.shape, logits.device)
             if self.training:
-                self.num_steps += 1
+                self.next_step()
         return self.loss_weight * eql_loss(
             logits, targets, self.tail_mask(), drop, self.reduction, loss_mask
         )

@@ -15,6 +15,7 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 REDUCTIONS = ('none', 'mean', 'sum', 'batch_sum')
 
@@ -68,21 +69,48 @@ def reduce_loss(
     return loss
 
 
+def check_drawn_classes(
+    drawn_classes: Sequence[int], num_classes: int
+) -> None:
+    """Raise a ValueError unless every drawn class is in ``[0, C)`` or -1.
+
+    Args:
+        drawn_classes (Sequence[int]): Python ints, one per batch row.
+        num_classes (int): ``C``.
+    """
+    for row, c in enumerate(drawn_classes):
+        if not -1 <= c < num_classes:
+            raise ValueError(
+                f'drawn class {c} of batch row {row} '
+                f'is outside [0, {num_classes}) (or -1: no class)'
+            )
+
+
 def resampling_loss_mask(
-    targets: torch.Tensor, drawn_classes: torch.Tensor
+    targets: torch.Tensor,
+    drawn_classes: torch.Tensor,
+    validate: bool = True,
 ) -> torch.Tensor:
     """VideoLT's label mask of class-aware resampling.
 
     A video drawn for class ``c`` keeps its loss on ``c`` and on every
     negative; its other positive classes get weight 0
     (``mask = 1 - (y - onehot(c))``). Rows with ``drawn_classes = -1``
-    (drawn without a class) keep every element.
+    (drawn without a class) keep every element. The mask itself is a few
+    elementwise operations on the device of ``targets`` (no host
+    synchronisation).
 
     Args:
         targets (torch.Tensor): Multi-hot targets ``[B, C]`` (an element
             ``> 0`` is a positive).
         drawn_classes (torch.Tensor): ``[B]`` int, the class each video was
             drawn for, or -1.
+        validate (bool): Check that every drawn class is in ``[0, C)`` or
+            -1 and among its row's positives (ValueError otherwise). The
+            check reads values back to the host, a GPU synchronisation:
+            the heads validate the classes on the host instead (the range
+            in ``loss_mask_from``; membership where the dataset decodes the
+            index) and pass False. Defaults to True.
 
     Returns:
         torch.Tensor: ``[B, C]`` mask of 0 / 1 in the dtype of ``targets``.
@@ -93,27 +121,20 @@ def resampling_loss_mask(
             f'{tuple(targets.shape)} and '
             f'{tuple(drawn_classes.shape)}'
         )
-    drawn = drawn_classes.to(device=targets.device, dtype=torch.long)
     num_classes = targets.shape[1]
-    bad = (drawn < -1) | (drawn >= num_classes)
-    if bool(bad.any()):
-        row = int(bad.nonzero()[0])
-        raise ValueError(
-            f'drawn class {int(drawn[row])} of batch row {row} '
-            f'is outside [0, {num_classes}) (or -1: no class)'
-        )
-    has_class = drawn >= 0
-    rows = has_class.nonzero().flatten()
     positive = targets > 0
-    if len(rows) and not bool(positive[rows, drawn[rows]].all()):
-        row = int(rows[~positive[rows, drawn[rows]]][0])
-        raise ValueError(
-            f'batch row {row} was drawn for class '
-            f'{int(drawn[row])}, which is not among its '
-            'positive classes'
-        )
-    keep = ~positive | ~has_class[:, None]
-    keep[rows, drawn[rows]] = True
+    if validate:
+        check_drawn_classes(drawn_classes.tolist(), num_classes)
+        for row, c in enumerate(drawn_classes.tolist()):
+            if c >= 0 and not bool(positive[row, c]):
+                raise ValueError(
+                    f'batch row {row} was drawn for class {c}, which is '
+                    'not among its positive classes'
+                )
+    drawn = drawn_classes.to(device=targets.device, dtype=torch.long)
+    has_class = (drawn >= 0)[:, None]
+    onehot = F.one_hot(drawn.clamp(min=0), num_classes).bool()
+    keep = ~positive | ~has_class | (onehot & has_class)
     return keep.to(targets.dtype)
 
 
