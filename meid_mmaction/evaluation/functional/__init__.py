@@ -1,2 +1,3 @@
 # Each module registers its component at definition; add one import per module.
 from .average_precision import average_precision, mean_ap  # noqa: F401
+from .long_tail import LongTailResult, long_tail_map  # noqa: F401
