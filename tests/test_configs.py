@@ -93,8 +93,31 @@ def test_configs_found():
         'meid_charadesegolt_r101.py',
         'meid_synthetic.py',
         'meid_r50_videodataset_example.py',
+        'meid_small_data_template.py',
     ):
         assert name in names
+
+
+def test_small_data_template_is_the_demo_recipe_without_netvlad():
+    """The small-data template (docs/custom_dataset.md) trains as
+    ``meid_synthetic.py`` does (the schedule, its lr and the model whose
+    demo results the README gives), not as the full recipe."""
+    small = load_config(osp.join(ROOT, 'meid_small_data_template.py'), False)
+    demo = load_config(osp.join(ROOT, 'meid_synthetic.py'), False)
+    full = load_config(osp.join(ROOT, 'meid_videolt_r101.py'), False)
+    assert small.model.cls_head.get('aggregator') is None
+    assert full.model.cls_head.aggregator.type == 'NetVLAD'
+    head = dict(small.model.cls_head, num_classes=50, in_channels=96)
+    assert head == demo.model.cls_head
+    assert small.train_cfg == demo.train_cfg
+    assert small.train_cfg.stage1.max_epochs == 12
+    assert small.train_cfg.stage1.lr == 10 * full.train_cfg.stage1.lr
+    assert small.train_cfg.stage2.lr == 10 * full.train_cfg.stage2.lr
+    assert small.optim_wrapper == demo.optim_wrapper
+    assert small.train_dataloader.batch_size == 64
+    assert demo.train_dataloader.batch_size == 64
+    for key in ('train_clip_len', 'test_clip_len', 'head_thr', 'tail_thr'):
+        assert small[key] == demo[key], key
 
 
 def step_data(cfg, model, batch):

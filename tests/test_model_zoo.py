@@ -9,12 +9,12 @@ import pytest
 from mmengine.config import Config
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
-# the real-data configs (demo / example configs aside)
+# the real-data configs (demo / example / template configs aside)
 ZOO = sorted(
     p
     for p in glob.glob(osp.join(ROOT, 'configs', 'meid_*.py'))
     + glob.glob(osp.join(ROOT, 'configs', 'aggregators', '*.py'))
-    if 'synthetic' not in p and 'example' not in p
+    if 'synthetic' not in p and 'example' not in p and 'template' not in p
 )
 VIDEOLT_NETVLAD = dict(
     type='NetVLAD',

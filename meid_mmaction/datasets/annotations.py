@@ -128,6 +128,57 @@ def parse_label_list(
     return ids, labels
 
 
+def parse_video_ids(path: str, num_classes: Optional[int] = None) -> List[str]:
+    """Video ids of a list to predict (labels optional, not returned).
+
+    Each line is ``<video id>`` or a video-list line ``<video id>
+    <label>[,<label>...]`` (checked as :func:`parse_label_line` does), so a
+    split list of a dataset can be predicted as it is.
+
+    Args:
+        path (str): The list file.
+        num_classes (int, optional): Bound for the labels that are given.
+
+    Returns:
+        list[str]: The ids, in file order.
+
+    Raises:
+        ValueError: naming ``path:line`` for a line of more than two fields,
+            a bad label, a repeated id, or an empty file.
+    """
+    ids: List[str] = []
+    seen: Dict[str, int] = {}
+    with open(path, encoding='utf-8') as f:
+        for lineno, raw in enumerate(f, start=1):
+            line = raw.strip()
+            if not line:
+                continue
+            where = f'{path}:{lineno}'
+            if len(line.split()) == 1:
+                vid = line
+            else:
+                try:
+                    vid, _ = parse_label_line(line, where, num_classes)
+                except AnnotationLineError as e:
+                    if e.kind != 'list_format':
+                        raise
+                    raise AnnotationLineError(
+                        f'{where}: expected "<video id>" or "<video id> '
+                        f'<label>[,<label>...]", got {line!r}',
+                        'list_format',
+                    ) from None
+            if vid in seen:
+                raise ValueError(
+                    f'{where}: duplicate video id {vid!r} (first seen on '
+                    f'line {seen[vid]})'
+                )
+            seen[vid] = lineno
+            ids.append(vid)
+    if not ids:
+        raise ValueError(f'{path}: no video in the list (empty file)')
+    return ids
+
+
 def _to_int(text: str) -> Optional[int]:
     try:
         return int(text)

@@ -9,6 +9,7 @@ import pytest
 from meid_mmaction.datasets.annotations import (
     parse_class_counts,
     parse_label_list,
+    parse_video_ids,
 )
 from meid_mmaction.datasets.class_groups import split_groups
 
@@ -184,3 +185,18 @@ def test_real_videolt_test_list(shared_data):
     assert all(label and label == sorted(set(label)) for label in labels)
     flat = [c for label in labels for c in label]
     assert min(flat) >= 0 and max(flat) < 1004
+
+
+def test_parse_video_ids_labels_optional(tmp_path):
+    path = tmp_path / 'new.lst'
+    path.write_text('a\n\nb 0,2\nc\n')
+    assert parse_video_ids(str(path), num_classes=3) == ['a', 'b', 'c']
+    path.write_text('a\nb 3\n')
+    with pytest.raises(ValueError, match=r'new.lst:2: label 3 of video'):
+        parse_video_ids(str(path), num_classes=3)
+    path.write_text('a\nb 0\na\n')
+    with pytest.raises(ValueError, match=r"new.lst:3: duplicate video id 'a'"):
+        parse_video_ids(str(path))
+    path.write_text('\n')
+    with pytest.raises(ValueError, match='no video in the list'):
+        parse_video_ids(str(path))

@@ -237,6 +237,18 @@ def test_pack_single_clip_default():
     assert get_gt_label(out['data_samples']).tolist() == [1.0, 0.0, 0.0]
 
 
+def test_pack_without_label_has_no_ground_truth():
+    # an unlabelled video to predict (tools/predict.py)
+    out = PackFeatureInputs()(
+        dict(features=np.ones((4, 2), np.float32), num_classes=3, video_id='n')
+    )
+    sample = out['data_samples']
+    assert out['inputs'].shape == (1, 4, 2)
+    assert sample.video_id == 'n'
+    with pytest.raises(KeyError, match='no ground-truth label'):
+        get_gt_label(sample)
+
+
 @pytest.mark.parametrize(
     'label, message',
     [

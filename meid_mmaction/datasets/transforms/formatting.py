@@ -17,6 +17,8 @@ class PackFeatureInputs(BaseTransform):
 
     Required keys: ``features`` (``[num_clips * clip_len, D]``), ``label``
     (list of class indices), ``num_classes``; optional ``num_clips``.
+    Without a ``label`` key (an unlabelled video to predict, see
+    ``tools/predict.py``) the sample carries no ground truth.
     ``drawn_class`` (set by the dataset for label-masked resampling) is
     always copied into the metainfo, whatever ``meta_keys`` says: the loss
     mask depends on it.
@@ -42,6 +44,18 @@ class PackFeatureInputs(BaseTransform):
         feats = torch.from_numpy(results['features'])
         num_clips = results.get('num_clips', 1)
         inputs = feats.view(num_clips, -1, feats.shape[-1])
+        data_sample = ActionDataSample()
+        if 'label' in results:
+            self._set_label(data_sample, results)
+        meta = {k: results[k] for k in self.meta_keys if k in results}
+        if results.get('drawn_class') is not None:
+            meta['drawn_class'] = int(results['drawn_class'])
+        data_sample.set_metainfo(meta)
+        return dict(inputs=inputs, data_samples=data_sample)
+
+    @staticmethod
+    def _set_label(data_sample: ActionDataSample, results: dict) -> None:
+        """Store ``results['label']`` as a float multi-hot ``[C]``."""
         num_classes = results['num_classes']
         label = results['label']
         if len(label) == 0:
@@ -56,13 +70,7 @@ class PackFeatureInputs(BaseTransform):
                 f'is outside [0, {num_classes})'
             )
         target[idx] = 1.0
-        data_sample = ActionDataSample()
         set_gt_label(data_sample, target)
-        meta = {k: results[k] for k in self.meta_keys if k in results}
-        if results.get('drawn_class') is not None:
-            meta['drawn_class'] = int(results['drawn_class'])
-        data_sample.set_metainfo(meta)
-        return dict(inputs=inputs, data_samples=data_sample)
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(meta_keys={self.meta_keys})'

@@ -7,3 +7,4 @@ from .expert_combination import (  # noqa: F401
     combination_candidates,
     format_choice_table,
 )
+from .long_tail import LongTailResult, long_tail_map  # noqa: F401

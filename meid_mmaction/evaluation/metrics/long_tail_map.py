@@ -29,8 +29,9 @@ from meid_mmaction.utils.compat import (
     to_multi_hot,
 )
 
-from ..functional.average_precision import average_precision, mean_ap
-from ..reports import markdown_table, unique_path, write_per_class_csv
+from ..functional.average_precision import average_precision
+from ..functional.long_tail import group_summary, summary_table
+from ..reports import unique_path, write_per_class_csv
 
 GROUPS = GROUP_NAMES
 
@@ -420,10 +421,10 @@ class LongTailMAP(BaseMetric):
         ap = average_precision(scores, labels)  # [C] float64
         no_pos = torch.isnan(ap)
 
+        rows = group_summary(ap, grouping['groups'])
         metrics: Dict[str, float] = OrderedDict()
-        metrics['mAP'] = mean_ap(ap)
-        for g in GROUPS:
-            metrics[f'mAP_{g}'] = mean_ap(ap, grouping['groups'][g])
+        for name, _, _, _, value in rows:
+            metrics['mAP' if name == 'all' else f'mAP_{name}'] = value
         metrics['num_classes_without_positives'] = int(no_pos.sum())
 
         positive = labels.bool()
@@ -436,7 +437,7 @@ class LongTailMAP(BaseMetric):
             )
 
         ap_cpu = ap.cpu()
-        self._log_table(metrics, grouping, no_pos.cpu(), len(results), n_eval)
+        self._log_table(metrics, grouping, rows, len(results), n_eval)
         self.last_per_class_file = None
         self.last_thresholds = grouping['thresholds']
         if self.save_per_class_ap:
@@ -448,32 +449,15 @@ class LongTailMAP(BaseMetric):
         self,
         metrics: Mapping,
         grouping: Mapping,
-        no_pos: torch.Tensor,
+        rows: Sequence[Tuple[str, int, int, int, float]],
         num_videos: int,
         num_with_label: int,
     ) -> None:
         """Log the grouped table as markdown; warn about empty groups."""
-        groups = grouping['groups']
-        all_idx = list(range(grouping['num_classes']))
-        rows = []
-        for name, idx in [('all', all_idx)] + [(g, groups[g]) for g in GROUPS]:
-            excluded = int(no_pos[idx].sum()) if idx else 0
-            key = 'mAP' if name == 'all' else f'mAP_{name}'
-            value = metrics[key]
-            rows.append(
-                (
-                    name,
-                    len(idx),
-                    len(idx) - excluded,
-                    excluded,
-                    'n/a' if np.isnan(value) else f'{value:.4f}',
-                )
-            )
-            if name != 'all' and len(idx) == excluded:
-                self._warn_empty_group(name, len(idx), grouping)
-        table = markdown_table(
-            ('group', 'classes', 'evaluated', 'no positive', 'mAP'), rows
-        )
+        for name, size, evaluated, _, _ in rows[1:]:
+            if evaluated == 0:
+                self._warn_empty_group(name, size, grouping)
+        table = summary_table(rows)
         topk = ', '.join(f'top{k} {metrics[f"top{k}"]:.4f}' for k in self.topk)
         what = ''
         if self._context['split'] is not None:
