@@ -28,7 +28,8 @@ DATA_KEYS: Dict[str, str] = OrderedDict(
     data_root='data_root of the three datasets',
     feat_dir="data_prefix['feat'] (relative to data_root)",
     count_file='training class-count file (relative to data_root)',
-    num_classes='num_classes',
+    num_classes='num_classes (also of the model\'s batch blending, '
+    'FrameStack / MultiLabelMixup, when its config leaves it out)',
     feat_dim='feat_dim (checked when a video is opened)',
     head_thr='head classes: more than head_thr training videos',
     tail_thr='tail classes: at most tail_thr training videos',
@@ -97,6 +98,10 @@ def apply_data_keys(cfg) -> Optional[list]:
 
     Args:
         cfg (Config | dict): The config, changed in place.
+
+    ``num_classes`` also goes to the model's batch blending
+    (``model.data_preprocessor.blending``, e.g. FrameStack), so a config
+    states the number of classes once.
 
     Returns:
         list | None: Names of the dataloaders the keys were applied to, or
@@ -172,4 +177,25 @@ def apply_data_keys(cfg) -> Optional[list]:
                     clip_key,
                 )
         applied.append(name)
+    _apply_blending_classes(cfg, keys.get('num_classes'))
     return applied
+
+
+def _apply_blending_classes(cfg, num_classes) -> None:
+    """Give ``model.data_preprocessor.blending`` the ``num_classes`` data
+    key (same rule as the loaders: a different value is an error)."""
+    if num_classes is None:
+        return
+    model = cfg.get('model')
+    pre = model.get('data_preprocessor') if isinstance(model, dict) else None
+    blending = pre.get('blending') if isinstance(pre, dict) else None
+    if not isinstance(blending, dict):
+        return
+    model = cfg['model'] = copy.deepcopy(model)
+    _put(
+        model['data_preprocessor']['blending'],
+        'num_classes',
+        num_classes,
+        'model.data_preprocessor.blending.num_classes',
+        'num_classes',
+    )

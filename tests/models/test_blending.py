@@ -197,6 +197,7 @@ class _Model(torch.nn.Module):
 def test_ap_hook_measures_the_epoch_and_hands_it_over():
     runner = type('R', (), {})()
     runner.model = _Model()
+    runner.epoch = 0
     hook = FrameStackAPHook()
     rng = np.random.default_rng(0)
     logits = torch.tensor(rng.normal(size=(12, 3)), dtype=torch.float32)
