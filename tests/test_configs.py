@@ -33,6 +33,8 @@ def shrink(cfg):
     blending = cfg.model.get('data_preprocessor', {}).get('blending')
     if blending:  # MultiLabelMixup / FrameStack
         blending.num_classes = head.num_classes
+    if cfg.get('num_classes') is not None:  # the data key agrees
+        cfg.num_classes = head.num_classes
     if cfg.model.type != 'FeatureRecognizer':
         return
     head.in_channels = 16

@@ -48,9 +48,7 @@ def test_focal_exp_bce_is_videolt_focal_on_soft_targets():
             by_hand.append((1 - math.exp(-b)) ** gamma * b)
     logits = torch.tensor(x, dtype=torch.float64, requires_grad=True)
     targets = torch.tensor(y, dtype=torch.float64)
-    loss = MultiLabelFocalLoss(gamma=gamma, pt_mode='exp_bce')(
-        logits, targets
-    )
+    loss = MultiLabelFocalLoss(gamma=gamma, pt_mode='exp_bce')(logits, targets)
     assert loss.item() == pytest.approx(sum(by_hand) / 4, rel=1e-12)
     # the gradient of that formula, by central differences
     loss.backward()
@@ -87,9 +85,14 @@ def test_class_balanced_sample_weighting_is_cui_et_al():
     y = [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]]
     # Cui et al.: weight of a sample = one-hot(label) . w, on every column
     sample_w = [sum(wc * yc for wc, yc in zip(w, yr)) for yr in y]
-    by_hand = sum(
-        sample_w[i] * bce(x[i][c], y[i][c]) for i in range(2) for c in range(3)
-    ) / 6
+    by_hand = (
+        sum(
+            sample_w[i] * bce(x[i][c], y[i][c])
+            for i in range(2)
+            for c in range(3)
+        )
+        / 6
+    )
     loss = ClassBalancedLoss(
         class_counts=counts, beta=beta, weighting='sample'
     )
@@ -97,9 +100,10 @@ def test_class_balanced_sample_weighting_is_cui_et_al():
     targets = torch.tensor(y, dtype=torch.float64)
     assert loss(logits, targets).item() == pytest.approx(by_hand, rel=1e-12)
     # VideoLT (default): BCE's weight= argument, one weight per column
-    col = sum(
-        w[c] * bce(x[i][c], y[i][c]) for i in range(2) for c in range(3)
-    ) / 6
+    col = (
+        sum(w[c] * bce(x[i][c], y[i][c]) for i in range(2) for c in range(3))
+        / 6
+    )
     videolt = ClassBalancedLoss(class_counts=counts, beta=beta)
     assert videolt(logits, targets).item() == pytest.approx(col, rel=1e-12)
     with pytest.raises(ValueError, match=r"weighting='x' is not one of"):
@@ -143,7 +147,9 @@ def test_cbs_srs_rows_use_videolt_resampling_reduction():
         / 2
     )
     for name in ('cbs', 'srs'):
-        cfg = Config.fromfile(f'configs/baselines/{name}_nonlinear_videolt_r101.py')
+        cfg = Config.fromfile(
+            f'configs/baselines/{name}_nonlinear_videolt_r101.py'
+        )
         assert cfg.optim_wrapper.clip_grad.max_norm == 20
         loss = MODELS.build(cfg.model.cls_head.loss_cls)
         got = loss(
@@ -182,7 +188,9 @@ def test_framestack_warm_epoch_follows_videolt():
         runner.epoch = epoch
         hook.before_train_epoch(runner)
         assert int(runner.model.fs.epoch) == epoch
-        swap = types.SimpleNamespace(permutation=lambda n: np.arange(n)[::-1].copy())
+        swap = types.SimpleNamespace(
+            permutation=lambda n: np.arange(n)[::-1].copy()
+        )
         out, t = runner.model.fs.blend(x, y, swap)
         assert (not torch.equal(out, x)) is stacked
         assert (not torch.equal(t, y)) is stacked
@@ -293,7 +301,9 @@ def test_dataset_check_compares_every_model_num_classes():
     model = MODELS.build(
         dict(
             type='FeatureRecognizer',
-            cls_head=dict(type='NonlinearClsHead', num_classes=4, in_channels=2),
+            cls_head=dict(
+                type='NonlinearClsHead', num_classes=4, in_channels=2
+            ),
             data_preprocessor=dict(
                 type='FeatureDataPreprocessor',
                 blending=dict(type='FrameStack', num_classes=5),

@@ -28,7 +28,7 @@ DATA_KEYS: Dict[str, str] = OrderedDict(
     data_root='data_root of the three datasets',
     feat_dir="data_prefix['feat'] (relative to data_root)",
     count_file='training class-count file (relative to data_root)',
-    num_classes='num_classes (also of the model\'s batch blending, '
+    num_classes="num_classes (also of the model's batch blending, "
     'FrameStack / MultiLabelMixup, when its config leaves it out)',
     feat_dim='feat_dim (checked when a video is opened)',
     head_thr='head classes: more than head_thr training videos',

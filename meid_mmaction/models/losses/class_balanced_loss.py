@@ -58,9 +58,7 @@ def class_balanced_loss(
     """
     check_reduction(reduction)
     if weighting not in WEIGHTINGS:
-        raise ValueError(
-            f'weighting={weighting!r} is not one of {WEIGHTINGS}'
-        )
+        raise ValueError(f'weighting={weighting!r} is not one of {WEIGHTINGS}')
     loss = sigmoid_focal_elements(logits, targets, gamma, alpha)
     if class_weights.shape != logits.shape[1:]:
         raise ValueError(
