@@ -29,8 +29,9 @@ class AttentionPooling(BaseAggregator):
     attention half of MOVE's aggregator baseline (4 heads, mean-frame
     query); MOVE's exact layer (``MultiHeadAttention_Aggregator`` of
     wjun0830/MOVE) is ``attn_dropout=0.1, norm_eps=1e-6, bias=False``,
-    which the configs of MOVE's rows set. Weights: ``D * H * (2 d_k + d_v)`` (query, key, value) plus
-    ``H d_v * D`` (output), 16.8 M at ``D = 2048`` and the defaults.
+    which the configs of MOVE's rows set. Weights: ``D * H * (2 d_k +
+    d_v)`` (query, key, value) plus ``H d_v * D`` (output), 16.8 M at ``D =
+    2048`` and the defaults (without the biases when ``bias=False``).
 
     Args:
         in_channels (int): Frame feature size ``D``.
