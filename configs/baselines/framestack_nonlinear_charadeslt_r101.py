@@ -1,8 +1,8 @@
-# CharadesLT baseline row: FrameStack (focal loss, AP-driven frame stacking).
-# ResNet-101 features, nonlinear classifier. Published (MEID paper,
-# CharadesLT): 0.113 overall mAP, but with NeXtVLAD aggregation
-# (framestack_nextvlad_charadeslt_r101.py); no published number with the
-# nonlinear classifier.
+# CharadesLT baseline: FrameStack (focal loss, AP-driven frame stacking).
+# ResNet-101 features, nonlinear classifier. No published number with the
+# nonlinear classifier: the CharadesLT FrameStack row of the MEID paper
+# (0.113 overall) aggregates with NeXtVLAD, and its one config is
+# framestack_nextvlad_charadeslt_r101.py.
 #   python tools/train.py \
 #       configs/baselines/framestack_nonlinear_charadeslt_r101.py
 _base_ = ['bce_nonlinear_charadeslt_r101.py']
