@@ -333,3 +333,76 @@ def test_dataset_check_compares_every_model_num_classes():
         'data: train_dataloader.dataset.num_classes=4;'
     )
     assert 'model.cls_head.num_classes=4 disagrees' not in msg
+
+
+# ------------------------------------------------ NeXtVLAD, released form
+def _bn_train(x, dims, weight, bias, eps=1e-5):
+    """Training-mode BatchNorm by hand: statistics over ``dims``."""
+    mean = x.mean(dim=dims, keepdim=True)
+    var = x.var(dim=dims, unbiased=False, keepdim=True)
+    return (x - mean) / torch.sqrt(var + eps) * weight + bias
+
+
+def test_nextvlad_released_form_is_meid_net_module():
+    torch.manual_seed(0)
+    b, m, d, lam, g, k = 3, 5, 4, 2, 2, 3
+    layer = MODELS.build(
+        dict(
+            type='NeXtVLAD',
+            in_channels=d,
+            num_clusters=k,
+            expansion=lam,
+            groups=g,
+            hidden_channels=None,
+            input_norm=True,
+            assign_norm='frames',
+            num_frames=m,
+            assign_bias=True,
+            l2_norm=False,
+            scalar_bn=True,
+        )
+    ).train()
+    for bn in (layer.input_norm, layer.assign_norm, layer.scalar_bn):
+        torch.nn.init.normal_(bn.weight)
+        torch.nn.init.normal_(bn.bias)
+    assert layer.assign.bias is not None
+    x = torch.randn(b, m, d)
+    gs = lam * d // g
+    # MEID models.py NeXtVLADModel.bn1: BatchNorm1d(D) of every frame
+    xb = _bn_train(
+        x.reshape(b * m, d),
+        (0,),
+        layer.input_norm.weight,
+        layer.input_norm.bias,
+    ).reshape(b, m, d)
+    x_dot = xb @ layer.expand.weight.T + layer.expand.bias
+    x_tilde = x_dot.reshape(b, m * g, gs)
+    # net_module.py: fc_gk, then bn0 = BatchNorm1d(max_frames) on [B, M, GK]
+    wgkx = x_dot @ layer.assign.weight.T + layer.assign.bias
+    wgkx = _bn_train(
+        wgkx,
+        (0, 2),
+        layer.assign_norm.weight[None, :, None],
+        layer.assign_norm.bias[None, :, None],
+    )
+    alpha_gk = F.softmax(wgkx.reshape(b, m * g, k), dim=-1)
+    alpha_g = torch.sigmoid(
+        x_dot @ layer.group_attention.weight.T + layer.group_attention.bias
+    ).reshape(b, m * g, 1)
+    act = alpha_gk * alpha_g
+    a = act.sum(-2, keepdim=True) * layer.centers.T[None]  # [B, D', K]
+    vlad = (act.permute(0, 2, 1) @ x_tilde).permute(0, 2, 1) - a
+    vlad = F.normalize(vlad, dim=1)  # over D' of each cluster
+    flat = vlad.reshape(b, 1, k * gs)
+    flat = _bn_train(
+        flat, (0, 2), layer.scalar_bn.weight, layer.scalar_bn.bias
+    )
+    # ours flattens [B, K, D']; the scalar BatchNorm does not mind the order
+    ref = flat.reshape(b, gs, k).transpose(1, 2).reshape(b, -1)
+    torch.testing.assert_close(layer(x), ref, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match='built for num_frames=5'):
+        layer(torch.randn(b, m + 1, d))
+    with pytest.raises(ValueError, match="assign_norm='frames' needs"):
+        MODELS.build(
+            dict(type='NeXtVLAD', in_channels=d, assign_norm='frames')
+        )

@@ -10,8 +10,30 @@ _base_ = ['../aggregators/nextvlad_focal_charadeslt_r101.py']
 
 train_clip_len = 200
 train_dataloader = dict(batch_size=1024)
-# num_classes: the data key (filled in by apply_data_keys)
+# MEID's released NeXtVLAD layer (models/net_module.py + NeXtVLADModel,
+# docs/reproduction.md): input BatchNorm, BatchNorm of the assignment over
+# the 200 frame positions, assignment bias, BatchNorm1d(1) instead of L2.
+# num_classes: the data key (filled in by apply_data_keys).
 model = dict(
-    cls_head=dict(loss_cls=dict(pt_mode='exp_bce')),
+    cls_head=dict(
+        aggregators=[
+            dict(
+                type='NeXtVLAD',
+                num_clusters=64,
+                expansion=2,
+                groups=8,
+                hidden_channels=1024,
+                group_attention=True,
+                hidden_act='relu6',
+                input_norm=True,
+                assign_norm='frames',
+                num_frames=200,
+                assign_bias=True,
+                l2_norm=False,
+                scalar_bn=True,
+            )
+        ],
+        loss_cls=dict(pt_mode='exp_bce'),
+    ),
     data_preprocessor=dict(blending=dict(type='FrameStack', warm_epoch=0)),
 )

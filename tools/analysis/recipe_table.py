@@ -42,6 +42,10 @@ FIELDS: Tuple[Tuple[str, str], ...] = (
     ('meid', 'MEID variant and inference'),
 )
 NONE = '—'  # not applicable / not stated
+_RELEASED_LAYER = (
+    ', released layer (BN of the assignment over frames, input BN, '
+    'BatchNorm1d(1) output)'
+)
 
 # ---------------------------------------------------------------- ours
 
@@ -125,11 +129,20 @@ def _aggregator(agg: dict) -> str:
             f'hidden {agg.get("hidden_channels")}'
         )
     if kind == 'NeXtVLAD':
-        return (
+        text = (
             f'NeXtVLAD K={agg.get("num_clusters")}, '
             f'λ={agg.get("expansion")}, G={agg.get("groups")}, '
             f'hidden {agg.get("hidden_channels")}'
         )
+        if (
+            agg.get('assign_norm') == 'frames'
+            and agg.get('input_norm')
+            and agg.get('scalar_bn')
+            and agg.get('assign_bias')
+            and agg.get('l2_norm') is False
+        ):
+            text += _RELEASED_LAYER
+        return text
     if kind == 'AttentionPooling':
         return (
             f'attention {agg.get("num_heads")}x{agg.get("key_channels")}'
@@ -255,9 +268,9 @@ _RESAMPLE_LOSS = (
     'BCE; sum over classes, mean over batch',
     V + 'base_main.py (rs_train)',
 )
-_RELEASED_NEXTVLAD = (
-    'NeXtVLAD K=64, λ=2, G=8, hidden 1024, released layer (BN of the '
-    'assignment over frames, input BN, BatchNorm1d(1) output)'
+_RELEASED_NEXTVLAD = 'NeXtVLAD K=64, λ=2, G=8, hidden 1024' + _RELEASED_LAYER
+_MEID_RELEASED_MODEL = (
+    'no VLAD layer: a Twins-style transformer (NeXtVLAD imported, never built)'
 )
 # MEID's released VideoLT runs: stage 1 ddp_train_101.sh
 # (dy_main_ddp_101.py), stage 2 ddp_train_diff.sh (dy_main_ddp_diff.py).
@@ -282,6 +295,7 @@ _MEID_VIDEOLT = dict(
         'stage2_loss=expert2, inference=prob_mix, stage-2 label mask on',
         MD + ' (MEID variants)',
     ),
+    aggregator=(_MEID_RELEASED_MODEL, M + 'models/trans.py'),
 )
 _PAPER_MEID = dict(
     optimizer=('Adam', MD),
@@ -312,10 +326,7 @@ _MEID_CHARADES = dict(
     sampler=('random / CBS (label mask)', M + 'charades_dy.sh'),
     loss=(_FOCAL_EXP, M + 'ops/losses.py, charades_dy_101.sh'),
     clip=('20', M + 'charades_dy_101.sh (--gd 20)'),
-    aggregator=(
-        _RELEASED_NEXTVLAD,
-        M + 'models/models.py',
-    ),
+    aggregator=(_MEID_RELEASED_MODEL, M + 'models/trans.py'),
 )
 _CHARADES_FRAMESTACK = dict(
     optimizer=('Adam', M + 'dy_main_ddp_ori.py'),
@@ -338,10 +349,6 @@ _CHARADES_FRAMESTACK = dict(
     meid=(NONE, ''),
 )
 
-_NEXTVLAD_REASON = (
-    'sizes as released; the layer itself differs from the released '
-    'NeXtVLADModel in training mode (see "NeXtVLAD" at the top)'
-)
 _MEID_RELEASE_REASON = (
     "the paper's text (the row's number is the paper's); the release's "
     'value: see "MEID: the released runs" below'
@@ -367,6 +374,12 @@ _MEID_REASONS = dict(
     meid=(
         "the paper's variant; the release's keys: docs/method.md, MEID "
         'variants'
+    ),
+    aggregator=(
+        "the paper's model (its rows name the aggregator); the released "
+        'MEID model (Trans_Pos_101, models/trans.py) is another '
+        'architecture, and Twins_Pos_101 named by the scripts is not in '
+        'the release'
     ),
 )
 
@@ -507,30 +520,29 @@ for _data, _name in (
         f'{_name} / ResNet-101 (NeXtVLAD) / FrameStack (docs/method.md)',
         _CHARADES_FRAMESTACK,
         dict(test_frames=('200', MD)),
-        dict(aggregator=_NEXTVLAD_REASON),
     )
 for _cfg, _row_name, _agg in (
     (
         'meid_videolt_r101.py',
         'VideoLT / ResNet-101 / MEID + NetVLAD, 0.716',
-        ('NetVLAD K=64, hidden 1024', M + 'models/models.py'),
+        ('NetVLAD', MD),
     ),
     (
         'meid_videolt_r50.py',
         'VideoLT / ResNet-50 / MEID, 0.619',
-        ('attention-weighted mean', M + 'models/models.py (Twins_Pos)'),
+        ('attention-weighted mean', MD),
     ),
     (
         'meid_videolt_tsm_r50.py',
         'VideoLT / TSM-ResNet-50 / MEID, 0.695 (supplementary)',
-        ('attention-weighted mean', M + 'models/models.py (Twins_Pos)'),
+        ('attention-weighted mean', MD),
     ),
 ):
     _row(
         f'configs/{_cfg}',
         _row_name + ' (docs/method.md)',
-        dict(_MEID_VIDEOLT, aggregator=_agg),
-        _PAPER_MEID,
+        _MEID_VIDEOLT,
+        dict(_PAPER_MEID, aggregator=_agg),
         _MEID_REASONS,
     )
 for _cfg, _row_name in (
@@ -544,8 +556,10 @@ for _cfg, _row_name in (
         f'configs/{_cfg}',
         _row_name + ' (docs/method.md)',
         _MEID_CHARADES,
-        dict(_PAPER_MEID, test_frames=('200', MD)),
-        dict(_MEID_REASONS, aggregator=_NEXTVLAD_REASON),
+        dict(
+            _PAPER_MEID, test_frames=('200', MD), aggregator=('NeXtVLAD', MD)
+        ),
+        _MEID_REASONS,
     )
 _MOVE = {
     k: (v, s.replace(V + 'scripts/', 'MOVE VideoLT/scripts/'))
@@ -677,16 +691,20 @@ the released values). The released stage 2 on VideoLT ran 128 x 8 GPUs
 both stages, and FrameStack stacks in both, as in the release
 (`dy_main_ddp_diff.py`).
 
-**NeXtVLAD.** Our `NeXtVLAD` has the sizes of MEID's Charades runs
+**NeXtVLAD.** `NeXtVLAD` has the sizes of MEID's Charades runs
 (`models/models.py`, `NeXtVLADModel`: K 64, expansion 2, 8 groups, hidden
-1024) but not its layer in training mode: the released layer normalises the
-assignment with BatchNorm over frame positions, ends with `BatchNorm1d(1)`
-instead of the L2 normalisation, has an input BatchNorm and an assignment
-bias; linrongc's original has BatchNorm on the flattened descriptor and
-dropout 0.5. Ours follows neither exactly (docstring of
-`meid_mmaction/models/aggregators/nextvlad.py`); the released form as an
-option is not implemented yet, so the Charades rows may miss their numbers
-on this account.
+1024). Its default layer is this project's form; the released layer is an
+option set (`input_norm=True, assign_norm='frames', num_frames=200,
+assign_bias=True, l2_norm=False, scalar_bn=True`: an input BatchNorm, the
+assignment normalised by BatchNorm over frame *positions*, an assignment
+bias, `BatchNorm1d(1)` on the descriptor instead of L2), tested against
+`models/net_module.py` in `tests/test_release_formulas.py`. The Charades
+FrameStack rows use it (they train and test on all 200 frames, as the
+release; the frame-position BatchNorm needs a fixed clip length).
+linrongc's original (BatchNorm over the assignment channels and on the
+flattened descriptor, dropout 0.5, context gating) is documented in the
+layer's docstring. The MEID rows keep the default layer: MEID trains on 60
+frames (paper), and the released MEID model has no VLAD layer at all.
 
 **Focal loss on soft targets.** VideoLT computes `1 - p_t` as
 `1 - exp(-BCE)` (`ops/losses.py`); `MultiLabelFocalLoss(pt_mode='exp_bce')`
