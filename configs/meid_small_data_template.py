@@ -36,6 +36,69 @@ test_split = 'test.lst'
 train_clip_len = 24  # random frames per training video
 test_clip_len = 48  # uniformly spaced frames per val / test video
 
+# The loaders, written from the data keys above (MMAction2's tools read the
+# loaders; meid's tools also apply a data key changed later, e.g. by
+# --cfg-options), and the values they were written with.
+_dataset = dict(
+    data_root=data_root,
+    data_prefix=dict(feat=feat_dir),
+    count_file=count_file,
+    num_classes=num_classes,
+    feat_dim=feat_dim,
+    head_thr=head_thr,
+    tail_thr=tail_thr,
+)
+_test_pipeline = [
+    dict(type='OpenFeatures'),
+    dict(type='SampleFeatureFrames', clip_len=test_clip_len, test_mode=True),
+    dict(type='LoadFeatureFrames'),
+    dict(type='PackFeatureInputs'),
+]
+train_dataloader = dict(
+    batch_size=64,
+    dataset=dict(
+        _dataset,
+        ann_file=train_split,
+        pipeline=[
+            dict(type='OpenFeatures'),
+            dict(type='SampleFeatureFrames', clip_len=train_clip_len),
+            dict(type='LoadFeatureFrames'),
+            dict(type='PackFeatureInputs'),
+        ],
+    ),
+)
+val_dataloader = dict(
+    dataset=dict(
+        _dataset,
+        ann_file=val_split,
+        train_ann_file=train_split,
+        pipeline=_test_pipeline,
+    )
+)
+test_dataloader = dict(
+    dataset=dict(
+        _dataset,
+        ann_file=test_split,
+        train_ann_file=train_split,
+        pipeline=_test_pipeline,
+    )
+)
+loader_data_keys = dict(
+    data_root=data_root,
+    feat_dir=feat_dir,
+    count_file=count_file,
+    num_classes=num_classes,
+    feat_dim=feat_dim,
+    head_thr=head_thr,
+    tail_thr=tail_thr,
+    train_split=train_split,
+    val_split=val_split,
+    test_split=test_split,
+    train_clip_len=train_clip_len,
+    test_clip_len=test_clip_len,
+)
+del _dataset, _test_pipeline
+
 # a child config that changes num_classes / feat_dim sets these again
 model = dict(
     cls_head=dict(
@@ -51,5 +114,4 @@ train_cfg = dict(
     stage2=dict(max_epochs=12, lr=1e-3, milestones=[8, 10]),
     val_interval=4,
 )
-train_dataloader = dict(batch_size=64)
 default_hooks = dict(logger=dict(interval=10))

@@ -21,6 +21,9 @@ published row. On the CPU study of docs/benchmarks.md the variant chosen
 on validation keeps this model and scores 0.5 sigmoid(Y) + 0.5 sigmoid(Y_F)
 (the released code's inference; --cfg-options
 model.cls_head.inference=prob_mix); it has not been tried on VideoLT.
+Recipe: the paper's text (batch 128, 60 training frames, lr 1e-3 / 1e-4);
+the released scripts' run (its batch, frames, lr, SyncBN, FrameStack) as a
+command line, and every difference: docs/reproduction.md.
 """
 
 _base_ = [

@@ -10,7 +10,7 @@ published). Not yet reproduced.
 _base_ = [
     '../_base_/models/netvlad_attention_feature.py',
     '../_base_/datasets/videolt_features.py',
-    '../_base_/schedules/adam_100e.py',
+    '../_base_/schedules/adam_100e_lr1e-4.py',
     '../_base_/default_runtime.py',
 ]
 

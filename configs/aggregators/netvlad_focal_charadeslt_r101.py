@@ -9,7 +9,7 @@ reproduced.
 _base_ = [
     '../_base_/models/netvlad_feature.py',
     '../_base_/datasets/charadeslt_features.py',
-    '../_base_/schedules/adam_100e.py',
+    '../_base_/schedules/adam_100e_lr1e-4.py',
     '../_base_/default_runtime.py',
 ]
 

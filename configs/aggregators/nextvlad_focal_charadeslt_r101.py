@@ -1,16 +1,16 @@
 """NeXtVLAD baseline, focal loss, CharadesLT ResNet-101 features (200 frames
 per video; training draws 60, testing takes all 200).
 
-Target row (docs/method.md): CharadesLT / ResNet-101 (NeXtVLAD) /
-FrameStack, 0.113 overall / 0.194 head / 0.103 medium / 0.042 tail mAP.
-Not yet reproduced. This config is the aggregator with natural sampling;
-the published row also trains with FrameStack.
+Target row: none published without FrameStack; the natural-sampling arm of
+the row CharadesLT / ResNet-101 (NeXtVLAD) / FrameStack (0.113 overall),
+whose one config is configs/baselines/framestack_nextvlad_charadeslt_r101.py.
+Adam 1e-4 (MEID's charades_*.sh). Not yet reproduced.
 """
 
 _base_ = [
     '../_base_/models/nextvlad_feature.py',
     '../_base_/datasets/charadeslt_features.py',
-    '../_base_/schedules/adam_100e.py',
+    '../_base_/schedules/adam_100e_lr1e-4.py',
     '../_base_/default_runtime.py',
 ]
 

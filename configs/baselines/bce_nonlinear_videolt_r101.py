@@ -6,7 +6,7 @@
 _base_ = [
     '../_base_/models/nonlinear_feature.py',
     '../_base_/datasets/videolt_features.py',
-    '../_base_/schedules/adam_100e.py',
+    '../_base_/schedules/adam_100e_lr1e-4.py',
     '../_base_/default_runtime.py',
 ]
 

@@ -5,8 +5,11 @@
 #       configs/baselines/framestack_nonlinear_videolt_r101.py
 _base_ = ['bce_nonlinear_videolt_r101.py']
 
-# the per-class training AP comes from FrameStackAPHook (default_runtime)
+# VideoLT's scripts/framestack.sh: warm epoch 0 (epoch 0 trains without
+# stacking), focal loss with 1 - p_t = 1 - exp(-BCE). The per-class training
+# AP comes from FrameStackAPHook (default_runtime); num_classes is the data
+# key (filled in by apply_data_keys).
 model = dict(
-    cls_head=dict(loss_cls=dict(gamma=1.0)),
-    data_preprocessor=dict(blending=dict(type='FrameStack', num_classes=1004)),
+    cls_head=dict(loss_cls=dict(gamma=1.0, pt_mode='exp_bce')),
+    data_preprocessor=dict(blending=dict(type='FrameStack', warm_epoch=0)),
 )

@@ -5,6 +5,6 @@ _base_ = ['bce_nonlinear_charadeslt_r101.py']
 
 model = dict(
     data_preprocessor=dict(
-        blending=dict(type='MultiLabelMixup', num_classes=157, alpha=1.0)
+        blending=dict(type='MultiLabelMixup', alpha=1.0)  # C: data key
     )
 )

@@ -57,6 +57,7 @@ def work(rank, out_dir):
 
     runner = type('R', (), {})()
     runner.model = Model()
+    runner.epoch = 0
     hook = FrameStackAPHook()
     logits, targets = data()
     hook.before_train_epoch(runner)

@@ -96,7 +96,7 @@ def test_framestack_through_data_samples_deterministic_and_resumable():
     for (xa, ya), (xb, yb) in zip(*runs):
         assert torch.equal(xa, xb) and torch.equal(ya, yb)
     assert int(a.num_steps) == 3
-    assert set(a.state_dict()) == {'num_steps', 'class_ap'}
+    assert set(a.state_dict()) == {'num_steps', 'class_ap', 'epoch'}
     c = MODELS.build(dict(type='FrameStack', num_classes=3, seed=4))
     c.load_state_dict(dict(a.state_dict(), num_steps=torch.tensor(2)))
     xc, _ = c(x, samples(y))
@@ -197,6 +197,7 @@ class _Model(torch.nn.Module):
 def test_ap_hook_measures_the_epoch_and_hands_it_over():
     runner = type('R', (), {})()
     runner.model = _Model()
+    runner.epoch = 0
     hook = FrameStackAPHook()
     rng = np.random.default_rng(0)
     logits = torch.tensor(rng.normal(size=(12, 3)), dtype=torch.float32)
@@ -251,6 +252,7 @@ def test_blending_with_every_head_and_the_ap_hook(head, blending):
     )
     runner = type('R', (), {})()
     runner.model = model
+    runner.epoch = 0
     hook = FrameStackAPHook()
     hook.before_train_epoch(runner)
     for _ in range(2):

@@ -282,6 +282,11 @@ def run_arm(
     with the arm's head); validation and test mAP after the last epoch.
     """
     cfg_head = head_cfg(arm, small=True)
+    for agg in [cfg_head.get('aggregator')] + list(
+        cfg_head.get('aggregators') or []
+    ):
+        if agg and agg['type'] == 'NetVLAD':
+            agg['hidden_channels'] = args.netvlad_hidden
     work = osp.join(args.work_dir, 'runs', arm, f'seed{seed}', f'lr{lr:g}')
     e = args.epochs
     if cfg_head['type'] == 'MEIDHead':
@@ -462,6 +467,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         nargs='+',
         default=[0.6, 0.8],
         help='lr x0.1 at these fractions',
+    )
+    p.add_argument(
+        '--netvlad-hidden',
+        type=int,
+        default=SMALL['NetVLAD']['hidden_channels'],
+        help='output width of the small NetVLAD of the arms',
     )
     p.add_argument('--batch-size', type=int, default=64)
     p.add_argument('--clip-len', type=int, default=24)

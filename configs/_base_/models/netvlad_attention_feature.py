@@ -10,6 +10,11 @@ attention = dict(
     key_channels=512,
     value_channels=512,
     dropout=0.1,
+    # MOVE's MultiHeadAttention_Aggregator: dropout 0.1 on the attention
+    # probabilities, LayerNorm eps 1e-6, projections without bias
+    attn_dropout=0.1,
+    norm_eps=1e-6,
+    bias=False,
 )
 model = dict(
     cls_head=dict(

@@ -1,6 +1,8 @@
-# NeXtVLAD aggregator baseline on per-frame features, as in the CharadesLT /
-# CharadesEgoLT runs (docs/method.md): expansion 2, 8 groups, 64 clusters,
-# group attention, hidden 1024, ReLU6; then a linear classifier.
+# NeXtVLAD aggregator baseline on per-frame features, with the sizes of the
+# CharadesLT / CharadesEgoLT runs (docs/method.md): expansion 2, 8 groups, 64
+# clusters, group attention, hidden 1024, ReLU6; then a linear classifier.
+# The layer is this project's form; MEID's released layer is a set of
+# options, used by the Charades FrameStack rows (docs/reproduction.md).
 nextvlad = dict(
     type='NeXtVLAD',
     num_clusters=64,

@@ -81,12 +81,31 @@ def model_num_classes(model) -> Optional[int]:
     return value if isinstance(value, int) else None
 
 
+def model_class_numbers(model) -> List[Tuple[str, int]]:
+    """Every ``num_classes`` of the model: ``[('model.<module>', n), ...]``.
+
+    The classification head first (``model.cls_head``), then every other
+    module with an integer ``num_classes`` attribute (batch blending such as
+    FrameStack, the distillation loss), in module order.
+    """
+    if is_model_wrapper(model):
+        model = model.module
+    found = []
+    for name, module in model.named_modules():
+        value = getattr(module, 'num_classes', None)
+        if isinstance(value, int) and not isinstance(value, bool):
+            found.append((f'model.{name}' if name else 'model', value))
+    found.sort(key=lambda item: item[0] != 'model.cls_head')
+    return found
+
+
 @HOOKS.register_module()
 class DatasetCheckHook(Hook):
     """Check the data once, before anything is trained or saved.
 
-    * Before every run (train, val, test): the model's
-      ``cls_head.num_classes`` must equal the number of classes of each
+    * Before every run (train, val, test): every ``num_classes`` of the
+      model (``cls_head``, batch blending such as FrameStack, losses) must
+      equal the number of classes of each
       split's dataset (built datasets; a split not built yet is compared by
       its config's ``num_classes``). A disagreement raises a ``ValueError``
       naming both keys and values.
@@ -132,26 +151,36 @@ class DatasetCheckHook(Hook):
     # model vs dataset classes
     # ------------------------------------------------------------------
     def before_run(self, runner) -> None:
-        """Compare the model's and every split's number of classes."""
-        model_n = model_num_classes(runner.model)
-        if model_n is None:
+        """Compare every ``num_classes`` of the model (head, batch
+        blending, losses: :func:`model_class_numbers`) with every split's
+        number of classes."""
+        numbers = model_class_numbers(runner.model)
+        if not numbers:
             return
-        wrong = []
-        for key, found in self._split_num_classes(runner):
-            value, source = found
-            if value != model_n:
-                wrong.append(
-                    f'{key}.dataset.{source}={value}'
-                    if source == 'num_classes'
-                    else f'{key}.dataset has {value} classes ({source})'
+        splits = self._split_num_classes(runner)
+        problems = []
+        for module, model_n in numbers:
+            wrong = []
+            for key, (value, source) in splits:
+                if value != model_n:
+                    wrong.append(
+                        f'{key}.dataset.{source}={value}'
+                        if source == 'num_classes'
+                        else f'{key}.dataset has {value} classes ({source})'
+                    )
+            if wrong:
+                problems.append(
+                    f'{module}.num_classes={model_n} disagrees with the '
+                    f'data: {"; ".join(wrong)}.'
                 )
-        if wrong:
+        if problems:
             raise ValueError(
-                f'model.cls_head.num_classes={model_n} disagrees with the '
-                f'data: {"; ".join(wrong)}. The classifier needs one output '
-                'per class of the dataset: set both to the same value (e.g. '
+                ' '.join(problems) + ' The model needs one output per class '
+                'of the dataset: set both to the same value (e.g. '
                 '--cfg-options model.cls_head.num_classes=N, and '
-                '<split>_dataloader.dataset.num_classes=N for every split).'
+                '<split>_dataloader.dataset.num_classes=N for every split; '
+                'the num_classes data key sets the datasets and the batch '
+                'blending at once).'
             )
 
     @staticmethod

@@ -14,6 +14,8 @@ from .base_aggregator import (
     normalise_vlad,
 )
 
+_ASSIGN_NORMS = (True, False, 'channels', 'frames')
+
 
 @MODELS.register_module()
 class NeXtVLAD(BaseAggregator):
@@ -34,11 +36,31 @@ class NeXtVLAD(BaseAggregator):
     5. intra-normalisation, flatten, L2, then
        ``act(BN(Linear(K * D', hidden, bias=False)))``.
 
-    The defaults (expansion 2, 8 groups, 64 clusters, group attention,
+    The default sizes (expansion 2, 8 groups, 64 clusters, group attention,
     hidden 1024, ReLU6) are those of the CharadesLT / CharadesEgoLT runs
-    (docs/method.md). The original's context gating after the projection is
-    not part of this layer. Frame weights scale the soft assignment (as in
-    :class:`NetVLAD`); weight 0 removes the frame exactly.
+    (docs/method.md); the default layer is this project's form (steps 1-5
+    above), which is neither of the two published ones:
+
+    * MEID's released ``NeXtVLAD`` + ``NeXtVLADModel`` (abcdvzz/MEID,
+      ``models/net_module.py``, ``models/models.py``; the Charades rows):
+      ``input_norm=True`` (BatchNorm over ``D`` of every frame),
+      ``assign_norm='frames'`` (``BatchNorm1d(num_frames)``: one channel per
+      frame *position*, statistics over the batch and the ``G K``
+      assignment logits; the clip length must equal ``num_frames``),
+      ``assign_bias=True``, ``l2_norm=False, scalar_bn=True`` (a
+      ``BatchNorm1d(1)`` over the whole flattened descriptor instead of
+      the L2 normalisation); the configs of the Charades FrameStack rows use
+      it;
+    * linrongc's original (Lin et al.): BatchNorm over the ``G K``
+      assignment channels, BatchNorm on the flattened descriptor, dropout
+      0.5 before the projection, context gating after it (not part of this
+      layer).
+
+    The original's context gating after the projection is not part of this
+    layer. Frame weights scale the soft assignment (as in
+    :class:`NetVLAD`); weight 0 removes the frame exactly (with
+    ``assign_norm='frames'`` or ``scalar_bn`` its statistics still include
+    every frame).
 
     Size at ``D = 2048``: expansion 8.4 M, assignment 2.1 M, projection
     ``K * D' * hidden = 64 * 512 * 1024 = 33.6 M`` weights.
@@ -52,8 +74,18 @@ class NeXtVLAD(BaseAggregator):
             normalised ``K * D'`` descriptor. Defaults to 1024.
         group_attention (bool): Sigmoid attention per group. Defaults to
             True.
-        assign_norm (bool): BatchNorm over the ``G * K`` assignment logits.
-            Defaults to True.
+        assign_norm (bool | str): ``True`` / ``'channels'``: BatchNorm over
+            the ``G * K`` assignment logits (default); ``'frames'``: the
+            release's BatchNorm over frame positions (needs
+            ``num_frames``); ``False``: none.
+        num_frames (int, optional): Clip length for
+            ``assign_norm='frames'``. Defaults to None.
+        assign_bias (bool, optional): Bias of the assignment projection;
+            None (default): only without ``assign_norm``. The release: True.
+        input_norm (bool): BatchNorm over ``D`` of the input frames (the
+            release). Defaults to False.
+        scalar_bn (bool): ``BatchNorm1d(1)`` over the flattened descriptor
+            (the release, with ``l2_norm=False``). Defaults to False.
         intra_norm (bool): L2 of each cluster's aggregate. Defaults to True.
         l2_norm (bool): L2 of the flattened descriptor. Defaults to True.
         hidden_norm (bool): BatchNorm after the projection. Defaults to True.
@@ -78,6 +110,10 @@ class NeXtVLAD(BaseAggregator):
         hidden_norm: bool = True,
         hidden_act: str = 'relu6',
         dropout: float = 0.0,
+        num_frames: Optional[int] = None,
+        assign_bias: Optional[bool] = None,
+        input_norm: bool = False,
+        scalar_bn: bool = False,
     ) -> None:
         super().__init__(in_channels)
         k, lam, g = int(num_clusters), int(expansion), int(groups)
@@ -92,6 +128,21 @@ class NeXtVLAD(BaseAggregator):
                 f'groups={g} must divide expansion * in_channels = '
                 f'{lam} * {self.in_channels} = {expanded}'
             )
+        if assign_norm not in _ASSIGN_NORMS:
+            raise ValueError(
+                f'assign_norm={assign_norm!r} is not one of {_ASSIGN_NORMS}'
+            )
+        if assign_norm == 'frames' and (
+            not isinstance(num_frames, int) or num_frames < 1
+        ):
+            raise ValueError(
+                "assign_norm='frames' needs num_frames (the clip length), "
+                f'got num_frames={num_frames!r}'
+            )
+        assign_norm = 'channels' if assign_norm is True else assign_norm
+        if assign_bias is None:
+            assign_bias = not assign_norm
+        self.num_frames = num_frames
         self.num_clusters, self.groups = k, g
         self.group_channels = expanded // g
         self.intra_norm, self.l2_norm = intra_norm, l2_norm
@@ -99,8 +150,19 @@ class NeXtVLAD(BaseAggregator):
         self.group_attention = (
             nn.Linear(expanded, g) if group_attention else None
         )
-        self.assign = nn.Linear(expanded, g * k, bias=not assign_norm)
-        self.assign_norm = nn.BatchNorm1d(g * k) if assign_norm else None
+        self.input_norm = (
+            nn.BatchNorm1d(self.in_channels) if input_norm else None
+        )
+        self.assign = nn.Linear(expanded, g * k, bias=bool(assign_bias))
+        self.assign_norm_mode = assign_norm or None
+        self.assign_norm = (
+            nn.BatchNorm1d(g * k)
+            if assign_norm == 'channels'
+            else nn.BatchNorm1d(num_frames)
+            if assign_norm == 'frames'
+            else None
+        )
+        self.scalar_bn = nn.BatchNorm1d(1) if scalar_bn else None
         self.centers = nn.Parameter(
             torch.rand(k, self.group_channels) / math.sqrt(self.group_channels)
         )
@@ -125,7 +187,14 @@ class NeXtVLAD(BaseAggregator):
         from expanded frames ``[B, N, lambda * D]``."""
         b, n, _ = expanded.shape
         logits = self.assign(expanded)
-        if self.assign_norm is not None:
+        if self.assign_norm_mode == 'frames':
+            if n != self.num_frames:
+                raise ValueError(
+                    f"NeXtVLAD(assign_norm='frames') was built for "
+                    f'num_frames={self.num_frames} frames, got {n}'
+                )
+            logits = self.assign_norm(logits)  # channels = frame positions
+        elif self.assign_norm is not None:
             logits = masked_batch_norm(self.assign_norm, logits, weights)
         a = torch.softmax(logits.view(b, n, self.groups, -1), dim=-1)
         if self.group_attention is not None:
@@ -140,10 +209,14 @@ class NeXtVLAD(BaseAggregator):
     ) -> torch.Tensor:
         """``[B, N, D]`` (+ ``[B, N]``) -> ``[B, out_channels]``."""
         b, n, _ = x.shape
+        if self.input_norm is not None:
+            x = masked_batch_norm(self.input_norm, x, weights)
         expanded = self.expand(x)
         a = self.assignment(expanded, weights)
         grouped = expanded.view(b, n, self.groups, self.group_channels)
         vlad = torch.einsum('bngk,bngd->bkd', a, grouped)
         vlad = vlad - a.sum(dim=(1, 2)).unsqueeze(-1) * self.centers
         vlad = normalise_vlad(vlad, self.intra_norm, self.l2_norm)
+        if self.scalar_bn is not None:
+            vlad = self.scalar_bn(vlad.reshape(b, 1, -1)).reshape(b, -1)
         return vlad if self.proj is None else self.proj(vlad)

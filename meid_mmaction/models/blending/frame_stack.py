@@ -1,6 +1,6 @@
 """FrameStack (VideoLT): stack frames of two videos, more of the harder."""
 
-from typing import Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -40,19 +40,53 @@ class FrameStack(MultiLabelBlending):
     blending=dict(type='FrameStack', num_classes=C))``; the AP hook is in
     ``default_runtime.py``.
 
+    Warm-up (VideoLT's ``--warm_epoch``): while the (0-based) training
+    epoch is ``<= warm_epoch`` no video is stacked (VideoLT's scripts:
+    ``warm_epoch=0``, so epoch 0 trains on plain clips). The epoch is the
+    buffer ``epoch``, set by ``FrameStackAPHook`` before every training
+    epoch (:meth:`set_train_epoch`); ``warm_epoch=None`` stacks from the
+    first step.
+
     Args:
-        num_classes (int): Number of classes ``C``.
+        num_classes (int): Number of classes ``C`` (the configs leave it out:
+            the ``num_classes`` data key fills it, see
+            :func:`~meid_mmaction.utils.data_keys.apply_data_keys`).
         ratio (float): Share of each batch that is stacked. Defaults to 0.5
             (VideoLT: the first half).
         seed (int): Seed of the pairing draws. Defaults to 0.
+        warm_epoch (int, optional): Last epoch without stacking (0-based);
+            None: none. Defaults to None.
     """
 
     def __init__(
-        self, num_classes: int, ratio: float = 0.5, seed: int = 0
+        self,
+        num_classes: int,
+        ratio: float = 0.5,
+        seed: int = 0,
+        warm_epoch: Optional[int] = None,
     ) -> None:
         super().__init__(num_classes, seed)
         self.ratio = check_prob('ratio', ratio)
+        if warm_epoch is not None and (
+            isinstance(warm_epoch, bool)
+            or not isinstance(warm_epoch, int)
+            or warm_epoch < 0
+        ):
+            raise ValueError(
+                f'warm_epoch must be an int >= 0 or None, got {warm_epoch!r}'
+            )
+        self.warm_epoch = warm_epoch
         self.register_buffer('class_ap', torch.zeros(num_classes))
+        self.register_buffer('epoch', torch.zeros((), dtype=torch.long))
+
+    def set_train_epoch(self, epoch: int) -> None:
+        """The (0-based) training epoch about to run (warm-up switch)."""
+        self.epoch.fill_(int(epoch))
+
+    @property
+    def stacking(self) -> bool:
+        """Whether this epoch stacks (False during the warm-up epochs)."""
+        return self.warm_epoch is None or int(self.epoch) > self.warm_epoch
 
     def set_class_ap(self, ap: Union[Sequence[float], torch.Tensor]) -> None:
         """Take the per-class training AP ``[C]`` for the next epoch."""
@@ -130,7 +164,10 @@ class FrameStack(MultiLabelBlending):
         targets: torch.Tensor,
         rng: np.random.Generator,
     ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Stack the first ``int(ratio * B)`` videos with their partners."""
+        """Stack the first ``int(ratio * B)`` videos with their partners
+        (none during the warm-up epochs)."""
+        if not self.stacking:
+            return inputs, targets
         squeeze = inputs.dim() == 4
         if squeeze:
             if inputs.shape[1] != 1:
@@ -159,4 +196,7 @@ class FrameStack(MultiLabelBlending):
 
     def extra_repr(self) -> str:
         """Shown in ``print(model)``."""
-        return super().extra_repr() + f', ratio={self.ratio}'
+        return (
+            super().extra_repr()
+            + f', ratio={self.ratio}, warm_epoch={self.warm_epoch}'
+        )

@@ -13,6 +13,10 @@ from .utils import (
     reduce_loss,
 )
 
+#: Where the class weights enter: per class column (VideoLT) or per sample
+#: (Cui et al.).
+WEIGHTINGS = ('class', 'sample')
+
 
 def class_balanced_loss(
     logits: torch.Tensor,
@@ -22,10 +26,18 @@ def class_balanced_loss(
     alpha: float = 1.0,
     reduction: str = 'batch_sum',
     loss_mask: Optional[torch.Tensor] = None,
+    weighting: str = 'class',
 ) -> torch.Tensor:
-    """Per-class weighted sigmoid BCE (``gamma = 0``) or focal loss.
+    """Class-balanced sigmoid BCE (``gamma = 0``) or focal loss.
 
-    ``loss_bc = w_c * alpha * (1 - p_t) ** gamma * BCE(x_bc, y_bc)``.
+    ``weighting='class'`` (VideoLT's ``CBLoss``: the weight of BCE's
+    ``weight=`` argument): ``loss_bc = w_c * l_bc`` with ``l_bc = alpha *
+    (1 - p_t) ** gamma * BCE(x_bc, y_bc)``, every column weighted by its
+    class, negatives included. ``weighting='sample'`` (Cui et al.'s
+    sigmoid form: the one-hot label times the class weights, summed over
+    classes): ``loss_bc = (sum_k y_bk w_k) * l_bc``, one weight per video for
+    all its columns (for a multi-hot video, the sum of its positive
+    classes' weights; 0 for a video without a positive).
 
     Args:
         logits (torch.Tensor): ``[B, C]``.
@@ -38,18 +50,25 @@ def class_balanced_loss(
         reduction (str): ``'none'``, ``'mean'``, ``'sum'`` or
             ``'batch_sum'`` (default, VideoLT).
         loss_mask (torch.Tensor, optional): ``[B, C]`` per-element weight.
+        weighting (str): ``'class'`` (default, VideoLT) or ``'sample'``
+            (Cui et al.).
 
     Returns:
         torch.Tensor: ``[B, C]`` or a scalar.
     """
     check_reduction(reduction)
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f'weighting={weighting!r} is not one of {WEIGHTINGS}')
     loss = sigmoid_focal_elements(logits, targets, gamma, alpha)
     if class_weights.shape != logits.shape[1:]:
         raise ValueError(
             f'class_weights {tuple(class_weights.shape)} must '
             f'be [C] for logits {tuple(logits.shape)}'
         )
-    loss = loss * class_weights.to(loss)
+    weights = class_weights.to(loss)
+    if weighting == 'sample':
+        weights = (targets.to(loss) * weights).sum(dim=1, keepdim=True)
+    loss = loss * weights
     return reduce_loss(loss, reduction, loss_mask)
 
 
@@ -58,6 +77,11 @@ class ClassBalancedLoss(ClassCountsLoss):
     """Class-balanced sigmoid loss: ``w_c = (1 - beta) / (1 - beta ** n_c)``
     normalised to ``sum_c w_c = C``, times the per-element BCE (VideoLT) or
     focal loss (``base='focal'``, Cui et al.'s best sigmoid variant).
+
+    The weights enter per class column by default (``weighting='class'``,
+    VideoLT's ``CBLoss``, the published baseline row); Cui et al. weight each
+    sample by its class's weight (``weighting='sample'``), see
+    :func:`class_balanced_loss`.
 
     Args:
         class_counts (sequence of int, optional): ``[C]`` training videos
@@ -70,6 +94,8 @@ class ClassBalancedLoss(ClassCountsLoss):
         reduction (str): Defaults to ``'mean'`` (this project's focal
             loss); ``'batch_sum'`` is VideoLT's.
         loss_weight (float): Multiplier. Defaults to 1.
+        weighting (str): ``'class'`` (default, VideoLT) or ``'sample'``
+            (Cui et al.).
     """
 
     _BASES = ('bce', 'focal')
@@ -83,7 +109,12 @@ class ClassBalancedLoss(ClassCountsLoss):
         alpha: float = 1.0,
         reduction: str = 'mean',
         loss_weight: float = 1.0,
+        weighting: str = 'class',
     ) -> None:
+        if weighting not in WEIGHTINGS:
+            raise ValueError(
+                f'weighting={weighting!r} is not one of {WEIGHTINGS}'
+            )
         if base not in self._BASES:
             raise ValueError(f'base={base!r} is not one of {self._BASES}')
         if not 0.0 <= beta < 1.0:
@@ -103,6 +134,7 @@ class ClassBalancedLoss(ClassCountsLoss):
         self.alpha = float(alpha)
         self.reduction = check_reduction(reduction)
         self.loss_weight = float(loss_weight)
+        self.weighting = weighting
 
     def on_class_counts(self) -> None:
         """Derive the weights ``w_c`` once per set of counts (a buffer: it
@@ -134,4 +166,5 @@ class ClassBalancedLoss(ClassCountsLoss):
             self.alpha,
             self.reduction,
             loss_mask,
+            self.weighting,
         )

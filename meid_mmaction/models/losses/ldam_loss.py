@@ -47,14 +47,16 @@ def ldam_loss(
     """Multi-label LDAM: BCE on ``scale * (x - margin * y)``.
 
     ``margin_mode='video_sum'`` (VideoLT): each video gets one margin
-    ``m_i = sum_{c: y_ic = 1} m_c`` subtracted from each of its positive
-    logits. ``'per_class'`` (the image-domain form, one margin per class):
-    positive ``c`` gets ``m_c``. Negatives keep their logits.
+    ``m_i = sum_c y_ic m_c`` subtracted from its logits where ``y_ic = 1``.
+    ``'per_class'`` (the image-domain form, one margin per class): logit
+    ``c`` gets ``m_c`` where ``y_ic = 1``. Every other logit (negatives and,
+    for soft or mixed targets, every ``0 < y_ic < 1``) keeps its value, as
+    VideoLT's ``torch.where(targets.type(torch.uint8), ...)``.
 
     Args:
         logits (torch.Tensor): ``[B, C]``.
-        targets (torch.Tensor): ``[B, C]`` multi-hot targets (``y > 0`` is
-            positive; soft targets scale the margin by ``y``).
+        targets (torch.Tensor): ``[B, C]`` multi-hot (or soft) targets in
+            ``[0, 1]``; the margin applies where ``y = 1``.
         margins (torch.Tensor): ``[C]`` per-class margins
             (:func:`ldam_margins`).
         scale (float): ``s``. Defaults to 30.
@@ -81,11 +83,12 @@ def ldam_loss(
         )
     targets = targets.to(logits.dtype)
     margins = margins.to(logits)
+    hard = (targets >= 1).to(logits.dtype)  # margin only where y == 1
     if margin_mode == 'video_sum':
         per_video = (targets * margins).sum(dim=1, keepdim=True)  # [B, 1]
-        shift = per_video * targets
+        shift = per_video * hard
     else:
-        shift = margins * targets
+        shift = margins * hard
     loss = F.binary_cross_entropy_with_logits(
         scale * (logits - shift), targets, reduction='none'
     )

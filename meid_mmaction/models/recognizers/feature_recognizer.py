@@ -9,6 +9,25 @@ from mmaction.registry import MODELS
 from mmaction.utils import SampleList
 
 
+def blending_with_head_classes(
+    data_preprocessor: Optional[dict], cls_head: dict
+) -> Optional[dict]:
+    """``data_preprocessor`` whose ``blending`` config has ``num_classes``:
+    its own, or else ``cls_head['num_classes']`` (a copy; the input dicts
+    are not changed)."""
+    if not isinstance(data_preprocessor, dict):
+        return data_preprocessor
+    blending = data_preprocessor.get('blending')
+    if not isinstance(blending, dict) or 'num_classes' in blending:
+        return data_preprocessor
+    if not isinstance(cls_head, dict) or 'num_classes' not in cls_head:
+        return data_preprocessor
+    return dict(
+        data_preprocessor,
+        blending=dict(blending, num_classes=cls_head['num_classes']),
+    )
+
+
 @MODELS.register_module()
 class FeatureRecognizer(BaseRecognizer):
     """Recognizer whose inputs are per-frame features, not pixels.
@@ -26,6 +45,9 @@ class FeatureRecognizer(BaseRecognizer):
         data_preprocessor (dict, optional): Defaults to
             ``FeatureDataPreprocessor`` (``ActionDataPreprocessor`` that
             takes a batched read's views as one tensor; casts to float32).
+            A batch ``blending`` (FrameStack, mixup) without ``num_classes``
+            gets the head's, so a config states the number of classes once
+            (``DatasetCheckHook`` compares both with the data).
     """
 
     def __init__(
@@ -37,6 +59,9 @@ class FeatureRecognizer(BaseRecognizer):
         test_cfg: Optional[dict] = None,
         data_preprocessor: Optional[dict] = None,
     ) -> None:
+        data_preprocessor = blending_with_head_classes(
+            data_preprocessor, cls_head
+        )
         # BaseRecognizer builds ``backbone`` unconditionally.
         super().__init__(
             backbone=backbone or dict(type=nn.Identity),
