@@ -26,7 +26,13 @@ default_hooks = dict(
 # per-class training AP that FrameStack uses (each does nothing when no
 # module of the model needs it). EvalContextHook: metrics learn which list /
 # checkpoint they evaluate (LongTailMAP names its per-class CSV after them).
+# RNGStateHook saves torch / numpy / random states of every rank in each
+# checkpoint and restores them on --resume (exact resume with dropout);
+# NonFiniteLossHook stops at a NaN / inf loss or gradient (action='skip'
+# skips such steps instead).
 custom_hooks = [
+    dict(type='RNGStateHook'),
+    dict(type='NonFiniteLossHook'),
     dict(type='FrameSamplingSeedHook'),
     dict(type='LongTailLossHook'),
     dict(type='FrameStackAPHook'),

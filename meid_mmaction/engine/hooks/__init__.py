@@ -4,6 +4,8 @@ from .eval_context_hook import EvalContextHook
 from .frame_sampling_seed_hook import FrameSamplingSeedHook
 from .frame_stack_ap_hook import FrameStackAPHook
 from .long_tail_loss_hook import LongTailLossHook
+from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
+from .rng_state_hook import RNGStateHook
 from .stage_checkpoint_hook import (
     CHECKPOINT_CHOICES,
     StageCheckpointHook,
@@ -16,6 +18,9 @@ __all__ = [
     'FrameSamplingSeedHook',
     'FrameStackAPHook',
     'LongTailLossHook',
+    'NonFiniteLossError',
+    'NonFiniteLossHook',
+    'RNGStateHook',
     'StageCheckpointHook',
     'CHECKPOINT_CHOICES',
     'find_checkpoint',
