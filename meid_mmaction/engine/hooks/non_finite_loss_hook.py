@@ -138,6 +138,8 @@ class NonFiniteLossHook(Hook):
             hook._skipped_now = True
             return None
 
+        if hasattr(step, '_with_counter'):  # mmengine's scheduler check
+            checked_step._with_counter = step._with_counter
         wrapper.update_params = checked_update_params
         wrapper.step = checked_step
 
