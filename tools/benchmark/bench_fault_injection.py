@@ -294,6 +294,11 @@ def main(argv=None):
                 train_cmd(config, work, options), env, log, delay=delay
             )
         left = sorted(n for n in os.listdir(work) if n.endswith('.pth'))
+        with open(log, errors='replace') as f:
+            lines = [ln for ln in f if ' - mmengine - ' in ln]
+        last_line = (
+            lines[-1].split(' - mmengine - ')[1].strip() if lines else ''
+        )
         run_to_end(train_cmd(config, work, options, resume=True), env, log)
         with open(log) as f:
             text = f.read()
@@ -308,6 +313,7 @@ def main(argv=None):
             kill=kind,
             killed=killed,
             checkpoints_at_kill=left,
+            last_log_line_before_kill=last_line[:120],
             resumed_from=resumed.strip(),
             max_abs_diff=diff,
             identical_weights=same,
