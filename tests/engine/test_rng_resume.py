@@ -83,6 +83,30 @@ def test_capture_restore_round_trip():
     assert draws[2] == again[2]
 
 
+def test_cuda_state_of_the_current_device(monkeypatch):
+    """The CUDA branch without a GPU: torch.cuda's functions stubbed."""
+    cuda = torch.cuda
+    saved = torch.arange(16, dtype=torch.uint8)
+    calls = []
+    monkeypatch.setattr(cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(cuda, 'is_initialized', lambda: True)
+    monkeypatch.setattr(cuda, 'current_device', lambda: 1)
+    monkeypatch.setattr(cuda, 'device_count', lambda: 2)
+    monkeypatch.setattr(cuda, 'get_rng_state', lambda device: saved)
+    monkeypatch.setattr(
+        cuda, 'set_rng_state', lambda s, device: calls.append((s, device))
+    )
+    state = capture_rng_state()
+    assert state['cuda']['device'] == 1
+    assert torch.equal(state['cuda']['state'], saved)
+    restore_rng_state(state)
+    assert len(calls) == 1 and calls[0][1] == 1
+    assert torch.equal(calls[0][0], saved)
+    monkeypatch.setattr(cuda, 'device_count', lambda: 1)
+    restore_rng_state(state)  # device 1 not visible: not restored
+    assert len(calls) == 1
+
+
 def test_nonlinear_dropout_resume_is_exact(
     tiny_root, tmp_path, tiny_cfg_options
 ):

@@ -20,19 +20,22 @@ def capture_rng_state() -> dict:
     (tensors, ints, floats, str, None).
 
     Returns:
-        dict: ``torch`` (uint8 tensor), ``cuda`` (list of uint8 tensors, one
-        per visible device; empty without CUDA), ``numpy`` (dict: ``key``
-        int64 tensor ``[624]``, ``pos``, ``has_gauss``, ``cached_gaussian``)
-        and ``python`` (dict: ``version``, ``state`` int64 tensor ``[625]``,
-        ``gauss_next``).
+        dict: ``torch`` (uint8 tensor), ``cuda`` (``dict(device, state)``:
+        the generator of this process's current CUDA device, uint8 tensor;
+        None when CUDA is not in use: reading every device's state would
+        start a CUDA context on each GPU from every rank), ``numpy``
+        (dict: ``key`` int64 tensor ``[624]``, ``pos``, ``has_gauss``,
+        ``cached_gaussian``) and ``python`` (dict: ``version``, ``state``
+        int64 tensor ``[625]``, ``gauss_next``).
     """
     name, key, pos, has_gauss, cached = np.random.get_state()
     if name != 'MT19937':  # pragma: no cover - numpy's only legacy bitgen
         raise ValueError(f'numpy random state {name!r}: expected MT19937')
     version, internal, gauss_next = random.getstate()
-    cuda = []
-    if torch.cuda.is_available():
-        cuda = [s.clone() for s in torch.cuda.get_rng_state_all()]
+    cuda = None
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        device = torch.cuda.current_device()
+        cuda = dict(device=device, state=torch.cuda.get_rng_state(device))
     return dict(
         torch=torch.get_rng_state().clone(),
         cuda=cuda,
@@ -52,18 +55,18 @@ def capture_rng_state() -> dict:
 
 def restore_rng_state(state: dict) -> None:
     """Set this process's global random states from
-    :func:`capture_rng_state`'s dict (CUDA only when the number of devices
-    matches)."""
+    :func:`capture_rng_state`'s dict (the CUDA state on the device it was
+    read from, when this process sees that device)."""
     torch.set_rng_state(state['torch'])
-    cuda = state.get('cuda') or []
-    if cuda and torch.cuda.is_available():
-        if len(cuda) == torch.cuda.device_count():
-            torch.cuda.set_rng_state_all(cuda)
+    cuda = state.get('cuda')
+    if cuda is not None and torch.cuda.is_available():
+        if cuda['device'] < torch.cuda.device_count():
+            torch.cuda.set_rng_state(cuda['state'], cuda['device'])
         else:
             print_log(
-                f'RNGStateHook: the checkpoint has CUDA random states for '
-                f'{len(cuda)} devices, this process sees '
-                f'{torch.cuda.device_count()}; CUDA states not restored',
+                f'RNGStateHook: the checkpoint has the CUDA random state '
+                f'of device {cuda["device"]}, this process sees '
+                f'{torch.cuda.device_count()} devices; not restored',
                 logger='current',
                 level=30,
             )
@@ -93,8 +96,9 @@ class RNGStateHook(Hook):
     the random states, so a run resumed after epoch ``e`` draws different
     dropout masks than the uninterrupted run. This hook
 
-    - at the end of every training epoch captures torch (CPU and each CUDA
-      device), numpy and Python ``random`` states of **every rank**
+    - at the end of every training epoch captures torch (CPU and the
+      rank's CUDA device), numpy and Python ``random`` states of **every
+      rank**
       (``all_gather_object``: mmengine saves checkpoints on rank 0 only);
     - adds them to each checkpoint saved at that point (key
       ``'rng_state'``: ``dict(epoch, iter, world_size, ranks=[state of rank
