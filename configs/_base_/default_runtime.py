@@ -34,8 +34,14 @@ default_hooks = dict(
 # checkpoint they evaluate (LongTailMAP names its per-class CSV after them).
 # ExpertCombinationHook: MEIDHead(inference='auto' / 'auto_group') chooses
 # how to combine its experts on the validation split after stage-2 epochs.
+# RNGStateHook saves torch / numpy / random states of every rank in each
+# checkpoint and restores them on --resume (exact resume with dropout);
+# NonFiniteLossHook stops at a NaN / inf loss or gradient (action='skip'
+# skips such steps instead).
 custom_hooks = [
     dict(type='DataKeysCheckHook'),
+    dict(type='RNGStateHook'),
+    dict(type='NonFiniteLossHook'),
     dict(type='FrameSamplingSeedHook'),
     dict(type='LongTailLossHook'),
     dict(type='FrameStackAPHook'),

@@ -55,13 +55,12 @@ def make_cfg(root, work_dir, loss, sampler=None, max_epochs=3):
         experiment_name=uuid.uuid4().hex,
         model=dict(
             type='FeatureRecognizer',
-            # no dropout: mmengine does not restore torch's global RNG on
-            # resume, so only a dropout-free model resumes bit-exactly
+            # dropout on: RNGStateHook restores the global random states
             cls_head=dict(
                 type='NonlinearClsHead',
                 num_classes=C,
                 in_channels=D,
-                dropout_ratio=0.0,
+                dropout_ratio=0.5,
                 loss_cls=loss,
             ),
             data_preprocessor=dict(type='ActionDataPreprocessor'),
@@ -88,6 +87,7 @@ def make_cfg(root, work_dir, loss, sampler=None, max_epochs=3):
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
         optim_wrapper=dict(optimizer=dict(type='Adam', lr=1e-2)),
         custom_hooks=[
+            dict(type='RNGStateHook'),
             dict(type='FrameSamplingSeedHook'),
             dict(type='LongTailLossHook'),
         ],

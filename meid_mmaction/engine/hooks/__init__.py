@@ -7,6 +7,8 @@ from .expert_combination_hook import ExpertCombinationHook
 from .frame_sampling_seed_hook import FrameSamplingSeedHook
 from .frame_stack_ap_hook import FrameStackAPHook
 from .long_tail_loss_hook import LongTailLossHook
+from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
+from .rng_state_hook import RNGStateHook
 from .stage_checkpoint_hook import (
     CHECKPOINT_CHOICES,
     StageCheckpointHook,
@@ -22,6 +24,9 @@ __all__ = [
     'FrameSamplingSeedHook',
     'FrameStackAPHook',
     'LongTailLossHook',
+    'NonFiniteLossError',
+    'NonFiniteLossHook',
+    'RNGStateHook',
     'StageCheckpointHook',
     'CHECKPOINT_CHOICES',
     'find_checkpoint',

@@ -1,12 +1,16 @@
 """Checkpointing that also keeps the best checkpoint of each training stage."""
 
 import glob
+import os
 import os.path as osp
 from typing import Dict, Optional
 
 from mmaction.registry import HOOKS
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
+from mmengine.logging import print_log
+
+from ...utils.atomic_backend import atomic_write, is_tmp_name
 
 #: Names ``tools/test.py`` accepts instead of a checkpoint path.
 CHECKPOINT_CHOICES = ('best', 'best_stage1', 'best_stage2', 'last')
@@ -30,6 +34,16 @@ class StageCheckpointHook(CheckpointHook):
     Per-stage bests are in the message hub (``best_score_stage<s>``,
     ``best_ckpt_stage<s>``), so they survive ``--resume``.
 
+    **Atomic writes.** In a local work dir (and unless ``backend_args`` or
+    ``file_client_args`` choose a backend), every checkpoint is written
+    through the ``'atomic_local'`` file backend
+    (:mod:`meid_mmaction.utils.atomic_backend`): to a temporary
+    ``.<name>.tmp-<pid>`` in the same directory, ``fsync``, ``os.replace``.
+    ``last_checkpoint`` is written the same way and only after its
+    checkpoint is complete. A process killed while saving leaves the
+    previous files intact and at most a temporary file, which the next run
+    removes (``before_train``, with a log line).
+
     Args:
         save_best_per_stage (bool): Keep the best checkpoint of each stage.
             Defaults to True.
@@ -41,6 +55,75 @@ class StageCheckpointHook(CheckpointHook):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.save_best_per_stage = save_best_per_stage
+
+    def before_train(self, runner) -> None:
+        """Choose the atomic backend for local work dirs; remove temporary
+        files of saves that a killed run did not finish."""
+        out_dir = self.out_dir if self.out_dir is not None else runner.work_dir
+        if (
+            self.backend_args is None
+            and self.file_client_args is None
+            and '://' not in str(out_dir)
+        ):
+            self.backend_args = dict(backend='atomic_local')
+        super().before_train(runner)
+        if self.backend_args == dict(backend='atomic_local'):
+            for folder in {self.out_dir, runner.work_dir}:
+                self._remove_tmp_files(str(folder))
+
+    @staticmethod
+    def _remove_tmp_files(folder: str) -> None:
+        if not is_main_process() or not osp.isdir(folder):
+            return
+        for name in sorted(os.listdir(folder)):
+            if is_tmp_name(name):
+                os.remove(osp.join(folder, name))
+                print_log(
+                    f'StageCheckpointHook: removed {name} in {folder}, an '
+                    'unfinished checkpoint write of an interrupted run',
+                    logger='current',
+                    level=30,
+                )
+
+    def _save_checkpoint_with_step(self, runner, step, meta):
+        """``CheckpointHook``'s, with ``last_checkpoint`` written atomically
+        (after the checkpoint it names is complete)."""
+        if self.backend_args != dict(backend='atomic_local'):
+            super()._save_checkpoint_with_step(runner, step, meta)
+            return
+        if self.max_keep_ckpts > 0 and not (
+            self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step
+        ):
+            if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+                old = self.keep_ckpt_ids.popleft()
+                if is_main_process():
+                    path = self.file_backend.join_path(
+                        self.out_dir, self.filename_tmpl.format(old)
+                    )
+                    if self.file_backend.isfile(path):
+                        self.file_backend.remove(path)
+            self.keep_ckpt_ids.append(step)
+            runner.message_hub.update_info(
+                'keep_ckpt_ids', list(self.keep_ckpt_ids)
+            )
+        name = self.filename_tmpl.format(step)
+        self.last_ckpt = self.file_backend.join_path(self.out_dir, name)
+        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        runner.save_checkpoint(
+            self.out_dir,
+            name,
+            self.file_client_args,
+            save_optimizer=self.save_optimizer,
+            save_param_scheduler=self.save_param_scheduler,
+            meta=meta,
+            by_epoch=self.by_epoch,
+            backend_args=self.backend_args,
+            **self.args,
+        )
+        if is_main_process():
+            atomic_write(
+                osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt
+            )
 
     @staticmethod
     def _stage(runner) -> Optional[int]:
