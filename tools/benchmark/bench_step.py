@@ -102,19 +102,14 @@ def build(args, amp):
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    if args.shape_from_config:
+        shape_from_config(cfg, args)
     torch.manual_seed(0)
     model = MODELS.build(cfg.model).to(args.device)
     model.init_weights()
     head = model.cls_head
     c = head.num_classes
-    groups = dict(
-        head=list(range(0, c // 6)),
-        medium=list(range(c // 6, c // 2)),
-        tail=list(range(c // 2, c)),
-    )
-    for m in model.modules():
-        if hasattr(m, 'set_class_groups'):
-            m.set_class_groups(groups)
+    hand_synthetic_statistics(model, c)
     optim_cfg = dict(cfg.optim_wrapper)
     if amp != 'none':
         optim_cfg.update(
@@ -127,6 +122,39 @@ def build(args, amp):
 
 
 AMP_DTYPES = dict(bf16='bfloat16', fp16='float16')
+
+
+def shape_from_config(cfg, args):
+    """Set ``args.batch`` / ``frames`` / ``dim`` to the config's training
+    shape: the training loader's batch size and the data keys
+    ``train_clip_len`` and ``feat_dim``."""
+    args.batch = int(cfg.train_dataloader.batch_size)
+    args.frames = int(cfg.get('train_clip_len', args.frames))
+    args.dim = int(cfg.get('feat_dim', args.dim))
+
+
+def hand_synthetic_statistics(model, c):
+    """Give the modules that need them long-tailed class counts
+    (``1000 / (k + 1)`` videos for class ``k``, at least 5) and groups
+    (first sixth head, next third medium, the rest tail), as the
+    ``LongTailLossHook`` gives a dataset's: CB / EQL / LDAM losses and the
+    distillation refuse to run without them."""
+    from meid_mmaction.engine.interfaces import (
+        ClassCountsUser,
+        ClassGroupsUser,
+        modules_implementing,
+    )
+
+    counts = [max(5, 1000 // (k + 1)) for k in range(c)]
+    groups = dict(
+        head=list(range(0, c // 6)),
+        medium=list(range(c // 6, c // 2)),
+        tail=list(range(c // 2, c)),
+    )
+    for m in modules_implementing(model, ClassCountsUser):
+        m.set_class_counts(counts)
+    for m in modules_implementing(model, ClassGroupsUser):
+        m.set_class_groups(groups)
 
 
 def make_batch(args, c, device='cpu'):
@@ -209,6 +237,112 @@ def phases_once(model, optim, data, stage, timer, autocast):
         optim.zero_grad()
 
 
+def generic_phases_once(model, optim, data, timer, bank=None):
+    """One step split as the runner runs it, for any model: ``data`` (a
+    feature-bank batch: seeded frame draw + gather, when ``bank`` is given;
+    not fed to the model), ``preprocess`` (the data preprocessor, blending
+    included), ``forward+loss``, ``backward`` and ``optimizer`` (gradient
+    clipping + update + zero_grad): the pieces of ``model.train_step``."""
+    if bank is not None:
+        with timer('data'):
+            bank_batch(bank, timer.device)
+    with optim.optim_context(model):
+        with timer('preprocess'):
+            batch = model.data_preprocessor(data, training=True)
+        with timer('forward+loss'):
+            losses = model(**batch, mode='loss')
+            loss, _ = model.parse_losses(losses)
+    with timer('backward'):
+        optim.backward(loss)
+    with timer('optimizer'):
+        optim.step()
+        optim.zero_grad()
+
+
+def make_bank(args, videos=256, frames=150):
+    """A float16 feature bank of ``videos`` random videos of ``frames``
+    frames on ``args.device``, with its batch draw: ``(bank, B, N, draw
+    counter)``."""
+    from meid_mmaction.datasets.feature_bank import FeatureBank
+
+    device = torch.device(args.device)
+    data = torch.randn(
+        videos * frames, args.dim, device=device, dtype=torch.float16
+    )
+    lengths = torch.full((videos,), frames, dtype=torch.int64)
+    first = torch.arange(videos, dtype=torch.int64) * frames
+    bank = FeatureBank(data, first.to(device), lengths.to(device), None)
+    return dict(bank=bank, batch=args.batch, frames=args.frames, step=[0])
+
+
+def bank_batch(bank, device):
+    """One training batch from ``bank`` as the bank path makes it: the
+    vectorised seeded draw of every video's frames (``batch_sample_keys``
+    + ``frames_from_keys``, as the batched reads and the bank do in
+    training), the gather and the cast to float32."""
+    from meid_mmaction.datasets.transforms.sampling import (
+        batch_sample_keys,
+        frames_from_keys,
+    )
+
+    b = bank['bank']
+    bank['step'][0] += 1
+    g = torch.Generator().manual_seed(bank['step'][0])
+    idx = torch.randint(len(b.lengths_host), (bank['batch'],), generator=g)
+    inds = frames_from_keys(
+        batch_sample_keys(0, bank['step'][0], idx.numpy()),
+        b.lengths_host[idx.numpy()],
+        bank['frames'],
+        device=device,
+    )
+    return b.gather(idx.to(device), inds).float()
+
+
+def rss_bytes(field):
+    """``VmRSS`` / ``VmHWM`` (peak) of this process from
+    ``/proc/self/status``, in bytes (None where there is no /proc)."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith(field + ':'):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def reset_peak_rss():
+    """Reset this process's peak RSS (``VmHWM``) to its current RSS
+    (Linux: write 5 to ``/proc/self/clear_refs``); False if not allowed."""
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+        return True
+    except OSError:
+        return False
+
+
+def count_flops(model, optim, data):
+    """Floating-point operations of one ``train_step`` (forward + backward;
+    the optimizer's element-wise work is not counted), by
+    ``torch.utils.flop_counter.FlopCounterMode``."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        model.train_step(data, optim)
+    return counter.get_total_flops()
+
+
+def param_counts(model):
+    """``(all, trainable)`` parameter counts of ``model``."""
+    params = list(model.parameters())
+    return (
+        sum(p.numel() for p in params),
+        sum(p.numel() for p in params if p.requires_grad),
+    )
+
+
 def has_phases(head):
     """Whether :func:`phases_once` mirrors this head's loss: a
     ``MEIDHead`` with attention pooling (no aggregator)."""
@@ -269,18 +403,29 @@ def bench_stage(model, optim, data, stage, args, amp, host_data=None):
     cuda = torch.device(args.device).type == 'cuda'
     if cuda:
         torch.cuda.reset_peak_memory_stats(args.device)
+    rss_before = rss_bytes('VmRSS')
+    peak_reset = reset_peak_rss()
     timer = Timer(args.device)
-    phases = has_phases(head)
+    split = args.split
+    if split == 'auto':
+        split = 'meid' if has_phases(head) else 'none'
+    bank = make_bank(args) if split == 'generic' else None
     for rep in range(args.warmup + args.repeats):
         if rep == args.warmup:
             timer.times.clear()
-        if phases:
+        if split == 'meid':
             phases_once(model, optim, data, stage, timer, autocast)
+        if split == 'generic':
+            generic_phases_once(model, optim, data, timer, bank)
+            continue
         with timer('train_step (total)'):
             model.train_step(data, optim)
         if host_data is not None:
             with timer(HOST):
                 model.train_step(host_data, optim)
+    peak_rss = rss_bytes('VmHWM') if peak_reset else None
+    params, trainable = param_counts(model)
+    flops = count_flops(model, optim, data) if args.flops else None
     if args.profile:
         profile_steps(model, optim, data, f'stage {stage}, amp {amp}')
     syncs_loss, syncs_all = {}, {}
@@ -291,9 +436,21 @@ def bench_stage(model, optim, data, stage, args, amp, host_data=None):
         model.train_step(data, optim)
     timer.sync()
     peak = torch.cuda.max_memory_allocated(args.device) if cuda else None
+    times = {k: statistics.median(v) for k, v in timer.times.items()}
+    if split == 'generic':
+        times['train_step (total)'] = sum(
+            v for k, v in times.items() if k != 'data'
+        )
     return dict(
         peak_memory_bytes=peak,
-        times={k: statistics.median(v) for k, v in timer.times.items()},
+        rss_before_bytes=rss_before,
+        peak_rss_bytes=peak_rss,
+        params=params,
+        trainable_params=trainable,
+        flops=flops,
+        split=split,
+        shape=dict(batch=args.batch, frames=args.frames, dim=args.dim),
+        times=times,
         syncs_in_loss=sum(syncs_loss.values()),
         syncs_in_train_step=sum(syncs_all.values()),
         sync_kinds=syncs_all,
@@ -301,14 +458,12 @@ def bench_stage(model, optim, data, stage, args, amp, host_data=None):
 
 
 def bench_gather(args, repeats=20):
-    """Median seconds of one bank batch (draw + gather), per bank dtype,
+    """Median seconds of one bank batch (vectorised seeded draw + gather +
+    cast to float32, :func:`bank_batch`), per bank dtype,
     and of a raw on-device gather of the same number of rows (float16
     ``data[rows]`` with the row indices already on the device): the floor
     the bank's Python and frame draw add to."""
     from meid_mmaction.datasets.feature_bank import FeatureBank
-    from meid_mmaction.datasets.transforms.sampling import (
-        seeded_frame_indices,
-    )
 
     device = torch.device(args.device)
     videos, frames = 2000, 150
@@ -332,16 +487,10 @@ def bench_gather(args, repeats=20):
             scale = None
         bank = FeatureBank(data, first.to(device), lengths.to(device), scale)
         timer = Timer(device)
-        for rep in range(repeats + 2):
-            idx = torch.randint(videos, (args.batch,))
+        draw = dict(bank=bank, batch=args.batch, frames=args.frames, step=[0])
+        for _ in range(repeats + 2):
             with timer('gather'):
-                inds = seeded_frame_indices(
-                    [(0, rep, int(i)) for i in idx],
-                    bank.lengths_host[idx],
-                    args.frames,
-                    device=device,
-                )
-                bank.gather(idx.to(device), inds)
+                bank_batch(draw, device)
         out[dtype] = statistics.median(timer.times['gather'][2:])
         if dtype == 'float16':
             for _ in range(repeats + 2):
@@ -379,6 +528,21 @@ def report_stage(res, stage, amp, c, args):
         print(
             f'| model.train_step, inputs in host memory | '
             f'{res["times"][HOST] * 1e3:.1f} | |'
+        )
+    print(
+        f'parameters: {res["params"]:,} ({res["trainable_params"]:,} '
+        'trainable in this stage)'
+    )
+    if res['peak_rss_bytes'] is not None:
+        print(
+            f'process RSS: {res["rss_before_bytes"] / 2**30:.2f} GiB before '
+            f'the stage, peak {res["peak_rss_bytes"] / 2**30:.2f} GiB during '
+            'its steps'
+        )
+    if res['flops'] is not None:
+        print(
+            f'FLOPs of one train_step (forward + backward): '
+            f'{res["flops"] / 1e9:.1f} G'
         )
     if res['peak_memory_bytes'] is not None:
         print(
@@ -442,6 +606,30 @@ def main(argv=None) -> int:
     parser.add_argument('--project-videos', type=int, default=None)
     parser.add_argument('--project-epochs', type=int, default=100)
     parser.add_argument('--json', default=None)
+    parser.add_argument(
+        '--split',
+        choices=('auto', 'meid', 'generic', 'none'),
+        default='auto',
+        help="phases to time: 'meid' the attention-pooled MEID head's "
+        "own phases; 'generic' data (a float16 bank batch) / preprocess / "
+        'forward+loss / backward / optimizer, for any model (the step is '
+        "their sum without data; no separate train_step); 'none' whole "
+        "train_steps only; 'auto' (default) 'meid' where it applies, else "
+        "'none'",
+    )
+    parser.add_argument(
+        '--shape-from-config',
+        action='store_true',
+        help='take B, N and D from the config (training batch size, '
+        'data keys train_clip_len and feat_dim) instead of --batch / '
+        '--frames / --dim',
+    )
+    parser.add_argument(
+        '--flops',
+        action='store_true',
+        help='count the floating-point operations of one train_step '
+        '(forward + backward) with FlopCounterMode',
+    )
     parser.add_argument(
         '--profile',
         action='store_true',
