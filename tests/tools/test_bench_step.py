@@ -80,6 +80,9 @@ def test_generic_split_counts(tiny_run):
             if k not in ('data', 'train_step (total)')
         )
     )
+    cpu = tiny_run['thread_cpu_times']
+    assert set(cpu) == set(times)
+    assert all(v >= 0 for v in cpu.values())
     assert tiny_run['shape'] == dict(batch=4, frames=3, dim=96)
     assert tiny_run['peak_rss_bytes'] >= tiny_run['rss_before_bytes'] > 0
 

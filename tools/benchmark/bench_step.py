@@ -175,9 +175,15 @@ def make_batch(args, c, device='cpu'):
 
 
 class Timer:
+    """Wall seconds per named phase (``times``) and, on the CPU, the
+    calling thread's CPU seconds (``cpu_times``): with one torch thread all
+    the work runs on this thread, so ``cpu_times`` does not count the time
+    spent waiting for a core on a loaded machine."""
+
     def __init__(self, device):
         self.device = torch.device(device)
         self.times = {}
+        self.cpu_times = {}
 
     def sync(self):
         if self.device.type == 'cuda':
@@ -186,10 +192,11 @@ class Timer:
     @contextmanager
     def __call__(self, name):
         self.sync()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         yield
         self.sync()
         self.times.setdefault(name, []).append(time.perf_counter() - t0)
+        self.cpu_times.setdefault(name, []).append(time.thread_time() - c0)
 
 
 def phases_once(model, optim, data, stage, timer, autocast):
@@ -413,6 +420,7 @@ def bench_stage(model, optim, data, stage, args, amp, host_data=None):
     for rep in range(args.warmup + args.repeats):
         if rep == args.warmup:
             timer.times.clear()
+            timer.cpu_times.clear()
         if split == 'meid':
             phases_once(model, optim, data, stage, timer, autocast)
         if split == 'generic':
@@ -437,10 +445,12 @@ def bench_stage(model, optim, data, stage, args, amp, host_data=None):
     timer.sync()
     peak = torch.cuda.max_memory_allocated(args.device) if cuda else None
     times = {k: statistics.median(v) for k, v in timer.times.items()}
+    cpu_times = {k: statistics.median(v) for k, v in timer.cpu_times.items()}
     if split == 'generic':
-        times['train_step (total)'] = sum(
-            v for k, v in times.items() if k != 'data'
-        )
+        for t in (times, cpu_times):
+            t['train_step (total)'] = sum(
+                v for k, v in t.items() if k != 'data'
+            )
     return dict(
         peak_memory_bytes=peak,
         rss_before_bytes=rss_before,
@@ -451,6 +461,7 @@ def bench_stage(model, optim, data, stage, args, amp, host_data=None):
         split=split,
         shape=dict(batch=args.batch, frames=args.frames, dim=args.dim),
         times=times,
+        thread_cpu_times=cpu_times,
         syncs_in_loss=sum(syncs_loss.values()),
         syncs_in_train_step=sum(syncs_all.values()),
         sync_kinds=syncs_all,
@@ -515,19 +526,27 @@ def report_stage(res, stage, amp, c, args):
         f'D {args.dim}, C {c}, device {args.device}, amp {amp}, median of '
         f'{args.repeats}'
     )
-    print('| phase | ms | share of the phase sum |')
-    print('|---|---|---|')
+    cpu = res['thread_cpu_times'] if args.device == 'cpu' else {}
+    print('| phase | ms | thread CPU ms | share of the phase sum |')
+    print('|---|---|---|---|')
     phases = {k: v for k, v in res['times'].items() if k not in TOTALS}
     s = sum(phases.values())
+
+    def cpu_ms(k):
+        return f'{cpu[k] * 1e3:.1f}' if k in cpu else ''
+
     for k, v in phases.items():
-        print(f'| {k} | {v * 1e3:.1f} | {v / s:.0%} |')
+        print(f'| {k} | {v * 1e3:.1f} | {cpu_ms(k)} | {v / s:.0%} |')
     if phases:
-        print(f'| sum of phases | {s * 1e3:.1f} | |')
-    print(f'| model.train_step (total) | {total * 1e3:.1f} | |')
+        print(f'| sum of phases | {s * 1e3:.1f} | | |')
+    print(
+        f'| model.train_step (total) | {total * 1e3:.1f} | '
+        f'{cpu_ms("train_step (total)")} | |'
+    )
     if HOST in res['times']:
         print(
             f'| model.train_step, inputs in host memory | '
-            f'{res["times"][HOST] * 1e3:.1f} | |'
+            f'{res["times"][HOST] * 1e3:.1f} | | |'
         )
     print(
         f'parameters: {res["params"]:,} ({res["trainable_params"]:,} '

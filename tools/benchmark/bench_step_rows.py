@@ -5,7 +5,9 @@ For each config of the recipe table (``tools/analysis/recipe_table.py``,
 ``bench_step.py --split generic --shape-from-config --flops`` in a fresh
 process (so each config's peak memory is its own) and collects, per training
 stage: parameters (all / trainable), the process's peak RSS during the
-stage's steps, seconds per step split into data (a float16 feature-bank
+stage's steps, seconds per step (the thread's CPU time, one torch
+thread: what a step costs without the waiting of a loaded machine; the
+wall time beside it) split into data (a float16 feature-bank
 batch) / preprocess / forward + loss / backward / optimizer, and the FLOPs
 of one step (forward + backward).
 
@@ -149,7 +151,7 @@ def table(configs, out_dir, coef):
 
     lines = [
         '| config | stage | B x N x D | params (trainable) | peak RSS GiB '
-        '| s / step (CPU) | data / preprocess / forward / backward / '
+        '| s / step, CPU (wall) | data / preprocess / forward / backward / '
         'optimizer | GFLOPs / step | projected H200 ms / step | '
         'projected H200 h / run |',
         '|---|---|---|---|---|---|---|---|---|---|',
@@ -161,8 +163,9 @@ def table(configs, out_dir, coef):
         videos = TRAIN_VIDEOS.get(cfg.get('data_root'))
         total_h = 0.0
         for stage, r in sorted(res.items()):
-            t = r['times']
+            t = r['thread_cpu_times']
             step = t['train_step (total)']
+            wall = r['times']['train_step (total)']
             parts = ('data', 'preprocess', 'forward+loss', 'backward')
             whole = step + t.get('data', 0.0)
             shares = ' / '.join(
@@ -182,7 +185,8 @@ def table(configs, out_dir, coef):
                 f'({epochs[stage]} ep) | {shape["batch"]} x '
                 f'{shape["frames"]} x {shape["dim"]} | '
                 f'{r["params"] / 1e6:.1f} M ({r["trainable_params"] / 1e6:.1f}'
-                f' M) | {r["peak_rss_bytes"] / 2**30:.2f} | {step:.2f} | '
+                f' M) | {r["peak_rss_bytes"] / 2**30:.2f} | {step:.2f} '
+                f'({wall:.2f}) | '
                 f'{shares} | {r["flops"] / 1e9:,.0f} | {gpu_ms:.1f} | '
                 f'{hours:.2f}'
                 + (f' (run {total_h:.2f})' if stage == max(res) > 1 else '')
