@@ -9,10 +9,8 @@ from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 
 import meid_mmaction  # noqa: F401
-from meid_mmaction.models.losses.utils import (
-    reduce_loss,
-    resampling_loss_mask,
-)
+from meid_mmaction.datasets.label_mask import resampling_loss_mask
+from meid_mmaction.models.losses.utils import reduce_loss
 from meid_mmaction.utils import set_gt_label
 
 C = 3
