@@ -363,6 +363,8 @@ def call_loss(
             f'{type(loss_module).__name__} takes no loss_mask, but the '
             'batch comes from a sampler with label_mask=True; use a loss '
             'of meid_mmaction (MultiLabelFocalLoss, ClassBalancedLoss, '
-            'LDAMLoss, EQLLoss) or set label_mask=False'
+            'LDAMLoss, EQLLoss), declare accepts_loss_mask = True on a loss '
+            'of your own whose forward takes loss_mask=, or set '
+            'label_mask=False'
         )
     return loss_module(scores, targets, loss_mask=loss_mask)
