@@ -21,6 +21,8 @@ from ..utils.transfer import to_device
 from .feature_bank import BANK_DTYPES, FeatureBank
 from .feature_batch import MISSING, FeatureBatch, FeatureBatchSamples
 from .feature_store import build_feature_store
+from .label_mask import NO_CLASS
+from .labels import label_ranges
 from .transforms import (
     LoadFeatureFrames,
     OpenFeatures,
@@ -362,7 +364,7 @@ class BatchedFeatureReader:
         drawn_t = None
         if drawn is not None:
             drawn = np.array(
-                [-1 if c is None else int(c) for c in drawn]
+                [NO_CLASS if c is None else int(c) for c in drawn]
                 if not isinstance(drawn, np.ndarray)
                 else drawn,
                 dtype=np.int64,
@@ -384,13 +386,3 @@ _STANDARD_KEYS = (
     'sample_seed',
     'feature_location',
 )
-
-
-def label_ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """``concatenate([arange(a, b) for a, b in zip(lo, hi)])``, vectorised
-    (``hi > lo`` everywhere)."""
-    lengths = hi - lo
-    starts = np.repeat(
-        lo - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths
-    )
-    return starts + np.arange(lengths.sum())

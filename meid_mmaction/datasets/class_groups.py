@@ -11,14 +11,19 @@ medium / tail by thresholds, or writes the list / count files lives here:
   :meth:`ClassGroups.to_metainfo`); the evaluator, the samplers, the losses
   and the training loop read it back with :meth:`ClassGroups.from_metainfo`;
 * :func:`check_group_indices` - the index check every consumer applies;
+* :func:`resolve_evaluation_groups` - the grouping an evaluator uses (from a
+  count file, a training list or the dataset's ``metainfo``);
 * :func:`write_label_list` / :func:`write_count_file` - the writers of the
   two annotation formats read by :mod:`.annotations`.
 """
 
 import dataclasses
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+import os.path as osp
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
+
+from .annotations import parse_class_counts, read_train_labels
 
 GROUP_NAMES = ('head', 'medium', 'tail')
 
@@ -307,3 +312,143 @@ def write_count_file(
     with open(path, 'w', encoding='utf-8') as f:
         for i, (name, cnt) in enumerate(zip(names, counts)):
             f.write(f'{name} {i} {int(cnt)}\n')
+
+
+def _given_or_published_thresholds(
+    head_thr: Optional[int], tail_thr: Optional[int], meta: Mapping
+) -> Tuple[int, int]:
+    """The thresholds given to an evaluator, else ``meta['group_thresholds']``
+    (a ValueError when neither is known)."""
+    if head_thr is not None:
+        return head_thr, tail_thr
+    if meta.get('group_thresholds') is not None:
+        head_thr, tail_thr = meta['group_thresholds']
+        return head_thr, tail_thr
+    raise ValueError(
+        'LongTailMAP needs head_thr and tail_thr: the class groups are '
+        "not in dataset_meta (no 'class_groups' / 'group_thresholds'); "
+        'pass e.g. head_thr=500, tail_thr=100 (VideoLT)'
+    )
+
+
+def resolve_evaluation_groups(
+    width: int,
+    meta: Optional[Mapping],
+    count_file: Optional[str] = None,
+    train_ann_file: Optional[str] = None,
+    train_ann_format: str = 'auto',
+    num_classes: Optional[int] = None,
+    head_thr: Optional[int] = None,
+    tail_thr: Optional[int] = None,
+) -> Dict[str, Any]:
+    """The grouping ``LongTailMAP`` evaluates ``width`` score columns with.
+
+    Taken from, in this order: ``count_file`` or ``train_ann_file``
+    (counts, split with ``head_thr`` / ``tail_thr`` or
+    ``meta['group_thresholds']``); ``meta['class_counts']`` split with
+    ``head_thr`` / ``tail_thr`` when given; ``meta['class_groups']``, else
+    ``meta['class_counts']`` split with ``meta['group_thresholds']``.
+
+    Args:
+        width (int): ``C``, the number of score columns.
+        meta (Mapping, optional): The evaluated dataset's ``dataset_meta``.
+        count_file (str, optional): Training class-count file.
+        train_ann_file (str, optional): Training list to count classes from.
+        train_ann_format (str): Its format (see
+            :func:`~.annotations.read_train_labels`).
+        num_classes (int, optional): ``C`` as configured (checked).
+        head_thr (int, optional): Head threshold.
+        tail_thr (int, optional): Tail threshold.
+
+    Returns:
+        dict: ``num_classes``, ``names`` (``C`` str), ``counts`` (``[C]``
+        int64 array or None), ``thresholds``, ``groups`` (checked indices)
+        and ``source`` (where they came from, for messages).
+
+    Raises:
+        FileNotFoundError: If ``count_file`` does not exist.
+        ValueError: Without counts / groups, thresholds where needed, or
+            when the class numbers disagree (naming the source).
+    """
+    meta = meta or {}
+    if count_file is not None:
+        if not osp.isfile(count_file):
+            raise FileNotFoundError(f'count_file not found: {count_file}')
+        names, counts = parse_class_counts(count_file, num_classes)
+        grouping = ClassGroups.from_counts(
+            counts,
+            *_given_or_published_thresholds(head_thr, tail_thr, meta),
+            names=names,
+        )
+        source = f'count file {count_file}'
+    elif train_ann_file is not None:
+        n = num_classes or len(meta.get('classes', ())) or width
+        labels = read_train_labels(train_ann_file, train_ann_format, n)
+        grouping = ClassGroups.from_counts(
+            counts_from_labels(labels, n),
+            *_given_or_published_thresholds(head_thr, tail_thr, meta),
+        )
+        grouping = dataclasses.replace(grouping, names=None)
+        source = f'training list {train_ann_file}'
+    elif meta.get('class_counts') is None and not meta.get('class_groups'):
+        raise ValueError(
+            'LongTailMAP has no class counts: pass count_file= or '
+            'train_ann_file= (with head_thr / tail_thr), or evaluate a '
+            "dataset whose metainfo has 'class_groups' or "
+            "'class_counts'; dataset_meta keys: {}".format(sorted(meta.keys()))
+        )
+    else:
+        thresholds = None if head_thr is None else (head_thr, tail_thr)
+        if (
+            thresholds is None
+            and meta.get('class_counts') is not None
+            and not meta.get('class_groups')
+        ):
+            thresholds = _given_or_published_thresholds(
+                head_thr, tail_thr, meta
+            )
+        grouping = ClassGroups.from_metainfo(meta, thresholds, 'LongTailMAP')
+        source = (
+            "dataset_meta['class_counts']"
+            if thresholds is not None and grouping.counts is not None
+            else "dataset_meta['class_groups']"
+        )
+
+    counts = (
+        None
+        if grouping.counts is None
+        else np.asarray(grouping.counts, dtype=np.int64)
+    )
+    if counts is not None:
+        n = len(counts)
+    elif num_classes is not None:
+        n = num_classes
+    elif meta.get('classes'):
+        n = len(meta['classes'])
+    else:
+        n = width
+    if num_classes is not None and n != num_classes:
+        raise ValueError(
+            f'{source} gives {n} classes but num_classes={num_classes}'
+        )
+    if width != n:
+        raise ValueError(
+            f'prediction scores have {width} classes but the class '
+            f'grouping ({source}) has {n}'
+        )
+    groups = grouping.check(n, source)
+    names = grouping.names
+    if names is None or len(names) != n:
+        meta_names = meta.get('classes')
+        if meta_names is not None and len(meta_names) == n:
+            names = [str(c) for c in meta_names]
+        else:
+            names = [f'class_{i}' for i in range(n)]
+    return dict(
+        num_classes=n,
+        names=list(names),
+        counts=counts,
+        thresholds=grouping.thresholds,
+        groups=groups,
+        source=source,
+    )

@@ -24,6 +24,7 @@ from mmaction.structures import ActionDataSample
 
 from ..utils.compat import set_gt_label
 from ..utils.transfer import to_device
+from .label_mask import set_drawn_class
 
 #: Marks a column entry whose video has no value for the key (the key is
 #: then left out of that sample's metainfo). A string: survives pickling.
@@ -117,8 +118,7 @@ class FeatureBatchSamples(Sequence):
             if self._drawn_host is None:  # read back once
                 self._drawn_host = self.drawn.cpu().tolist()
             c = self._drawn_host[b]
-            if c >= 0:
-                meta['drawn_class'] = c
+            set_drawn_class(meta, c if c >= 0 else None)
         sample = ActionDataSample()
         set_gt_label(sample, self.labels[b])
         sample.set_metainfo(meta)

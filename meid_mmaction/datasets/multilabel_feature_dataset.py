@@ -8,9 +8,9 @@ from mmaction.registry import DATASETS
 from mmengine.dataset import BaseDataset
 
 from .annotations import parse_class_counts, parse_label_list
-from .batched_reading import BatchedFeatureReader, check_bank_cfg, label_ranges
+from .batched_reading import BatchedFeatureReader, check_bank_cfg
 from .class_groups import ClassGroups, counts_from_labels
-from .samplers.class_aware_sampler import decode_drawn_index
+from .label_mask import decode_checked, decode_checked_batch, set_drawn_class
 
 DATA_HELP = (
     'See docs/data.md for how to download VideoLT features or build '
@@ -232,35 +232,20 @@ class MultiLabelFeatureDataset(BaseDataset):
         self._sampling_seed = (int(seed), int(epoch))
 
     def _decode_index(self, idx: int):
-        """``(video index, drawn class or None)`` of a sample index.
-
-        The drawn class is checked here, on the host, to be in ``[0, C)``
-        and among the video's labels (the loss's label mask relies on it
-        and does not check it on the device)."""
-        encoded = idx
-        idx, drawn_class = decode_drawn_index(idx, len(self))
-        if drawn_class is not None and not 0 <= drawn_class < self.num_classes:
-            raise ValueError(
-                f'encoded sample index decodes to class {drawn_class}, '
-                f'outside [0, {self.num_classes})'
-            )
-        if drawn_class is not None and drawn_class not in self.get_cat_ids(
-            idx
-        ):
-            raise ValueError(
-                f'encoded sample index {encoded} decodes to video {idx} '
-                f'drawn for class {drawn_class}, which is not among its '
-                f'labels {self.get_cat_ids(idx)}'
-            )
-        return idx, drawn_class
+        """``(video index, drawn class or None)`` of a sample index
+        (:func:`~.label_mask.decode_checked`: the drawn class is checked
+        here, on the host, to be in ``[0, C)`` and among the video's
+        labels)."""
+        return decode_checked(
+            idx, len(self), self.num_classes, self.get_cat_ids
+        )
 
     def prepare_data(self, idx: int):
         """Run the pipeline on sample ``idx`` (a plain index, or an encoded
         ``(video, class)`` index whose class becomes ``drawn_class``)."""
         idx, drawn_class = self._decode_index(idx)
         data_info = self.get_data_info(idx)
-        if drawn_class is not None:
-            data_info['drawn_class'] = drawn_class
+        set_drawn_class(data_info, drawn_class)
         if self._sampling_seed is not None:
             data_info['sample_seed'] = (*self._sampling_seed, int(idx))
         return self.pipeline(data_info)
@@ -282,31 +267,15 @@ class MultiLabelFeatureDataset(BaseDataset):
     def _decode_indices(self, indices: Sequence[int]):
         """:meth:`_decode_index` of a whole batch, vectorised: ``(videos
         [B], drawn classes [B] with -1 for none, or None when no index is
-        encoded)``, with the same checks."""
-        enc = np.asarray(indices, dtype=np.int64).reshape(-1)
-        n = len(self)
-        if enc.size and int(enc.min()) < 0:
-            raise ValueError(f'sample index {int(enc.min())} is negative')
-        if not enc.size or int(enc.max()) < n:
-            return enc, None
-        videos = enc % n
-        classes = np.where(enc >= n, enc // n - 1, -1)
-        out = np.nonzero(classes >= self.num_classes)[0]
-        if len(out):
-            raise ValueError(
-                f'encoded sample index decodes to class {classes[out[0]]}, '
-                f'outside [0, {self.num_classes})'
-            )
-        lo = self._label_offsets[videos]
-        hi = self._label_offsets[videos + 1]
-        flat = self._label_flat[label_ranges(lo, hi)]
-        rows = np.repeat(np.arange(len(enc)), hi - lo)
-        hit = np.zeros(len(enc), dtype=bool)
-        np.logical_or.at(hit, rows, flat == classes[rows])
-        bad = np.nonzero((classes >= 0) & ~hit)[0]
-        if len(bad):
-            self._decode_index(int(enc[bad[0]]))  # raises, naming it
-        return videos, classes
+        encoded)``, with the same checks
+        (:func:`~.label_mask.decode_checked_batch`)."""
+        return decode_checked_batch(
+            indices,
+            len(self),
+            self.num_classes,
+            self._label_offsets,
+            self._label_flat,
+        )
 
     def load_feature_bank(self):
         """Load the configured feature bank now (else: at the first

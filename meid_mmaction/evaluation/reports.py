@@ -1,8 +1,10 @@
 """Per-class results people paste and look at.
 
 The one home of the per-class AP CSV (written by :class:`LongTailMAP` at
-every evaluation, read back by ``tools/analysis/plot_per_class_ap.py``),
-markdown tables, and the plot of per-class AP against the training count.
+every evaluation, read back by ``tools/analysis/plot_per_class_ap.py``) and
+where it goes (:func:`per_class_ap_path`), markdown tables, the grouped
+table ``LongTailMAP`` logs (:func:`log_long_tail_summary`). The plot of
+per-class AP against the training count is in :mod:`.plots`.
 
 CSV columns (one row per class, in class order)::
 
@@ -13,12 +15,18 @@ empty for a class without a positive evaluation video.
 """
 
 import csv
+import logging
 import math
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
+from mmengine.logging import MMLogger, print_log
+
+# The plot of a per-class table lives in .plots; imported here for callers
+# of this module (tools/test.py, tools/analysis/plot_per_class_ap.py).
+from .plots import GROUP_COLORS, group_boundaries, plot_per_class_ap  # noqa: F401
 
 GROUPS = ('head', 'medium', 'tail')
 PER_CLASS_FIELDS = (
@@ -29,8 +37,6 @@ PER_CLASS_FIELDS = (
     'num_test_positives',
     'ap',
 )
-# Shading and point colours of the groups in the plot.
-GROUP_COLORS = {'head': '#4C72B0', 'medium': '#55A868', 'tail': '#C44E52'}
 
 
 def unique_path(path: str) -> str:
@@ -84,6 +90,142 @@ def write_per_class_csv(
                     '' if math.isnan(value) else repr(value),
                 )
             )
+
+
+def per_class_ap_path(
+    per_class_ap_file: Optional[str],
+    split: Optional[str],
+    tag: Optional[str],
+    out_dir: Optional[str],
+) -> Optional[str]:
+    """Where an evaluation's per-class AP CSV goes (None: not written).
+
+    ``per_class_ap_file`` (default ``per_class_ap_{split}_{tag}.csv``) is
+    filled with ``split`` (default ``'eval'``) and ``tag`` (left out of the
+    default name when None). A relative path goes under ``out_dir``, else
+    the current logger's directory (``<work_dir>/<timestamp>/``); without
+    either, a default name is not written and a given one is used relative
+    to the current directory. The result is :func:`unique_path`.
+
+    Args:
+        per_class_ap_file (str, optional): The configured name.
+        split (str, optional): The evaluated list, e.g. ``'val'``.
+        tag (str, optional): The model evaluated, e.g. ``'epoch_12'``.
+        out_dir (str, optional): Output directory.
+    """
+    given = per_class_ap_file is not None
+    name = per_class_ap_file if given else 'per_class_ap_{split}_{tag}.csv'
+    split = split or 'eval'
+    if tag is None:
+        # without the hook: per_class_ap_eval.csv, _1, _2, ...
+        name = name.replace('_{tag}', '').replace('{tag}', 'eval')
+    try:
+        name = name.format(split=split, tag=tag)
+    except (KeyError, IndexError, ValueError) as err:
+        raise ValueError(
+            f'per_class_ap_file={per_class_ap_file!r}: only the '
+            f'fields {{split}} and {{tag}} can be used ({err!r})'
+        ) from None
+    if osp.isabs(name):
+        return unique_path(name)
+    if out_dir is None:
+        # A runner's logger writes to <work_dir>/<timestamp>/<ts>.log.
+        log_file = MMLogger.get_current_instance().log_file
+        if log_file:
+            out_dir = osp.dirname(log_file)
+    if out_dir is None:
+        return unique_path(name) if given else None
+    return unique_path(osp.join(out_dir, name))
+
+
+def write_grouped_per_class_csv(
+    path: str, grouping: Mapping, ap: Sequence[float], n_pos: Sequence[int]
+) -> None:
+    """:func:`write_per_class_csv` of an evaluator's grouping (``names``,
+    ``counts``, ``groups``), then log the path.
+
+    Args:
+        path (str): Output file.
+        grouping (Mapping): As
+            :func:`~meid_mmaction.datasets.class_groups.resolve_evaluation_groups`
+            returns it.
+        ap (Sequence[float]): ``[C]`` per-class AP (NaN: no positive).
+        n_pos (Sequence[int]): ``[C]`` positive evaluation videos.
+    """
+    group_of = {}
+    for g in GROUPS:
+        for c in grouping['groups'][g]:
+            group_of[c] = g
+    write_per_class_csv(
+        path, grouping['names'], grouping['counts'], group_of, n_pos, ap
+    )
+    print_log(f'per-class AP written to {path}', logger='current')
+
+
+def log_long_tail_summary(
+    table: str,
+    metrics: Mapping[str, float],
+    topk: Sequence[int],
+    source: str,
+    num_videos: int,
+    num_with_label: int,
+    split: Optional[str] = None,
+) -> None:
+    """Log ``LongTailMAP``'s grouped markdown table and top-k rates.
+
+    Args:
+        table (str): The grouped table (``summary_table``).
+        metrics (Mapping): With ``top{k}`` for every ``k`` of ``topk``.
+        topk (Sequence[int]): The ``k`` values.
+        source (str): Where the grouping came from.
+        num_videos (int): Evaluated videos.
+        num_with_label (int): Those with at least one true label.
+        split (str, optional): The evaluated list, named when given.
+    """
+    topk_text = ', '.join(f'top{k} {metrics[f"top{k}"]:.4f}' for k in topk)
+    what = '' if split is None else f' of split {split!r}'
+    print_log(
+        f'LongTailMAP{what} on {num_videos} videos ({num_with_label} '
+        f'with a label), groups from {source}:\n' + table + f'\n{topk_text}',
+        logger='current',
+    )
+
+
+def warn_empty_group(
+    name: str,
+    size: int,
+    thresholds: Optional[Tuple[int, int]],
+    warned: set,
+) -> None:
+    """Warn once per group (tracked in ``warned``) that its mAP is
+    undefined (reported NaN).
+
+    Args:
+        name (str): ``'head'``, ``'medium'`` or ``'tail'``.
+        size (int): Classes in the group.
+        thresholds (tuple[int, int], optional): ``(head_thr, tail_thr)``.
+        warned (set): Groups warned about already; ``name`` is added.
+    """
+    if name in warned:
+        return
+    warned.add(name)
+    if size == 0:
+        why = 'has no class'
+    else:
+        why = f'has {size} classes, none with a positive video here'
+    thr_text = (
+        ''
+        if thresholds is None
+        else f' (head_thr={thresholds[0]}, tail_thr={thresholds[1]})'
+    )
+    print_log(
+        f'LongTailMAP: the {name} group {why}{thr_text}, so mAP_{name} '
+        'is undefined (reported as nan). On a subset of a dataset, '
+        'rebuild the count file from the subset and adjust head_thr / '
+        "tail_thr (docs/data.md, 'Working on a subset').",
+        logger='current',
+        level=logging.WARNING,
+    )
 
 
 def read_per_class_csv(path: str) -> Dict[str, list]:
@@ -196,153 +338,6 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def group_boundaries(
-    counts: Sequence[int],
-    groups: Sequence[str],
-    thresholds: Optional[Tuple[int, int]] = None,
-) -> Tuple[float, float]:
-    """Training-count boundaries (tail | medium, medium | head) to shade.
-
-    With ``thresholds = (head_thr, tail_thr)`` the boundaries are
-    ``tail_thr + 0.5`` and ``head_thr + 0.5`` (tail is ``count <=
-    tail_thr``, head ``count > head_thr``). Without, each boundary lies
-    half-way (in log space) between the neighbouring groups' extreme counts.
-    """
-    if thresholds is not None:
-        head_thr, tail_thr = thresholds
-        return tail_thr + 0.5, head_thr + 0.5
-    by_group = {
-        g: [c for c, gg in zip(counts, groups) if gg == g and c]
-        for g in GROUPS
-    }
-
-    def between(lower, upper):
-        lo = max(by_group[lower]) if by_group[lower] else None
-        hi = min(by_group[upper]) if by_group[upper] else None
-        if lo is None and hi is None:
-            return None
-        if lo is None:
-            return hi / 1.5
-        if hi is None:
-            return lo * 1.5
-        return math.sqrt(lo * hi)
-
-    low = between('tail', 'medium')
-    high = between('medium', 'head')
-    if low is None:
-        low = high
-    if high is None:
-        high = low
-    if low is None:  # no counts at all
-        raise ValueError('group_boundaries: no class with a training count')
-    return low, high
-
-
-def plot_per_class_ap(
-    table: Dict[str, list],
-    out_file: Optional[str] = None,
-    thresholds: Optional[Tuple[int, int]] = None,
-    title: Optional[str] = None,
-):
-    """Per-class AP against training count: log x, groups shaded.
-
-    One point per class that has both a training count ``> 0`` and an AP
-    (classes without an evaluation positive have none); the head / medium
-    / tail ranges of the x axis are shaded and each group's mean AP (over
-    its classes with an AP, i.e. the reported group mAP) is drawn as a
-    horizontal segment over its range. Uses matplotlib's object API with
-    the Agg canvas (no pyplot state, no display needed).
-
-    Args:
-        table (dict): Columns as returned by :func:`read_per_class_csv`.
-        out_file (str, optional): Write the figure here (``.png``, ...).
-        thresholds (tuple[int, int], optional): ``(head_thr, tail_thr)``;
-            inferred from the groups when not given.
-        title (str, optional): Axes title.
-
-    Returns:
-        matplotlib.figure.Figure: The figure. ``fig.axes[0].collections[0]``
-        is the scatter of the plotted classes.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    counts = table['train_count']
-    ap = np.asarray(table['ap'], dtype=np.float64)
-    groups = table['group']
-    if all(c is None for c in counts):
-        raise ValueError(
-            'plot_per_class_ap: the table has no training '
-            'counts (train_count is empty for every class)'
-        )
-    count_arr = np.asarray(
-        [c if c is not None else 0 for c in counts], dtype=np.float64
-    )
-    shown = (count_arr > 0) & ~np.isnan(ap)
-    low, high = group_boundaries(
-        [int(c) for c in count_arr], groups, thresholds
-    )
-    xmin = min(count_arr[count_arr > 0].min(), low) / 1.5
-    xmax = max(count_arr.max(), high) * 1.5
-
-    fig = Figure(figsize=(7, 4.2), dpi=120)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    ax.set_xscale('log')
-    spans = {'tail': (xmin, low), 'medium': (low, high), 'head': (high, xmax)}
-    colors = [GROUP_COLORS.get(g, '#777777') for g in groups]
-    ax.scatter(
-        count_arr[shown],
-        ap[shown],
-        c=[c for c, s in zip(colors, shown) if s],
-        s=14,
-        alpha=0.8,
-        linewidths=0,
-        zorder=3,
-    )
-    for g in reversed(GROUPS):  # legend from left (tail) to right
-        lo, hi = spans[g]
-        ax.axvspan(lo, hi, color=GROUP_COLORS[g], alpha=0.10, zorder=0)
-        member = np.asarray([gg == g for gg in groups]) & ~np.isnan(ap)
-        n_members = sum(gg == g for gg in groups)
-        if member.any():
-            mean = float(ap[member].mean())
-            ax.hlines(
-                mean,
-                lo,
-                hi,
-                colors=GROUP_COLORS[g],
-                linewidth=2,
-                zorder=4,
-                label=f'{g}: mAP {mean:.3f} ({n_members} classes)',
-            )
-        else:
-            ax.plot(
-                [],
-                [],
-                color=GROUP_COLORS[g],
-                label=f'{g}: no class with an AP ({n_members} classes)',
-            )
-    ax.set_xlim(xmin, xmax)
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel('training videos of the class (log scale)')
-    ax.set_ylabel('average precision')
-    hidden = int((~shown).sum())
-    title = title or 'per-class AP vs. training count'
-    if hidden:
-        title += f' ({hidden} of {len(ap)} classes without AP or count)'
-    ax.set_title(title, fontsize=9)
-    ax.legend(loc='lower right', fontsize=8)
-    ax.grid(True, which='major', alpha=0.3)
-    fig.tight_layout()
-    if out_file is not None:
-        parent = osp.dirname(out_file)
-        if parent:
-            os.makedirs(parent, exist_ok=True)
-        fig.savefig(out_file)
-    return fig
 
 
 def group_rows(table: Dict[str, list]) -> List[Tuple[str, int, int, str]]:

@@ -99,14 +99,6 @@ def set_pred_score(
     return data_sample
 
 
-def get_drawn_class(data_sample: ActionDataSample):
-    """The class a sample was drawn for (``metainfo['drawn_class']``), or
-    None when its sampler drew it without a class (or without a label
-    mask)."""
-    value = data_sample.metainfo.get('drawn_class')
-    return None if value is None else int(value)
-
-
 def to_multi_hot(label: torch.Tensor, num_classes: int) -> torch.Tensor:
     """Turn a label into a float multi-hot vector ``[C]``.
 

@@ -16,6 +16,7 @@ from mmengine.runner import Runner
 from scipy.stats import chisquare
 
 from meid_mmaction.datasets.label_list_dataset import LabelListDataset
+from meid_mmaction.datasets.label_mask import decode_drawn_index
 from meid_mmaction.datasets.samplers import (
     ClassAwareSampler,
     ClassBalancedSampler,
@@ -523,7 +524,7 @@ def test_label_mask_encodes_the_drawn_class(cls):
         plain.set_epoch(epoch)
         masked.set_epoch(epoch)
         encoded = list(masked)
-        decoded = [cas_mod.decode_drawn_index(i, len(ds)) for i in encoded]
+        decoded = [decode_drawn_index(i, len(ds)) for i in encoded]
         # the same videos as without the mask, each with a class it carries
         assert [v for v, _ in decoded] == list(plain)
         assert all(c is not None and c in labels[v] for v, c in decoded)
@@ -540,11 +541,11 @@ def test_label_mask_drawn_classes_follow_the_class_draw():
     sampler = ClassBalancedSampler(
         ds, seed=3, num_samples=30000, label_mask=True
     )
-    classes = [cas_mod.decode_drawn_index(i, len(ds))[1] for i in sampler]
+    classes = [decode_drawn_index(i, len(ds))[1] for i in sampler]
     observed = np.bincount(classes, minlength=3)
     assert chisquare(observed).pvalue > P_MIN
     # the video [0, 1] is reached through class 0 and through class 1
-    pairs = {cas_mod.decode_drawn_index(i, len(ds)) for i in sampler}
+    pairs = {decode_drawn_index(i, len(ds)) for i in sampler}
     assert (8, 0) in pairs and (8, 1) in pairs
 
 
@@ -582,8 +583,8 @@ def test_label_mask_needs_a_decoding_dataset():
 
 
 def test_decode_drawn_index():
-    assert cas_mod.decode_drawn_index(3, 5) == (3, None)
-    assert cas_mod.decode_drawn_index(5, 5) == (0, 0)
-    assert cas_mod.decode_drawn_index(19, 5) == (4, 2)
+    assert decode_drawn_index(3, 5) == (3, None)
+    assert decode_drawn_index(5, 5) == (0, 0)
+    assert decode_drawn_index(19, 5) == (4, 2)
     with pytest.raises(ValueError, match='sample index -1 is negative'):
-        cas_mod.decode_drawn_index(-1, 5)
+        decode_drawn_index(-1, 5)

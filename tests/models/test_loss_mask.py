@@ -9,10 +9,8 @@ from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 
 import meid_mmaction  # noqa: F401
-from meid_mmaction.models.losses.utils import (
-    reduce_loss,
-    resampling_loss_mask,
-)
+from meid_mmaction.datasets.label_mask import resampling_loss_mask
+from meid_mmaction.models.losses.utils import reduce_loss
 from meid_mmaction.utils import set_gt_label
 
 C = 3
@@ -143,3 +141,37 @@ def test_meid_head_masks_its_classification_loss(stage):
         (1 - p) * targets + p * (1 - targets)
     ) * F.binary_cross_entropy_with_logits(logits, targets, reduction='none')
     torch.testing.assert_close(loss, (elem * mask).mean())
+
+
+class _MaskTakingLoss(torch.nn.Module):
+    """A loss with a ``loss_mask`` argument but, at first, no declaration."""
+
+    def forward(self, logits, targets, loss_mask=None):
+        loss = F.binary_cross_entropy_with_logits(
+            logits, targets, reduction='none'
+        )
+        return reduce_loss(loss, 'sum', loss_mask)
+
+
+def test_loss_contract_is_the_class_attribute():
+    """The head passes the mask by the declared contract
+    (``accepts_loss_mask = True``), not by the loss's signature."""
+    from meid_mmaction.datasets.label_mask import accepts_loss_mask, call_loss
+
+    for name in ('MultiLabelFocalLoss', 'ClassBalancedLoss', 'LDAMLoss'):
+        assert MODELS.get(name).accepts_loss_mask is True
+    assert MODELS.get('EQLLoss').accepts_loss_mask is True
+    loss = _MaskTakingLoss()
+    logits = torch.tensor([[0.5, -1.0, 2.0]])
+    targets = torch.tensor([[1.0, 1.0, 0.0]])
+    mask = torch.tensor([[1.0, 0.0, 1.0]])
+    assert not accepts_loss_mask(loss)
+    with pytest.raises(ValueError, match='_MaskTakingLoss takes no loss_mask'):
+        call_loss(loss, logits, targets, mask)
+    loss.accepts_loss_mask = True
+    got = call_loss(loss, logits, targets, mask)
+    bce = F.binary_cross_entropy_with_logits(logits, targets, reduction='none')
+    assert got.item() == pytest.approx(bce[0, 0].item() + bce[0, 2].item())
+    assert call_loss(loss, logits, targets).item() == pytest.approx(
+        bce.sum().item()
+    )

@@ -17,216 +17,32 @@ epoch reproduces it, and nothing is carried over between epochs.
 Label mask (``label_mask=True``, VideoLT's ``ResamplingDataset_Mask``): the
 drawn class must reach the loss. The sampler then yields *encoded* indices
 ``(c + 1) * N + v`` (video ``v`` drawn for class ``c``, ``N`` videos;
-:func:`encode_drawn_index`); a dataset that accepts them (class attribute
-``accepts_drawn_index = True``) decodes them with
-:func:`decode_drawn_index`, loads video ``v`` and records ``drawn_class =
-c`` in the data sample. The encoding travels through any DataLoader, worker
-count and DDP split, and stays a pure function of the seed and the epoch.
+:func:`~meid_mmaction.datasets.label_mask.encode_drawn_index`); a dataset
+that accepts them (class attribute ``accepts_drawn_index = True``) decodes
+them, loads video ``v`` and records ``drawn_class = c`` in the data sample
+(the whole path: :mod:`meid_mmaction.datasets.label_mask`). The encoding
+travels through any DataLoader, worker count and DDP split, and stays a pure
+function of the seed and the epoch. Labels are read by
+:mod:`meid_mmaction.datasets.labels`.
 """
 
 import math
 import numbers
 import warnings
-from collections.abc import Mapping
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Iterator, Optional
 
 import numpy as np
-import torch
 from mmaction.registry import DATA_SAMPLERS
 from mmengine.dist import get_dist_info, sync_random_seed
 from torch.utils.data import Sampler
 
-_UNLABELLED = -1  # mmaction's VideoDataset placeholder for "no label"
-
-
-def encode_drawn_index(
-    videos: np.ndarray, classes: np.ndarray, num_videos: int
-) -> np.ndarray:
-    """Encode (video, drawn class) pairs as ``(c + 1) * N + v``.
-
-    Args:
-        videos (np.ndarray): Video indices in ``[0, N)``.
-        classes (np.ndarray): Drawn classes (same shape), ``>= 0``.
-        num_videos (int): ``N``, the dataset length.
-
-    Returns:
-        np.ndarray: int64 indices ``>= N`` (plain indices stay below ``N``).
-    """
-    return (np.asarray(classes, dtype=np.int64) + 1) * int(
-        num_videos
-    ) + np.asarray(videos, dtype=np.int64)
-
-
-def decode_drawn_index(
-    index: int, num_videos: int
-) -> Tuple[int, Optional[int]]:
-    """Inverse of :func:`encode_drawn_index` for one index.
-
-    Args:
-        index (int): A plain index ``[0, N)`` or an encoded one.
-        num_videos (int): ``N``, the dataset length.
-
-    Returns:
-        tuple: ``(video, drawn_class)``; ``drawn_class`` is None for a plain
-        index.
-    """
-    index = int(index)
-    if index < 0:
-        raise ValueError(f'sample index {index} is negative')
-    if index < num_videos:
-        return index, None
-    return index % num_videos, index // num_videos - 1
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(
-        value, (bool, np.bool_)
-    )
-
-
-def _array_to_classes(label: np.ndarray, where: str) -> List[int]:
-    """Class indices of an integer array or a floating multi-hot ``[C]``."""
-    if np.issubdtype(label.dtype, np.floating):
-        if label.ndim != 1:
-            raise ValueError(
-                f'{where}: a floating label is read as a multi-hot '
-                f'vector [C], got shape {tuple(label.shape)}'
-            )
-        if not np.all(np.isfinite(label)):
-            raise ValueError(f'{where}: multi-hot label contains NaN or inf')
-        return np.flatnonzero(label).tolist()
-    if np.issubdtype(label.dtype, np.integer):
-        return label.reshape(-1).tolist()
-    raise ValueError(
-        f'{where}: label array of dtype {label.dtype} is neither '
-        'integer class indices nor a floating multi-hot vector'
-    )
-
-
-def _label_to_classes(label, idx: int, source: str) -> List[int]:
-    """Turn one sample's label into a list of class indices.
-
-    Accepted: an int; a list/tuple of ints; an integer tensor/array of
-    indices (any shape, flattened); a floating tensor/array ``[C]`` read as
-    multi-hot (mmaction's ``multi_class`` datasets store a one-hot float
-    tensor), whose non-zero positions are the classes.
-
-    Raises:
-        ValueError: naming sample ``idx`` and ``source`` if the label is
-            missing, empty, negative or not made of integers.
-    """
-    if (
-        type(label) is list
-        and label
-        and all(type(c) is int and c >= 0 for c in label)
-    ):
-        return label  # fast path: the common, already valid case
-    where = f'sample {idx} ({source})'
-    if label is None:
-        raise ValueError(
-            f'{where}: label is None; every sample needs at '
-            'least one class index'
-        )
-    if isinstance(label, torch.Tensor):
-        label = label.detach().cpu().numpy()
-    if isinstance(label, np.ndarray):
-        classes = _array_to_classes(label, where)
-    elif _is_int(label):
-        classes = [int(label)]
-    elif isinstance(label, (list, tuple)):
-        for c in label:
-            if not _is_int(c):
-                raise ValueError(
-                    f'{where}: label {label!r} contains {c!r} '
-                    f'({type(c).__name__}); expected int class indices'
-                )
-        classes = [int(c) for c in label]
-    else:
-        raise ValueError(
-            f'{where}: unsupported label type {type(label).__name__} '
-            f'({label!r}); expected int, list of int, or a tensor'
-        )
-    if not classes:
-        raise ValueError(
-            f'{where}: sample has no label (empty class list); '
-            'every sample needs at least one class index'
-        )
-    if classes == [_UNLABELLED]:
-        raise ValueError(
-            f"{where}: label is -1 (mmaction's placeholder for an "
-            'unlabelled sample); a class-aware sampler needs labelled '
-            'training samples'
-        )
-    for c in classes:
-        if c < 0:
-            raise ValueError(
-                f'{where}: class index {c} in label {classes} is negative'
-            )
-    return classes
-
-
-def _read_labels(dataset) -> Tuple[List, str]:
-    """All samples' raw labels and the name of the access path used.
-
-    Order of preference (``docs/design.md``): ``get_label_lists()``,
-    ``get_cat_ids(idx)``, ``get_data_info(idx)['label']``.
-    """
-    num = len(dataset)
-    get_label_lists = getattr(dataset, 'get_label_lists', None)
-    if callable(get_label_lists):
-        labels = list(get_label_lists())
-        if len(labels) != num:
-            raise ValueError(
-                f'{type(dataset).__name__}.get_label_lists() returned '
-                f'{len(labels)} label lists, expected one per sample '
-                f'(len(dataset) = {num})'
-            )
-        return labels, 'get_label_lists()'
-    get_cat_ids = getattr(dataset, 'get_cat_ids', None)
-    if callable(get_cat_ids) and num > 0:
-        try:
-            first = get_cat_ids(0)
-        except NotImplementedError:
-            # mmengine's BaseDataset declares it but does not implement it.
-            pass
-        else:
-            return (
-                [first] + [get_cat_ids(i) for i in range(1, num)],
-                'get_cat_ids()',
-            )
-    get_data_info = getattr(dataset, 'get_data_info', None)
-    if not callable(get_data_info):
-        raise ValueError(
-            f'{type(dataset).__name__} has none of get_label_lists(), '
-            'get_cat_ids(idx) or get_data_info(idx); a class-aware sampler '
-            'cannot read its labels'
-        )
-    labels = []
-    for i in range(num):
-        info = get_data_info(i)
-        if not isinstance(info, Mapping) or 'label' not in info:
-            keys = sorted(info) if isinstance(info, Mapping) else info
-            raise ValueError(
-                f'sample {i} (get_data_info()): no "label" key in the data '
-                f'info (got {keys!r}); a class-aware sampler needs labels'
-            )
-        labels.append(info['label'])
-    return labels, "get_data_info()['label']"
-
-
-def _known_num_classes(dataset) -> Tuple[Optional[int], Optional[Sequence]]:
-    """``(C, class names)`` from ``metainfo['classes']`` or ``num_classes``.
-
-    Returns ``(None, None)`` when the dataset declares neither.
-    """
-    meta = getattr(dataset, 'metainfo', None)
-    if isinstance(meta, Mapping) and meta.get('classes') is not None:
-        names = tuple(meta['classes'])
-        return len(names), names
-    num_classes = getattr(dataset, 'num_classes', None)
-    if _is_int(num_classes) and num_classes > 0:
-        return int(num_classes), None
-    return None, None
+from ..label_mask import encode_drawn_index
+from ..labels import (
+    is_int,
+    known_num_classes,
+    label_to_classes,
+    read_dataset_labels,
+)
 
 
 @DATA_SAMPLERS.register_module()
@@ -304,7 +120,7 @@ class ClassAwareSampler(Sampler):
                 f'got {class_power!r}'
             )
         if num_samples is not None and (
-            not _is_int(num_samples) or num_samples <= 0
+            not is_int(num_samples) or num_samples <= 0
         ):
             raise ValueError(
                 f'num_samples must be a positive int or None, '
@@ -312,7 +128,7 @@ class ClassAwareSampler(Sampler):
             )
         if seed is None:
             seed = sync_random_seed()
-        if not _is_int(seed):
+        if not is_int(seed):
             raise ValueError(f'seed must be an int or None, got {seed!r}')
 
         rank, world_size = get_dist_info()
@@ -341,16 +157,16 @@ class ClassAwareSampler(Sampler):
         _offsets[c + 1]]``, in increasing index order.
         """
         name = type(self).__name__
-        num_classes, names = _known_num_classes(dataset)
+        num_classes, names = known_num_classes(dataset)
         if len(dataset) == 0:
             raise ValueError(
                 f'{name}: the dataset has no sample, so all '
                 f'{num_classes if num_classes else "its"} classes are '
                 'empty; nothing to draw from'
             )
-        raw, source = _read_labels(dataset)
+        raw, source = read_dataset_labels(dataset)
         per_sample = [
-            _label_to_classes(lab, i, source) for i, lab in enumerate(raw)
+            label_to_classes(lab, i, source) for i, lab in enumerate(raw)
         ]
         lengths = np.fromiter(
             map(len, per_sample), dtype=np.int64, count=len(per_sample)
@@ -469,6 +285,6 @@ class ClassAwareSampler(Sampler):
         Args:
             epoch (int): Epoch number (>= 0).
         """
-        if not _is_int(epoch) or epoch < 0:
+        if not is_int(epoch) or epoch < 0:
             raise ValueError(f'epoch must be an int >= 0, got {epoch!r}')
         self.epoch = int(epoch)

@@ -8,6 +8,7 @@ from mmaction.structures import ActionDataSample
 from mmcv.transforms import BaseTransform
 
 from ...utils.compat import set_gt_label
+from ..label_mask import DRAWN_CLASS, set_drawn_class
 
 
 @TRANSFORMS.register_module()
@@ -48,8 +49,7 @@ class PackFeatureInputs(BaseTransform):
         if 'label' in results:
             self._set_label(data_sample, results)
         meta = {k: results[k] for k in self.meta_keys if k in results}
-        if results.get('drawn_class') is not None:
-            meta['drawn_class'] = int(results['drawn_class'])
+        set_drawn_class(meta, results.get(DRAWN_CLASS))
         data_sample.set_metainfo(meta)
         return dict(inputs=inputs, data_samples=data_sample)
 

@@ -1,27 +1,17 @@
 """Long-tail mAP: overall / head / medium / tail mean average precision."""
 
-import dataclasses
-import logging
-import os.path as osp
 from collections import OrderedDict
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-import numpy as np
 import torch
 from mmaction.registry import METRICS
 from mmengine.evaluator import BaseMetric
-from mmengine.logging import MMLogger, print_log
 
-from meid_mmaction.datasets.annotations import (
-    TRAIN_ANN_FORMATS,
-    parse_class_counts,
-    read_train_labels,
-)
+from meid_mmaction.datasets.annotations import TRAIN_ANN_FORMATS
 from meid_mmaction.datasets.class_groups import (
     GROUP_NAMES,
-    ClassGroups,
     check_thresholds,
-    counts_from_labels,
+    resolve_evaluation_groups,
 )
 from meid_mmaction.utils.compat import (
     get_gt_label,
@@ -31,7 +21,12 @@ from meid_mmaction.utils.compat import (
 
 from ..functional.average_precision import average_precision
 from ..functional.long_tail import group_summary, summary_table
-from ..reports import unique_path, write_per_class_csv
+from ..reports import (
+    log_long_tail_summary,
+    per_class_ap_path,
+    warn_empty_group,
+    write_grouped_per_class_csv,
+)
 
 GROUPS = GROUP_NAMES
 
@@ -235,120 +230,19 @@ class LongTailMAP(BaseMetric):
         self._grouping = None
 
     # ------------------------------------------------------------------
-    # grouping
-    def _thresholds(self, meta: Mapping) -> Tuple[int, int]:
-        if self.head_thr is not None:
-            return self.head_thr, self.tail_thr
-        if meta.get('group_thresholds') is not None:
-            head_thr, tail_thr = meta['group_thresholds']
-            return head_thr, tail_thr
-        raise ValueError(
-            'LongTailMAP needs head_thr and tail_thr: the class groups are '
-            "not in dataset_meta (no 'class_groups' / 'group_thresholds'); "
-            'pass e.g. head_thr=500, tail_thr=100 (VideoLT)'
-        )
-
-    def _resolve_grouping(self, width: int) -> Dict[str, Any]:
-        """Class names, training counts and groups for ``width`` classes."""
-        meta = self.dataset_meta or {}
-        if self.count_file is not None:
-            if not osp.isfile(self.count_file):
-                raise FileNotFoundError(
-                    f'count_file not found: {self.count_file}'
-                )
-            names, counts = parse_class_counts(
-                self.count_file, self.num_classes
-            )
-            grouping = ClassGroups.from_counts(
-                counts, *self._thresholds(meta), names=names
-            )
-            source = f'count file {self.count_file}'
-        elif self.train_ann_file is not None:
-            num_classes = (
-                self.num_classes or len(meta.get('classes', ())) or width
-            )
-            labels = read_train_labels(
-                self.train_ann_file, self.train_ann_format, num_classes
-            )
-            grouping = ClassGroups.from_counts(
-                counts_from_labels(labels, num_classes),
-                *self._thresholds(meta),
-            )
-            grouping = dataclasses.replace(grouping, names=None)
-            source = f'training list {self.train_ann_file}'
-        elif meta.get('class_counts') is None and not meta.get('class_groups'):
-            raise ValueError(
-                'LongTailMAP has no class counts: pass count_file= or '
-                'train_ann_file= (with head_thr / tail_thr), or evaluate a '
-                "dataset whose metainfo has 'class_groups' or "
-                "'class_counts'; dataset_meta keys: {}".format(
-                    sorted(meta.keys())
-                )
-            )
-        else:
-            thresholds = (
-                None
-                if self.head_thr is None
-                else (self.head_thr, self.tail_thr)
-            )
-            if (
-                thresholds is None
-                and meta.get('class_counts') is not None
-                and not meta.get('class_groups')
-            ):
-                thresholds = self._thresholds(meta)
-            grouping = ClassGroups.from_metainfo(
-                meta, thresholds, 'LongTailMAP'
-            )
-            source = (
-                "dataset_meta['class_counts']"
-                if thresholds is not None and grouping.counts is not None
-                else "dataset_meta['class_groups']"
-            )
-
-        counts = (
-            None
-            if grouping.counts is None
-            else np.asarray(grouping.counts, dtype=np.int64)
-        )
-        if counts is not None:
-            num_classes = len(counts)
-        elif self.num_classes is not None:
-            num_classes = self.num_classes
-        elif meta.get('classes'):
-            num_classes = len(meta['classes'])
-        else:
-            num_classes = width
-        if self.num_classes is not None and num_classes != self.num_classes:
-            raise ValueError(
-                f'{source} gives {num_classes} classes but '
-                f'num_classes={self.num_classes}'
-            )
-        if width != num_classes:
-            raise ValueError(
-                f'prediction scores have {width} classes but the class '
-                f'grouping ({source}) has {num_classes}'
-            )
-        groups = grouping.check(num_classes, source)
-        names = grouping.names
-        if names is None or len(names) != num_classes:
-            meta_names = meta.get('classes')
-            if meta_names is not None and len(meta_names) == num_classes:
-                names = [str(n) for n in meta_names]
-            else:
-                names = [f'class_{i}' for i in range(num_classes)]
-        return dict(
-            num_classes=num_classes,
-            names=list(names),
-            counts=counts,
-            thresholds=grouping.thresholds,
-            groups=groups,
-            source=source,
-        )
-
+    # grouping (resolved by class_groups.resolve_evaluation_groups)
     def _get_grouping(self, width: int) -> Dict[str, Any]:
         if self._grouping is None or self._grouping['num_classes'] != width:
-            self._grouping = self._resolve_grouping(width)
+            self._grouping = resolve_evaluation_groups(
+                width,
+                self.dataset_meta,
+                count_file=self.count_file,
+                train_ann_file=self.train_ann_file,
+                train_ann_format=self.train_ann_format,
+                num_classes=self.num_classes,
+                head_thr=self.head_thr,
+                tail_thr=self.tail_thr,
+            )
         return self._grouping
 
     # ------------------------------------------------------------------
@@ -401,8 +295,74 @@ class LongTailMAP(BaseMetric):
             return torch.device('cuda', torch.cuda.current_device())
         return torch.device('cpu')
 
+    @staticmethod
+    def calculate(
+        scores: torch.Tensor,
+        labels: torch.Tensor,
+        groups: Mapping[str, Sequence[int]],
+        topk: Sequence[int] = (1, 5),
+        details: bool = False,
+    ):
+        """The metrics of scores and labels (no data samples, no files).
+
+        Args:
+            scores (torch.Tensor): ``[N, C]`` scores.
+            labels (torch.Tensor): ``[N, C]`` multi-hot 0 / 1 ground truth.
+            groups (Mapping): ``{'head': [...], 'medium': [...], 'tail':
+                [...]}`` class indices.
+            topk (Sequence[int]): ``k`` values of the top-k hit rates.
+            details (bool): Also return the per-class AP and the table
+                rows. Defaults to False.
+
+        Returns:
+            dict | tuple: ``mAP``, ``mAP_head``, ``mAP_medium``,
+            ``mAP_tail``, ``num_classes_without_positives``, ``top{k}``
+            (unprefixed); with ``details``, ``(metrics, ap [C], rows)``
+            (``rows``: :func:`group_summary`).
+
+        Example:
+            >>> import torch
+            >>> from meid_mmaction.evaluation.metrics import LongTailMAP
+            >>> scores = torch.tensor([[0.9, 0.2, 0.1],
+            ...                        [0.8, 0.7, 0.3],
+            ...                        [0.1, 0.6, 0.8],
+            ...                        [0.3, 0.1, 0.4]])
+            >>> labels = torch.tensor([[1, 0, 0],
+            ...                        [1, 1, 0],
+            ...                        [0, 0, 1],
+            ...                        [0, 1, 0]])
+            >>> groups = {'head': [0], 'medium': [1], 'tail': [2]}
+            >>> m = LongTailMAP.calculate(scores, labels, groups, topk=(1,))
+            >>> round(m['mAP'], 4), m['mAP_head'], m['mAP_medium']
+            (0.9167, 1.0, 0.75)
+            >>> m['mAP_tail'], m['num_classes_without_positives'], m['top1']
+            (1.0, 0, 0.75)
+        """
+        ap = average_precision(scores, labels)  # [C] float64
+        no_pos = torch.isnan(ap)
+
+        rows = group_summary(ap, groups)
+        metrics: Dict[str, float] = OrderedDict()
+        for name, _, _, _, value in rows:
+            metrics['mAP' if name == 'all' else f'mAP_{name}'] = value
+        metrics['num_classes_without_positives'] = int(no_pos.sum())
+
+        positive = labels.bool()
+        has_label = positive.any(dim=1)
+        n_eval = int(has_label.sum())
+        for k in topk:
+            hit = topk_hits(scores, positive, k) & has_label
+            metrics[f'top{k}'] = (
+                float(hit.sum()) / n_eval if n_eval else float('nan')
+            )
+        if details:
+            return metrics, ap, rows
+        return metrics
+
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        """Compute the metrics from the gathered results of all ranks.
+        """Compute the metrics from the gathered results of all ranks
+        (:meth:`calculate`), log the grouped table and write the per-class
+        CSV (:mod:`meid_mmaction.evaluation.reports`).
 
         Args:
             results (list[dict]): ``score`` ``[C]`` and ``label`` ``[C]`` per
@@ -418,131 +378,39 @@ class LongTailMAP(BaseMetric):
         scores = torch.stack([r['score'] for r in results]).to(device)
         labels = torch.stack([r['label'] for r in results]).to(device)
         grouping = self._get_grouping(scores.shape[1])
-        ap = average_precision(scores, labels)  # [C] float64
-        no_pos = torch.isnan(ap)
-
-        rows = group_summary(ap, grouping['groups'])
-        metrics: Dict[str, float] = OrderedDict()
-        for name, _, _, _, value in rows:
-            metrics['mAP' if name == 'all' else f'mAP_{name}'] = value
-        metrics['num_classes_without_positives'] = int(no_pos.sum())
-
-        positive = labels.bool()
-        has_label = positive.any(dim=1)
-        n_eval = int(has_label.sum())
-        for k in self.topk:
-            hit = topk_hits(scores, positive, k) & has_label
-            metrics[f'top{k}'] = (
-                float(hit.sum()) / n_eval if n_eval else float('nan')
-            )
+        metrics, ap, rows = self.calculate(
+            scores, labels, grouping['groups'], self.topk, details=True
+        )
+        n_eval = int(labels.bool().any(dim=1).sum())
 
         ap_cpu = ap.cpu()
-        self._log_table(metrics, grouping, rows, len(results), n_eval)
+        for name, size, evaluated, _, _ in rows[1:]:
+            if evaluated == 0:
+                warn_empty_group(
+                    name, size, grouping.get('thresholds'), self._warned_empty
+                )
+        log_long_tail_summary(
+            summary_table(rows),
+            metrics,
+            self.topk,
+            grouping['source'],
+            len(results),
+            n_eval,
+            self._context['split'],
+        )
         self.last_per_class_file = None
         self.last_thresholds = grouping['thresholds']
         if self.save_per_class_ap:
             n_pos = labels.sum(dim=0).cpu()
-            self._write_per_class(grouping, ap_cpu, n_pos)
+            path = per_class_ap_path(
+                self.per_class_ap_file,
+                self._context['split'],
+                self._context['tag'],
+                self.out_dir or self._context['out_dir'],
+            )
+            if path is not None:
+                write_grouped_per_class_csv(
+                    path, grouping, ap_cpu.tolist(), n_pos.tolist()
+                )
+                self.last_per_class_file = path
         return metrics
-
-    def _log_table(
-        self,
-        metrics: Mapping,
-        grouping: Mapping,
-        rows: Sequence[Tuple[str, int, int, int, float]],
-        num_videos: int,
-        num_with_label: int,
-    ) -> None:
-        """Log the grouped table as markdown; warn about empty groups."""
-        for name, size, evaluated, _, _ in rows[1:]:
-            if evaluated == 0:
-                self._warn_empty_group(name, size, grouping)
-        table = summary_table(rows)
-        topk = ', '.join(f'top{k} {metrics[f"top{k}"]:.4f}' for k in self.topk)
-        what = ''
-        if self._context['split'] is not None:
-            what = f' of split {self._context["split"]!r}'
-        print_log(
-            f'LongTailMAP{what} on {num_videos} videos ({num_with_label} '
-            f'with a label), groups from {grouping["source"]}:\n'
-            + table
-            + f'\n{topk}',
-            logger='current',
-        )
-
-    def _warn_empty_group(
-        self, name: str, size: int, grouping: Mapping
-    ) -> None:
-        """Warn once per group that its mAP is undefined (reported NaN)."""
-        if name in self._warned_empty:
-            return
-        self._warned_empty.add(name)
-        if size == 0:
-            why = 'has no class'
-        else:
-            why = f'has {size} classes, none with a positive video here'
-        thr = grouping.get('thresholds')
-        thr_text = (
-            '' if thr is None else f' (head_thr={thr[0]}, tail_thr={thr[1]})'
-        )
-        print_log(
-            f'LongTailMAP: the {name} group {why}{thr_text}, so mAP_{name} '
-            'is undefined (reported as nan). On a subset of a dataset, '
-            'rebuild the count file from the subset and adjust head_thr / '
-            "tail_thr (docs/data.md, 'Working on a subset').",
-            logger='current',
-            level=logging.WARNING,
-        )
-
-    def _resolve_output_path(self) -> Optional[str]:
-        """Where this evaluation's CSV goes (None: not written)."""
-        given = self.per_class_ap_file is not None
-        name = (
-            self.per_class_ap_file
-            if given
-            else 'per_class_ap_{split}_{tag}.csv'
-        )
-        split = self._context['split'] or 'eval'
-        tag = self._context['tag']
-        if tag is None:
-            # without the hook: per_class_ap_eval.csv, _1, _2, ...
-            name = name.replace('_{tag}', '').replace('{tag}', 'eval')
-        try:
-            name = name.format(split=split, tag=tag)
-        except (KeyError, IndexError, ValueError) as err:
-            raise ValueError(
-                f'per_class_ap_file={self.per_class_ap_file!r}: only the '
-                f'fields {{split}} and {{tag}} can be used ({err!r})'
-            ) from None
-        if osp.isabs(name):
-            return unique_path(name)
-        out_dir = self.out_dir or self._context['out_dir']
-        if out_dir is None:
-            # A runner's logger writes to <work_dir>/<timestamp>/<ts>.log.
-            log_file = MMLogger.get_current_instance().log_file
-            if log_file:
-                out_dir = osp.dirname(log_file)
-        if out_dir is None:
-            return unique_path(name) if given else None
-        return unique_path(osp.join(out_dir, name))
-
-    def _write_per_class(
-        self, grouping: Mapping, ap: torch.Tensor, n_pos: torch.Tensor
-    ) -> None:
-        path = self._resolve_output_path()
-        if path is None:
-            return
-        group_of = {}
-        for g in GROUPS:
-            for c in grouping['groups'][g]:
-                group_of[c] = g
-        write_per_class_csv(
-            path,
-            grouping['names'],
-            grouping['counts'],
-            group_of,
-            n_pos.tolist(),
-            ap.tolist(),
-        )
-        self.last_per_class_file = path
-        print_log(f'per-class AP written to {path}', logger='current')

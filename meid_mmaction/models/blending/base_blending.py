@@ -7,12 +7,8 @@ import torch
 from mmaction.utils import SampleList
 
 from ...datasets.feature_batch import FeatureBatchSamples
-from ...utils.compat import (
-    get_drawn_class,
-    get_gt_label,
-    set_gt_label,
-    to_multi_hot,
-)
+from ...datasets.label_mask import has_drawn_classes
+from ...utils.compat import get_gt_label, set_gt_label, to_multi_hot
 from ...utils.rng import StepCounter, step_rng
 from ...utils.transfer import to_device
 
@@ -81,7 +77,7 @@ class MultiLabelBlending(StepCounter):
                 f'{len(data_samples)} data samples for '
                 f'{inputs.shape[0]} inputs'
             )
-        if any(get_drawn_class(ds) is not None for ds in data_samples):
+        if has_drawn_classes(data_samples):
             raise ValueError(self._mask_error())
         targets = to_device(
             torch.stack(
@@ -108,7 +104,7 @@ class MultiLabelBlending(StepCounter):
                 f'{inputs.shape[0]} do not match num_classes='
                 f'{self.num_classes}'
             )
-        if samples.drawn is not None:
+        if has_drawn_classes(samples):
             raise ValueError(self._mask_error())
         targets = to_device(samples.labels.float(), inputs.device)
         inputs, targets = self.blend(inputs, targets, self.next_rng())

@@ -1,6 +1,5 @@
 """Shared loss / prediction logic of the multi-label heads."""
 
-import inspect
 from typing import Dict, Optional, Sequence, Union
 
 import torch
@@ -8,15 +7,10 @@ from mmaction.models.heads import BaseHead
 from mmaction.utils import SampleList
 
 from ...datasets.feature_batch import FeatureBatchSamples
+from ...datasets.label_mask import batch_loss_mask, call_loss
 from ...evaluation.metrics.long_tail_map import topk_hits
-from ...utils.compat import (
-    get_drawn_class,
-    get_gt_label,
-    set_pred_score,
-    to_multi_hot,
-)
+from ...utils.compat import get_gt_label, set_pred_score, to_multi_hot
 from ...utils.transfer import to_device
-from ..losses.utils import check_drawn_classes, resampling_loss_mask
 
 _AVERAGE_CLIPS = ('prob', 'score')
 
@@ -31,7 +25,8 @@ class BaseMultiLabelHead(BaseHead):
       ground truth is one-hot encoded) and ``loss_cls(logits, targets)``;
       when the batch was drawn by a class-aware sampler with
       ``label_mask=True`` (data samples carry ``drawn_class``), the loss
-      gets ``loss_mask=`` :func:`resampling_loss_mask` ``[B, C]``;
+      gets ``loss_mask=`` ``[B, C]`` (the label mask and the loss contract:
+      :mod:`meid_mmaction.datasets.label_mask`);
     * ``predict_by_feat``: ``sigmoid`` scores averaged over the ``V`` views
       of each video, stored with :func:`~meid_mmaction.utils.set_pred_score`.
 
@@ -116,11 +111,6 @@ class BaseMultiLabelHead(BaseHead):
             average_clips=average_clips,
             init_cfg=init_cfg,
         )
-        # whether ``loss_cls`` takes ``loss_mask=`` (looked up once, not on
-        # every masked training step)
-        self._loss_takes_mask = (
-            'loss_mask' in inspect.signature(self.loss_cls.forward).parameters
-        )
 
     def targets_from(
         self, data_samples: SampleList, device: torch.device
@@ -138,30 +128,11 @@ class BaseMultiLabelHead(BaseHead):
     def loss_mask_from(
         self, data_samples: SampleList, targets: torch.Tensor
     ) -> Optional[torch.Tensor]:
-        """The label mask ``[B, C]`` of resampling, or None.
-
-        None when no sample of the batch carries a ``drawn_class`` (natural
-        sampling); otherwise :func:`resampling_loss_mask` of the targets and
-        the drawn classes (-1, i.e. all ones, for samples without one).
-        The classes are checked on the host (range here; that each is a
-        positive of its video where the dataset decodes the sampler's
-        index) and moved without a host synchronisation.
-        """
-        if isinstance(data_samples, FeatureBatchSamples):
-            # drawn classes checked where the dataset decoded them
-            if data_samples.drawn is None:
-                return None
-            drawn = to_device(data_samples.drawn, targets.device)
-            return resampling_loss_mask(targets, drawn, validate=False)
-        drawn = [get_drawn_class(ds) for ds in data_samples]
-        if all(c is None for c in drawn):
-            return None
-        drawn = [-1 if c is None else c for c in drawn]
-        check_drawn_classes(drawn, self.num_classes)
-        drawn = to_device(
-            torch.tensor(drawn, dtype=torch.long), targets.device
-        )
-        return resampling_loss_mask(targets, drawn, validate=False)
+        """The label mask ``[B, C]`` of resampling, or None when no sample
+        of the batch carries a drawn class (natural sampling):
+        :func:`~meid_mmaction.datasets.label_mask.batch_loss_mask` (no host
+        synchronisation)."""
+        return batch_loss_mask(data_samples, targets, self.num_classes)
 
     def classification_loss(
         self,
@@ -170,25 +141,17 @@ class BaseMultiLabelHead(BaseHead):
         loss_mask: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         """``loss_cls(cls_scores, targets[, loss_mask=...])``, the targets
-        label-smoothed with ``label_smooth_eps``.
+        label-smoothed with ``label_smooth_eps``
+        (:func:`~meid_mmaction.datasets.label_mask.call_loss`).
 
         Raises:
-            ValueError: if a mask is given and ``loss_cls`` has no
-                ``loss_mask`` argument (MMAction2's own losses).
+            ValueError: if a mask is given and ``loss_cls`` does not declare
+                ``accepts_loss_mask = True`` (MMAction2's own losses).
         """
         if self.label_smooth_eps:
             eps = self.label_smooth_eps
             targets = (1 - eps) * targets + eps / self.num_classes
-        if loss_mask is None:
-            return self.loss_cls(cls_scores, targets)
-        if not self._loss_takes_mask:
-            raise ValueError(
-                f'{type(self.loss_cls).__name__} takes no loss_mask, but the '
-                'batch comes from a sampler with label_mask=True; use a loss '
-                'of meid_mmaction (MultiLabelFocalLoss, ClassBalancedLoss, '
-                'LDAMLoss, EQLLoss) or set label_mask=False'
-            )
-        return self.loss_cls(cls_scores, targets, loss_mask=loss_mask)
+        return call_loss(self.loss_cls, cls_scores, targets, loss_mask)
 
     def loss_by_feat(
         self, cls_scores: torch.Tensor, data_samples: SampleList

@@ -8,31 +8,27 @@ from mmaction.registry import MODELS
 from mmaction.utils import SampleList
 
 from meid_mmaction.evaluation.functional.expert_combination import (
-    COMBINATION_FORMS,
     DEFAULT_LOGIT_GRID,
     DEFAULT_MIX_GRID,
-    candidate_name,
     combination_candidates,
 )
 
 from .base_multilabel_head import BaseMultiLabelHead
-from .meid_modules import (
-    AttentionExpert,
-    ComplementaryExpert,
-    check_beta,
-    mix_logits,
+from .meid_combination import (
+    AUTO_FALLBACKS,
+    AUTO_INFERENCES,
+    INFERENCES,
+    ExpertCombinationMixin,
 )
+from .meid_modules import AttentionExpert, ComplementaryExpert, check_beta
 
 _EXPERT2 = ('complementary', 'attention')
 _STAGE2_LOSSES = ('sum', 'expert2')
-_INFERENCES = ('logit_sum', 'prob_mix', 'auto', 'auto_group')
-_AUTO_INFERENCES = ('auto', 'auto_group')
-_AUTO_FALLBACKS = ('logit_sum', 'prob_mix')
 _DISTILL2_NECKS = ('own', 'expert1')
 
 
 @MODELS.register_module()
-class MEIDHead(BaseMultiLabelHead):
+class MEIDHead(ExpertCombinationMixin, BaseMultiLabelHead):
     """Mixture of two experts with internal (head-to-tail) distillation.
 
     * Expert 1 (:class:`AttentionExpert`): ``Y = cls(pool_A(T(X)))``.
@@ -209,8 +205,8 @@ class MEIDHead(BaseMultiLabelHead):
         check_beta(beta)
         for name, value, allowed in (
             ('stage2_loss', stage2_loss, _STAGE2_LOSSES),
-            ('inference', inference, _INFERENCES),
-            ('auto_fallback', auto_fallback, _AUTO_FALLBACKS),
+            ('inference', inference, INFERENCES),
+            ('auto_fallback', auto_fallback, AUTO_FALLBACKS),
             ('distill2_necks', distill2_necks, _DISTILL2_NECKS),
         ):
             if value not in allowed:
@@ -302,27 +298,8 @@ class MEIDHead(BaseMultiLabelHead):
         # DDP only registers parameters that require grad when it wraps the
         # model, and expert 2 must be among them for stage 2.
         self.register_buffer('train_stage', torch.ones((), dtype=torch.long))
-        if inference in _AUTO_INFERENCES:
-            # per-class choice (long / float: SyncBuffersHook averages
-            # buffers across ranks, which keeps equal values equal)
-            fallback_mix = auto_fallback == 'prob_mix'
-            self.register_buffer(
-                'combination_form',
-                torch.full(
-                    (num_classes,), int(fallback_mix), dtype=torch.long
-                ),
-            )
-            self.register_buffer(
-                'combination_value',
-                torch.full(
-                    (num_classes,),
-                    self.inference_weight if fallback_mix else 1.0,
-                    dtype=torch.float32,
-                ),
-            )
-            self.register_buffer(
-                'combination_chosen', torch.zeros((), dtype=torch.long)
-            )
+        if inference in AUTO_INFERENCES:
+            self._register_combination_buffers(num_classes)
         # expert logits recorded by forward() for ExpertCombinationHook
         self._expert_records: Optional[List] = None
         # Host copy of ``train_stage``: reading the buffer (``.item()``)
@@ -457,132 +434,6 @@ class MEIDHead(BaseMultiLabelHead):
                 (y.detach().float().cpu(), y_f.detach().float().cpu())
             )
         return self.combine(y, y_f)
-
-    def combine(self, y: torch.Tensor, y_f: torch.Tensor) -> torch.Tensor:
-        """Stage-2 logits ``[B, C]`` from ``Y`` and ``Y_F`` (``[B, C]``
-        each): ``Y + Y_F``, the logit of the ``'prob_mix'`` mixture, or the
-        stored per-class combination (``'auto'`` / ``'auto_group'``)."""
-        if self.inference in _AUTO_INFERENCES:
-            return self.combine_with(
-                y, y_f, self.combination_form, self.combination_value
-            )
-        if self.inference == 'prob_mix':
-            return mix_logits(y, y_f, self.inference_weight)
-        return y + y_f
-
-    @staticmethod
-    def combine_with(
-        y: torch.Tensor,
-        y_f: torch.Tensor,
-        form: torch.Tensor,
-        value: torch.Tensor,
-    ) -> torch.Tensor:
-        """Per-class combination of the experts' logits.
-
-        Args:
-            y (torch.Tensor): ``Y`` ``[..., C]``.
-            y_f (torch.Tensor): ``Y_F`` ``[..., C]``.
-            form (torch.Tensor): ``[C]`` long: 0 gives ``Y + a Y_F``, 1 the
-                logit of ``w sigmoid(Y) + (1 - w) sigmoid(Y_F)``.
-            value (torch.Tensor): ``[C]`` ``a`` resp. ``w``.
-
-        Returns:
-            torch.Tensor: ``[..., C]`` logits. Both forms are computed and
-            selected per class (no host synchronisation).
-        """
-        value = value.to(device=y.device, dtype=y.dtype)
-        mixed = mix_logits(y, y_f, value.clamp(0.0, 1.0))
-        summed = y + value * y_f
-        return torch.where(form.to(y.device) == 1, mixed, summed)
-
-    # ------------------------------------------------------------------
-    # validation-chosen combination ('auto', 'auto_group'; ours)
-    @property
-    def combination_mode(self) -> Optional[str]:
-        """``'auto'`` / ``'auto_group'``, or None for a fixed scoring."""
-        return self.inference if self.inference in _AUTO_INFERENCES else None
-
-    def record_experts(self, enabled: bool) -> None:
-        """Start (clearing earlier records) or stop recording ``(Y, Y_F)``
-        in :meth:`forward` (stage 2 only); read with
-        :meth:`pop_expert_records`."""
-        self._expert_records = [] if enabled else None
-
-    def pop_expert_records(
-        self,
-    ) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
-        """``(Y, Y_F)`` recorded since the last call, each ``[B', C]``
-        (float32, CPU; ``B'`` rows as :meth:`forward` returned them), or
-        ``(None, None)`` when nothing was recorded."""
-        records = self._expert_records or []
-        if self._expert_records is not None:
-            self._expert_records = []
-        if not records:
-            return None, None
-        return (
-            torch.cat([r[0] for r in records]),
-            torch.cat([r[1] for r in records]),
-        )
-
-    def combination_scores(
-        self,
-        y: torch.Tensor,
-        y_f: torch.Tensor,
-        form: torch.Tensor,
-        value: torch.Tensor,
-    ) -> torch.Tensor:
-        """Per-video scores ``[N, C]`` of a combination, computed as
-        :meth:`predict_by_feat` computes them (combined logits, then
-        ``scores_from_logits``, averaged over the views).
-
-        Args:
-            y (torch.Tensor): ``Y`` per video and view ``[N, V, C]``.
-            y_f (torch.Tensor): ``Y_F`` ``[N, V, C]``.
-            form (torch.Tensor): ``[C]`` (see :meth:`combine_with`).
-            value (torch.Tensor): ``[C]``.
-        """
-        logits = self.combine_with(y, y_f, form, value)
-        return self.scores_from_logits(logits).mean(dim=1)
-
-    def set_combination(self, form: torch.Tensor, value: torch.Tensor) -> None:
-        """Store a chosen per-class combination (``[C]`` each, see
-        :meth:`combine_with`) and mark it chosen."""
-        if self.combination_mode is None:
-            raise ValueError(
-                f'MEIDHead(inference={self.inference!r}) has no stored '
-                f'combination; set inference to one of {_AUTO_INFERENCES}'
-            )
-        shape = tuple(self.combination_form.shape)
-        if tuple(form.shape) != shape or tuple(value.shape) != shape:
-            raise ValueError(
-                f'set_combination expects form and value of shape {shape}, '
-                f'got {tuple(form.shape)} and {tuple(value.shape)}'
-            )
-        self.combination_form.copy_(form)
-        self.combination_value.copy_(value)
-        self.combination_chosen.fill_(1)
-
-    def describe_combination(self) -> str:
-        """The stored combination in words (for logs), e.g.
-        ``'chosen on validation: s(Y + 0.25 Y_F) for all 50 classes'``."""
-        if self.combination_mode is None:
-            return f'fixed: inference={self.inference!r}'
-        pairs = [
-            (COMBINATION_FORMS[int(f)], float(v))
-            for f, v in zip(
-                self.combination_form.tolist(),
-                self.combination_value.tolist(),
-            )
-        ]
-        counts: Dict[Tuple[str, float], int] = {}
-        for pair in pairs:
-            counts[pair] = counts.get(pair, 0) + 1
-        parts = ', '.join(
-            f'{candidate_name(p)} for {n} classes' for p, n in counts.items()
-        )
-        if int(self.combination_chosen):
-            return f'chosen on validation: {parts}'
-        return f'not chosen yet, fallback {self.auto_fallback!r}: {parts}'
 
     # ------------------------------------------------------------------
     # losses

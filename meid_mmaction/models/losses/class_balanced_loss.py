@@ -100,6 +100,10 @@ class ClassBalancedLoss(ClassCountsLoss):
 
     _BASES = ('bce', 'focal')
 
+    #: The loss contract of :mod:`meid_mmaction.datasets.label_mask`:
+    #: ``forward`` takes ``loss_mask=`` ``[B, C]``.
+    accepts_loss_mask = True
+
     def __init__(
         self,
         class_counts: Optional[Sequence[int]] = None,

@@ -115,6 +115,10 @@ class EQLLoss(ClassCountsLoss, StepCounter):
         loss_weight (float): Multiplier. Defaults to 1.
     """
 
+    #: The loss contract of :mod:`meid_mmaction.datasets.label_mask`:
+    #: ``forward`` takes ``loss_mask=`` ``[B, C]``.
+    accepts_loss_mask = True
+
     def __init__(
         self,
         class_counts: Optional[Sequence[int]] = None,

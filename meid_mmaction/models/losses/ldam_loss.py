@@ -125,6 +125,10 @@ class LDAMLoss(ClassCountsLoss):
         loss_weight (float): Multiplier. Defaults to 1.
     """
 
+    #: The loss contract of :mod:`meid_mmaction.datasets.label_mask`:
+    #: ``forward`` takes ``loss_mask=`` ``[B, C]``.
+    accepts_loss_mask = True
+
     def __init__(
         self,
         class_counts: Optional[Sequence[int]] = None,

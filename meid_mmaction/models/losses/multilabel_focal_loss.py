@@ -102,6 +102,10 @@ class MultiLabelFocalLoss(nn.Module):
             VideoLT's ``FocalLoss``; the FrameStack rows use it).
     """
 
+    #: The loss contract of :mod:`meid_mmaction.datasets.label_mask`:
+    #: ``forward`` takes ``loss_mask=`` ``[B, C]``.
+    accepts_loss_mask = True
+
     def __init__(
         self,
         gamma: float = 1.0,

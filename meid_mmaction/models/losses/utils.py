@@ -1,10 +1,10 @@
 """Shared pieces of the multi-label losses: reduction, loss mask, counts.
 
 * :func:`reduce_loss`: the reductions every loss of the package offers,
-  applied after an optional per-element weight (``loss_mask``).
-* :func:`resampling_loss_mask`: VideoLT's label mask of resampling (a video
-  drawn for class ``c`` keeps its loss on ``c`` and on its negatives; its
-  other positive classes get weight 0).
+  applied after an optional per-element weight (``loss_mask``, applied by
+  :func:`~meid_mmaction.datasets.label_mask.apply_loss_mask`; the mask
+  itself, VideoLT's label mask of resampling, and the contract by which a
+  loss accepts it live in :mod:`meid_mmaction.datasets.label_mask`).
 * :class:`ClassCountsLoss`: base module of the losses that need the
   training split's class counts ``n_c``, either from the constructor or
   handed over at the start of training (``LongTailLossHook``).
@@ -15,7 +15,8 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
+
+from ...datasets.label_mask import apply_loss_mask
 
 REDUCTIONS = ('none', 'mean', 'sum', 'batch_sum')
 
@@ -48,13 +49,7 @@ def reduce_loss(
         torch.Tensor: ``[B, C]`` for ``'none'``, otherwise a scalar.
     """
     check_reduction(reduction)
-    if loss_mask is not None:
-        if loss_mask.shape != loss.shape:
-            raise ValueError(
-                f'loss_mask {tuple(loss_mask.shape)} must have '
-                f'the shape of the loss {tuple(loss.shape)}'
-            )
-        loss = loss * loss_mask.to(loss.dtype)
+    loss = apply_loss_mask(loss, loss_mask)
     if reduction == 'mean':
         return loss.mean()
     if reduction == 'sum':
@@ -67,75 +62,6 @@ def reduce_loss(
             )
         return loss.sum(dim=1).mean()
     return loss
-
-
-def check_drawn_classes(
-    drawn_classes: Sequence[int], num_classes: int
-) -> None:
-    """Raise a ValueError unless every drawn class is in ``[0, C)`` or -1.
-
-    Args:
-        drawn_classes (Sequence[int]): Python ints, one per batch row.
-        num_classes (int): ``C``.
-    """
-    for row, c in enumerate(drawn_classes):
-        if not -1 <= c < num_classes:
-            raise ValueError(
-                f'drawn class {c} of batch row {row} '
-                f'is outside [0, {num_classes}) (or -1: no class)'
-            )
-
-
-def resampling_loss_mask(
-    targets: torch.Tensor,
-    drawn_classes: torch.Tensor,
-    validate: bool = True,
-) -> torch.Tensor:
-    """VideoLT's label mask of class-aware resampling.
-
-    A video drawn for class ``c`` keeps its loss on ``c`` and on every
-    negative; its other positive classes get weight 0
-    (``mask = 1 - (y - onehot(c))``). Rows with ``drawn_classes = -1``
-    (drawn without a class) keep every element. The mask itself is a few
-    elementwise operations on the device of ``targets`` (no host
-    synchronisation).
-
-    Args:
-        targets (torch.Tensor): Multi-hot targets ``[B, C]`` (an element
-            ``> 0`` is a positive).
-        drawn_classes (torch.Tensor): ``[B]`` int, the class each video was
-            drawn for, or -1.
-        validate (bool): Check that every drawn class is in ``[0, C)`` or
-            -1 and among its row's positives (ValueError otherwise). The
-            check reads values back to the host, a GPU synchronisation:
-            the heads validate the classes on the host instead (the range
-            in ``loss_mask_from``; membership where the dataset decodes the
-            index) and pass False. Defaults to True.
-
-    Returns:
-        torch.Tensor: ``[B, C]`` mask of 0 / 1 in the dtype of ``targets``.
-    """
-    if targets.dim() != 2 or drawn_classes.shape != targets.shape[:1]:
-        raise ValueError(
-            f'targets must be [B, C] and drawn_classes [B], got '
-            f'{tuple(targets.shape)} and '
-            f'{tuple(drawn_classes.shape)}'
-        )
-    num_classes = targets.shape[1]
-    positive = targets > 0
-    if validate:
-        check_drawn_classes(drawn_classes.tolist(), num_classes)
-        for row, c in enumerate(drawn_classes.tolist()):
-            if c >= 0 and not bool(positive[row, c]):
-                raise ValueError(
-                    f'batch row {row} was drawn for class {c}, which is '
-                    'not among its positive classes'
-                )
-    drawn = drawn_classes.to(device=targets.device, dtype=torch.long)
-    has_class = (drawn >= 0)[:, None]
-    onehot = F.one_hot(drawn.clamp(min=0), num_classes).bool()
-    keep = ~positive | ~has_class | (onehot & has_class)
-    return keep.to(targets.dtype)
 
 
 def class_balanced_weights(
