@@ -12,11 +12,11 @@ the released scripts' run (its batch, frames, lr, SyncBN, FrameStack) as a
 command line, and every difference: docs/reproduction.md.
 """
 
-_base_ = ['meid_charadeslt_r101.py']
+_base_ = [
+    '_base_/methods/meid_nextvlad.py',
+    '_base_/datasets/charadesegolt_features.py',
+    '_base_/schedules/meid_two_stage.py',
+    '_base_/default_runtime.py',
+]
 
-data_root = 'data/charadesegolt'
-# written into the loaders too (MMAction2's tools read the loaders)
-train_dataloader = dict(dataset=dict(data_root=data_root))
-val_dataloader = dict(dataset=dict(data_root=data_root))
-test_dataloader = dict(dataset=dict(data_root=data_root))
-loader_data_keys = dict(data_root=data_root)
+model = dict(cls_head=dict(num_classes=157))

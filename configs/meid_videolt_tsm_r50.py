@@ -10,11 +10,9 @@ the released scripts' run (its batch, frames, lr, SyncBN, FrameStack) as a
 command line, and every difference: docs/reproduction.md.
 """
 
-_base_ = ['meid_videolt_r50.py']
-
-feat_dir = 'features/TSM-R50'
-# written into the loaders too (MMAction2's tools read the loaders)
-train_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))
-val_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))
-test_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))
-loader_data_keys = dict(feat_dir=feat_dir)
+_base_ = [
+    '_base_/models/meid_feature.py',
+    '_base_/datasets/videolt_tsm_r50_features.py',
+    '_base_/schedules/meid_two_stage.py',
+    '_base_/default_runtime.py',
+]
