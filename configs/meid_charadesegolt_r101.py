@@ -6,7 +6,7 @@ Target row (docs/method.md): CharadesEgoLT / ResNet-101 (NeXtVLAD) / MEID,
 reproduced. Same model and settings as meid_charadeslt_r101.py, on the
 CharadesEgoLT data (built with tools/data/build_charades_lt.py --preset
 charadesego, docs/data.md).
-MEID variant: the paper's, as in meid_charadeslt_r101.py (see there why).
+MEID variant: the paper's, as in meid_videolt_r101.py (see there why).
 Recipe: the paper's text (batch 128, 60 training frames, lr 1e-3 / 1e-4);
 the released scripts' run (its batch, frames, lr, SyncBN, FrameStack) as a
 command line, and every difference: docs/reproduction.md.

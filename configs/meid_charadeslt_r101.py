@@ -7,14 +7,9 @@ reproduced.
 
 Model: MEID + NeXtVLAD, configs/_base_/methods/meid_nextvlad.py.
 
-MEID variant: the paper's (docs/method.md, "MEID variants": L(Y + Y_F),
-sigmoid(Y + Y_F), R = 1 / (A + beta), own trainable necks, class-balanced
-stage 2 without label mask), because this config targets the paper's
-published row. On the CPU study of docs/benchmarks.md the variant chosen
-on validation keeps this model and scores 0.5 sigmoid(Y) + 0.5 sigmoid(Y_F)
-(the released code's inference; --cfg-options
-model.cls_head.inference=prob_mix); it has not been tried on CharadesLT
-features.
+MEID variant: the paper's, as in meid_videolt_r101.py (see there why; the
+variant chosen on validation has not been tried on CharadesLT features
+either).
 Recipe: the paper's text (batch 128, 60 training frames, lr 1e-3 / 1e-4);
 the released scripts' run (its batch, frames, lr, SyncBN, FrameStack) as a
 command line, and every difference: docs/reproduction.md.
