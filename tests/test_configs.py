@@ -218,3 +218,34 @@ def test_every_baseline_row_has_a_config_stating_its_target():
         if blending:  # its own C, or the head's (FeatureRecognizer)
             c = cfg.model.cls_head.num_classes
             assert blending.get('num_classes', c) == c
+
+
+def test_nonlinear_rows_are_a_method_on_a_dataset():
+    """Each nonlinear baseline row lists its method's file of
+    configs/_base_/methods/ (where the method's change is written, once)
+    and a dataset base; its own body sets only what is per row (the
+    Charades num_classes, the CBS / SRS sampler)."""
+    import ast
+
+    datasets = {
+        'videolt_r101': 'videolt_features',
+        'videolt_r50': 'videolt_r50_features',
+        'charadeslt_r101': 'charadeslt_features',
+    }
+    for row in ROWS:
+        for data, dataset in datasets.items():
+            path = osp.join(ROOT, 'baselines', f'{row}_nonlinear_{data}.py')
+            with open(path, encoding='utf-8') as f:
+                body = ast.parse(f.read()).body
+            names = {
+                node.targets[0].id: node.value
+                for node in body
+                if isinstance(node, ast.Assign)
+            }
+            assert ast.literal_eval(names.pop('_base_'))[:2] == [
+                f'../_base_/methods/{row}_nonlinear.py',
+                f'../_base_/datasets/{dataset}.py',
+            ], path
+            assert set(names) <= {'model', 'train_dataloader'}, path
+            assert ('model' in names) == (data == 'charadeslt_r101'), path
+            assert ('train_dataloader' in names) == (row in ('cbs', 'srs'))

@@ -325,8 +325,9 @@ model = dict(cls_head=dict(num_classes=num_classes, in_channels=feat_dim))
 
 
 def test_bases_compose(tmp_path):
-    """Any model, dataset, schedule base and the runtime combine: their
-    keys are disjoint (no 'Duplicate key is not allowed among bases')."""
+    """Any model (or method: a model base with a method's change),
+    dataset, schedule base and the runtime combine: their keys are disjoint
+    (no 'Duplicate key is not allowed among bases')."""
     import glob
     import itertools
 
@@ -335,7 +336,7 @@ def test_bases_compose(tmp_path):
 
     runtime = osp.join(CONFIGS, '_base_', 'default_runtime.py')
     models, datasets, schedules = (
-        bases('models'),
+        bases('models') + bases('methods'),
         bases('datasets'),
         bases('schedules'),
     )

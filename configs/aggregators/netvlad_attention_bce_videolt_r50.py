@@ -9,14 +9,7 @@ published). Not yet reproduced.
 
 _base_ = [
     '../_base_/models/netvlad_attention_feature.py',
-    '../_base_/datasets/videolt_features.py',
+    '../_base_/datasets/videolt_r50_features.py',
     '../_base_/schedules/adam_100e_lr1e-4.py',
     '../_base_/default_runtime.py',
 ]
-
-feat_dir = 'features/ResNet50'
-# written into the loaders too (MMAction2's tools read the loaders)
-train_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))
-val_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))
-test_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))
-loader_data_keys = dict(feat_dir=feat_dir)

@@ -6,8 +6,9 @@ Target row: none published with focal loss (MOVE's BCE version: 0.676
 overall, netvlad_attention_bce_videolt_r50.py). Not yet reproduced.
 """
 
-_base_ = ['./netvlad_attention_bce_videolt_r50.py']
-
-model = dict(
-    cls_head=dict(loss_cls=dict(type='MultiLabelFocalLoss', gamma=1.0))
-)
+_base_ = [
+    '../_base_/methods/focal_netvlad_attention.py',
+    '../_base_/datasets/videolt_r50_features.py',
+    '../_base_/schedules/adam_100e_lr1e-4.py',
+    '../_base_/default_runtime.py',
+]

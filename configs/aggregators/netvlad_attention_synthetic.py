@@ -9,16 +9,7 @@ _base_ = ['./netvlad_synthetic.py']
 model = dict(
     cls_head=dict(
         aggregators=[
-            dict(
-                type='NetVLAD',
-                num_clusters=8,
-                hidden_channels=64,
-                subtract_centers=False,
-                gate=True,
-                input_norm=True,
-                assign_norm=True,
-                assign_bias=False,
-            ),
+            _base_.model.cls_head.aggregators[0],  # netvlad_synthetic.py's
             dict(
                 type='AttentionPooling',
                 num_heads=4,

@@ -4,8 +4,11 @@ ResNet-101 features.
 Target row: none published. Not yet reproduced.
 """
 
-_base_ = ['./netvlad_focal_charadeslt_r101.py']
+_base_ = [
+    '../_base_/methods/bce_netvlad.py',
+    '../_base_/datasets/charadeslt_features.py',
+    '../_base_/schedules/adam_100e_lr1e-4.py',
+    '../_base_/default_runtime.py',
+]
 
-model = dict(
-    cls_head=dict(loss_cls=dict(type='MultiLabelFocalLoss', gamma=0.0))
-)
+model = dict(cls_head=dict(num_classes=157))

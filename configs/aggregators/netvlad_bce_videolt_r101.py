@@ -6,8 +6,9 @@ ResNet-101 / FrameStack + NetVLAD, 0.670 overall, with focal loss and
 FrameStack). The BCE arm of the NetVLAD baseline. Not yet reproduced.
 """
 
-_base_ = ['./netvlad_focal_videolt_r101.py']
-
-model = dict(
-    cls_head=dict(loss_cls=dict(type='MultiLabelFocalLoss', gamma=0.0))
-)
+_base_ = [
+    '../_base_/methods/bce_netvlad.py',
+    '../_base_/datasets/videolt_features.py',
+    '../_base_/schedules/adam_100e_lr1e-4.py',
+    '../_base_/default_runtime.py',
+]

@@ -4,8 +4,9 @@ Target row: none published on VideoLT; the BCE arm of
 nextvlad_focal_videolt_r101.py. Not yet reproduced.
 """
 
-_base_ = ['./nextvlad_focal_videolt_r101.py']
-
-model = dict(
-    cls_head=dict(loss_cls=dict(type='MultiLabelFocalLoss', gamma=0.0))
-)
+_base_ = [
+    '../_base_/methods/bce_nextvlad.py',
+    '../_base_/datasets/videolt_features.py',
+    '../_base_/schedules/adam_100e_lr1e-4.py',
+    '../_base_/default_runtime.py',
+]

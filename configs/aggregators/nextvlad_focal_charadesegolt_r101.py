@@ -8,11 +8,11 @@ configs/baselines/framestack_nextvlad_charadesegolt_r101.py. Not yet
 reproduced.
 """
 
-_base_ = ['./nextvlad_focal_charadeslt_r101.py']
+_base_ = [
+    '../_base_/models/nextvlad_feature.py',
+    '../_base_/datasets/charadesegolt_features.py',
+    '../_base_/schedules/adam_100e_lr1e-4.py',
+    '../_base_/default_runtime.py',
+]
 
-data_root = 'data/charadesegolt'
-# written into the loaders too (MMAction2's tools read the loaders)
-train_dataloader = dict(dataset=dict(data_root=data_root))
-val_dataloader = dict(dataset=dict(data_root=data_root))
-test_dataloader = dict(dataset=dict(data_root=data_root))
-loader_data_keys = dict(data_root=data_root)
+model = dict(cls_head=dict(num_classes=157))

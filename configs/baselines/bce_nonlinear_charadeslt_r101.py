@@ -4,14 +4,10 @@
 # NeXtVLAD, see docs/method.md).
 #   python tools/train.py configs/baselines/bce_nonlinear_charadeslt_r101.py
 _base_ = [
-    '../_base_/models/nonlinear_feature.py',
+    '../_base_/methods/bce_nonlinear.py',
     '../_base_/datasets/charadeslt_features.py',
     '../_base_/schedules/adam_100e_lr1e-4.py',
     '../_base_/default_runtime.py',
 ]
 
-model = dict(
-    cls_head=dict(
-        num_classes=157, loss_cls=dict(type='MultiLabelFocalLoss', gamma=0.0)
-    )
-)
+model = dict(cls_head=dict(num_classes=157))

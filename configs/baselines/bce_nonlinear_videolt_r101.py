@@ -2,14 +2,11 @@
 # nonlinear classifier, sigmoid BCE. Published (docs/method.md, "The
 # baselines the field compares against"): 0.516 overall mAP.
 #   python tools/train.py configs/baselines/bce_nonlinear_videolt_r101.py
-# Every other baseline row of VideoLT ResNet-101 is a small diff over this.
+# Every other baseline method (configs/_base_/methods/) is a small diff over
+# this one (bce_nonlinear.py).
 _base_ = [
-    '../_base_/models/nonlinear_feature.py',
+    '../_base_/methods/bce_nonlinear.py',
     '../_base_/datasets/videolt_features.py',
     '../_base_/schedules/adam_100e_lr1e-4.py',
     '../_base_/default_runtime.py',
 ]
-
-model = dict(
-    cls_head=dict(loss_cls=dict(type='MultiLabelFocalLoss', gamma=0.0))
-)

@@ -1,13 +1,17 @@
 # CharadesLT baseline row: class-balanced sampling with the label mask.
 # ResNet-101 features, nonlinear classifier. No published number for this row.
 #   python tools/train.py configs/baselines/cbs_nonlinear_charadeslt_r101.py
-_base_ = ['bce_nonlinear_charadeslt_r101.py']
+_base_ = [
+    '../_base_/methods/cbs_nonlinear.py',
+    '../_base_/datasets/charadeslt_features.py',
+    '../_base_/schedules/adam_100e_lr1e-4.py',
+    '../_base_/default_runtime.py',
+]
 
+model = dict(cls_head=dict(num_classes=157))
+
+# the sampler half of the method (cbs_nonlinear.py): the training loader
+# is the dataset base's
 train_dataloader = dict(
     sampler=dict(_delete_=True, type='ClassBalancedSampler', label_mask=True)
 )
-
-# VideoLT's base_main.py with --resample: the loss is summed over classes and
-# averaged over the batch (reduction 'none', then mean(sum(loss * mask, 1))),
-# clipping at 20 (--gd 20, in the schedule base).
-model = dict(cls_head=dict(loss_cls=dict(reduction='batch_sum')))

@@ -2,13 +2,15 @@
 # ResNet-101 features, nonlinear classifier. Published (docs/method.md,
 # VideoLT ResNet-101, nonlinear classifier): 0.507 overall mAP.
 #   python tools/train.py configs/baselines/cbs_nonlinear_videolt_r101.py
-_base_ = ['bce_nonlinear_videolt_r101.py']
+_base_ = [
+    '../_base_/methods/cbs_nonlinear.py',
+    '../_base_/datasets/videolt_features.py',
+    '../_base_/schedules/adam_100e_lr1e-4.py',
+    '../_base_/default_runtime.py',
+]
 
+# the sampler half of the method (cbs_nonlinear.py): the training loader
+# is the dataset base's
 train_dataloader = dict(
     sampler=dict(_delete_=True, type='ClassBalancedSampler', label_mask=True)
 )
-
-# VideoLT's base_main.py with --resample: the loss is summed over classes and
-# averaged over the batch (reduction 'none', then mean(sum(loss * mask, 1))),
-# clipping at 20 (--gd 20, in the schedule base).
-model = dict(cls_head=dict(loss_cls=dict(reduction='batch_sum')))

@@ -2,13 +2,11 @@
 # 1.76e-3 on the negatives of tail classes).
 # ResNet-101 features, nonlinear classifier. No published number for this row.
 #   python tools/train.py configs/baselines/eql_nonlinear_charadeslt_r101.py
-_base_ = ['bce_nonlinear_charadeslt_r101.py']
+_base_ = [
+    '../_base_/methods/eql_nonlinear.py',
+    '../_base_/datasets/charadeslt_features.py',
+    '../_base_/schedules/adam_100e_lr1e-4.py',
+    '../_base_/default_runtime.py',
+]
 
-# tail classes: the dataset's tail group (VideoLT: n_c <= 100)
-model = dict(
-    cls_head=dict(
-        loss_cls=dict(
-            _delete_=True, type='EQLLoss', mode='random', drop_prob=1.76e-3
-        )
-    )
-)
+model = dict(cls_head=dict(num_classes=157))

@@ -2,6 +2,9 @@
 # ResNet-101 features, nonlinear classifier. No published number for this row
 # in docs/method.md.
 #   python tools/train.py configs/baselines/focal_nonlinear_videolt_r101.py
-_base_ = ['bce_nonlinear_videolt_r101.py']
-
-model = dict(cls_head=dict(loss_cls=dict(gamma=1.0)))
+_base_ = [
+    '../_base_/methods/focal_nonlinear.py',
+    '../_base_/datasets/videolt_features.py',
+    '../_base_/schedules/adam_100e_lr1e-4.py',
+    '../_base_/default_runtime.py',
+]

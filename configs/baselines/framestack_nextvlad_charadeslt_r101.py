@@ -30,13 +30,7 @@ model = dict(
     cls_head=dict(
         aggregators=[
             dict(
-                type='NeXtVLAD',
-                num_clusters=64,
-                expansion=2,
-                groups=8,
-                hidden_channels=1024,
-                group_attention=True,
-                hidden_act='relu6',
+                _base_.nextvlad,  # the sizes of models/nextvlad_feature.py
                 input_norm=True,
                 assign_norm='frames',
                 num_frames=200,

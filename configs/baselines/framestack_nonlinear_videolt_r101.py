@@ -3,13 +3,9 @@
 # VideoLT ResNet-101, nonlinear classifier): 0.532 overall mAP.
 #   python tools/train.py \
 #       configs/baselines/framestack_nonlinear_videolt_r101.py
-_base_ = ['bce_nonlinear_videolt_r101.py']
-
-# VideoLT's scripts/framestack.sh: warm epoch 0 (epoch 0 trains without
-# stacking), focal loss with 1 - p_t = 1 - exp(-BCE). The per-class training
-# AP comes from FrameStackAPHook (default_runtime); num_classes is the data
-# key (filled in by apply_data_keys).
-model = dict(
-    cls_head=dict(loss_cls=dict(gamma=1.0, pt_mode='exp_bce')),
-    data_preprocessor=dict(blending=dict(type='FrameStack', warm_epoch=0)),
-)
+_base_ = [
+    '../_base_/methods/framestack_nonlinear.py',
+    '../_base_/datasets/videolt_features.py',
+    '../_base_/schedules/adam_100e_lr1e-4.py',
+    '../_base_/default_runtime.py',
+]

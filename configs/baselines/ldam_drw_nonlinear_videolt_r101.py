@@ -3,19 +3,9 @@
 # ResNet-101 features, nonlinear classifier. Published (docs/method.md,
 # VideoLT ResNet-101, nonlinear classifier): 0.518 overall mAP.
 #   python tools/train.py configs/baselines/ldam_drw_nonlinear_videolt_r101.py
-_base_ = ['bce_nonlinear_videolt_r101.py']
-
-# class counts from the training split (LongTailLossHook), which also
-# drives the DRW switch by the epoch (0-based epoch 50 of 100)
-model = dict(
-    cls_head=dict(
-        loss_cls=dict(
-            _delete_=True,
-            type='LDAMLoss',
-            max_margin=0.5,
-            scale=30.0,
-            drw_epoch=50,
-            drw_beta=0.9999,
-        )
-    )
-)
+_base_ = [
+    '../_base_/methods/ldam_drw_nonlinear.py',
+    '../_base_/datasets/videolt_features.py',
+    '../_base_/schedules/adam_100e_lr1e-4.py',
+    '../_base_/default_runtime.py',
+]

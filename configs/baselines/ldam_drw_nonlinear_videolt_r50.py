@@ -3,11 +3,9 @@
 # ResNet-50 features, nonlinear classifier. Published (MEID paper, VideoLT
 # ResNet-50): 0.502 overall mAP.
 #   python tools/train.py configs/baselines/ldam_drw_nonlinear_videolt_r50.py
-_base_ = ['ldam_drw_nonlinear_videolt_r101.py']
-
-feat_dir = 'features/ResNet50'
-# written into the loaders too (MMAction2's tools read the loaders)
-train_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))
-val_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))
-test_dataloader = dict(dataset=dict(data_prefix=dict(feat=feat_dir)))
-loader_data_keys = dict(feat_dir=feat_dir)
+_base_ = [
+    '../_base_/methods/ldam_drw_nonlinear.py',
+    '../_base_/datasets/videolt_r50_features.py',
+    '../_base_/schedules/adam_100e_lr1e-4.py',
+    '../_base_/default_runtime.py',
+]

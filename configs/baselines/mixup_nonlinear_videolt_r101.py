@@ -2,10 +2,9 @@
 # ResNet-101 features, nonlinear classifier. Published (docs/method.md,
 # VideoLT ResNet-101, nonlinear classifier): 0.495 overall mAP.
 #   python tools/train.py configs/baselines/mixup_nonlinear_videolt_r101.py
-_base_ = ['bce_nonlinear_videolt_r101.py']
-
-model = dict(
-    data_preprocessor=dict(
-        blending=dict(type='MultiLabelMixup', alpha=1.0)  # C: data key
-    )
-)
+_base_ = [
+    '../_base_/methods/mixup_nonlinear.py',
+    '../_base_/datasets/videolt_features.py',
+    '../_base_/schedules/adam_100e_lr1e-4.py',
+    '../_base_/default_runtime.py',
+]
