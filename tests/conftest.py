@@ -17,6 +17,33 @@ SHARED_DATA = os.environ.get(
 SPAWN_TIMEOUT = 180
 
 
+@pytest.fixture(scope='session', autouse=True)
+def memoized_pretty_text():
+    """Format each distinct config once per test session.
+
+    mmengine's ``Config.pretty_text`` runs yapf over the whole config, and
+    the Runner asks for it at start (log, dump) and on every checkpoint
+    save: most of the time of the in-process training tests went there.
+    The text is a function of the config's content (and its format flag),
+    so it is kept per ``repr`` of the content: the same text as before,
+    computed once.
+    """
+    from mmengine.config import Config
+
+    original = Config.pretty_text
+    cache = {}
+
+    def pretty_text(self):
+        key = (self._format_python_code, repr(self._cfg_dict))
+        if key not in cache:
+            cache[key] = original.fget(self)
+        return cache[key]
+
+    Config.pretty_text = property(pretty_text)
+    yield
+    Config.pretty_text = original
+
+
 @pytest.fixture
 def shared_data():
     """Path of the shared real data (``MEID_SHARED_DATA``); skip if absent."""
