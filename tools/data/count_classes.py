@@ -25,7 +25,7 @@ from meid_mmaction.datasets.class_groups import (
     counts_from_labels,
     write_count_file,
 )
-from meid_mmaction.datasets.tools.charades_lt import read_classes
+from meid_datatools.charades_lt import read_classes
 
 
 def parse_args(argv=None):

@@ -22,7 +22,7 @@ import re
 import sys
 
 from meid_mmaction.datasets.packed_store import SUPPORTED_DTYPES
-from meid_mmaction.datasets.tools.packing import (
+from meid_datatools.packing import (
     DEFAULT_SHARD_BYTES,
     list_source_ids,
     pack_features,

@@ -64,7 +64,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..class_groups import (
+from meid_mmaction.datasets.class_groups import (
     counts_from_labels,
     split_groups,
     write_count_file,

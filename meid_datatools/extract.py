@@ -6,7 +6,7 @@ side) and centre-cropped, normalised with the model's
 ``data_preprocessor`` mean/std, passed through the backbone, spatially
 average-pooled: a ``[K, D]`` float array per video. Output is either one
 ``<out>/<video id>.npy`` per video or a packed store
-(:mod:`meid_mmaction.datasets.tools.packing`).
+(:mod:`meid_datatools.packing`).
 
 The run is resumable (finished videos are skipped), and videos that cannot
 be read are skipped and listed in a JSON report, never silently.
@@ -26,9 +26,10 @@ import cv2
 import numpy as np
 import torch
 
-from ...utils.progress import Progress
-from ..annotations import parse_label_list
-from ..transforms.sampling import uniform_frame_indices
+from meid_mmaction.datasets.annotations import parse_label_list
+from meid_mmaction.datasets.transforms.sampling import uniform_frame_indices
+from meid_mmaction.utils.progress import Progress
+
 from .packing import PackedStoreWriter, validate_features
 
 VIDEO_EXTS = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.m4v', '.flv')

@@ -7,6 +7,14 @@ import os.path as osp
 import numpy as np
 import pytest
 
+from meid_datatools import synthetic
+from meid_datatools.synthetic import (
+    PRESETS,
+    SyntheticLTConfig,
+    generate_synthetic_lt,
+    make_config,
+    power_law_counts,
+)
 from meid_mmaction.datasets.annotations import (
     parse_class_counts,
     parse_label_list,
@@ -14,14 +22,6 @@ from meid_mmaction.datasets.annotations import (
 from meid_mmaction.datasets.class_groups import (
     counts_from_labels,
     split_groups,
-)
-from meid_mmaction.datasets.tools import synthetic
-from meid_mmaction.datasets.tools.synthetic import (
-    PRESETS,
-    SyntheticLTConfig,
-    generate_synthetic_lt,
-    make_config,
-    power_law_counts,
 )
 
 # 6 classes, counts 100, 40, 16, 6, 3, 1 (ratio 100), ~110 train videos.
@@ -491,7 +491,7 @@ def _charades_csv(path, rows):
 
 
 def test_charades_timelines_preset_on_tiny_csvs(tmp_path, monkeypatch):
-    from meid_mmaction.datasets.tools import charades_lt
+    from meid_datatools import charades_lt
 
     rng = np.random.default_rng(0)
     train, test = [], []
@@ -549,7 +549,7 @@ def test_charades_timelines_preset_on_tiny_csvs(tmp_path, monkeypatch):
 
 
 def test_real_charades_timelines(shared_data):
-    from meid_mmaction.datasets.tools.charades_lt import (
+    from meid_datatools.charades_lt import (
         read_charades_timelines,
     )
 

@@ -92,7 +92,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ..class_groups import (
+from meid_mmaction.datasets.class_groups import (
     split_groups,
     write_count_file,
     write_label_list,
@@ -997,9 +997,7 @@ def generate_synthetic_lt(
         )
         writer.writerows(seg_rows)
     meta = dict(
-        generator=(
-            'meid_mmaction.datasets.tools.synthetic.generate_synthetic_lt'
-        ),
+        generator=('meid_datatools.synthetic.generate_synthetic_lt'),
         generator_version=GENERATOR_VERSION,
         preset=preset,
         seed=int(seed),

@@ -21,9 +21,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ...utils.progress import Progress
-from ..annotations import parse_label_list
-from ..packed_store import (
+from meid_mmaction.datasets.annotations import parse_label_list
+from meid_mmaction.datasets.packed_store import (
     FORMAT_NAME,
     FORMAT_VERSION,
     HEADER_BYTES,
@@ -37,6 +36,7 @@ from ..packed_store import (
     load_json_object,
     shard_name,
 )
+from meid_mmaction.utils.progress import Progress
 
 DEFAULT_SHARD_BYTES = 4 << 30
 _MAGIC = b'\x93NUMPY\x01\x00'
