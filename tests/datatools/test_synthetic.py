@@ -7,13 +7,14 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from meid_datatools import synthetic
 from meid_datatools.synthetic import (
     PRESETS,
     SyntheticLTConfig,
     generate_synthetic_lt,
+    labels,
     make_config,
     power_law_counts,
+    render,
 )
 from meid_mmaction.datasets.annotations import (
     parse_class_counts,
@@ -252,7 +253,7 @@ def test_prototypes_share_components_within_families():
     """``|mu_c| = 1``; classes of one family are confusable (cosine near
     ``shared_weight``), other pairs nearly orthogonal; ``|delta_c|`` fixed."""
     cfg = make_config('demo', feat_dim=128, shared_weight=0.6)
-    model = synthetic._class_model(cfg, np.random.default_rng(0))
+    model = render._class_model(cfg, np.random.default_rng(0))
     protos, family = model['protos'], model['family']
     np.testing.assert_allclose(np.linalg.norm(protos, axis=1), 1.0)
     np.testing.assert_allclose(
@@ -465,7 +466,7 @@ def test_timeline_segments_frames_exact():
         lengths=[20.0],
         segments=[[(1, 0.0, 5.0), (1, 10.0, 10.0), (3, 19.5, 25)]],
     )
-    multi_hot, frames, seg = synthetic._timeline_segments(
+    multi_hot, frames, seg = labels._timeline_segments(
         rows, cfg, np.linspace(0, 1, 6), np.random.default_rng(0)
     )
     # frame t covers [2 t, 2 t + 2) s, centre 2 t + 1

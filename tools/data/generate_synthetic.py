@@ -11,7 +11,7 @@ Example (the demo dataset, a few seconds)::
     python tools/data/generate_synthetic.py data/synthetic_charades \\
         --preset charades --charades-dir path/to/charades_annotations
 
-See ``meid_datatools/synthetic.py`` for the generative model and
+See ``meid_datatools/synthetic/__init__.py`` for the generative model and
 every knob.
 """
 import argparse
