@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score
 
-from meid_mmaction.datasets.tools.synthetic import generate_synthetic_lt
+from meid_datatools.synthetic import generate_synthetic_lt
 from meid_mmaction.utils.compat import get_pred_score
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..'))

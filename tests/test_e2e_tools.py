@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from meid_mmaction.datasets.tools.synthetic import generate_synthetic_lt
+from meid_datatools.synthetic import generate_synthetic_lt
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 

@@ -17,7 +17,7 @@ import textwrap
 import mmaction
 import pytest
 
-from meid_mmaction.datasets.tools.synthetic import generate_synthetic_lt
+from meid_datatools.synthetic import generate_synthetic_lt
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 TOOLS = osp.join(osp.dirname(mmaction.__file__), '.mim', 'tools')

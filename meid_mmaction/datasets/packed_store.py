@@ -19,7 +19,7 @@ fixed-size (``HEADER_BYTES``) .npy version 1.0 header.
 :class:`PackedFeatureStore` reads a finished store, opening each shard as a
 read-only memmap the first time it is needed (per process: DataLoader
 workers reopen their own maps after fork). Writing, packing and verifying a
-store are data tools: :mod:`meid_mmaction.datasets.tools.packing`
+store are data tools: :mod:`meid_datatools.packing`
 (``tools/data/pack_features.py``).
 """
 

@@ -10,11 +10,11 @@ from mmengine.dataset import DefaultSampler, pseudo_collate
 from mmengine.registry import init_default_scope
 from torch.utils.data import DataLoader
 
+from meid_datatools.packing import pack_features
 from meid_mmaction.datasets import MultiLabelFeatureDataset
 from meid_mmaction.datasets.feature_bank import FeatureBank
 from meid_mmaction.datasets.packed_store import PackedFeatureStore
 from meid_mmaction.datasets.samplers import encode_drawn_index
-from meid_mmaction.datasets.tools.packing import pack_features
 from meid_mmaction.datasets.transforms import SampleFeatureFrames
 from meid_mmaction.datasets.transforms.sampling import (
     seeded_frame_indices,

@@ -7,6 +7,12 @@ import pickle
 import numpy as np
 import pytest
 
+from meid_datatools.packing import (
+    PackedStoreWriter,
+    list_source_ids,
+    pack_features,
+    verify_packed_store,
+)
 from meid_mmaction.datasets.feature_store import (
     NpyFeatureStore,
     build_feature_store,
@@ -16,12 +22,6 @@ from meid_mmaction.datasets.packed_store import (
     LOG_FILE,
     STATE_FILE,
     PackedFeatureStore,
-)
-from meid_mmaction.datasets.tools.packing import (
-    PackedStoreWriter,
-    list_source_ids,
-    pack_features,
-    verify_packed_store,
 )
 
 D = 6

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from meid_mmaction.datasets.tools.synthetic import generate_synthetic_lt
+from meid_datatools.synthetic import generate_synthetic_lt
 from meid_mmaction.engine.hooks import StageCheckpointHook
 from meid_mmaction.utils.atomic_backend import atomic_write, is_tmp_name
 from meid_mmaction.utils.checkpoint import (

@@ -8,7 +8,7 @@ import sys
 
 import torch
 
-from meid_mmaction.datasets.tools.synthetic import generate_synthetic_lt
+from meid_datatools.synthetic import generate_synthetic_lt
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 TINY = dict(

@@ -12,7 +12,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from test_rng_resume import build_cfg
 
-from meid_mmaction.datasets.tools.synthetic import generate_synthetic_lt
+from meid_datatools.synthetic import generate_synthetic_lt
 from meid_mmaction.engine.hooks import NonFiniteLossError, NonFiniteLossHook
 from meid_mmaction.utils.checkpoint import load_checkpoint_file
 

@@ -14,7 +14,7 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from meid_mmaction.datasets.tools.synthetic import generate_synthetic_lt
+from meid_datatools.synthetic import generate_synthetic_lt
 from meid_mmaction.engine.hooks.rng_state_hook import (
     capture_rng_state,
     restore_rng_state,

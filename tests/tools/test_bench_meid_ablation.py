@@ -6,7 +6,7 @@ import os.path as osp
 
 import pytest
 
-from meid_mmaction.datasets.tools.synthetic import generate_synthetic_lt
+from meid_datatools.synthetic import generate_synthetic_lt
 
 TOOL = osp.join(
     osp.dirname(__file__),

@@ -6,7 +6,7 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from meid_mmaction.datasets.tools.check import (
+from meid_mmaction.datasets.dataset_check import (
     Problems,
     check_count_file,
     check_dataset,

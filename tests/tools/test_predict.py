@@ -20,7 +20,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from meid_mmaction.datasets.tools.synthetic import generate_synthetic_lt
+from meid_datatools.synthetic import generate_synthetic_lt
 from meid_mmaction.utils.compat import get_pred_score
 from meid_mmaction.utils.data_keys import apply_data_keys
 

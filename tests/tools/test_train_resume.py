@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from meid_mmaction.datasets.tools.synthetic import generate_synthetic_lt
+from meid_datatools.synthetic import generate_synthetic_lt
 from meid_mmaction.utils.checkpoint import CheckpointReadError
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))

@@ -120,7 +120,7 @@ def make_data(
     pack_dtypes=('float32', 'float16'),
 ):
     """Per-file float32 .npy + a training list; reused if already there."""
-    from meid_mmaction.datasets.tools.packing import (
+    from meid_datatools.packing import (
         list_source_ids,
         pack_features,
     )

@@ -475,7 +475,7 @@ def variance_ratio(logits: torch.Tensor, groups) -> float:
 def generate(args, preset: str, root: str) -> dict:
     """Generate (once) the data of ``preset`` into ``root``."""
     if not osp.isfile(osp.join(root, 'meta.json')):
-        from meid_mmaction.datasets.tools.synthetic import (
+        from meid_datatools.synthetic import (
             generate_synthetic_lt,
         )
 

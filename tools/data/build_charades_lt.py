@@ -11,19 +11,19 @@ Example::
 Writes ``train.lst``, ``val.lst``, ``test.lst``,
 ``count-labels-train.lst`` and ``stats.json`` to ``--out-dir`` and prints
 the statistics table. The method is described in
-``meid_mmaction/datasets/tools/charades_lt.py``.
+``meid_datatools/charades_lt/__init__.py``.
 """
 import argparse
 import sys
 
-from meid_mmaction.datasets.annotations import parse_label_list
-from meid_mmaction.datasets.class_groups import counts_from_labels
-from meid_mmaction.datasets.tools.charades_lt import (
+from meid_datatools.charades_lt import (
     PRESETS,
     build_benchmark,
     format_stats,
     read_classes,
 )
+from meid_mmaction.datasets.annotations import parse_label_list
+from meid_mmaction.datasets.class_groups import counts_from_labels
 
 
 def parse_args(argv=None):

@@ -14,7 +14,7 @@ Examples::
 
 Prints a summary table; ``--report`` writes the machine-readable report.
 Exit code 0: no problem; 1: problems found (see
-``meid_mmaction/datasets/tools/check.py`` for the checks).
+``meid_mmaction/datasets/dataset_check.py`` for the checks).
 """
 import argparse
 import json
@@ -23,7 +23,7 @@ from collections import OrderedDict
 
 from mmengine.config import DictAction
 
-from meid_mmaction.datasets.tools.check import (
+from meid_mmaction.datasets.dataset_check import (
     check_dataset,
     format_report,
     splits_from_config,

@@ -16,6 +16,7 @@ import argparse
 import os.path as osp
 import sys
 
+from meid_datatools.charades_lt import read_classes
 from meid_mmaction.datasets.annotations import (
     parse_class_counts,
     parse_label_list,
@@ -25,7 +26,6 @@ from meid_mmaction.datasets.class_groups import (
     counts_from_labels,
     write_count_file,
 )
-from meid_mmaction.datasets.tools.charades_lt import read_classes
 
 
 def parse_args(argv=None):

@@ -26,7 +26,7 @@ import sys
 import torch
 from mmengine.config import Config, DictAction
 
-from meid_mmaction.datasets.tools.extract import (
+from meid_datatools.extract import (
     FrameExtractor,
     build_backbone,
     extract_features,

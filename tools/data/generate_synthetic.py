@@ -11,7 +11,7 @@ Example (the demo dataset, a few seconds)::
     python tools/data/generate_synthetic.py data/synthetic_charades \\
         --preset charades --charades-dir path/to/charades_annotations
 
-See ``meid_mmaction/datasets/tools/synthetic.py`` for the generative model and
+See ``meid_datatools/synthetic/__init__.py`` for the generative model and
 every knob.
 """
 import argparse
@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-from meid_mmaction.datasets.tools import synthetic
+from meid_datatools import synthetic
 
 
 def parse_overrides(items: List[str]) -> Dict[str, Any]:

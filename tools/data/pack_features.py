@@ -21,13 +21,13 @@ import argparse
 import re
 import sys
 
-from meid_mmaction.datasets.packed_store import SUPPORTED_DTYPES
-from meid_mmaction.datasets.tools.packing import (
+from meid_datatools.packing import (
     DEFAULT_SHARD_BYTES,
     list_source_ids,
     pack_features,
     verify_packed_store,
 )
+from meid_mmaction.datasets.packed_store import SUPPORTED_DTYPES
 
 _UNITS = {'': 1, 'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30, 'T': 1 << 40}
 

@@ -17,13 +17,13 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 
-from ...datasets.multilabel_feature_dataset import MultiLabelFeatureDataset
-from ...datasets.tools.check import (
+from ...datasets.dataset_check import (
     SPLIT_KEYS,
     check_dataset,
     format_report,
     splits_from_config,
 )
+from ...datasets.multilabel_feature_dataset import MultiLabelFeatureDataset
 
 #: what ``check`` may be, from the cheapest to the most thorough
 CHECK_LEVELS = ('off', 'lists', 'headers', 'full')
@@ -112,7 +112,7 @@ class DatasetCheckHook(Hook):
     * Before training, a pre-flight check of all splits (train, val and
       test) whose dataset is a :class:`MultiLabelFeatureDataset`, with the
       checks of ``tools/data/check_dataset.py``
-      (:mod:`meid_mmaction.datasets.tools.check`), at the level ``check``:
+      (:mod:`meid_mmaction.datasets.dataset_check`), at the level ``check``:
 
       - ``'lists'``: video lists (format, labels in range, duplicate ids)
         and the count file;

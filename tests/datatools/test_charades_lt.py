@@ -6,12 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from meid_mmaction.datasets.annotations import (
-    parse_class_counts,
-    parse_label_list,
-)
-from meid_mmaction.datasets.class_groups import counts_from_labels
-from meid_mmaction.datasets.tools.charades_lt import (
+from meid_datatools.charades_lt import (
     PRESETS,
     build_benchmark,
     compute_stats,
@@ -23,6 +18,11 @@ from meid_mmaction.datasets.tools.charades_lt import (
     subsample_long_tailed,
     target_counts,
 )
+from meid_mmaction.datasets.annotations import (
+    parse_class_counts,
+    parse_label_list,
+)
+from meid_mmaction.datasets.class_groups import counts_from_labels
 
 HEADER = (
     'id,subject,scene,quality,relevance,verified,script,objects,'
@@ -341,7 +341,7 @@ def test_charades_preset_on_real_files(shared_data, tmp_path):
 
 
 def test_read_charades_timelines(tmp_path):
-    from meid_mmaction.datasets.tools.charades_lt import (
+    from meid_datatools.charades_lt import (
         read_charades_timelines,
     )
 

@@ -7,6 +7,15 @@ import os.path as osp
 import numpy as np
 import pytest
 
+from meid_datatools.synthetic import (
+    PRESETS,
+    SyntheticLTConfig,
+    generate_synthetic_lt,
+    labels,
+    make_config,
+    power_law_counts,
+    render,
+)
 from meid_mmaction.datasets.annotations import (
     parse_class_counts,
     parse_label_list,
@@ -14,14 +23,6 @@ from meid_mmaction.datasets.annotations import (
 from meid_mmaction.datasets.class_groups import (
     counts_from_labels,
     split_groups,
-)
-from meid_mmaction.datasets.tools import synthetic
-from meid_mmaction.datasets.tools.synthetic import (
-    PRESETS,
-    SyntheticLTConfig,
-    generate_synthetic_lt,
-    make_config,
-    power_law_counts,
 )
 
 # 6 classes, counts 100, 40, 16, 6, 3, 1 (ratio 100), ~110 train videos.
@@ -252,7 +253,7 @@ def test_prototypes_share_components_within_families():
     """``|mu_c| = 1``; classes of one family are confusable (cosine near
     ``shared_weight``), other pairs nearly orthogonal; ``|delta_c|`` fixed."""
     cfg = make_config('demo', feat_dim=128, shared_weight=0.6)
-    model = synthetic._class_model(cfg, np.random.default_rng(0))
+    model = render._class_model(cfg, np.random.default_rng(0))
     protos, family = model['protos'], model['family']
     np.testing.assert_allclose(np.linalg.norm(protos, axis=1), 1.0)
     np.testing.assert_allclose(
@@ -465,7 +466,7 @@ def test_timeline_segments_frames_exact():
         lengths=[20.0],
         segments=[[(1, 0.0, 5.0), (1, 10.0, 10.0), (3, 19.5, 25)]],
     )
-    multi_hot, frames, seg = synthetic._timeline_segments(
+    multi_hot, frames, seg = labels._timeline_segments(
         rows, cfg, np.linspace(0, 1, 6), np.random.default_rng(0)
     )
     # frame t covers [2 t, 2 t + 2) s, centre 2 t + 1
@@ -491,7 +492,7 @@ def _charades_csv(path, rows):
 
 
 def test_charades_timelines_preset_on_tiny_csvs(tmp_path, monkeypatch):
-    from meid_mmaction.datasets.tools import charades_lt
+    from meid_datatools import charades_lt
 
     rng = np.random.default_rng(0)
     train, test = [], []
@@ -549,7 +550,7 @@ def test_charades_timelines_preset_on_tiny_csvs(tmp_path, monkeypatch):
 
 
 def test_real_charades_timelines(shared_data):
-    from meid_mmaction.datasets.tools.charades_lt import (
+    from meid_datatools.charades_lt import (
         read_charades_timelines,
     )
 

@@ -25,12 +25,12 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..annotations import (
+from .annotations import (
     AnnotationLineError,
     parse_count_line,
     parse_label_line,
 )
-from ..feature_store import build_feature_store
+from .feature_store import build_feature_store
 
 #: number of example messages kept per problem kind
 NUM_EXAMPLES = 5
@@ -263,7 +263,7 @@ def check_features(
     store = build_feature_store(feature_root)
     bar = None
     if progress and video_ids:
-        from ...utils.progress import Progress
+        from ..utils.progress import Progress
 
         every = 10.0 if progress is True else float(progress)
         bar = Progress(
@@ -312,7 +312,7 @@ def splits_from_config(
     """
     from mmengine.config import Config
 
-    from ...utils.data_keys import apply_data_keys
+    from ..utils.data_keys import apply_data_keys
 
     if isinstance(config, Config):
         cfg = copy.deepcopy(config)  # the caller's config is kept

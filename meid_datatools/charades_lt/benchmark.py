@@ -1,78 +1,28 @@
-"""Build a long-tailed multi-label benchmark from Charades / CharadesEgo.
+"""Build a long-tailed benchmark from the official Charades split.
 
-Input: the official annotation CSV pair (``*_train.csv``, ``*_test.csv``,
-columns ``id``, ``actions``, ...) and the classes file (``c000 Name``).
-Output (``docs/design.md`` formats): ``train.lst`` / ``val.lst`` /
-``test.lst`` (``<video id> <label>[,<label>...]``), the training class-count
-file ``count-labels-train.lst`` (``<class name> <class index> <count>``) and
-``stats.json``.
-
-Target profile
---------------
-Classes are ranked by their training frequency in the official split, so
-the benchmark keeps the natural order of head and tail. With ``n_max``,
-``n_min`` the targets of the most and least frequent class and ``p`` the
-exponent, class ``c`` gets the target count::
-
-    natural: t_c = n_max * (n_min / n_max) ** (u_c ** p),
-             u_c = log(N_max / N_c) / log(N_max / N_min)
-    exp:     t_r = n_max * (n_min / n_max) ** (x_r ** p),  x_r = r / (C - 1)
-    zipf:    t_r = max(n_min, n_max * (r + 1) ** (-p))
-
-``N_c`` is the official training count of class ``c`` and ``r`` its rank
-(ties broken by a seeded permutation). ``natural`` (the default) keeps the
-shape of the official distribution and stretches it to the requested
-imbalance ratio (``p = 1``: a power of the official counts; ``p > 1`` keeps
-more classes near the head). ``exp`` with ``p = 1`` is log-linear in rank.
-
-Multi-label subsampling
------------------------
-A video brings all its labels, so per-class counts cannot be set one class at
-a time. We choose the training subset ``S`` that (greedily) minimises one
-objective, the squared error between achieved and target counts in log
-space, plus an optional term that pulls ``|S|`` to a requested size ``N``::
-
-    E(S) = sum_c (log(1 + n_c(S)) - log(1 + t_c)) ** 2
-           + w * (log(1 + |S|) - log(1 + N)) ** 2
-
-The log makes a miss of 2 videos on a 4-video tail class as costly as a
-miss of 100 on a 200-video head class, i.e. the imbalance profile, not the
-raw counts, is what is matched.
-
-1. Construction, rarest target first: for each class in increasing target
-   order, while it is below its target, add the unselected video carrying it
-   whose addition lowers ``E`` most (it prefers videos whose other labels are
-   still below target); stop when no such video lowers ``E``. Rare classes go
-   first because they have the fewest candidate videos; the frequent classes
-   then fill up with videos that avoid the already full rare ones.
-2. Refinement: repeatedly apply the single best move (add one video or
-   remove one) while it lowers ``E``. ``E`` strictly decreases, so this ends.
-
-Ties are broken by a seeded random priority: the result is deterministic for
-a seed. Validation and test videos are a seeded random draw from the official
-test split (no subsampling: their label distribution stays natural). Videos
-without any action are dropped and counted (never silently).
+Target counts (:func:`target_counts`), greedy multi-label subsampling
+(:func:`subsample_long_tailed`), the seeded validation / test draw
+(:func:`split_eval`), statistics and the files
+(:func:`build_benchmark`); the method is described in
+:mod:`meid_datatools.charades_lt`.
 """
 
-import csv
 import json
 import math
 import os
 import os.path as osp
-import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..class_groups import (
+from meid_mmaction.datasets.class_groups import (
     counts_from_labels,
     split_groups,
     write_count_file,
     write_label_list,
 )
 
-_SEGMENT = re.compile(r'^c(\d+) +(\S+) +(\S+)$')
-_CLASS_LINE = re.compile(r'^c(\d+)\s+(\S.*)$')
+from .readers import read_charades_csv, read_classes
 
 PRESETS: Dict[str, dict] = {
     # Targets follow the released CharadesLT lists (CharadesLT_train.txt):
@@ -104,213 +54,6 @@ PRESETS: Dict[str, dict] = {
         num_test=748,
     ),
 }
-
-
-def read_classes(path: str) -> List[str]:
-    """Read a Charades classes file (``c000 Holding some clothes``).
-
-    The class index is the number in ``cNNN``; indices must be ``0..C-1``.
-
-    Returns:
-        list[str]: class names in index order (``C`` entries).
-    """
-    names: Dict[int, Tuple[str, int]] = {}
-    with open(path, encoding='utf-8') as f:
-        for lineno, raw in enumerate(f, start=1):
-            line = raw.strip()
-            if not line:
-                continue
-            m = _CLASS_LINE.match(line)
-            if m is None:
-                raise ValueError(
-                    f'{path}:{lineno}: expected "c<index> <class name>" '
-                    f'(e.g. "c000 Holding some clothes"), got {line!r}'
-                )
-            idx = int(m.group(1))
-            if idx in names:
-                raise ValueError(
-                    f'{path}:{lineno}: class c{idx:03d} repeated (first on '
-                    f'line {names[idx][1]})'
-                )
-            names[idx] = (m.group(2).strip(), lineno)
-    if not names:
-        raise ValueError(f'{path}: no class in the classes file (empty)')
-    missing = sorted(set(range(len(names))) - set(names))
-    if missing:
-        raise ValueError(
-            f'{path}: class indices must be 0..{len(names) - 1}; missing '
-            f'{missing[:10]}{" ..." if len(missing) > 10 else ""}'
-        )
-    return [names[i][0] for i in range(len(names))]
-
-
-def parse_action_segments(
-    actions: str, num_classes: int, where: str
-) -> List[Tuple[int, float, float]]:
-    """Segments of an ``actions`` field (``c012 1.2 5.0;c003 ...``).
-
-    Args:
-        actions (str): The field; empty means no action.
-        num_classes (int): Valid indices are ``[0, num_classes)``.
-        where (str): ``file:line`` for error messages.
-
-    Returns:
-        list[tuple]: ``(class, start s, end s)`` in field order.
-    """
-    out = []
-    actions = actions.strip()
-    if not actions:
-        return out
-    for seg in actions.split(';'):
-        seg = seg.strip()
-        m = _SEGMENT.match(seg)
-        if m is None:
-            raise ValueError(
-                f'{where}: bad action segment {seg!r}; expected '
-                '"c<class> <start s> <end s>" separated by ";"'
-            )
-        try:
-            start, end = float(m.group(2)), float(m.group(3))
-        except ValueError:
-            raise ValueError(
-                f'{where}: bad action segment {seg!r}; start and end must '
-                'be numbers (seconds)'
-            ) from None
-        c = int(m.group(1))
-        if c >= num_classes:
-            raise ValueError(
-                f'{where}: unknown class id c{m.group(1)} in segment '
-                f'{seg!r}; expected c000..c{num_classes - 1:03d}'
-            )
-        out.append((c, start, end))
-    return out
-
-
-def parse_actions(actions: str, num_classes: int, where: str) -> List[int]:
-    """Class indices of an ``actions`` field (``c012 1.2 5.0;c003 ...``).
-
-    Args:
-        actions (str): The field; empty means no action.
-        num_classes (int): Valid indices are ``[0, num_classes)``.
-        where (str): ``file:line`` for error messages.
-
-    Returns:
-        list[int]: sorted distinct class indices.
-    """
-    return sorted(
-        {c for c, _, _ in parse_action_segments(actions, num_classes, where)}
-    )
-
-
-def _csv_rows(path: str, columns: Sequence[str]):
-    """Yield ``(where, {column: value})`` of the non-empty rows of an
-    official Charades CSV; checks the header, the column count and that
-    ids are non-empty, without whitespace and unique."""
-    seen: Dict[str, int] = {}
-    with open(path, encoding='utf-8', newline='') as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None:
-            raise ValueError(
-                f'{path}:1: empty file; expected a CSV header '
-                f'with the columns {list(columns)}'
-            )
-        header = [h.strip() for h in header]
-        for col in columns:
-            if col not in header:
-                raise ValueError(
-                    f'{path}:1: missing column {col!r} in the header '
-                    f'{header}; expected the official Charades layout'
-                )
-        cols = {col: header.index(col) for col in columns}
-        start = reader.line_num + 1
-        for row in reader:
-            lineno = start
-            start = reader.line_num + 1
-            if not row or all(not c.strip() for c in row):
-                continue
-            where = f'{path}:{lineno}'
-            if len(row) != len(header):
-                raise ValueError(
-                    f'{where}: {len(row)} columns, expected {len(header)} '
-                    f'(header {header})'
-                )
-            vid = row[cols['id']].strip()
-            if not vid or any(ch.isspace() for ch in vid):
-                raise ValueError(
-                    f'{where}: bad video id '
-                    f'{row[cols["id"]]!r} (empty or with '
-                    'whitespace)'
-                )
-            if vid in seen:
-                raise ValueError(
-                    f'{where}: duplicate video id {vid!r} '
-                    f'(first on line {seen[vid]})'
-                )
-            seen[vid] = lineno
-            yield where, {col: row[i] for col, i in cols.items()}
-
-
-def read_charades_timelines(
-    path: str, num_classes: int
-) -> Tuple[List[str], List[float], list]:
-    """Read the action timelines of an official Charades CSV.
-
-    Returns:
-        tuple: ``(ids, lengths, segments)`` of the videos with at least one
-        action: duration in seconds (column ``length``) and the list of
-        ``(class, start s, end s)`` per video, each clipped to
-        ``[0, length]`` (segments that are empty after clipping or have
-        ``end <= start`` are kept as one-instant actions at ``start``).
-    """
-    ids, lengths, segments = [], [], []
-    for where, row in _csv_rows(path, ('id', 'actions', 'length')):
-        try:
-            length = float(row['length'])
-        except ValueError:
-            raise ValueError(
-                f'{where}: bad length {row["length"]!r}; '
-                'expected the duration in seconds'
-            ) from None
-        if not length > 0:
-            raise ValueError(
-                f'{where}: length must be > 0 seconds, got {length}'
-            )
-        segs = parse_action_segments(row['actions'], num_classes, where)
-        if not segs:
-            continue
-        clipped = []
-        for c, t0, t1 in segs:
-            t0 = min(max(t0, 0.0), length)
-            clipped.append((c, t0, min(max(t1, t0), length)))
-        ids.append(row['id'].strip())
-        lengths.append(length)
-        segments.append(clipped)
-    return ids, lengths, segments
-
-
-def read_charades_csv(
-    path: str, num_classes: int
-) -> Tuple[List[str], List[List[int]], List[str]]:
-    """Read an official Charades / CharadesEgo annotation CSV.
-
-    Returns:
-        tuple: ``(ids, labels, dropped)``: the videos with at least one
-        action and their sorted class indices, and the ids of the videos
-        without any action (dropped from the benchmark).
-    """
-    ids: List[str] = []
-    labels: List[List[int]] = []
-    dropped: List[str] = []
-    for where, row in _csv_rows(path, ('id', 'actions')):
-        vid = row['id'].strip()
-        label = parse_actions(row['actions'], num_classes, where)
-        if label:
-            ids.append(vid)
-            labels.append(label)
-        else:
-            dropped.append(vid)
-    return ids, labels, dropped
 
 
 def target_counts(
@@ -601,8 +344,8 @@ def build_benchmark(
 ) -> dict:
     """Build the benchmark; write it to ``out_dir`` if given.
 
-    The defaults are ``PRESETS['charades']``; see the module docstring for
-    the options.
+    The defaults are ``PRESETS['charades']``; see
+    :mod:`meid_datatools.charades_lt` for the options.
 
     Args:
         reference_counts (Sequence[int], optional): ``[C]`` per-class

@@ -8,8 +8,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from meid_mmaction.datasets.packed_store import PackedFeatureStore
-from meid_mmaction.datasets.tools.extract import (
+from meid_datatools.extract import (
     FrameExtractor,
     build_backbone,
     find_videos,
@@ -18,6 +17,7 @@ from meid_mmaction.datasets.tools.extract import (
     resize_crop,
     uniform_frame_indices,
 )
+from meid_mmaction.datasets.packed_store import PackedFeatureStore
 
 MEAN = [123.675, 116.28, 103.53]
 STD = [58.395, 57.12, 57.375]
