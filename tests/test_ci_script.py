@@ -45,7 +45,7 @@ def test_ci_runs_the_readme_commands():
         'python -m pytest -q',
         'ruff check .',
         'ruff format --check .',
-        'interrogate meid_mmaction',
+        'interrogate meid_mmaction meid_datatools',
     ]
     for command in ci:
         assert command in readme, command
