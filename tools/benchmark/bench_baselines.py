@@ -18,7 +18,7 @@ with overrides that change only the data and the schedule length:
 
 The method settings (loss type and arguments, sampler and label mask, loss
 reduction, mixup / FrameStack arguments) are the shipped file's, unchanged;
-the optimizer (Adam, gradient clipping 20) too. The lr is chosen per arm on
+so are Adam and the gradient clipping (20). The lr is chosen per arm on
 the *validation* split (``--lrs``, first seed); the other seeds are run at
 it; the test split is read once per run.
 

@@ -32,6 +32,7 @@ The bench scripts import this module as a sibling (``from study import
 """
 
 import argparse
+import copy
 import json
 import os
 import os.path as osp
@@ -90,12 +91,15 @@ class Arm:
         overrides (dict): Dotted config keys -> values, merged as
             ``--cfg-options`` (``Config.merge_from_dict``).
         lr_keys (Sequence[str]): Keys the lr of the grid is written to.
+        lr_factors (dict): Key of ``lr_keys`` -> factor: that key gets
+            ``factor x lr`` (e.g. a second stage at a tenth of the lr).
     """
 
     name: str
     config: str
     overrides: dict = field(default_factory=dict)
     lr_keys: Sequence[str] = (LR_KEY,)
+    lr_factors: Dict[str, float] = field(default_factory=dict)
 
 
 def build_cfg(
@@ -110,18 +114,21 @@ def build_cfg(
     --work-dir WORK_DIR --cfg-options ...`` reads it.
 
     Overrides, in order: :data:`QUIET`, :data:`BANK` (``feature_bank``),
-    the arm's, ``extra``, then the lr (``arm.lr_keys``) unless ``lr`` is
-    None.
+    the arm's, ``extra``, then the lr (``arm.lr_keys``, times
+    ``arm.lr_factors``) unless ``lr`` is None.
     """
     from meid_mmaction.utils.cli import load_config
 
-    options = dict(QUIET)
+    options = copy.deepcopy(QUIET)
     if feature_bank:
         options.update(BANK)
-    options.update(arm.overrides)
-    options.update(extra or {})
+    # copies: merge_from_dict writes later dotted keys into earlier values
+    options.update(copy.deepcopy(arm.overrides))
+    options.update(copy.deepcopy(extra or {}))
     if lr is not None:
-        options.update({k: lr for k in arm.lr_keys})
+        options.update(
+            {k: lr * arm.lr_factors.get(k, 1.0) for k in arm.lr_keys}
+        )
     args = argparse.Namespace(
         config=config_path(arm.config),
         cfg_options=options,
@@ -297,9 +304,11 @@ def run_study(
     out: str,
     feature_bank: bool = True,
     log: Callable = print,
+    inspect: Optional[Callable] = None,
 ) -> Dict[str, List[dict]]:
     """Every arm: ``seeds[0]`` at each lr, the lr chosen on validation,
     the other seeds at it. ``lrs=None``: the configs' own lr.
+    ``inspect(runner)``: see :func:`run_cfg` (the records' ``extra``).
 
     Returns:
         dict: arm name -> the records at the chosen lr, one per seed.
@@ -314,15 +323,12 @@ def run_study(
     grid = [None] if lrs is None else list(lrs)
     chosen = {}
     for arm in arms:
+        kw = dict(feature_bank=feature_bank, inspect=inspect, log=log)
         tuning = [
-            run_one(arm, seeds[0], lr, work_dir, out, feature_bank, log=log)
-            for lr in grid
+            run_one(arm, seeds[0], lr, work_dir, out, **kw) for lr in grid
         ]
         lr = choose_lr(tuning)
         runs = [next(r for r in tuning if r['lr'] == lr)]
-        runs += [
-            run_one(arm, s, lr, work_dir, out, feature_bank, log=log)
-            for s in seeds[1:]
-        ]
+        runs += [run_one(arm, s, lr, work_dir, out, **kw) for s in seeds[1:]]
         chosen[arm.name] = runs
     return chosen
