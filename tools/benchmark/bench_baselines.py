@@ -27,7 +27,7 @@ Usage (the run in ``docs/benchmarks.md``)::
     python tools/data/generate_synthetic.py data/synthetic_lt \\
         --preset demo --seed 0
     python tools/benchmark/bench_baselines.py data/synthetic_lt \\
-        --epochs 12 --lrs 3e-2 1e-1 3e-1 --seeds 0 1 2 \\
+        --epochs 12 --lrs 1e-2 3e-2 1e-1 3e-1 1 --seeds 0 1 2 \\
         --out work_dirs/bench_baselines.jsonl
     python tools/analysis/collect_results.py \\
         --study work_dirs/bench_baselines.jsonl
@@ -151,7 +151,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--arms', nargs='+', default=list(METHODS), choices=list(METHODS)
     )
     p.add_argument('--epochs', type=int, default=12)
-    p.add_argument('--lrs', type=float, nargs='+', default=[3e-2, 1e-1])
+    p.add_argument(
+        '--lrs',
+        type=float,
+        nargs='+',
+        default=[1e-2, 3e-2, 1e-1, 3e-1, 1.0],
+        help='lr grid, chosen on validation with the first seed',
+    )
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument(
         '--backbone',
