@@ -122,6 +122,11 @@ def test_rerun_reuses_the_records_and_table(study, capsys):
     assert study['tool'].main(study['argv']) == 0
     with open(study['out']) as f:
         assert len(f.readlines()) == len(study['recs'])
+    # the same file with other settings (another epoch count) is refused
+    argv = list(study['argv'])
+    argv[argv.index('--epochs') + 1] = '3'
+    with pytest.raises(ValueError, match="already has a run of arm 'cbs'"):
+        study['tool'].main(argv)
     collect = _import(COLLECT, 'collect_results')
     capsys.readouterr()
     assert collect.main(['--study', study['out']]) == 0

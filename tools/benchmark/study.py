@@ -242,15 +242,29 @@ def run_one(
 ) -> dict:
     """One run (reused from ``out`` if it is there); its record.
 
+    Raises:
+        ValueError: ``out`` has a run of the same arm, seed and lr with
+            another config or other overrides.
+
     The record: ``arm``, ``config``, ``overrides``, ``seed``, ``lr``,
     ``val`` / ``test`` (overall / head / medium / tail mAP), ``val_raw`` /
     ``test_raw`` (all metrics), ``seconds``, ``extra``. It is appended to
     ``out`` as one JSON line.
     """
     key = (arm.name, seed, None if lr is None else float(lr))
+    overrides = _jsonable({**arm.overrides, **(extra or {})})
     for rec in load_records(out):
-        if run_key(rec) == key:
-            return rec
+        if run_key(rec) != key:
+            continue
+        if rec.get('config') != arm.config or rec.get('overrides') != (
+            overrides
+        ):
+            raise ValueError(
+                f'{out} already has a run of arm {arm.name!r}, seed {seed}, '
+                f'lr {lr} with another config or other overrides; write '
+                'to another results file'
+            )
+        return rec
     lr_tag = 'cfg' if lr is None else f'{lr:g}'
     run_dir = osp.join(work_dir, arm.name.replace(':', '_').replace('/', '_'))
     cfg = build_cfg(
@@ -266,7 +280,7 @@ def run_one(
         dict(
             arm=arm.name,
             config=arm.config,
-            overrides={**arm.overrides, **(extra or {})},
+            overrides=overrides,
             seed=seed,
             lr=lr,
             val=group_map(res['val']),
