@@ -242,6 +242,7 @@ def format_study(
 
 
 def parse_args(argv=None):
+    """The command line (see the module docstring)."""
     parser = argparse.ArgumentParser(
         description='Collect test mAP (overall / head / medium / tail) of '
         'many work dirs into one Markdown or LaTeX table'
@@ -283,6 +284,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> int:
+    """Print (or write) the table."""
     args = parse_args(argv)
     if args.study:
         if args.work_dirs or args.format != 'markdown':

@@ -145,6 +145,7 @@ def make_arms(
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    """The command line (see the module docstring)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('data_root', help='synthetic dataset directory')
     p.add_argument(
@@ -181,6 +182,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
+    """Run the study; one JSON line per run in ``--out``."""
     args = parse_args(argv)
     import torch
 

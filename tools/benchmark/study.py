@@ -186,6 +186,7 @@ def run_cfg(cfg, inspect: Optional[Callable] = None) -> dict:
         metrics = None
 
         def after_val_epoch(self, runner, metrics=None):
+            """Keep ``metrics``."""
             self.metrics = dict(metrics or {})
 
     tic = time.perf_counter()
