@@ -1,28 +1,25 @@
 """The MEID ablation tool runs its arms through Runner + configs."""
 
-import importlib.util
+import importlib
 import json
 import os.path as osp
+import sys
 
 import pytest
 
 from meid_datatools.synthetic import generate_synthetic_lt
 
-TOOL = osp.join(
-    osp.dirname(__file__),
-    '..',
-    '..',
-    'tools',
-    'benchmark',
-    'bench_meid_ablation.py',
+BENCH = osp.abspath(
+    osp.join(osp.dirname(__file__), '..', '..', 'tools', 'benchmark')
 )
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location('bench_meid_ablation', TOOL)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """The tool, imported as its own directory sees it (``study`` is a
+    sibling module)."""
+    if BENCH not in sys.path:
+        sys.path.insert(0, BENCH)
+    return importlib.import_module('bench_meid_ablation')
 
 
 def test_arms_through_runner_and_summary(tmp_path, capsys):

@@ -90,3 +90,43 @@ def test_errors_name_the_directory_and_key(tool, tmp_path):
     bad.write_text(json.dumps({'lt/mAP': 0.5}))
     with pytest.raises(ValueError, match="bad.json: no 'lt/mAP_head' in"):
         tool.main([str(bad)])
+
+
+def test_study_table_and_errors(tool, tmp_path, capsys):
+    def rec(arm, seed, lr, val, test, sec):
+        groups = dict(overall=test, head=1.0, medium=0.5, tail=test / 2)
+        return dict(
+            arm=arm,
+            seed=seed,
+            lr=lr,
+            val=dict(overall=val),
+            test=groups,
+            seconds=sec,
+        )
+
+    recs = [
+        rec('a', 0, 0.1, 0.40, 0.30, 10.0),
+        rec('a', 0, 0.3, 0.45, 0.35, 12.0),  # chosen on validation
+        rec('a', 1, 0.3, 0.0, 0.37, 14.0),
+        rec('a', 2, 0.3, 0.0, 0.42, 16.0),
+    ]
+    path = tmp_path / 'r.jsonl'
+    path.write_text(''.join(json.dumps(r) + '\n' for r in recs))
+    assert tool.main(['--study', str(path)]) == 0
+    out = capsys.readouterr().out
+    tests = [0.35, 0.37, 0.42]
+    m, s = statistics.fmean(tests), statistics.stdev(tests)
+    tails = [t / 2 for t in tests]
+    mt, st = statistics.fmean(tails), statistics.stdev(tails)
+    assert (
+        f'| a | 0.3 | 0.450 | 3 | {m:.3f} ± {s:.3f} | 1.000 ± 0.000 | '
+        f'0.500 ± 0.000 | {mt:.3f} ± {st:.3f} | 14 ± 2 |'
+    ) in out
+    bad = tmp_path / 'bad.jsonl'
+    bad.write_text(json.dumps(dict(arm='a', seed=0)) + '\n')
+    with pytest.raises(ValueError, match=r"bad.jsonl:1: no 'lr'"):
+        tool.main(['--study', str(bad)])
+    with pytest.raises(ValueError, match='no such study results file'):
+        tool.main(['--study', str(tmp_path / 'missing.jsonl')])
+    with pytest.raises(ValueError, match='--study takes no work dirs'):
+        tool.main(['--study', str(path), str(tmp_path)])

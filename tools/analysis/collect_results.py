@@ -7,11 +7,21 @@ This script reads the newest such file of every work dir given, and prints
 LaTeX. Work dirs whose names differ only by a seed suffix (``_seed0``,
 ``-seed1``, ...) become one row with mean ± std (sample std over seeds).
 
+With ``--study RESULTS.jsonl`` it reads instead the JSON lines of a study
+(``tools/benchmark/study.py``: one line per run with ``arm``, ``seed``,
+``lr``, ``val`` / ``test`` mAP overall / head / medium / tail and
+``seconds``) and prints one row per arm: the lr chosen on validation (best
+validation mAP of the arm's first-seed runs), that run's validation mAP,
+and mean ± std over the seeds run at that lr of the test mAP and wall
+seconds.
+
 Examples::
 
     python tools/analysis/collect_results.py work_dirs/baselines/*
     python tools/analysis/collect_results.py work_dirs/*_videolt_r50* \\
         --format latex --out table.tex
+    python tools/analysis/collect_results.py \\
+        --study work_dirs/bench_baselines.jsonl
 """
 
 import argparse
@@ -153,15 +163,104 @@ def format_table(
     return '\n'.join(lines) + '\n'
 
 
+def read_study(path: str) -> List[dict]:
+    """The records of a study's JSON-lines file.
+
+    Raises:
+        ValueError: naming the file, the line and the missing key.
+    """
+    if not osp.isfile(path):
+        raise ValueError(f'{path}: no such study results file')
+    recs = []
+    with open(path, encoding='utf-8') as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f'{path}:{n}: not JSON ({e})') from e
+            for key in ('arm', 'seed', 'lr', 'val', 'test', 'seconds'):
+                if key not in rec:
+                    raise ValueError(
+                        f'{path}:{n}: no {key!r} in the record '
+                        f'(keys: {sorted(rec)})'
+                    )
+            recs.append(rec)
+    return recs
+
+
+def study_rows(recs: Sequence[dict]) -> 'OrderedDict[str, dict]':
+    """Arm -> ``dict(lr, val, runs)``: the lr with the best validation mAP
+    among the runs of the arm's first seed (the first of equals in file
+    order), and the runs of every seed at that lr."""
+    arms: 'OrderedDict[str, List[dict]]' = OrderedDict()
+    for rec in recs:
+        arms.setdefault(rec['arm'], []).append(rec)
+    rows: 'OrderedDict[str, dict]' = OrderedDict()
+    for arm, runs in arms.items():
+        first = runs[0]['seed']
+        tuning = [r for r in runs if r['seed'] == first]
+        best = max(tuning, key=lambda r: r['val']['overall'])
+        at_lr = {}
+        for r in runs:
+            if r['lr'] == best['lr']:
+                at_lr.setdefault(r['seed'], r)  # first record of a seed
+        rows[arm] = dict(
+            lr=best['lr'],
+            val=best['val']['overall'],
+            tried=sorted({r['lr'] for r in tuning if r['lr'] is not None}),
+            runs=list(at_lr.values()),
+        )
+    return rows
+
+
+def format_study(
+    rows: 'OrderedDict[str, dict]', digits: int = 3, seconds: bool = True
+) -> str:
+    """The study table as Markdown: arm, lr (val), val mAP, seeds, test
+    overall / head / medium / tail (mean ± std), wall s / run."""
+    header = ['arm', 'lr (val)', 'val mAP', 'seeds', 'test overall']
+    header += [c for c, _ in COLUMNS[1:]]
+    if seconds:
+        header.append('wall s / run')
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    for arm, row in rows.items():
+        runs = row['runs']
+        lr = 'config' if row['lr'] is None else f'{row["lr"]:g}'
+        cells = [arm, lr, f'{row["val"]:.{digits}f}', str(len(runs))]
+        for column, _ in COLUMNS:
+            vals = [r['test'][column] for r in runs]
+            std = statistics.stdev(vals) if len(vals) > 1 else None
+            cells.append(_cell(statistics.fmean(vals), std, '±', digits))
+        if seconds:
+            secs = [r['seconds'] for r in runs]
+            std = statistics.stdev(secs) if len(secs) > 1 else None
+            cells.append(_cell(statistics.fmean(secs), std, '±', 0))
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
 def parse_args(argv=None):
+    """The command line (see the module docstring)."""
     parser = argparse.ArgumentParser(
         description='Collect test mAP (overall / head / medium / tail) of '
         'many work dirs into one Markdown or LaTeX table'
     )
     parser.add_argument(
         'work_dirs',
-        nargs='+',
+        nargs='*',
         help='work dirs of tools/test.py runs (or test metric JSON files)',
+    )
+    parser.add_argument(
+        '--study',
+        help='a study results file (JSON lines of tools/benchmark/'
+        'study.py) instead of work dirs; Markdown only',
+    )
+    parser.add_argument(
+        '--no-seconds',
+        action='store_true',
+        help='--study: leave out the wall-time column',
     )
     parser.add_argument(
         '--format', choices=('markdown', 'latex'), default='markdown'
@@ -185,9 +284,21 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> int:
+    """Print (or write) the table."""
     args = parse_args(argv)
-    rows = group_runs(args.work_dirs, args.seed_pattern, args.prefix)
-    table = format_table(rows, args.format, args.digits)
+    if args.study:
+        if args.work_dirs or args.format != 'markdown':
+            raise ValueError(
+                '--study takes no work dirs and only --format markdown, '
+                f'got work dirs {args.work_dirs}, format {args.format!r}'
+            )
+        rows = study_rows(read_study(args.study))
+        table = format_study(rows, args.digits, not args.no_seconds)
+    elif not args.work_dirs:
+        raise ValueError('give work dirs, or --study RESULTS.jsonl')
+    else:
+        rows = group_runs(args.work_dirs, args.seed_pattern, args.prefix)
+        table = format_table(rows, args.format, args.digits)
     if args.out:
         with open(args.out, 'w') as f:
             f.write(table)

@@ -13,11 +13,13 @@ each with its own learning rate chosen on the validation split (first
 seed), then mean +- std over seeds on the test split (after the last
 epoch; nothing is selected on test). Every arm is an mmengine Runner built
 from ``configs/nonlinear_synthetic.py`` / ``configs/meid_synthetic.py``
-with the arm's head, through ``bench_meid_ablation.py``'s ``make_cfg`` /
-``run_arm`` (features held in memory; Adam, step schedule, clipping,
-class-balanced stage 2 as configured). Every arm gets the same number of
-epochs: two-stage arms ``E`` + ``E``, single-stage arms ``2 E``; MEID's
-stage 2 uses a tenth of the arm's learning rate.
+with the arm's head (``bench_meid_ablation.make_arm``), run by the study
+harness (``study.py``; features held in memory by the dataset's
+``feature_bank``; Adam, step schedule, clipping, class-balanced stage 2 as
+configured); one JSON line per run in ``<work_dir>/results.jsonl``.
+Every arm gets the same number of epochs: two-stage arms ``E`` + ``E``,
+single-stage arms ``2 E``; MEID's stage 2 uses a tenth of the arm's
+learning rate.
 
 Usage (the runs in docs/benchmarks.md)::
 
@@ -28,18 +30,18 @@ Usage (the runs in docs/benchmarks.md)::
 """
 
 import argparse
-import importlib.util
 import json
-import os
 import os.path as osp
 import resource
 import statistics
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import List, Optional
 
+import bench_meid_ablation as abl
 import torch
+from study import Arm, run_study
 
 # ----------------------------------------------------------------------
 # arms
@@ -262,70 +264,44 @@ ACC_ARMS = (
 )
 
 
-def load_ablation_module():
-    """``bench_meid_ablation.py``: its Runner-based arm runner (the shipped
-    training path with the features held in memory) is reused here."""
-    path = osp.join(
-        osp.dirname(osp.abspath(__file__)), 'bench_meid_ablation.py'
-    )
-    spec = importlib.util.spec_from_file_location('bench_meid_ablation', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def run_arm(
-    abl, args: argparse.Namespace, meta: dict, arm: str, seed: int, lr: float
-) -> dict:
-    """Train one arm for the common budget through an mmengine Runner
-    (``configs/nonlinear_synthetic.py`` / ``configs/meid_synthetic.py``
-    with the arm's head); validation and test mAP after the last epoch.
-    """
+def make_arm(args: argparse.Namespace, meta: dict, arm: str) -> Arm:
+    """One arm for the common budget (``bench_meid_ablation.make_arm``):
+    ``configs/meid_synthetic.py`` with the arm's ``MEIDHead`` options (stage
+    2 at ``--stage2-lr-factor`` x the lr), or
+    ``configs/nonlinear_synthetic.py`` with the arm's head, ``2 E``
+    epochs."""
     cfg_head = head_cfg(arm, small=True)
     for agg in [cfg_head.get('aggregator')] + list(
         cfg_head.get('aggregators') or []
     ):
         if agg and agg['type'] == 'NetVLAD':
             agg['hidden_channels'] = args.netvlad_hidden
-    work = osp.join(args.work_dir, 'runs', arm, f'seed{seed}', f'lr{lr:g}')
     e = args.epochs
     if cfg_head['type'] == 'MEIDHead':
         head = {k: v for k, v in cfg_head.items() if k != 'type'}
-        cfg = abl.make_cfg(
-            args,
-            args.data_root,
-            meta,
-            'meid',
-            work,
-            seed,
-            e,
-            lr,
-            head=head,
-            stages=(1, 2),
+        spec = abl.make_arm(
+            args, args.data_root, meta, arm, 'meid', e, head, stages=(1, 2)
         )
         # stage 2 at a tenth of stage 1's lr, as configs/meid_synthetic.py
-        cfg.train_cfg.stage2.lr = lr * args.stage2_lr_factor
-    else:
-        cfg = abl.make_cfg(
-            args, args.data_root, meta, 'nonlinear', work, seed, 2 * e, lr
+        spec.lr_factors = {'train_cfg.stage2.lr': args.stage2_lr_factor}
+        return spec
+    spec = abl.make_arm(args, args.data_root, meta, arm, 'nonlinear', 2 * e)
+    if cfg_head['type'] != 'NonlinearClsHead':
+        for key in ('num_classes', 'in_channels'):
+            spec.overrides.pop(f'model.cls_head.{key}')
+        spec.overrides['model.cls_head'] = dict(
+            cfg_head,
+            _delete_=True,
+            num_classes=int(meta['num_classes']),
+            in_channels=int(meta['feat_dim']),
         )
-        if cfg_head['type'] != 'NonlinearClsHead':
-            cfg.model.cls_head = dict(
-                cfg_head,
-                num_classes=int(meta['num_classes']),
-                in_channels=int(meta['feat_dim']),
-            )
-    val, test, runner, sec = abl.run_arm(cfg)
-    return dict(
-        val=abl.group_map(val),
-        test=abl.group_map(test),
-        seconds=sec,
-        params=count_params(runner.model.cls_head),
-    )
+    return spec
 
 
 def accuracy(args: argparse.Namespace) -> dict:
-    """Learning rate per arm on validation (first seed), then all seeds."""
+    """Learning rate per arm on validation (first seed), then all seeds
+    (``study.run_study``); one JSON line per run in
+    ``<work_dir>/results.jsonl``."""
     import logging
 
     from mmengine.logging import MMLogger
@@ -333,10 +309,8 @@ def accuracy(args: argparse.Namespace) -> dict:
 
     import meid_mmaction  # noqa: F401
 
-    abl = load_ablation_module()
     torch.set_num_threads(args.threads)
     init_default_scope('mmaction')
-    abl.register_in_memory_dataset()
     logging.getLogger().setLevel(logging.WARNING)
     MMLogger.get_instance('mmengine').setLevel(logging.WARNING)
     if args.generate:
@@ -356,37 +330,25 @@ def accuracy(args: argparse.Namespace) -> dict:
             )
     with open(osp.join(args.data_root, 'meta.json'), encoding='utf-8') as f:
         meta = json.load(f)
-    results: Dict[str, dict] = {}
-    for arm in args.arms or ACC_ARMS:
-        tune = {}
-        for lr in args.lrs:
-            tune[lr] = run_arm(abl, args, meta, arm, args.seeds[0], lr)
-            print(
-                f'{arm} lr={lr:g} val {tune[lr]["val"]["overall"]:.3f} '
-                f'({tune[lr]["seconds"]:.0f} s)',
-                file=sys.stderr,
-                flush=True,
-            )
-        best = max(tune, key=lambda lr: tune[lr]['val']['overall'])
-        runs = [tune[best]] + [
-            run_arm(abl, args, meta, arm, s, best) for s in args.seeds[1:]
-        ]
-        results[arm] = dict(
-            lr=best,
-            runs=runs,
-            tune={str(k): v['val'] for k, v in tune.items()},
+    arms = [make_arm(args, meta, arm) for arm in args.arms or ACC_ARMS]
+    chosen = run_study(
+        arms,
+        args.seeds,
+        args.lrs,
+        osp.join(args.work_dir, 'runs'),
+        osp.join(args.work_dir, 'results.jsonl'),
+        log=lambda s: print(s, file=sys.stderr, flush=True),
+        inspect=lambda runner: dict(
+            params=count_params(runner.model.cls_head)
+        ),
+    )
+    results = {
+        name: dict(
+            lr=runs[0]['lr'],
+            runs=[dict(r, params=r['extra']['params']) for r in runs],
         )
-        print(
-            f'{arm}: lr {best:g}, test overall '
-            f'{[round(r["test"]["overall"], 3) for r in runs]}',
-            file=sys.stderr,
-            flush=True,
-        )
-        os.makedirs(args.work_dir, exist_ok=True)
-        with open(
-            osp.join(args.work_dir, 'results.json'), 'w', encoding='utf-8'
-        ) as f:
-            json.dump(results, f, indent=1)
+        for name, runs in chosen.items()
+    }
     print_accuracy(results, args)
     return results
 

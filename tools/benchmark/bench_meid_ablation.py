@@ -1,14 +1,13 @@
 """MEID ablation through the shipped training path (Runner + configs).
 
-Every arm is a real mmengine ``Runner`` built from the project's configs
-(``configs/meid_synthetic.py`` / ``configs/nonlinear_synthetic.py``) with
-``TwoStageTrainLoop`` (MEID arms) or mmengine's ``EpochBasedTrainLoop``
-(nonlinear baseline), ``LongTailMAP`` for validation and test, and the
-package's pipeline (``SampleFeatureFrames`` -> ``LoadFeatureFrames`` ->
-``PackFeatureInputs``). The only difference from a user's run: the features
-of a split are held in memory (:class:`InMemoryFeatureDataset`, a
-``MultiLabelFeatureDataset`` whose ``OpenFeatures`` step reads a dict
-instead of files), so that CPU runs take seconds.
+Every arm is ``configs/meid_synthetic.py`` (MEID arms, ``TwoStageTrainLoop``)
+or ``configs/nonlinear_synthetic.py`` (nonlinear baseline, mmengine's
+``EpochBasedTrainLoop``) plus overrides (data keys, head options, schedule),
+run by the study harness (``study.py``: ``tools/train.py``'s config reading
+and ``build_runner``, ``runner.train()``, ``runner.test()``), with
+``LongTailMAP`` for validation and test and the package's pipeline. Every
+split is held in memory by the dataset's own ``feature_bank`` (float32),
+so that CPU runs take seconds.
 
 Arms (``docs/method.md``, "Ablations"); budget ``2 E`` epochs each:
 
@@ -55,22 +54,19 @@ Usage (the study in ``docs/benchmarks.md``, "MEID's second expert")::
 """
 
 import argparse
-import copy
 import csv
-import functools
 import json
 import logging
 import os
 import os.path as osp
 import sys
 import time
-import uuid
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
+from study import LR_KEY, Arm, build_cfg, group_map, run_cfg
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GROUPS = ('head', 'medium', 'tail')
 
 # The paper's values of every variant key of MEIDHead (docs/method.md).
@@ -117,101 +113,39 @@ VARIANTS: Dict[str, dict] = {
 
 
 # ----------------------------------------------------------------------
-# in-memory data
-@functools.lru_cache(maxsize=16)
-def load_bank(feat_root: str, ids: tuple) -> tuple:
-    """Features ``[T_i, D]`` float32 of ``ids`` from ``<id>.npy`` (cached
-    per process: every arm of a study reuses them)."""
-    return tuple(
-        np.ascontiguousarray(
-            np.load(osp.join(feat_root, f'{v}.npy')), dtype=np.float32
-        )
-        for v in ids
-    )
-
-
-def register_in_memory_dataset():
-    """Register :class:`InMemoryFeatureDataset` (once per process)."""
-    from mmaction.registry import DATASETS
-
-    from meid_mmaction.datasets import MultiLabelFeatureDataset
-
-    if 'InMemoryFeatureDataset' in DATASETS.module_dict:
-        return
-
-    @DATASETS.register_module()
-    class InMemoryFeatureDataset(MultiLabelFeatureDataset):
-        """``MultiLabelFeatureDataset`` with the features in memory.
-
-        The configured pipeline must start after ``OpenFeatures``: each
-        sample arrives with ``features`` ``[T, D]`` and ``total_frames``
-        set, as ``OpenFeatures`` would set them.
-        """
-
-        def load_data_list(self):
-            data_list = super().load_data_list()
-            ids = tuple(d['video_id'] for d in data_list)
-            self._bank = load_bank(self.data_prefix['feat'], ids)
-            return data_list
-
-        def get_data_info(self, idx):
-            info = super().get_data_info(idx)
-            feats = self._bank[idx]
-            info.update(
-                features=feats,
-                total_frames=int(feats.shape[0]),
-                feature_location=info['video_id'],
-            )
-            return info
-
-
-# ----------------------------------------------------------------------
 # configs
-def in_memory_dataloaders(
-    cfg,
+def data_overrides(
     root: str,
     meta: dict,
     batch_size: int,
     clip_len: int,
     test_clip_len: int,
-) -> None:
-    """Point the config's data keys at the generated data in ``root`` (as
-    a user's ``--cfg-options`` would), read features from memory instead
-    of ``OpenFeatures``, and apply the data keys as ``tools/train.py``
-    does."""
-    from meid_mmaction.utils import apply_data_keys
-
+) -> dict:
+    """The data keys pointing at the generated data in ``root`` (as a
+    user's ``--cfg-options`` would), the batch sizes and the evaluators;
+    ``study.build_cfg`` writes the keys into the loaders as
+    ``tools/train.py`` does and holds every split in memory
+    (``feature_bank``)."""
     head_thr, tail_thr = meta['group_thresholds']
-    cfg.merge_from_dict(
-        dict(
-            dataset_type='InMemoryFeatureDataset',
-            data_root=root,
-            feat_dir='features',
-            count_file='count-labels-train.lst',
-            num_classes=int(meta['num_classes']),
-            feat_dim=int(meta['feat_dim']),
-            head_thr=int(head_thr),
-            tail_thr=int(tail_thr),
-            train_split='train.lst',
-            val_split='validate.lst',
-            test_split='test.lst',
-            train_clip_len=clip_len,
-            test_clip_len=test_clip_len,
-        )
-    )
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        loader = cfg[key] = copy.deepcopy(cfg[key])
-        loader.update(
-            num_workers=0,
-            persistent_workers=False,
-            batch_size=batch_size if key == 'train_dataloader' else 256,
-        )
-        loader.dataset.pipeline = [
-            t for t in loader.dataset.pipeline if t['type'] != 'OpenFeatures'
-        ]
-    cfg.val_evaluator = dict(type='LongTailMAP', topk=(1,))
-    cfg.test_evaluator = dict(type='LongTailMAP', topk=(1,))
-    apply_data_keys(cfg)
+    return {
+        'data_root': root,
+        'feat_dir': 'features',
+        'count_file': 'count-labels-train.lst',
+        'num_classes': int(meta['num_classes']),
+        'feat_dim': int(meta['feat_dim']),
+        'head_thr': int(head_thr),
+        'tail_thr': int(tail_thr),
+        'train_split': 'train.lst',
+        'val_split': 'validate.lst',
+        'test_split': 'test.lst',
+        'train_clip_len': clip_len,
+        'test_clip_len': test_clip_len,
+        'train_dataloader.batch_size': batch_size,
+        'val_dataloader.batch_size': 256,
+        'test_dataloader.batch_size': 256,
+        'val_evaluator': dict(type='LongTailMAP', topk=(1,)),
+        'test_evaluator': dict(type='LongTailMAP', topk=(1,)),
+    }
 
 
 def head_options(variant: dict) -> dict:
@@ -234,127 +168,70 @@ def milestones(epochs: int, fractions: Sequence[float]) -> List[int]:
     )
 
 
-def make_cfg(
+def make_arm(
     args,
     root: str,
     meta: dict,
+    name: str,
     kind: str,
-    work_dir: str,
-    seed: int,
     epochs: int,
-    lr: float,
     head: Optional[dict] = None,
     stages=(1,),
     load_from: Optional[str] = None,
-    lr1: Optional[float] = None,
     label_mask: bool = False,
-):
-    """A full Runner config for one arm."""
-    from mmengine.config import Config
-
-    name = (
-        'nonlinear_synthetic.py'
-        if kind == 'nonlinear'
-        else 'meid_synthetic.py'
+) -> Arm:
+    """One arm: ``configs/nonlinear_synthetic.py`` (``kind='nonlinear'``)
+    or ``configs/meid_synthetic.py`` and the overrides of the arm (the
+    lr is set by ``study.build_cfg``, ``Arm.lr_keys``)."""
+    ov = data_overrides(
+        root, meta, args.batch_size, args.clip_len, args.test_clip_len
     )
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', name))
-    cfg.model.cls_head.num_classes = int(meta['num_classes'])
-    cfg.model.cls_head.in_channels = int(meta['feat_dim'])
-    in_memory_dataloaders(
-        cfg, root, meta, args.batch_size, args.clip_len, args.test_clip_len
-    )
+    ov['model.cls_head.num_classes'] = int(meta['num_classes'])
+    ov['model.cls_head.in_channels'] = int(meta['feat_dim'])
     ms = milestones(epochs, args.milestones)
     if kind == 'nonlinear':
-        cfg.train_cfg = dict(
+        ov['train_cfg'] = dict(
+            _delete_=True,
             type='EpochBasedTrainLoop',
             max_epochs=epochs,
             val_begin=epochs,
             val_interval=epochs,
         )
-        cfg.param_scheduler = [
+        ov['param_scheduler'] = [
             dict(type='MultiStepLR', by_epoch=True, milestones=ms, gamma=0.1)
         ]
-        cfg.optim_wrapper.optimizer.lr = lr
-    else:
-        # every variant key explicitly: the paper's values, then the arm's
-        # (configs/meid_synthetic.py itself defaults to the recommended
-        # variant)
-        cfg.model.cls_head.update(PAPER_VARIANT)
-        cfg.model.cls_head.loss_distill.neck_mode = 'free'
-        for key, value in (head or {}).items():
-            if key == 'loss_distill' and value is not None:
-                cfg.model.cls_head.loss_distill.update(value)
-            else:
-                cfg.model.cls_head[key] = value
-        stage = dict(max_epochs=epochs, lr=lr, milestones=ms)
-        sampler = dict(
-            type='ClassBalancedSampler', label_mask=bool(label_mask)
-        )
-        cfg.train_cfg = dict(
-            type='TwoStageTrainLoop',
-            stages=tuple(stages),
-            stage1=dict(stage),
-            stage2=dict(stage, sampler=sampler),
-            val_begin=10**6,
-            val_interval=10**6,
-        )
-        cfg.optim_wrapper.optimizer.lr = lr1 or lr
-        cfg.load_from = load_from
-    cfg.work_dir = work_dir
-    cfg.experiment_name = uuid.uuid4().hex[:12]
-    cfg.randomness = dict(seed=seed, deterministic=False)
-    cfg.default_hooks.checkpoint = None
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=10**6)
-    cfg.visualizer = dict(type='ActionVisualizer', vis_backends=[])
-    cfg.log_level = 'WARNING'
-    return cfg
-
-
-# ----------------------------------------------------------------------
-# running one arm
-def run_arm(cfg, save: Optional[str] = None):
-    """Train, validate (after the last epoch) and test one config.
-
-    Returns (validation metrics, test metrics, runner, seconds).
-    """
-    from mmengine.hooks import Hook
-    from mmengine.runner import Runner
-
-    class LastVal(Hook):
-        metrics = None
-
-        def after_val_epoch(self, runner, metrics=None):
-            LastVal.metrics = dict(metrics or {})
-
-    tic = time.perf_counter()
-    runner = Runner.from_cfg(cfg)
-    runner.register_hook(LastVal(), priority='LOWEST')
-    runner.train()
-    val = LastVal.metrics
-    test = runner.test()
-    if save:
-        runner.save_checkpoint(
-            osp.dirname(save),
-            osp.basename(save),
-            save_optimizer=False,
-            save_param_scheduler=False,
-        )
-    return val, dict(test), runner, time.perf_counter() - tic
-
-
-def group_map(metrics: dict) -> Dict[str, float]:
-    """LongTailMAP metrics -> ``{'overall', 'head', 'medium', 'tail'}``."""
-
-    def pick(suffix):
-        for k, v in metrics.items():
-            if k.endswith(suffix):
-                return float(v)
-        raise KeyError(f'{suffix} not in {sorted(metrics)}')
-
-    out = dict(overall=pick('/mAP'))
-    for g in GROUPS:
-        out[g] = pick(f'/mAP_{g}')
-    return out
+        return Arm(name, 'nonlinear_synthetic.py', ov)
+    # every variant key explicitly: the paper's values, then the arm's
+    # (configs/meid_synthetic.py itself defaults to the recommended
+    # variant)
+    for key, value in PAPER_VARIANT.items():
+        ov[f'model.cls_head.{key}'] = value
+    ov['model.cls_head.loss_distill.neck_mode'] = 'free'
+    for key, value in (head or {}).items():
+        if key == 'loss_distill' and value is not None:
+            for k, v in value.items():
+                ov[f'model.cls_head.loss_distill.{k}'] = v
+        else:
+            ov.pop(f'model.cls_head.{key}.neck_mode', None)
+            ov[f'model.cls_head.{key}'] = value
+    stage = dict(max_epochs=epochs, milestones=ms)
+    sampler = dict(type='ClassBalancedSampler', label_mask=bool(label_mask))
+    ov['train_cfg'] = dict(
+        _delete_=True,
+        type='TwoStageTrainLoop',
+        stages=tuple(stages),
+        stage1=dict(stage),
+        stage2=dict(stage, sampler=sampler),
+        val_begin=10**6,
+        val_interval=10**6,
+    )
+    ov['load_from'] = load_from
+    return Arm(
+        name,
+        'meid_synthetic.py',
+        ov,
+        lr_keys=(LR_KEY, 'train_cfg.stage1.lr', 'train_cfg.stage2.lr'),
+    )
 
 
 # ----------------------------------------------------------------------
@@ -367,9 +244,15 @@ class SplitFrames:
             uniform_frame_indices,
         )
 
-        bank = dataset._bank
         self.ids = [
             dataset.get_data_info(i)['video_id'] for i in range(len(dataset))
+        ]
+        feat_root = dataset.data_prefix['feat']
+        bank = [
+            np.ascontiguousarray(
+                np.load(osp.join(feat_root, f'{v}.npy')), dtype=np.float32
+            )
+            for v in self.ids
         ]
         self.x = torch.from_numpy(
             np.stack(
@@ -598,44 +481,45 @@ class Study:
         stages=(1,),
         load_from=None,
         save=None,
-        lr1=None,
     ) -> None:
         args = self.args
         work = osp.join(args.work_dir, self.preset, f'seed{seed}', name)
         head = dict(head or {})
         mask = bool(head.pop('label_mask', False))
-        cfg = make_cfg(
+        spec = make_arm(
             args,
             self.root,
             self.meta,
+            name,
             kind,
-            work,
-            seed,
             epochs,
-            lr,
             head=head,
             stages=stages,
             load_from=load_from,
-            lr1=lr1,
             label_mask=mask,
         )
-        val, test, runner, sec = run_arm(cfg, save=save)
-        rec = dict(
-            arm=name,
-            seed=seed,
-            epochs=epochs,
-            lr=lr,
-            head=head,
-            label_mask=mask,
-            val=group_map(val),
-            test=group_map(test),
-            seconds=sec,
+        rec = dict(arm=name, seed=seed, epochs=epochs, lr=lr, head=head)
+        rec['label_mask'] = mask
+
+        def inspect(runner):
+            if save:
+                runner.save_checkpoint(
+                    osp.dirname(save),
+                    osp.basename(save),
+                    save_param_scheduler=False,
+                )
+            if kind != 'nonlinear':
+                diagnose = args.diagnose and (
+                    seed == args.seeds[0] or args.diagnose_all
+                )
+                self.extras(runner, rec, diagnose)
+
+        res = run_cfg(build_cfg(spec, seed, lr, work), inspect)
+        rec.update(
+            val=group_map(res['val']),
+            test=group_map(res['test']),
+            seconds=res['seconds'],
         )
-        if kind != 'nonlinear':
-            diagnose = args.diagnose and (
-                seed == args.seeds[0] or args.diagnose_all
-            )
-            self.extras(runner, rec, diagnose)
         self.record(rec)
 
     def run_seed(
@@ -692,7 +576,6 @@ class Study:
                 head=head,
                 stages=(2,),
                 load_from=ckpt,
-                lr1=lrs['s2'],
             )
         base = args.beta_variant
         for b in betas:
@@ -706,7 +589,6 @@ class Study:
                 head=head,
                 stages=(2,),
                 load_from=ckpt,
-                lr1=lrs['s2'],
             )
 
 
@@ -1049,7 +931,6 @@ def main(argv=None) -> int:
     import meid_mmaction  # noqa: F401
 
     init_default_scope('mmaction')
-    register_in_memory_dataset()
     logging.getLogger().setLevel(logging.WARNING)
     MMLogger.get_instance('mmengine').setLevel(logging.WARNING)
     os.makedirs(args.work_dir, exist_ok=True)
