@@ -8,7 +8,7 @@ import sys
 import pytest
 from mmengine.config import Config
 
-from meid_mmaction.datasets.tools.synthetic import generate_synthetic_lt
+from meid_datatools.synthetic import generate_synthetic_lt
 
 ROOT = osp.join(osp.dirname(__file__), '..', '..')
 BENCH = osp.abspath(osp.join(ROOT, 'tools', 'benchmark'))
