@@ -287,6 +287,7 @@ def run_arm(
     ):
         if agg and agg['type'] == 'NetVLAD':
             agg['hidden_channels'] = args.netvlad_hidden
+            agg.update(json.loads(args.netvlad_cfg))
     work = osp.join(args.work_dir, 'runs', arm, f'seed{seed}', f'lr{lr:g}')
     e = args.epochs
     if cfg_head['type'] == 'MEIDHead':
@@ -473,6 +474,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         type=int,
         default=SMALL['NetVLAD']['hidden_channels'],
         help='output width of the small NetVLAD of the arms',
+    )
+    p.add_argument(
+        '--netvlad-cfg',
+        default='{}',
+        help='JSON dict merged into the NetVLAD config of the arms, e.g. '
+        '\'{"mean_branch": true}\' (issue 16 variants)',
     )
     p.add_argument('--batch-size', type=int, default=64)
     p.add_argument('--clip-len', type=int, default=24)
