@@ -2,12 +2,15 @@
 "MEID + NetVLAD vs MEID"): ``bench_aggregators.py accuracy`` with
 
 * ``--stage1-only``: the MEID arms train stage 1 only (expert 1 alone);
-* ``--head-json JSON``: keys merged into the MEID arms' head config in
-  stage-1-only runs (e.g. ``'{"use_attention": false}'``);
+* ``--head-json JSON``: keys merged into the MEID arms' head config
+  (e.g. ``'{"use_attention": false}'``);
 * ``--vlad-on-raw``: the experts' aggregator pools the raw frame features
   ``X`` (as VideoLT's NetVLAD model does) instead of the frame embedding
   ``T = ReLU(Linear(LN(X)))``; needs ``H = D`` (the synthetic configs).
-  This patches the expert classes of this process only.
+  This patches the expert classes of this process only;
+* ``--replace-netvlad JSON``: the aggregator config used wherever an arm
+  names ``netvlad`` (e.g. ``'{"type": "MeanPooling"}'``: the control of
+  ``--vlad-on-raw``, the weighted mean of the raw frames).
 
 Every other argument is ``bench_aggregators.py``'s, e.g.::
 
@@ -67,6 +70,7 @@ def main() -> None:
     parser.add_argument('--stage1-only', action='store_true')
     parser.add_argument('--head-json', default='{}')
     parser.add_argument('--vlad-on-raw', action='store_true')
+    parser.add_argument('--replace-netvlad', default=None)
     parser.add_argument('rest', nargs=argparse.REMAINDER)
     args = parser.parse_args()
     head = json.loads(args.head_json)
@@ -77,6 +81,10 @@ def main() -> None:
     )
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    if args.replace_netvlad:
+        cfg = json.loads(args.replace_netvlad)
+        bench.AGGREGATORS['netvlad'] = cfg
+        bench.SMALL.setdefault(cfg['type'], {})
     load = bench.load_ablation_module
 
     def load_patched():
@@ -85,9 +93,10 @@ def main() -> None:
 
         @functools.wraps(make)
         def make_cfg(*a, **k):
-            if args.stage1_only and k.get('stages') == (1, 2):
-                k['stages'] = (1,)
+            if k.get('stages') == (1, 2):
                 k['head'] = dict(k.get('head') or {}, **head)
+                if args.stage1_only:
+                    k['stages'] = (1,)
             return make(*a, **k)
 
         abl.make_cfg = make_cfg
