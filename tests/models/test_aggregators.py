@@ -23,6 +23,10 @@ SMALL = {
         subtract_centers=False,
         gate=True,
     ),
+    'NetVLAD_features': dict(
+        num_clusters=3, hidden_channels=5, weight_mode='features'
+    ),
+    'NetVLAD_mean': dict(num_clusters=3, hidden_channels=5, mean_branch=True),
     'NeXtVLAD': dict(num_clusters=3, groups=4, hidden_channels=5),
     'AttentionPooling': dict(
         num_heads=2, key_channels=3, value_channels=4, dropout=0.0
@@ -91,6 +95,84 @@ def test_netvlad_videolt_variant_hand_computed():
     # sum_n a_nk x_n = [.5, 1, 2] for both k; sigmoid(log 3) = .75
     expected = torch.tensor([[0.25, 0.75, 1.0, 0.25, 0.5, 0.5]])
     torch.testing.assert_close(agg(x), expected)
+
+
+def test_netvlad_weights_on_features_hand_computed():
+    """``weight_mode='features'``: x_n <- w_n x_n, then the assignment of
+    the scaled frames (logit of cluster 1 = first coordinate)."""
+    agg = build(
+        'NetVLAD',
+        in_channels=3,
+        num_clusters=2,
+        hidden_channels=None,
+        weight_mode='features',
+    )
+    with torch.no_grad():
+        agg.assign.weight.zero_()
+        agg.assign.weight[0, 0] = 1.0
+        agg.assign.bias.zero_()
+        agg.centers.copy_(torch.tensor([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]))
+    x = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 2.0, 0.0]]])
+    w = torch.tensor([[2.0, 0.5]])
+    # scaled frames [2, 0, 0] and [0, 1, 0]; logits [2, 0] and [0, 0]
+    p = math.exp(2.0) / (math.exp(2.0) + 1.0)
+    v1 = torch.tensor([2.0 * p, 0.5, 0.0])
+    v2 = (1 - p) * torch.tensor([1.0, -1.0, -1.0]) + 0.5 * torch.tensor(
+        [-1.0, 0.0, -1.0]
+    )
+    ref = torch.cat([v1 / v1.norm(), v2 / v2.norm()]) / math.sqrt(2)
+    torch.testing.assert_close(agg(x, w)[0], ref)
+    # the default scales the assignment of the unscaled frames instead:
+    # logits [1, 0] and [0, 0]
+    agg.weight_mode = 'assignment'
+    q = math.e / (math.e + 1.0)
+    u1 = torch.tensor([2.0 * q, 0.5, 0.0])
+    u2 = 2.0 * (1 - q) * torch.tensor([0.0, -1.0, -1.0]) + 0.25 * torch.tensor(
+        [-1.0, 1.0, -1.0]
+    )
+    ref = torch.cat([u1 / u1.norm(), u2 / u2.norm()]) / math.sqrt(2)
+    torch.testing.assert_close(agg(x, w)[0], ref)
+
+
+def test_netvlad_mean_branch_hand_computed():
+    """``mean_branch``: [sum w x / sum w; VLAD], uniform assignment."""
+    agg = build(
+        'NetVLAD',
+        in_channels=3,
+        num_clusters=2,
+        hidden_channels=None,
+        mean_branch=True,
+    )
+    with torch.no_grad():
+        agg.assign.weight.zero_()
+        agg.assign.bias.zero_()
+        agg.centers.copy_(torch.tensor([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]))
+    assert agg.out_channels == 3 + 6
+    x = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 2.0, 0.0]]])
+    w = torch.tensor([[1.0, 3.0]])
+    # mean (x1 + 3 x2) / 4; V_1 = .5 x1 + 1.5 x2 = [.5, 3, 0];
+    # V_2 = .5 (x1 - c2) + 1.5 (x2 - c2) = [-1.5, 1, -2]
+    r1, r2 = math.sqrt(9.25) * math.sqrt(2), math.sqrt(7.25) * math.sqrt(2)
+    expected = torch.tensor(
+        [
+            [
+                0.25,
+                1.5,
+                0.0,
+                0.5 / r1,
+                3.0 / r1,
+                0.0,
+                -1.5 / r2,
+                1.0 / r2,
+                -2.0 / r2,
+            ]
+        ]
+    )
+    torch.testing.assert_close(agg(x, w), expected)
+    # without weights: the plain mean [.5, 1, 0] first
+    torch.testing.assert_close(agg(x)[0, :3], torch.tensor([0.5, 1.0, 0.0]))
+    # with the projection: D + hidden
+    assert build('NetVLAD', mean_branch=True).out_channels == D + 5
 
 
 def test_nextvlad_hand_computed():
@@ -255,6 +337,12 @@ def test_vlad_sizes_and_errors():
         build('NetVLAD', num_clusters=0)
     with pytest.raises(ValueError, match="act='gelu' is not supported"):
         build('NetVLAD', hidden_act='gelu')
+    with pytest.raises(
+        ValueError,
+        match=r"weight_mode='frames' is not supported; expected one of "
+        r"\('assignment', 'features'\)",
+    ):
+        build('NetVLAD', weight_mode='frames')
 
 
 @pytest.mark.parametrize('momentum', [0.1, None])

@@ -128,3 +128,80 @@ def test_aggregator_in_channels_mismatch():
         match='has in_channels=8, but pools frame embeddings of size 6',
     ):
         make_head(aggregator=dict(type='NetVLAD', in_channels=8))
+
+
+def _vlad_uniform_by_hand(x, w, centers):
+    """NetVLAD with a uniform soft assignment 1 / K, weights scaling the
+    assignment, residuals to ``centers`` (``[K, D]``), intra-norm, L2:
+    ``[B, N, D]``, ``[B, N]`` -> ``[B, K * D]``, written out per cluster."""
+    k = centers.shape[0]
+    rows = []
+    for c in range(k):
+        v = ((w / k)[..., None] * (x - centers[c])).sum(1)
+        rows.append(v / v.norm(dim=-1, keepdim=True))
+    vlad = torch.cat(rows, dim=-1)
+    return vlad / vlad.norm(dim=-1, keepdim=True)
+
+
+def test_aggregator_on_frames_with_mean_branch_hand_computed():
+    """``aggregator_input='frames'`` + ``NetVLAD(mean_branch=True)`` (issue
+    16): expert 1 classifies ``[sum A x / sum A; VLAD(X; A)]``, expert 2
+    ``fuse([sum R x / sum R; VLAD'(X; R)], mean T''(X_M))``; no frame
+    embedding of the pooled path."""
+    torch.manual_seed(0)
+    agg = dict(
+        type='NetVLAD', num_clusters=2, hidden_channels=None, mean_branch=True
+    )
+    head = make_head(aggregator=agg, aggregator_input='frames').eval()
+    e1, e2 = head.expert1, head.expert2
+    assert e1.embed is None and e2.embed is None
+    assert e1.aggregator.in_channels == D and e2.aggregator.in_channels == D
+    assert e1.fc_cls.in_features == D + 2 * D
+    assert e2.fuse.in_features == D + 2 * D + H
+    for e in (e1, e2):
+        with torch.no_grad():
+            e.aggregator.assign.weight.zero_()
+            e.aggregator.assign.bias.zero_()
+    x = torch.randn(3, 7, D)
+    a = e1.attention(x)
+    mean_a = (a[..., None] * x).sum(1) / a.sum(1, keepdim=True)
+    pooled = torch.cat(
+        [mean_a, _vlad_uniform_by_hand(x, a, e1.aggregator.centers)], -1
+    )
+    y, weights = e1.forward_with_weights(x)
+    torch.testing.assert_close(weights, a)
+    torch.testing.assert_close(y, pooled @ e1.fc_cls.weight.T + e1.fc_cls.bias)
+    r = 1.0 / (a + 0.5)
+    mean_r = (r[..., None] * x).sum(1) / r.sum(1, keepdim=True)
+    x_c = torch.cat(
+        [mean_r, _vlad_uniform_by_hand(x, r, e2.aggregator.centers)], -1
+    )
+    x_m = e2.motion_embed(
+        torch.cat([x[:, 1:] - x[:, :-1], x.mean(1, keepdim=True)], 1)
+    ).mean(1)
+    torch.testing.assert_close(
+        e2(x, a), e2.fc_cls(e2.fuse(torch.cat([x_c, x_m], -1)))
+    )
+    # trains: every parameter of both stages gets a gradient
+    head.train()
+    losses = head.loss(x, samples(3))
+    sum(losses.values()).backward()
+    for key, p in head.expert1.named_parameters():
+        assert p.grad is not None, key
+    head.set_train_stage(2)
+    losses = head.loss(x, samples(3))
+    sum(losses.values()).backward()
+    for key, p in head.expert2.named_parameters():
+        assert p.grad is not None, key
+    # without an aggregator the option changes nothing
+    plain = make_head(aggregator_input='frames')
+    assert plain.expert1.embed is not None
+
+
+def test_aggregator_input_error_names_allowed_values():
+    with pytest.raises(
+        ValueError,
+        match=r"aggregator_input='raw' is not supported; expected one of "
+        r"\('embedding', 'frames'\)",
+    ):
+        make_head(aggregator=AGGREGATORS[0], aggregator_input='raw')

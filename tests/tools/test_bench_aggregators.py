@@ -55,3 +55,46 @@ def test_arms_resolve_to_the_shipped_configs_with_the_arm_head(tmp_path):
     assert abs(cfg.train_cfg.stage2.lr - 0.002) < 1e-15  # 0.1 x lr
     assert cfg.train_cfg.stage1.max_epochs == 3
     assert cfg.model.cls_head.type == 'MEIDHead'
+
+
+def test_diagnostic_options_change_only_their_part(tmp_path):
+    """--head-cfg / --stage1-only / --netvlad-cfg / --replace-netvlad
+    (issue 16's diagnostics) reach the arm's resolved config."""
+    tool = _import('bench_aggregators')
+    study = _import('study')
+    meta = dict(num_classes=6, feat_dim=8, group_thresholds=[20, 4])
+    (tmp_path / 'meta.json').write_text(json.dumps(meta))
+    common = ['accuracy', str(tmp_path / 'w'), '--data-root', str(tmp_path)]
+    args = tool.parse_args(
+        [
+            *common,
+            '--head-cfg',
+            '{"aggregator_input": "frames"}',
+            '--netvlad-cfg',
+            '{"mean_branch": true}',
+            '--stage1-only',
+        ]
+    )
+    cfg = study.build_cfg(
+        tool.make_arm(args, meta, 'meid+netvlad'), 0, 0.01, str(tmp_path)
+    )
+    head = cfg.model.cls_head
+    assert head.aggregator_input == 'frames'
+    assert head.aggregator['type'] == 'NetVLAD'
+    assert head.aggregator['mean_branch'] is True
+    assert tuple(cfg.train_cfg.stages) == (1,)
+    args = tool.parse_args(
+        [*common, '--replace-netvlad', '{"type": "MeanPooling"}']
+    )
+    meid = study.build_cfg(
+        tool.make_arm(args, meta, 'meid+netvlad'), 0, 0.01, str(tmp_path)
+    )
+    assert meid.model.cls_head.aggregator == dict(type='MeanPooling')
+    assert tuple(meid.train_cfg.stages) == (1, 2)
+    pair = study.build_cfg(
+        tool.make_arm(args, meta, 'netvlad+attention'), 0, 0.01, str(tmp_path)
+    )
+    assert [a['type'] for a in pair.model.cls_head.aggregators] == [
+        'MeanPooling',
+        'AttentionPooling',
+    ]

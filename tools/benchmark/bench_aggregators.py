@@ -269,18 +269,34 @@ def make_arm(args: argparse.Namespace, meta: dict, arm: str) -> Arm:
     ``configs/meid_synthetic.py`` with the arm's ``MEIDHead`` options (stage
     2 at ``--stage2-lr-factor`` x the lr), or
     ``configs/nonlinear_synthetic.py`` with the arm's head, ``2 E``
-    epochs."""
+    epochs.
+
+    Diagnostic options (issue 16): ``--netvlad-cfg`` is merged into every
+    NetVLAD of the arm, ``--replace-netvlad`` replaces it (e.g. by
+    ``MeanPooling``), ``--head-cfg`` is merged into the ``MEIDHead``
+    options and ``--stage1-only`` trains the MEID arms' stage 1 only
+    (expert 1 alone)."""
     cfg_head = head_cfg(arm, small=True)
-    for agg in [cfg_head.get('aggregator')] + list(
-        cfg_head.get('aggregators') or []
-    ):
-        if agg and agg['type'] == 'NetVLAD':
+    for key in ('aggregator', 'aggregators'):
+        aggs = cfg_head.get(key)
+        for i, agg in enumerate(aggs if isinstance(aggs, list) else [aggs]):
+            if not agg or agg['type'] != 'NetVLAD':
+                continue
             agg['hidden_channels'] = args.netvlad_hidden
+            agg.update(json.loads(args.netvlad_cfg))
+            if args.replace_netvlad:
+                new = json.loads(args.replace_netvlad)
+                if isinstance(aggs, list):
+                    aggs[i] = new
+                else:
+                    cfg_head[key] = new
     e = args.epochs
     if cfg_head['type'] == 'MEIDHead':
         head = {k: v for k, v in cfg_head.items() if k != 'type'}
+        head.update(json.loads(args.head_cfg))
+        stages = (1,) if args.stage1_only else (1, 2)
         spec = abl.make_arm(
-            args, args.data_root, meta, arm, 'meid', e, head, stages=(1, 2)
+            args, args.data_root, meta, arm, 'meid', e, head, stages=stages
         )
         # stage 2 at a tenth of stage 1's lr, as configs/meid_synthetic.py
         spec.lr_factors = {'train_cfg.stage2.lr': args.stage2_lr_factor}
@@ -435,6 +451,29 @@ def parse_args(argv=None) -> argparse.Namespace:
         type=int,
         default=SMALL['NetVLAD']['hidden_channels'],
         help='output width of the small NetVLAD of the arms',
+    )
+    p.add_argument(
+        '--netvlad-cfg',
+        default='{}',
+        help='JSON dict merged into the NetVLAD config of the arms, e.g. '
+        '\'{"mean_branch": true}\' (issue 16 variants)',
+    )
+    p.add_argument(
+        '--replace-netvlad',
+        default=None,
+        help='JSON aggregator config used instead of the NetVLAD of the '
+        'arms, e.g. \'{"type": "MeanPooling"}\' (issue 16 control)',
+    )
+    p.add_argument(
+        '--head-cfg',
+        default='{}',
+        help='JSON dict merged into the MEIDHead options of the MEID arms, '
+        'e.g. \'{"aggregator_input": "frames"}\'',
+    )
+    p.add_argument(
+        '--stage1-only',
+        action='store_true',
+        help='MEID arms train stage 1 only (expert 1 alone)',
     )
     p.add_argument('--batch-size', type=int, default=64)
     p.add_argument('--clip-len', type=int, default=24)

@@ -7,12 +7,16 @@ import torch
 import torch.nn as nn
 from mmaction.registry import MODELS
 
+from ..heads.meid_modules import weighted_mean_pool
 from .base_aggregator import (
     BaseAggregator,
     HiddenProjection,
     masked_batch_norm,
     normalise_vlad,
 )
+
+#: Where :class:`NetVLAD` applies the frame weights.
+WEIGHT_MODES = ('assignment', 'features')
 
 
 @MODELS.register_module()
@@ -42,7 +46,20 @@ class NetVLAD(BaseAggregator):
 
     Frame weights (MEID's decision, docs/method.md): a weight scales its
     frame's soft assignment; weight 0 removes the frame exactly, also from
-    the training statistics of the two frame-level BatchNorms.
+    the training statistics of the two frame-level BatchNorms. With
+    ``weight_mode='features'`` the weight scales the (input-normalised)
+    frame instead, before the assignment: ``x_n <- w_n x_n``, so it also
+    changes the frame's assignment logits (MOVE zeroes the frames it drops
+    before its NetVLAD this way); a frame of weight 0 then gets no
+    assignment either (``a_nk <- a_nk [w_n > 0]``), so it is removed
+    exactly as well.
+
+    ``mean_branch=True`` (ours, issue 16) runs the normalised weighted mean
+    of the input frames beside the VLAD layer, as MOVE runs attention
+    pooling beside its NetVLAD: the output is ``[sum_n w_n x_n / sum_n w_n;
+    VLAD]`` (the mean first), of width ``D + hidden`` (``D + K * D``
+    without the projection). Inside ``MEIDHead`` the mean branch is
+    exactly the expert's pooling without an aggregator.
 
     Size: the projection has ``K * D * hidden`` weights, e.g. 134 M for
     ``K = 64, D = 2048, hidden = 1024`` (537 MB in float32, three times that
@@ -69,9 +86,15 @@ class NetVLAD(BaseAggregator):
         hidden_norm (bool): BatchNorm after the projection. Defaults to True.
         hidden_act (str): ``'relu6'`` (default), ``'relu'`` or ``'none'``.
         dropout (float): Dropout before the projection. Defaults to 0.
+        weight_mode (str): Where the frame weights enter: ``'assignment'``
+            (default, ``a_nk <- w_n a_nk``) or ``'features'`` (``x_n <-
+            w_n x_n`` before the assignment), see above.
+        mean_branch (bool): Concatenate the weighted mean of the input
+            frames before the descriptor (see above). Defaults to False.
 
     Shapes: ``[B, N, D]`` (+ weights ``[B, N]``) -> ``[B, out_channels]``,
-    ``out_channels = hidden_channels`` or ``K * D``.
+    ``out_channels = hidden_channels`` or ``K * D``, plus ``D`` with
+    ``mean_branch``.
     """
 
     def __init__(
@@ -89,10 +112,19 @@ class NetVLAD(BaseAggregator):
         hidden_norm: bool = True,
         hidden_act: str = 'relu6',
         dropout: float = 0.0,
+        weight_mode: str = 'assignment',
+        mean_branch: bool = False,
     ) -> None:
         super().__init__(in_channels)
         if int(num_clusters) < 1:
             raise ValueError(f'num_clusters must be >= 1, got {num_clusters}')
+        if weight_mode not in WEIGHT_MODES:
+            raise ValueError(
+                f'weight_mode={weight_mode!r} is not supported; '
+                f'expected one of {WEIGHT_MODES}'
+            )
+        self.weight_mode = weight_mode
+        self.mean_branch = bool(mean_branch)
         d, k = self.in_channels, int(num_clusters)
         self.num_clusters = k
         self.subtract_centers = subtract_centers
@@ -119,6 +151,8 @@ class NetVLAD(BaseAggregator):
         else:
             self.proj = None
             self.out_channels = k * d
+        if self.mean_branch:
+            self.out_channels += d
 
     def assignment(
         self, x: torch.Tensor, weights: Optional[torch.Tensor]
@@ -128,16 +162,28 @@ class NetVLAD(BaseAggregator):
         if self.assign_norm is not None:
             logits = masked_batch_norm(self.assign_norm, logits, weights)
         a = torch.softmax(logits, dim=-1)
-        if weights is not None:
-            a = a * weights.unsqueeze(-1)
-        return a
+        if weights is None:
+            return a
+        if self.weight_mode == 'features':
+            # the weight already scaled x; a removed frame keeps no mass
+            return a * (weights > 0).unsqueeze(-1).to(a.dtype)
+        return a * weights.unsqueeze(-1)
 
     def aggregate(
         self, x: torch.Tensor, weights: Optional[torch.Tensor]
     ) -> torch.Tensor:
         """``[B, N, D]`` (+ ``[B, N]``) -> ``[B, out_channels]``."""
+        mean = None
+        if self.mean_branch:
+            mean = (
+                x.mean(dim=1)
+                if weights is None
+                else weighted_mean_pool(x, weights)
+            )
         if self.input_norm is not None:
             x = masked_batch_norm(self.input_norm, x, weights)
+        if weights is not None and self.weight_mode == 'features':
+            x = x * weights.unsqueeze(-1)
         a = self.assignment(x, weights)
         vlad = torch.einsum('bnk,bnd->bkd', a, x)
         if self.centers is not None:
@@ -145,4 +191,5 @@ class NetVLAD(BaseAggregator):
         if self.gate is not None:
             vlad = vlad * torch.sigmoid(self.gate)
         vlad = normalise_vlad(vlad, self.intra_norm, self.l2_norm)
-        return vlad if self.proj is None else self.proj(vlad)
+        out = vlad if self.proj is None else self.proj(vlad)
+        return out if mean is None else torch.cat([mean, out], dim=-1)

@@ -145,6 +145,14 @@ class MEIDHead(ExpertCombinationMixin, BaseMultiLabelHead):
             False: the motion branch keeps its plain mean, because ``R``
             does not refer to its frame differences and a second VLAD layer
             would double expert 2's size.
+        aggregator_input (str): What the aggregators pool: ``'embedding'``
+            (default: ``T`` resp. ``T'``, as above) or ``'frames'`` (the
+            raw features ``X``, as VideoLT's and MOVE's NetVLAD models do;
+            the experts then have no frame embedding ``T`` / ``T'``). With
+            ``aggregator=dict(type='NetVLAD', mean_branch=True)`` this is
+            MOVE's pairing: each expert classifies ``[sum_n w_n x_n /
+            sum_n w_n; VLAD(X; w)]`` (docs/benchmarks.md, "MEID + NetVLAD
+            vs MEID", issue 16). Only used with an aggregator.
         loss_cls (dict): Classification loss (of ``Y`` resp. ``Y + Y_F``).
             Defaults to ``MultiLabelFocalLoss`` (``alpha = gamma = 1``).
         loss_distill (dict, optional): Distillation loss config, built once
@@ -182,6 +190,7 @@ class MEIDHead(ExpertCombinationMixin, BaseMultiLabelHead):
         distill2_necks: str = 'own',
         aggregator: Optional[dict] = None,
         aggregate_motion: bool = False,
+        aggregator_input: str = 'embedding',
         frames_per_view: Optional[int] = None,
         loss_cls: dict = dict(type='MultiLabelFocalLoss'),  # noqa: B006
         loss_distill: Optional[dict] = dict(  # noqa: B006
@@ -246,44 +255,31 @@ class MEIDHead(ExpertCombinationMixin, BaseMultiLabelHead):
         hidden = hidden_channels or in_channels
         self.hidden_channels = hidden
         self.expert2_type = expert2
-        self.expert1 = AttentionExpert(
-            in_channels,
-            hidden,
-            num_classes,
+        sizes = (in_channels, hidden, num_classes)
+        shared = dict(
             norm=norm,
             dropout=dropout,
+            aggregator=aggregator,
+            aggregator_input=aggregator_input,
+        )
+        attention_kw = dict(
             use_attention=use_attention,
             attention_act=attention_act,
             attention_channels=attention_channels,
             eps=eps,
-            aggregator=aggregator,
         )
+        self.expert1 = AttentionExpert(*sizes, **shared, **attention_kw)
         if expert2 == 'complementary':
             self.expert2 = ComplementaryExpert(
-                in_channels,
-                hidden,
-                num_classes,
-                norm=norm,
-                dropout=dropout,
+                *sizes,
+                **shared,
                 beta=beta,
                 cfs_norm=cfs_norm,
                 cfs_background_thr=cfs_background_thr,
-                aggregator=aggregator,
                 aggregate_motion=aggregate_motion,
             )
         else:
-            self.expert2 = AttentionExpert(
-                in_channels,
-                hidden,
-                num_classes,
-                norm=norm,
-                dropout=dropout,
-                use_attention=use_attention,
-                attention_act=attention_act,
-                attention_channels=attention_channels,
-                eps=eps,
-                aggregator=aggregator,
-            )
+            self.expert2 = AttentionExpert(*sizes, **shared, **attention_kw)
         if loss_distill is None:
             self.distill1 = self.distill2 = None
         else:

@@ -128,6 +128,21 @@ def build_aggregator(
 
 CFS_NORMS = ('none', 'max', 'rank')
 
+#: What an expert's aggregator pools: its frame embedding ``T`` or the raw
+#: frame features ``X`` (see :class:`AttentionExpert`).
+AGGREGATOR_INPUTS = ('embedding', 'frames')
+
+
+def check_aggregator_input(value: str) -> str:
+    """Return ``value`` if it is one of :data:`AGGREGATOR_INPUTS`, else raise
+    ``ValueError`` naming the allowed values."""
+    if value not in AGGREGATOR_INPUTS:
+        raise ValueError(
+            f'aggregator_input={value!r} is not supported; '
+            f'expected one of {AGGREGATOR_INPUTS}'
+        )
+    return value
+
 
 def check_beta(beta: float) -> float:
     """Return ``beta`` if it is a number in ``(0, 1)`` (docs/method.md), else
@@ -280,6 +295,11 @@ class AttentionExpert(nn.Module):
         eps (float): Pooling epsilon.
         aggregator (dict, optional): Frame aggregator config replacing the
             weighted mean; it pools ``T`` with ``A`` as frame weights.
+        aggregator_input (str): ``'embedding'`` (default: the aggregator
+            pools ``T``) or ``'frames'`` (it pools the raw features ``X``
+            ``[B, N, D]``, as VideoLT's and MOVE's NetVLAD models do; the
+            expert then has no frame embedding). Only used with an
+            aggregator.
     """
 
     def __init__(
@@ -294,17 +314,27 @@ class AttentionExpert(nn.Module):
         attention_channels: Optional[int] = None,
         eps: float = 1e-6,
         aggregator: Optional[dict] = None,
+        aggregator_input: str = 'embedding',
     ) -> None:
         super().__init__()
-        self.embed = FrameEmbedding(
-            in_channels, hidden_channels, norm, dropout
+        on_frames = (
+            check_aggregator_input(aggregator_input) == 'frames'
+            and aggregator is not None
+        )
+        self.aggregate_frames = on_frames
+        self.embed = (
+            None
+            if on_frames
+            else FrameEmbedding(in_channels, hidden_channels, norm, dropout)
         )
         self.attention = (
             FrameAttention(in_channels, attention_channels, attention_act)
             if use_attention
             else None
         )
-        self.aggregator = build_aggregator(aggregator, hidden_channels)
+        self.aggregator = build_aggregator(
+            aggregator, in_channels if on_frames else hidden_channels
+        )
         pooled = (
             self.aggregator.out_channels
             if self.aggregator is not None
@@ -318,7 +348,7 @@ class AttentionExpert(nn.Module):
     ) -> Tuple[torch.Tensor, torch.Tensor]:
         """``[B, N, D]`` -> (logits ``Y`` ``[B, C]``, frame weights ``A``
         ``[B, N]``), the attention computed once for both."""
-        t = self.embed(x)
+        t = x if self.embed is None else self.embed(x)
         if self.aggregator is not None:
             weights = self.attention(x) if self.attention is not None else None
             pooled = self.aggregator(t, weights)
@@ -358,6 +388,9 @@ class ComplementaryExpert(nn.Module):
         aggregate_motion (bool): With an aggregator, the motion branch
             pools ``T''(X_M)`` with its own instance of it (uniform
             weights) instead of the plain mean. Defaults to False.
+        aggregator_input (str): ``'embedding'`` (default: the aggregator
+            pools ``T'``) or ``'frames'`` (it pools ``X``; no ``T'``), as
+            in :class:`AttentionExpert`. The motion branch is unchanged.
     """
 
     def __init__(
@@ -372,8 +405,14 @@ class ComplementaryExpert(nn.Module):
         cfs_background_thr: float = 0.0,
         aggregator: Optional[dict] = None,
         aggregate_motion: bool = False,
+        aggregator_input: str = 'embedding',
     ) -> None:
         super().__init__()
+        on_frames = (
+            check_aggregator_input(aggregator_input) == 'frames'
+            and aggregator is not None
+        )
+        self.aggregate_frames = on_frames
         if cfs_norm not in CFS_NORMS:
             raise ValueError(
                 f'cfs_norm={cfs_norm!r} is not one of {CFS_NORMS}'
@@ -385,13 +424,17 @@ class ComplementaryExpert(nn.Module):
             )
         self.cfs_norm = cfs_norm
         self.cfs_background_thr = float(cfs_background_thr)
-        self.embed = FrameEmbedding(
-            in_channels, hidden_channels, norm, dropout
+        self.embed = (
+            None
+            if on_frames
+            else FrameEmbedding(in_channels, hidden_channels, norm, dropout)
         )
         self.motion_embed = FrameEmbedding(
             in_channels, hidden_channels, norm, dropout
         )
-        self.aggregator = build_aggregator(aggregator, hidden_channels)
+        self.aggregator = build_aggregator(
+            aggregator, in_channels if on_frames else hidden_channels
+        )
         self.motion_aggregator = build_aggregator(
             aggregator if aggregate_motion else None, hidden_channels
         )
@@ -415,7 +458,8 @@ class ComplementaryExpert(nn.Module):
             background_thr=self.cfs_background_thr,
         )
         if self.aggregator is not None:
-            x_c = self.aggregator(self.embed(x), r)
+            t = x if self.embed is None else self.embed(x)
+            x_c = self.aggregator(t, r)
         else:
             x_c = weighted_mean_pool(self.embed(x), r)
         t_m = self.motion_embed(motion_features(x))
