@@ -113,8 +113,34 @@ def best_run(tmp_path_factory):
         max_keep_ckpts=3,
     )
     rec = ValMaps()
-    run(cfg, rec)
-    return root, work, rec
+    runner = run(cfg, rec)
+    return root, work, rec, runner
+
+
+def test_choice_leaves_the_random_states_alone(best_run):
+    """The choice's validation pass draws from torch's generator (the
+    loader's seed); it must not move the training stream, which
+    ``RNGStateHook`` captured before it (exact resume, issue 22)."""
+    import random
+
+    import numpy as np
+
+    runner = best_run[3]
+    hook = next(
+        h for h in runner.hooks if isinstance(h, ExpertCombinationHook)
+    )
+    torch.manual_seed(5)
+    np.random.seed(5)
+    random.seed(5)
+    before = (torch.get_rng_state(), np.random.get_state()[1].copy())
+    before_py = random.getstate()
+    assert hook.choose(runner)[0]['chosen']
+    assert torch.equal(torch.get_rng_state(), before[0])
+    assert np.array_equal(np.random.get_state()[1], before[1])
+    assert random.getstate() == before_py
+    # the pass itself draws: without the restore the state would differ
+    iter(runner.val_loop.dataloader)
+    assert not torch.equal(torch.get_rng_state(), before[0])
 
 
 def test_best_stage2_checkpoint_holds_its_own_epochs_choice(
@@ -127,7 +153,7 @@ def test_best_stage2_checkpoint_holds_its_own_epochs_choice(
         find_checkpoint,
     )
 
-    root, work, rec = best_run
+    root, work, rec, _ = best_run
     # validations after epochs 1-2 (stage 1), 3-6 (stage 2, each chosen)
     assert [c is None for c in rec.choices] == [True, True] + [False] * 4
     stage2 = rec.maps[2:6]
