@@ -11,8 +11,10 @@
 #   leave the model under-trained (docs/custom_dataset.md, "Epochs and
 #   learning rate");
 # * batch size 64;
-# * the MEID variant chosen on validation in docs/benchmarks.md (scores
-#   0.5 sigmoid(Y) + 0.5 sigmoid(Y_F)).
+# * the MEID variant chosen in docs/benchmarks.md (issue 17): the
+#   combination of the two experts chosen per head / medium / tail group on
+#   YOUR validation split after stage 2 (inference='auto_group'; needs
+#   val_split and head_thr / tail_thr).
 # These are the settings of configs/meid_synthetic.py (tested to be equal),
 # whose demo results are in the README.
 _base_ = [
@@ -104,7 +106,8 @@ model = dict(
     cls_head=dict(
         num_classes=num_classes,
         in_channels=feat_dim,
-        inference='prob_mix',
+        inference='auto_group',
+        auto_fallback='prob_mix',
         inference_weight=0.5,
     )
 )

@@ -98,6 +98,89 @@ def test_test_run_uses_the_checkpointed_choice(auto_run, tmp_path):
     assert test.maps == [pytest.approx(rec.maps[-1], abs=1e-12)]
 
 
+@pytest.fixture(scope='module')
+def best_run(tmp_path_factory):
+    """Stage 2 of 4 epochs, validated after each, with the shipped
+    checkpoint hook (``configs/_base_/default_runtime.py``)."""
+    root = write_data(str(tmp_path_factory.mktemp('data')))
+    work = str(tmp_path_factory.mktemp('best'))
+    cfg = auto_cfg(root, work)
+    cfg['train_cfg']['stage2'].update(max_epochs=4, milestones=[3])
+    cfg['default_hooks']['checkpoint'] = dict(
+        type='StageCheckpointHook',
+        interval=1,
+        save_best='auto',
+        max_keep_ckpts=3,
+    )
+    rec = ValMaps()
+    runner = run(cfg, rec)
+    return root, work, rec, runner
+
+
+def test_choice_leaves_the_random_states_alone(best_run):
+    """The choice's validation pass draws from torch's generator (the
+    loader's seed); it must not move the training stream, which
+    ``RNGStateHook`` captured before it (exact resume, issue 22)."""
+    import random
+
+    import numpy as np
+
+    runner = best_run[3]
+    hook = next(
+        h for h in runner.hooks if isinstance(h, ExpertCombinationHook)
+    )
+    torch.manual_seed(5)
+    np.random.seed(5)
+    random.seed(5)
+    before = (torch.get_rng_state(), np.random.get_state()[1].copy())
+    before_py = random.getstate()
+    assert hook.choose(runner)[0]['chosen']
+    assert torch.equal(torch.get_rng_state(), before[0])
+    assert np.array_equal(np.random.get_state()[1], before[1])
+    assert random.getstate() == before_py
+    # the pass itself draws: without the restore the state would differ
+    iter(runner.val_loop.dataloader)
+    assert not torch.equal(torch.get_rng_state(), before[0])
+
+
+def test_best_stage2_checkpoint_holds_its_own_epochs_choice(
+    best_run, tmp_path
+):
+    """Issue 17: ``best_stage2`` is the stage-2 epoch of best validation
+    mAP *under its own choice* and carries that choice (not the last
+    epoch's), and a test run of it scores with that choice."""
+    from meid_mmaction.engine.hooks.stage_checkpoint_hook import (
+        find_checkpoint,
+    )
+
+    root, work, rec, _ = best_run
+    # validations after epochs 1-2 (stage 1), 3-6 (stage 2, each chosen)
+    assert [c is None for c in rec.choices] == [True, True] + [False] * 4
+    stage2 = rec.maps[2:6]
+    for m, c in zip(stage2, rec.choices[2:6]):
+        assert m == pytest.approx(c[0]['chosen_map']['mAP'], abs=1e-12)
+    best = int(max(range(4), key=lambda i: (stage2[i], -i)))
+    path = find_checkpoint(work, 'best_stage2')
+    assert path.endswith(f'_stage2_epoch_{best + 3}.pth')
+    state = weights(path)
+    chosen = rec.choices[2 + best][0]
+    assert torch.equal(state['cls_head.combination_form'], chosen['form'])
+    assert torch.equal(state['cls_head.combination_value'], chosen['value'])
+    # here the best is stage-2 epoch 3 of 4 (validation mAP 0.6246; epoch
+    # 4 ties and does not replace it), chosen before its validation
+    assert best == 2
+    cfg = auto_cfg(root, str(tmp_path))
+    cfg['test_dataloader'] = copy.deepcopy(cfg['val_dataloader'])
+    cfg['test_evaluator'] = cfg['val_evaluator']
+    cfg['test_cfg'] = dict(type='TestLoop')
+    cfg['load_from'] = path
+    runner = Runner.from_cfg(cfg)
+    test = ValMaps()
+    runner.register_hook(test)
+    runner.test()
+    assert test.maps == [pytest.approx(stage2[best], abs=1e-12)]
+
+
 def test_resume_before_the_last_choice_repeats_it(auto_run, tmp_path):
     root, work, _ = auto_run
     cfg = auto_cfg(root, str(tmp_path))

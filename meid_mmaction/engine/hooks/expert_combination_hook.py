@@ -24,6 +24,7 @@ from ...evaluation.functional.expert_combination import (
     candidate_name,
 )
 from ..interfaces import ExpertCombiner, modules_implementing
+from .rng_state_hook import capture_rng_state, restore_rng_state
 
 
 def combining_heads(model) -> list:
@@ -195,6 +196,10 @@ class ExpertCombinationHook(Hook):
     4. broadcasts the choice and stores it in the head's buffers on every
        rank, and logs a table of every candidate's validation mAP.
 
+    The pass leaves the random states as it found them (as
+    :class:`RNGStateHook` does for validation), so a run resumed from a
+    checkpoint of such an epoch continues exactly.
+
     It runs in ``after_train_epoch`` before ``CheckpointHook`` (priority
     ``NORMAL``), so the epoch's checkpoint holds the choice, and the
     validation that follows scores with it (its mAP is the chosen row of
@@ -324,6 +329,11 @@ class ExpertCombinationHook(Hook):
         records = []
         for head in heads:
             head.record_experts(True)
+        # invisible to the training stream, as validation is (RNGStateHook):
+        # iterating the loader draws from torch's generator, and
+        # RNGStateHook has captured the epoch's states before this pass, so
+        # a run resumed from this epoch's checkpoint would draw differently
+        rng = capture_rng_state()
         try:
             with torch.no_grad():
                 for data_batch in loader:
@@ -333,6 +343,7 @@ class ExpertCombinationHook(Hook):
         finally:
             for head in heads:
                 head.record_experts(False)
+            restore_rng_state(rng)
         device = self.device or (
             'cuda' if torch.cuda.is_available() else 'cpu'
         )
