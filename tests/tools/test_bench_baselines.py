@@ -8,8 +8,6 @@ import sys
 import pytest
 from mmengine.config import Config
 
-from meid_datatools.synthetic import generate_synthetic_lt
-
 ROOT = osp.join(osp.dirname(__file__), '..', '..')
 BENCH = osp.abspath(osp.join(ROOT, 'tools', 'benchmark'))
 COLLECT = osp.abspath(osp.join(ROOT, 'tools', 'analysis'))
@@ -22,34 +20,11 @@ def _import(directory, name):
     return importlib.import_module(name)
 
 
-def tiny_data(root):
-    """6 classes, 8-d features, 6-8 frames: runs of about a second."""
-    generate_synthetic_lt(
-        str(root),
-        seed=0,
-        num_classes=6,
-        max_count=60,
-        min_count=2,
-        val_max_count=6,
-        test_max_count=6,
-        eval_min_count=2,
-        feat_dim=8,
-        min_frames=6,
-        max_frames=8,
-        min_seg_frames=2,
-        family_size=2,
-        head_thr=20,
-        tail_thr=4,
-        min_imbalance_ratio=20.0,
-    )
-    return str(root)
-
-
 @pytest.fixture(scope='module')
-def study(tmp_path_factory):
+def study(tmp_path_factory, tiny_bench_data):
     """One study (1 arm, 2 lrs, 2 seeds, 2 epochs) shared by the tests."""
     tmp = tmp_path_factory.mktemp('bench_baselines')
-    data = tiny_data(tmp / 'data')
+    data = tiny_bench_data(tmp / 'data')
     out = str(tmp / 'r.jsonl')
     tool = _import(BENCH, 'bench_baselines')
     argv = [

@@ -1,47 +1,15 @@
 """The MEID ablation tool runs its arms through Runner + configs."""
 
-import importlib
 import json
-import os.path as osp
-import sys
 
 import pytest
 
-from meid_datatools.synthetic import generate_synthetic_lt
 
-BENCH = osp.abspath(
-    osp.join(osp.dirname(__file__), '..', '..', 'tools', 'benchmark')
-)
-
-
-def _tool():
-    """The tool, imported as its own directory sees it (``study`` is a
-    sibling module)."""
-    if BENCH not in sys.path:
-        sys.path.insert(0, BENCH)
-    return importlib.import_module('bench_meid_ablation')
-
-
-def test_arms_through_runner_and_summary(tmp_path, capsys):
-    tool = _tool()
-    generate_synthetic_lt(
-        str(tmp_path / 'data' / 'demo'),
-        seed=0,
-        num_classes=6,
-        max_count=60,
-        min_count=2,
-        val_max_count=6,
-        test_max_count=6,
-        eval_min_count=2,
-        feat_dim=8,
-        min_frames=6,
-        max_frames=8,
-        min_seg_frames=2,
-        family_size=2,
-        head_thr=20,
-        tail_thr=4,
-        min_imbalance_ratio=20.0,
-    )
+def test_arms_through_runner_and_summary(
+    tmp_path, capsys, bench_tool, tiny_bench_data
+):
+    tool = bench_tool('bench_meid_ablation')
+    tiny_bench_data(tmp_path / 'data' / 'demo')
     out = str(tmp_path / 'r.jsonl')
     assert (
         tool.main(
