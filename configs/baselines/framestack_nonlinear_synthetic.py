@@ -9,16 +9,10 @@
 _base_ = [
     '../_base_/methods/framestack_nonlinear.py',
     '../_base_/datasets/synthetic_lt.py',
-    '../_base_/schedules/adam_100e.py',
+    '../_base_/schedules/adam_12e_synthetic.py',
     '../_base_/default_runtime.py',
 ]
 
 model = dict(cls_head=dict(num_classes=50, in_channels=96))
-
-# nonlinear_synthetic.py's short schedule and its lr, 3 epochs
-optim_wrapper = dict(optimizer=dict(lr=1e-2))
-train_cfg = dict(max_epochs=3, val_interval=4)
-param_scheduler = [
-    dict(type='MultiStepLR', by_epoch=True, milestones=[8, 10], gamma=0.1)
-]
+train_cfg = dict(max_epochs=3)
 default_hooks = dict(logger=dict(interval=10))
