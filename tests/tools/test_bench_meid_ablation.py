@@ -70,3 +70,65 @@ def test_arms_through_runner_and_summary(
     assert 'no MEID arm has 3 seeds' in capsys.readouterr().out
     with pytest.raises(SystemExit):
         tool.parse_args(['x', '--arms', 'meid:nonsense'])
+
+
+def test_select_lr_keeps_each_arms_validation_choice(tmp_path, bench_tool):
+    """--summarize ... --select-lr: per preset and arm (a post-hoc scoring
+    apart) the lr of the best seed-0 validation overall mAP, ties to the
+    smaller lr, and every seed at it."""
+    tool = bench_tool('bench_meid_ablation')
+
+    def rec(arm, seed, lr, val, test, mix=None):
+        scores = dict(overall=test, head=1.0, medium=0.5, tail=0.1)
+        r = dict(
+            preset='p',
+            arm=arm,
+            seed=seed,
+            lr=lr,
+            val=dict(overall=val, head=1.0, medium=0.5, tail=0.1),
+            test=scores,
+        )
+        if mix is not None:
+            r['mix'] = {
+                'sum': dict(
+                    val=dict(scores, overall=mix[0]),
+                    test=dict(scores, overall=mix[1]),
+                )
+            }
+        return r
+
+    a, b = tmp_path / 'a.jsonl', tmp_path / 'b.jsonl'
+    a.write_text(
+        '\n'.join(
+            json.dumps(r)
+            for r in (
+                rec('m', 0, 0.01, 0.50, 0.40, mix=(0.60, 0.70)),
+                rec('m', 1, 0.01, 0.52, 0.42, mix=(0.61, 0.71)),
+                rec('e', 0, 0.01, 0.30, 0.30),
+            )
+        )
+    )
+    b.write_text(
+        '\n'.join(
+            json.dumps(r)
+            for r in (
+                rec('m', 0, 0.03, 0.55, 0.45, mix=(0.58, 0.68)),
+                rec('m', 1, 0.03, 0.57, 0.47, mix=(0.57, 0.67)),
+                rec('e', 0, 0.03, 0.30, 0.90),  # a tie: the smaller lr
+            )
+        )
+    )
+    recs = tool.expand_mixtures(tool.load_records([str(a), str(b)], True))
+    kept, chosen = tool.choose_lrs(recs)
+    assert chosen == {('p', 'm'): 0.03, ('p', 'm|sum'): 0.01, ('p', 'e'): 0.01}
+    assert sorted((r['arm'], r['seed']) for r in kept) == [
+        ('e', 0),
+        ('m', 0),
+        ('m', 1),
+        ('m|sum', 0),
+        ('m|sum', 1),
+    ]
+    text = tool.summarize([str(a), str(b)], 'test', select_lr=True)
+    assert '| m | **0.03** | 2 | 0.460 ± 0.014 |' in text
+    assert '| m [sum] | **0.01** | 2 | 0.705 ± 0.007 |' in text
+    assert '| e | **0.01** | 1 | 0.300 |' in text

@@ -615,15 +615,40 @@ def _ms(values) -> str:
     return f'{arr.mean():.3f} ± {arr.std(ddof=1):.3f}'
 
 
-def load_records(path: str) -> List[dict]:
-    """Records of a JSON-lines results file (later duplicates win)."""
+def load_records(paths, by_lr: bool = False) -> List[dict]:
+    """Records of one or more JSON-lines results files (later duplicates
+    win; with ``by_lr`` runs of an arm at different learning rates are
+    kept apart)."""
     recs = {}
-    with open(path, encoding='utf-8') as f:
-        for line in f:
-            if line.strip():
-                r = json.loads(line)
-                recs[(r['preset'], r['seed'], r['arm'])] = r
+    for path in [paths] if isinstance(paths, str) else paths:
+        with open(path, encoding='utf-8') as f:
+            for line in f:
+                if line.strip():
+                    r = json.loads(line)
+                    key = (r['preset'], r['seed'], r['arm'])
+                    recs[key + ((r['lr'],) if by_lr else ())] = r
     return list(recs.values())
+
+
+def choose_lrs(recs: List[dict], seed: int = 0):
+    """Per preset and arm (a post-hoc scoring ``<arm>|<tag>`` counting as
+    an arm of its own): the learning rate of the best validation overall
+    mAP of seed ``seed`` (ties: the smaller lr), and the records of every
+    seed at that lr.
+
+    Returns:
+        tuple: ``(records, {(preset, arm): lr})``.
+    """
+    best = {}
+    for r in recs:
+        if r['seed'] == seed:
+            key = (r['preset'], r['arm'])
+            cand = (-r['val']['overall'], r['lr'])
+            if key not in best or cand < best[key]:
+                best[key] = cand
+    chosen = {k: v[1] for k, v in best.items()}
+    kept = [r for r in recs if chosen.get((r['preset'], r['arm'])) == r['lr']]
+    return kept, chosen
 
 
 def expand_mixtures(recs: List[dict]) -> List[dict]:
@@ -659,9 +684,13 @@ def display(arm: str) -> str:
     return f'{name} [{tag}]' if tag else name
 
 
-def summarize(path: str, split: str = 'test') -> str:
-    """Markdown tables (mean ± std over seeds) per preset."""
-    recs = expand_mixtures(load_records(path))
+def summarize(paths, split: str = 'test', select_lr: bool = False) -> str:
+    """Markdown tables (mean ± std over seeds) per preset; with
+    ``select_lr`` each arm and scoring at its :func:`choose_lrs` rate."""
+    recs = expand_mixtures(load_records(paths, by_lr=select_lr))
+    chosen = {}
+    if select_lr:
+        recs, chosen = choose_lrs(recs)
     lines = []
     for preset in sorted({r['preset'] for r in recs}):
         rows = {}
@@ -672,13 +701,23 @@ def summarize(path: str, split: str = 'test') -> str:
             '',
             f'#### {preset} ({split} mAP)',
             '',
-            '| arm | seeds | overall | head | medium | tail |',
-            '|---|---|---|---|---|---|',
+            '| arm | '
+            + ('lr | ' if select_lr else '')
+            + 'seeds | overall | head | medium | tail |',
+            '|---|---|---|---|---|---|' + ('---|' if select_lr else ''),
         ]
         for arm in sorted(rows, key=lambda a: (a.count('|'), a)):
             runs = rows[arm]
+            lrs = sorted({x['lr'] for x in runs})
+            lr_cell = (
+                '**' + ', '.join(f'{lr:g}' for lr in lrs) + '** | '
+                if select_lr
+                else ''
+            )
             lines.append(
-                f'| {display(arm)} | {len(runs)} | '
+                f'| {display(arm)} | '
+                + lr_cell
+                + f'{len(runs)} | '
                 + ' | '.join(
                     _ms([x[split][g] for x in runs])
                     for g in ('overall',) + GROUPS
@@ -802,7 +841,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         '--summarize',
         metavar='RESULTS',
-        help='only print tables of a results file (JSON lines) and exit',
+        nargs='+',
+        help='only print tables of results files (JSON lines) and exit',
+    )
+    p.add_argument(
+        '--select-lr',
+        action='store_true',
+        help='with --summarize: per preset and arm (each post-hoc scoring '
+        'apart) keep the lr of the best seed-0 validation overall mAP '
+        '(ties: the smaller), all seeds at it',
     )
     p.add_argument(
         '--split',
@@ -921,7 +968,7 @@ def main(argv=None) -> int:
         print(
             select(args.summarize)
             if args.select
-            else summarize(args.summarize, args.split)
+            else summarize(args.summarize, args.split, args.select_lr)
         )
         return 0
     torch.set_num_threads(args.threads)
