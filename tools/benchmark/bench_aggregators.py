@@ -1,11 +1,7 @@
-"""Frame aggregators: training-step cost and synthetic accuracy.
+"""Frame aggregators: synthetic accuracy.
 
-``speed``: forward + backward time and peak memory of one training step
-(head only, on random features) at VideoLT's shape (``B = 128``, 60
-frames, ``D = 2048``, ``C = 1004``) for each pooling, alone
-(``AggregatorClsHead``) and inside MEID (stage 1 / stage 2). Every arm runs
-in its own subprocess so that the peak resident memory (``ru_maxrss``, CPU)
-is that arm's; on CUDA ``torch.cuda.max_memory_allocated`` is reported.
+(The training-step cost of the shipped aggregator configs is
+``bench_step.py`` / ``bench_step_rows.py``'s.)
 
 ``accuracy``: on the synthetic data (``tools/data/generate_synthetic.py``),
 the nonlinear baseline, each aggregator baseline, MEID and MEID + NetVLAD,
@@ -23,7 +19,6 @@ learning rate.
 
 Usage (the runs in docs/benchmarks.md)::
 
-    python tools/benchmark/bench_aggregators.py speed --repeats 2
     python tools/benchmark/bench_aggregators.py accuracy \
         work_dirs/agg_bench --generate --epochs 10 --seeds 0 1 2 \
         --lrs 3e-3 1e-2 3e-2
@@ -32,11 +27,9 @@ Usage (the runs in docs/benchmarks.md)::
 import argparse
 import json
 import os.path as osp
-import resource
 import statistics
 import subprocess
 import sys
-import time
 from typing import List, Optional
 
 import bench_meid_ablation as abl
@@ -114,145 +107,6 @@ def count_params(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-# ----------------------------------------------------------------------
-# speed
-SPEED_ARMS = (
-    'mean',
-    'netvlad',
-    'nextvlad',
-    'attention',
-    'netvlad+attention',
-    'meid@1',
-    'meid@2',
-    'meid+netvlad@1',
-    'meid+netvlad@2',
-    'meid+nextvlad@1',
-    'meid+nextvlad@2',
-    'meid+attention@1',
-    'meid+attention@2',
-)
-
-
-def speed_one(args: argparse.Namespace) -> dict:
-    """Time one arm (``<arm>`` or ``<meid arm>@<stage>``) in this process."""
-    from mmaction.registry import MODELS
-    from mmaction.structures import ActionDataSample
-
-    import meid_mmaction  # noqa: F401
-    from meid_mmaction.utils.compat import set_gt_label
-
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    device = torch.device(args.device)
-    arm, _, stage = args.arm.partition('@')
-    cfg = head_cfg(arm)
-    cfg.update(num_classes=args.classes, in_channels=args.dim)
-    head = MODELS.build(cfg).to(device)
-    c = args.classes
-    groups = dict(
-        head=list(range(c // 20)),
-        medium=list(range(c // 20, c // 2)),
-        tail=list(range(c // 2, c)),
-    )
-    for name in ('distill1', 'distill2'):
-        if getattr(head, name, None) is not None:
-            getattr(head, name).set_class_groups(groups)
-    if stage:
-        head.set_train_stage(int(stage))
-    head.train()
-    x = torch.randn(args.batch, args.frames, args.dim, device=device)
-    samples = []
-    for i in range(args.batch):
-        target = torch.zeros(c)
-        target[i % c] = 1.0
-        samples.append(set_gt_label(ActionDataSample(), target))
-    trainable = [p for p in head.parameters() if p.requires_grad]
-
-    def step() -> None:
-        losses = head.loss(x, samples)
-        sum(losses.values()).backward()
-        for p in trainable:
-            p.grad = None
-
-    def sync() -> None:
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-
-    for _ in range(args.warmup):
-        step()
-    sync()
-    if device.type == 'cuda':
-        torch.cuda.reset_peak_memory_stats()
-    times = []
-    for _ in range(args.repeats):
-        tic = time.perf_counter()
-        step()
-        sync()
-        times.append(time.perf_counter() - tic)
-    out = dict(
-        arm=args.arm,
-        params=count_params(head),
-        trainable=sum(p.numel() for p in trainable),
-        seconds=times,
-        device=args.device,
-        threads=args.threads,
-    )
-    if device.type == 'cuda':
-        out['peak_mb'] = torch.cuda.max_memory_allocated() / 2**20
-    else:
-        out['peak_mb'] = (
-            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        )
-    return out
-
-
-def speed(args: argparse.Namespace) -> List[dict]:
-    """Run every arm in a subprocess; print a markdown table."""
-    rows = []
-    for arm in args.arms or SPEED_ARMS:
-        cmd = [sys.executable, __file__, 'speed-one', '--arm', arm]
-        for key in (
-            'batch',
-            'frames',
-            'dim',
-            'classes',
-            'repeats',
-            'warmup',
-            'threads',
-            'device',
-        ):
-            cmd += [f'--{key}', str(getattr(args, key))]
-        res = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if res.returncode:
-            raise RuntimeError(f'arm {arm} failed:\n{res.stderr[-3000:]}')
-        row = json.loads(res.stdout.strip().splitlines()[-1])
-        rows.append(row)
-        print(f'{arm}: {row}', file=sys.stderr, flush=True)
-    print(
-        f'B={args.batch}, N={args.frames}, D={args.dim}, C={args.classes}'
-        f', device {args.device}, {args.threads} thread(s), '
-        f'{args.warmup} warm-up + {args.repeats} timed steps'
-    )
-    print(
-        '| arm | parameters (M) | trained (M) | fwd+bwd s/step '
-        '(min / mean) | peak memory (MB) |'
-    )
-    print('|---|---|---|---|---|')
-    for r in rows:
-        s = r['seconds']
-        print(
-            f'| {r["arm"]} | {r["params"] / 1e6:.1f} | '
-            f'{r["trainable"] / 1e6:.1f} | {min(s):.2f} / '
-            f'{statistics.mean(s):.2f} | {r["peak_mb"]:.0f} |'
-        )
-    if args.out:
-        with open(args.out, 'w', encoding='utf-8') as f:
-            json.dump(rows, f, indent=1)
-    return rows
-
-
-# ----------------------------------------------------------------------
-# accuracy
 ACC_ARMS = (
     'nonlinear',
     'netvlad',
@@ -402,23 +256,10 @@ def print_accuracy(results: dict, args: argparse.Namespace) -> None:
 
 # ----------------------------------------------------------------------
 def parse_args(argv=None) -> argparse.Namespace:
-    """Command line: ``speed``, ``speed-one`` (one arm, internal) or
-    ``accuracy``."""
+    """Command line: ``accuracy`` (the only mode; the step cost of the
+    shipped configs is ``bench_step.py``'s)."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     sub = parser.add_subparsers(dest='mode', required=True)
-    for name in ('speed', 'speed-one'):
-        p = sub.add_parser(name)
-        p.add_argument('--arm', default=None)
-        p.add_argument('--arms', nargs='+', default=None, choices=SPEED_ARMS)
-        p.add_argument('--batch', type=int, default=128)
-        p.add_argument('--frames', type=int, default=60)
-        p.add_argument('--dim', type=int, default=2048)
-        p.add_argument('--classes', type=int, default=1004)
-        p.add_argument('--repeats', type=int, default=2)
-        p.add_argument('--warmup', type=int, default=1)
-        p.add_argument('--threads', type=int, default=1)
-        p.add_argument('--device', default='cpu')
-        p.add_argument('--out', default=None, help='JSON of the rows')
     p = sub.add_parser('accuracy')
     p.add_argument('work_dir')
     p.add_argument('--data-root', default='data/synthetic_lt')
@@ -485,12 +326,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     """Entry point."""
     args = parse_args(argv)
-    if args.mode == 'speed-one':
-        print(json.dumps(speed_one(args)))
-    elif args.mode == 'speed':
-        speed(args)
-    else:
-        accuracy(args)
+    accuracy(args)
 
 
 if __name__ == '__main__':
