@@ -132,3 +132,22 @@ def test_select_lr_keeps_each_arms_validation_choice(tmp_path, bench_tool):
     assert '| m | **0.03** | 2 | 0.460 ± 0.014 |' in text
     assert '| m [sum] | **0.01** | 2 | 0.705 ± 0.007 |' in text
     assert '| e | **0.01** | 1 | 0.300 |' in text
+
+
+def test_batch_size_reaches_the_loaders(tmp_path, bench_tool):
+    """--batch-size is the training loader's batch (the tool before the
+    study harness silently kept the config's 64)."""
+    tool = bench_tool('bench_meid_ablation')
+    study = bench_tool('study')
+    meta = dict(num_classes=6, feat_dim=8, group_thresholds=[20, 4])
+    for batch in (32, 128):
+        args = tool.parse_args(
+            [str(tmp_path), '--batch-size', str(batch), '--clip-len', '4']
+        )
+        for kind in ('meid', 'nonlinear'):
+            arm = tool.make_arm(args, str(tmp_path), meta, 'a', kind, 2)
+            cfg = study.build_cfg(arm, 0, 0.01, str(tmp_path / 'w'))
+            assert cfg.train_dataloader.batch_size == batch
+            assert cfg.val_dataloader.batch_size == 256
+            pipeline = cfg.train_dataloader.dataset.pipeline
+            assert [t['clip_len'] for t in pipeline if 'clip_len' in t] == [4]
