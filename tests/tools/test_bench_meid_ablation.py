@@ -85,6 +85,7 @@ def test_select_lr_keeps_each_arms_validation_choice(tmp_path, bench_tool):
             arm=arm,
             seed=seed,
             lr=lr,
+            epochs=5,
             val=dict(overall=val, head=1.0, medium=0.5, tail=0.1),
             test=scores,
         )
@@ -120,7 +121,11 @@ def test_select_lr_keeps_each_arms_validation_choice(tmp_path, bench_tool):
     )
     recs = tool.expand_mixtures(tool.load_records([str(a), str(b)], True))
     kept, chosen = tool.choose_lrs(recs)
-    assert chosen == {('p', 'm'): 0.03, ('p', 'm|sum'): 0.01, ('p', 'e'): 0.01}
+    assert chosen == {
+        ('p', 'm'): (0.03, 5),
+        ('p', 'm|sum'): (0.01, 5),
+        ('p', 'e'): (0.01, 5),
+    }
     assert sorted((r['arm'], r['seed']) for r in kept) == [
         ('e', 0),
         ('m', 0),
@@ -129,9 +134,9 @@ def test_select_lr_keeps_each_arms_validation_choice(tmp_path, bench_tool):
         ('m|sum', 1),
     ]
     text = tool.summarize([str(a), str(b)], 'test', select_lr=True)
-    assert '| m | **0.03** | 2 | 0.460 ± 0.014 |' in text
-    assert '| m [sum] | **0.01** | 2 | 0.705 ± 0.007 |' in text
-    assert '| e | **0.01** | 1 | 0.300 |' in text
+    assert '| m | **0.03 (5 ep)** | 2 | 0.460 ± 0.014 |' in text
+    assert '| m [sum] | **0.01 (5 ep)** | 2 | 0.705 ± 0.007 |' in text
+    assert '| e | **0.01 (5 ep)** | 1 | 0.300 |' in text
 
 
 def test_batch_size_reaches_the_loaders(tmp_path, bench_tool):

@@ -571,20 +571,21 @@ class Study:
                 arm,
                 seed,
                 'meid',
-                e,
+                args.epochs2 or e,
                 lrs['s2'],
                 head=head,
                 stages=(2,),
                 load_from=ckpt,
             )
         base = args.beta_variant
+        e2 = args.epochs2 or e
         for b in betas:
             head = dict(parse_variant(f'meid:{base}'), beta=b)
             self.arm(
                 f'meid:{base}@beta={b:g}',
                 seed,
                 'meid',
-                e,
+                e2,
                 lrs['s2'],
                 head=head,
                 stages=(2,),
@@ -626,28 +627,33 @@ def load_records(paths, by_lr: bool = False) -> List[dict]:
                 if line.strip():
                     r = json.loads(line)
                     key = (r['preset'], r['seed'], r['arm'])
-                    recs[key + ((r['lr'],) if by_lr else ())] = r
+                    setting = (r['lr'], r['epochs']) if by_lr else ()
+                    recs[key + setting] = r
     return list(recs.values())
 
 
 def choose_lrs(recs: List[dict], seed: int = 0):
     """Per preset and arm (a post-hoc scoring ``<arm>|<tag>`` counting as
-    an arm of its own): the learning rate of the best validation overall
-    mAP of seed ``seed`` (ties: the smaller lr), and the records of every
-    seed at that lr.
+    an arm of its own): the setting ``(lr, epochs)`` of the best validation
+    overall mAP of seed ``seed`` (ties: the smaller lr, then the fewer
+    epochs), and the records of every seed at that setting.
 
     Returns:
-        tuple: ``(records, {(preset, arm): lr})``.
+        tuple: ``(records, {(preset, arm): (lr, epochs)})``.
     """
     best = {}
     for r in recs:
         if r['seed'] == seed:
             key = (r['preset'], r['arm'])
-            cand = (-r['val']['overall'], r['lr'])
+            cand = (-r['val']['overall'], r['lr'], r['epochs'])
             if key not in best or cand < best[key]:
                 best[key] = cand
-    chosen = {k: v[1] for k, v in best.items()}
-    kept = [r for r in recs if chosen.get((r['preset'], r['arm'])) == r['lr']]
+    chosen = {k: v[1:] for k, v in best.items()}
+    kept = [
+        r
+        for r in recs
+        if chosen.get((r['preset'], r['arm'])) == (r['lr'], r['epochs'])
+    ]
     return kept, chosen
 
 
@@ -702,15 +708,17 @@ def summarize(paths, split: str = 'test', select_lr: bool = False) -> str:
             f'#### {preset} ({split} mAP)',
             '',
             '| arm | '
-            + ('lr | ' if select_lr else '')
+            + ('lr (epochs) | ' if select_lr else '')
             + 'seeds | overall | head | medium | tail |',
             '|---|---|---|---|---|---|' + ('---|' if select_lr else ''),
         ]
         for arm in sorted(rows, key=lambda a: (a.count('|'), a)):
             runs = rows[arm]
-            lrs = sorted({x['lr'] for x in runs})
+            settings = sorted({(x['lr'], x['epochs']) for x in runs})
             lr_cell = (
-                '**' + ', '.join(f'{lr:g}' for lr in lrs) + '** | '
+                '**'
+                + ', '.join(f'{lr:g} ({ep} ep)' for lr, ep in settings)
+                + '** | '
                 if select_lr
                 else ''
             )
@@ -848,8 +856,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--select-lr',
         action='store_true',
         help='with --summarize: per preset and arm (each post-hoc scoring '
-        'apart) keep the lr of the best seed-0 validation overall mAP '
-        '(ties: the smaller), all seeds at it',
+        'apart) keep the lr and length of the best seed-0 validation '
+        'overall mAP (ties: the smaller lr, then the shorter), all seeds '
+        'at it',
     )
     p.add_argument(
         '--split',
@@ -901,6 +910,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         type=int,
         default=8,
         help='E: epochs per stage; single-stage arms get 2 E',
+    )
+    p.add_argument(
+        '--epochs2',
+        type=int,
+        default=None,
+        help='epochs of the stage-2 arms (default E; stage 1 stays E)',
     )
     p.add_argument(
         '--lr',
