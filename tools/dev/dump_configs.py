@@ -3,10 +3,10 @@
 Used to check that a reorganisation of the config files leaves every config
 resolving to the identical dict::
 
-    python tools/dev/dump_configs.py /tmp/before
+    python tools/dev/dump_configs.py work_dirs/configs_before
     # ... edit configs ...
-    python tools/dev/dump_configs.py /tmp/after
-    diff -r /tmp/before /tmp/after
+    python tools/dev/dump_configs.py work_dirs/configs_after
+    diff -r work_dirs/configs_before work_dirs/configs_after
 """
 
 import argparse
