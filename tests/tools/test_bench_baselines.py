@@ -2,8 +2,10 @@
 
 import importlib
 import json
+import os
 import os.path as osp
 import sys
+import time
 
 import pytest
 from mmengine.config import Config
@@ -44,7 +46,12 @@ def study(tmp_path_factory, tiny_bench_data):
         '--out',
         out,
     ]
-    assert tool.main(argv) == 0
+    # every run starts in the same second (mmengine's logger name): each
+    # must still log into its own work_dir
+    frozen = time.localtime()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(time, 'localtime', lambda *_: frozen)
+        assert tool.main(argv) == 0
     with open(out) as f:
         recs = [json.loads(line) for line in f]
     return dict(tool=tool, data=data, out=out, recs=recs, argv=argv)
@@ -73,6 +80,18 @@ def test_shipped_config_with_data_and_schedule_overrides(study):
     assert ldam.overrides['model.cls_head.loss_cls.drw_epoch'] == 6
     assert ldam.overrides['param_scheduler'][0]['milestones'] == [4, 7]
     assert ldam.config == 'baselines/ldam_drw_nonlinear_videolt_r101.py'
+
+
+def test_each_run_logs_into_its_own_work_dir(study):
+    wd = osp.join(osp.dirname(study['out']), 'wd', 'cbs')
+    for rec in study['recs']:
+        run = osp.join(wd, f'lr{rec["lr"]:g}_seed{rec["seed"]}')
+        (stamp,) = [d for d in os.listdir(run) if d[:2] == '20']
+        with open(osp.join(run, stamp, f'{stamp}.log')) as f:
+            text = f.read()
+        # the model's initialisation, logged once per run (QUIET logs
+        # little else)
+        assert text.count('cls_head.fc2.bias - torch.Size([6])') == 1, run
 
 
 def test_the_run_config_is_the_shipped_method(study):

@@ -6,6 +6,7 @@ import os
 import os.path as osp
 import shutil
 import sys
+import uuid
 
 import pytest
 
@@ -38,6 +39,10 @@ def _train(monkeypatch, root, work, *args, epochs=2):
         'train_dataloader.num_workers=0',
         f'train_cfg.max_epochs={epochs}',
         f'work_dir={work}',
+        # its own logger: mmengine names a runner's logger by config and
+        # second, and a second run in the same second would reuse the
+        # first's (its stream is the first test's captured stdout)
+        f'experiment_name={uuid.uuid4().hex}',
     ]
     monkeypatch.setattr(
         sys,

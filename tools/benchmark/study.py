@@ -37,6 +37,7 @@ import json
 import os
 import os.path as osp
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -137,6 +138,10 @@ def build_cfg(
         work_dir=work_dir,
     )
     cfg = load_config(args)
+    # mmengine names the runner's logger by the experiment name and the
+    # second it starts: two runs of one process starting in the same
+    # second would share one logger and log into the first's work_dir
+    cfg.setdefault('experiment_name', uuid.uuid4().hex)
     # tools/train.py --seed
     randomness = cfg.get('randomness', {})
     randomness['seed'] = seed
