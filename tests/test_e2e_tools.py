@@ -6,8 +6,6 @@ import glob
 import os
 import os.path as osp
 import pickle
-import subprocess
-import sys
 
 import pytest
 
@@ -16,20 +14,11 @@ from meid_datatools.synthetic import generate_synthetic_lt
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 
 
-def _run(args, cwd):
-    env = dict(os.environ, PYTHONUNBUFFERED='1')
-    # The tools must work from a clone without PYTHONPATH tricks; the
-    # package they import is this repository's (not another checkout's
-    # editable install).
-    env['PYTHONPATH'] = REPO
-    proc = subprocess.run(
-        [sys.executable, *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+def _run(run_script, args, cwd):
+    # a process of its own, forked from the session's fork server (the
+    # package imported once); a fresh interpreter runs the tools in
+    # test_dist_tools.py and test_import_warnings.py
+    proc = run_script(args, cwd=cwd, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout + proc.stderr
 
@@ -41,7 +30,7 @@ def tiny_data(tmp_path_factory):
     return str(root)
 
 
-def test_train_test_resume(tiny_data, tmp_path, tiny_cfg_options):
+def test_train_test_resume(tiny_data, tmp_path, tiny_cfg_options, run_script):
     config = osp.join(REPO, 'configs', 'nonlinear_synthetic.py')
     work_dir = str(tmp_path / 'work')
     common = [
@@ -52,6 +41,7 @@ def test_train_test_resume(tiny_data, tmp_path, tiny_cfg_options):
     ]
 
     out = _run(
+        run_script,
         [
             'tools/train.py',
             config,
@@ -83,6 +73,7 @@ def test_train_test_resume(tiny_data, tmp_path, tiny_cfg_options):
     dump = str(tmp_path / 'preds.pkl')
     # 'last': the work dir's last_checkpoint (epoch_2.pth)
     out = _run(
+        run_script,
         [
             'tools/test.py',
             config,
@@ -102,6 +93,7 @@ def test_train_test_resume(tiny_data, tmp_path, tiny_cfg_options):
     assert osp.isfile(pngs[0][:-4] + '.csv')
     # the same plot from the prediction dump, through the analysis tool
     plot_out = _run(
+        run_script,
         [
             'tools/analysis/plot_per_class_ap.py',
             dump,
@@ -136,6 +128,7 @@ def test_train_test_resume(tiny_data, tmp_path, tiny_cfg_options):
     assert len(preds) == num_test
 
     out = _run(
+        run_script,
         [
             'tools/train.py',
             config,

@@ -1,18 +1,16 @@
 """Helper for ``test_frame_stack_ap_hook_dist.py``: FrameStackAPHook in 2
 real gloo ranks with different numbers of training rows.
 
-Usage: ``python _dist_ap_worker.py OUT_DIR``. Rank ``r`` records rows
+``run(rank, OUT_DIR)`` runs in each of the 2 processes. Rank ``r`` records rows
 ``ROWS[r]`` of a fixed score / label matrix through the hook and writes the
 class AP it ends with to ``OUT_DIR/rank{r}.json``.
 """
 
 import json
 import os.path as osp
-import sys
 
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 
 ROWS = (slice(0, 5), slice(5, 12))  # 5 and 7 rows: unequal shares
 
@@ -66,7 +64,3 @@ def work(rank, out_dir):
     hook.after_train_epoch(runner)
     with open(osp.join(out_dir, f'rank{rank}.json'), 'w') as f:
         json.dump(runner.model.fs.class_ap.tolist(), f)
-
-
-if __name__ == '__main__':
-    mp.spawn(run, args=(sys.argv[1],), nprocs=2, join=True)

@@ -4,12 +4,11 @@ complete checkpoints, and ``last_checkpoint`` names one of them."""
 import os
 import os.path as osp
 import signal
-import subprocess
-import sys
 import textwrap
 import time
 
 import pytest
+from _forkserver import ScriptProcess
 
 from meid_datatools.synthetic import generate_synthetic_lt
 from meid_mmaction.engine.hooks import StageCheckpointHook
@@ -83,22 +82,18 @@ def test_kill_during_save_leaves_complete_checkpoints(tmp_path):
         root=root,
         work=work,
     )
-    env = dict(os.environ, PYTHONPATH=REPO)
-    proc = subprocess.Popen(
-        [sys.executable, '-c', code],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 240
-    while not osp.exists(marker):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(proc.stderr.read().decode()[-3000:])
-        time.sleep(0.2)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    proc.stderr.close()
+    proc = ScriptProcess(['-c', code])  # a process of its own
+    try:
+        deadline = time.monotonic() + 240
+        while not osp.exists(marker):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(proc.output()[1][-3000:])
+            time.sleep(0.2)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        proc.close()
 
     names = sorted(os.listdir(work))
     partial = [n for n in names if is_tmp_name(n)]

@@ -1,10 +1,7 @@
 """FrameStack through ``tools/train.py``: the training AP reaches the
 augmentation, is saved in checkpoints, and ``--resume`` is exact."""
 
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import torch
 
@@ -30,7 +27,7 @@ TINY = dict(
 )
 
 
-def _train(args, work_dir, root):
+def _train(run_script, args, work_dir, root):
     opts = [
         f'data_root={root}',
         'num_classes=6',
@@ -52,10 +49,8 @@ def _train(args, work_dir, root):
     config = osp.join(
         REPO, 'configs', 'baselines', 'framestack_nonlinear_synthetic.py'
     )
-    env = dict(os.environ, PYTHONPATH=REPO)
-    proc = subprocess.run(
+    proc = run_script(
         [
-            sys.executable,
             'tools/train.py',
             config,
             '--work-dir',
@@ -65,9 +60,6 @@ def _train(args, work_dir, root):
             *opts,
         ],
         cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -80,18 +72,20 @@ def _state(path):
     ]
 
 
-def test_framestack_resume_is_exact(tmp_path):
+def test_framestack_resume_is_exact(tmp_path, run_script):
     root = str(tmp_path / 'data')
     generate_synthetic_lt(root, seed=0, **TINY)
     full = str(tmp_path / 'full')
-    _train([], full, root)
+    _train(run_script, [], full, root)
     key = 'data_preprocessor.blending.class_ap'
     ap1 = _state(osp.join(full, 'epoch_1.pth'))[key]
     ap3 = _state(osp.join(full, 'epoch_3.pth'))[key]
     assert ap1.shape == (6,) and bool((ap1 > 0).any())
     assert not torch.equal(ap1, ap3)
     resumed = str(tmp_path / 'resumed')
-    out = _train(['--resume', osp.join(full, 'epoch_1.pth')], resumed, root)
+    out = _train(
+        run_script, ['--resume', osp.join(full, 'epoch_1.pth')], resumed, root
+    )
     assert 'resumed epoch: 1' in out
     a = _state(osp.join(full, 'epoch_3.pth'))
     b = _state(osp.join(resumed, 'epoch_3.pth'))

@@ -6,8 +6,6 @@ import importlib.util
 import io
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 
@@ -16,13 +14,11 @@ from meid_mmaction.utils.cli import run_tool
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 
 
-def test_train_tool_missing_annotation_file(tmp_path):
+def test_train_tool_missing_annotation_file(tmp_path, run_script):
     missing = tmp_path / 'nodata'
     work = tmp_path / 'work'
-    env = dict(os.environ, PYTHONPATH=REPO, PYTHONUNBUFFERED='1')
-    proc = subprocess.run(
+    proc = run_script(
         [
-            sys.executable,
             osp.join(REPO, 'tools', 'train.py'),
             osp.join(REPO, 'configs', 'nonlinear_synthetic.py'),
             '--work-dir',
@@ -32,9 +28,6 @@ def test_train_tool_missing_annotation_file(tmp_path):
             'train_dataloader.num_workers=0',
         ],
         cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
         timeout=300,
     )
     assert proc.returncode == 1, proc.stderr[-3000:]
