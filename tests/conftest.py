@@ -88,6 +88,50 @@ def run_script():
     return run_script
 
 
+#: Run once in a fresh interpreter by :func:`fresh_import`: import the
+#: runtime package and its subpackages, then mmaction2's models (mmcv-lite
+#: warns at that import), then emit mmcv-like warnings to see what the
+#: package's filter keeps; stdout: the ``meid_datatools`` modules loaded.
+FRESH_IMPORT_PROBE = """
+import sys, warnings
+import meid_mmaction, meid_mmaction.datasets, meid_mmaction.engine
+import meid_mmaction.evaluation, meid_mmaction.models, meid_mmaction.utils
+print(sorted(m for m in sys.modules if 'datatools' in m))
+import mmaction.models  # imports mmcv.cnn.bricks.transformer
+for message in ('Fail to import ``MultiScaleDeformableAttention`` from '
+                '``mmcv.ops.multi_scale_deform_attn``, ...',
+                'another mmcv warning'):
+    warnings.warn_explicit(message, UserWarning, 'transformer.py', 33,
+                           module='mmcv.cnn.bricks.transformer')
+warnings.warn_explicit(
+    'Fail to import ``MultiScaleDeformableAttention`` elsewhere',
+    UserWarning, 'other.py', 1, module='other_package')
+"""
+
+
+@pytest.fixture(scope='session')
+def fresh_import():
+    """``(stdout, stderr)`` of :data:`FRESH_IMPORT_PROBE` run once in a
+    fresh interpreter (import-time behaviour needs one), shared by the
+    tests that check what importing the package does."""
+    import subprocess
+    import sys
+
+    repo = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=repo)
+    env.pop('PYTHONWARNINGS', None)
+    proc = subprocess.run(
+        [sys.executable, '-c', FRESH_IMPORT_PROBE],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout, proc.stderr
+
+
 def _tiny_cfg_options(root, batch_size=16):
     """``--cfg-options`` that point a synthetic config at a dataset made by
     ``generate_synthetic_lt(root, preset='tiny')`` (6 classes, 8-d): the
