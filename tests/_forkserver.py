@@ -26,6 +26,8 @@ import tempfile
 import time
 import traceback
 
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
 #: what the server imports once, before it forks any test process: the
 #: third-party stack ``meid_mmaction`` builds on (importing it warns about
 #: nothing; ``mmaction.models`` would, before the package's filter)
@@ -61,6 +63,9 @@ def _main(args, cwd, env, out_path, err_path):
     exception, as the interpreter does)."""
     sys.stdout = _redirect(1, out_path)
     sys.stderr = _redirect(2, err_path)
+    # this repository's package (not another checkout's editable install),
+    # as ``PYTHONPATH=REPO`` gives a fresh interpreter
+    sys.path.insert(0, REPO)
     os.chdir(cwd)
     os.environ.clear()
     os.environ.update(env)
