@@ -109,11 +109,11 @@ warnings.warn_explicit(
 """
 
 
-@pytest.fixture(scope='session')
-def fresh_import():
-    """``(stdout, stderr)`` of :data:`FRESH_IMPORT_PROBE` run once in a
-    fresh interpreter (import-time behaviour needs one), shared by the
-    tests that check what importing the package does."""
+def _fresh_python(args, timeout=120):
+    """``python ARGS`` in a fresh interpreter (a real subprocess), run in
+    the repository with its package first on the path and no
+    ``PYTHONWARNINGS``; asserts exit status 0 and returns
+    ``(stdout, stderr)``."""
     import subprocess
     import sys
 
@@ -121,15 +121,30 @@ def fresh_import():
     env = dict(os.environ, PYTHONPATH=repo)
     env.pop('PYTHONWARNINGS', None)
     proc = subprocess.run(
-        [sys.executable, '-c', FRESH_IMPORT_PROBE],
+        [sys.executable, *args],
         cwd=repo,
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout, proc.stderr
+
+
+@pytest.fixture(scope='session')
+def fresh_python():
+    """:func:`_fresh_python`: for what only a fresh interpreter shows
+    (import-time behaviour); anything else forks (``run_script``)."""
+    return _fresh_python
+
+
+@pytest.fixture(scope='session')
+def fresh_import():
+    """``(stdout, stderr)`` of :data:`FRESH_IMPORT_PROBE` run once in a
+    fresh interpreter (import-time behaviour needs one), shared by the
+    tests that check what importing the package does."""
+    return _fresh_python(['-c', FRESH_IMPORT_PROBE])
 
 
 def _tiny_cfg_options(root, batch_size=16):
