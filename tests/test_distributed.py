@@ -92,3 +92,25 @@ def test_missing_torchrun_environment(no_cuda, monkeypatch):
         r'tools/dist_train.sh CONFIG N`',
     ):
         distributed.setup_cpu_distributed(Config(dict(launcher='pytorch')))
+
+
+def test_destroy_frees_a_group_and_skips_the_collections_without_one(
+    tmp_path, monkeypatch
+):
+    import gc
+
+    collections = []
+    monkeypatch.setattr(gc, 'collect', lambda *a: collections.append(a))
+    assert not distributed.dist.is_initialized()
+    distributed.destroy_distributed()  # one process: nothing to free
+    assert collections == []
+    distributed.dist.init_process_group(
+        'gloo', init_method=f'file://{tmp_path / "rdzv"}', rank=0, world_size=1
+    )
+    try:
+        distributed.destroy_distributed()
+        assert not distributed.dist.is_initialized()
+        assert len(collections) == 2  # before (references), after (group)
+    finally:
+        if distributed.dist.is_initialized():
+            distributed.dist.destroy_process_group()
