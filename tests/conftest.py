@@ -59,7 +59,8 @@ def spawn_with_timeout(fn, args=(), nprocs=2, timeout=SPAWN_TIMEOUT):
     ``timeout`` s.
 
     The processes are forked from the test session's fork server
-    (``_forkserver.py``: the package imported, nothing run). A process
+    (``_forkserver.py``: torch / mmengine / mmaction2 imported, nothing
+    run). A process
     that fails re-raises in the test (as ``torch.multiprocessing.spawn``
     does); processes still running at the deadline (e.g. a rank stuck in a
     collective) are killed and the test fails instead of hanging the suite.
